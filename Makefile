@@ -1,0 +1,83 @@
+# Kunren — GNU Make build.  `make` builds, `make run` serves with the embedded
+# defaults, `make test` runs every test (unit, integration, browser).
+# `make test SAN=1` builds and tests under AddressSanitizer + UBSan.
+# `make fuzz` builds the libFuzzer targets (clang).
+
+CC      ?= cc
+PKGS    := libmicrohttpd libcurl sqlite3 jansson libsodium
+CSTD    := -std=c11 -D_GNU_SOURCE
+WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wformat=2 -Wvla
+OPT     ?= -O2 -g
+BUILD   := build
+ifeq ($(SAN),1)
+BUILD   := build-san
+OPT     := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+LDSAN   := -fsanitize=address,undefined
+endif
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CFLAGS  += $(CSTD) $(WARN) $(OPT) -Isrc -I$(BUILD)/gen -pthread $(PKG_CFLAGS) -MMD -MP
+LDLIBS  += $(PKG_LIBS) -pthread -lm $(LDSAN)
+
+LIB_SRC  := $(filter-out src/main.c,$(shell find src -name '*.c' | sort))
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/embedded.o
+BIN      := $(BUILD)/kunren
+UNIT_SRC := $(shell find tests/unit -name '*.c' | sort)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
+EMBED_IN := $(shell find web scenarios src/store/migrations -type f 2>/dev/null | sort)
+
+.PHONY: all deps test-deps run test unit integration e2e fuzz clean
+all: $(BIN)
+
+deps:
+	@scripts/install-deps
+test-deps:
+	@scripts/install-deps --test
+
+$(BUILD)/gen/embedded.c: scripts/embed $(EMBED_IN)
+	@mkdir -p $(@D)
+	scripts/embed $(EMBED_IN) > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/libkunren.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BIN): $(BUILD)/src/main.o $(BUILD)/libkunren.a
+	$(CC) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/libkunren.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libkunren.a $(LDLIBS) -lcmocka
+
+run: deps $(BIN)
+	$(BIN) serve
+
+unit: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+
+integration: $(BIN)
+	KUNREN_BIN=$(abspath $(BIN)) /usr/bin/python3 -m pytest -q tests/integration
+
+e2e: $(BIN)
+	KUNREN_BIN=$(abspath $(BIN)) node --test tests/e2e/
+
+test: test-deps
+	@$(MAKE) --no-print-directory unit integration e2e
+
+FUZZ_SRC := $(shell find tests/fuzz -name '*.c' | sort)
+fuzz:
+	@mkdir -p build-fuzz
+	@set -e; for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
+	  echo "clang fuzz $$n"; \
+	  clang $(CSTD) -g -O1 -fsanitize=fuzzer,address,undefined -Isrc -Ibuild-fuzz $(PKG_CFLAGS) \
+	    -o build-fuzz/$$n $$f $(filter-out src/main.c,$(LIB_SRC)) $(BUILD)/gen/embedded.c $(PKG_LIBS) -pthread -lm; done
+
+clean:
+	rm -rf build build-san build-fuzz
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

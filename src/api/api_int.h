@@ -1,0 +1,64 @@
+/* Shared by the files of api/ only. */
+#ifndef KUNREN_API_INT_H
+#define KUNREN_API_INT_H
+
+#include "api/api.h"
+
+/* Who is calling: the account, its tenant and the tenant's zone. */
+struct principal {
+	struct account acc;
+	struct tenant tenant;
+	const struct tz *zone;
+	const char *csrf;      /* the session's CSRF token; NULL with an API key */
+};
+
+enum api_need { API_READ, API_WRITE };
+
+/* Authenticates (cookie + CSRF header for writes, or Bearer key) and checks
+ * the role.  NULL when refused; the response is then already set. */
+struct principal *api__auth(struct http_request *req, struct http_response *res, enum api_need need);
+/* Parses the JSON object body; NULL (400 set) when it is not one. */
+json_t *api__body(struct http_request *req, struct http_response *res);
+/* 400 with details [{"field", "message"}]. */
+void api__field_error(struct http_response *res, const char *field, const char *message);
+/* Maps a store error to 404 / 409 / 500. */
+void api__store_error(struct http_response *res, int r, const char *what);
+/* Reads req->params[i] as a positive id; 404 when it is not one. */
+bool api__id(struct http_request *req, struct http_response *res, size_t i, int64_t *ret);
+/* ?limit= and ?after=; 400 when malformed. */
+bool api__paging(struct http_request *req, struct http_response *res, int64_t *ret_after, size_t *ret_limit);
+/* ISO 8601 in the tenant's zone, or null for 0. */
+json_t *api__time(const struct principal *p, int64_t t);
+void api__audit(struct http_request *req, const struct principal *p, const char *action, const char *detail);
+/* {"items": [...], "next_after": id or null} */
+json_t *api__page(json_t *items, bool more, int64_t last_id);
+void api__send_file(struct http_request *req, struct http_response *res, const char *type,
+		    const char *filename, struct buf *body);
+
+/* handlers, one file per resource */
+void api_login(struct http_request *req, struct http_response *res);
+void api_logout(struct http_request *req, struct http_response *res);
+void api_me(struct http_request *req, struct http_response *res);
+void api_lists_get(struct http_request *req, struct http_response *res);
+void api_lists_post(struct http_request *req, struct http_response *res);
+void api_list_get(struct http_request *req, struct http_response *res);
+void api_list_delete(struct http_request *req, struct http_response *res);
+void api_list_import(struct http_request *req, struct http_response *res);
+void api_list_recipients(struct http_request *req, struct http_response *res);
+void api_list_template(struct http_request *req, struct http_response *res);
+void api_gallery_get(struct http_request *req, struct http_response *res);
+void api_gallery_one(struct http_request *req, struct http_response *res);
+void api_scenarios_get(struct http_request *req, struct http_response *res);
+void api_scenarios_post(struct http_request *req, struct http_response *res);
+void api_scenario_get(struct http_request *req, struct http_response *res);
+void api_campaigns_get(struct http_request *req, struct http_response *res);
+void api_campaigns_post(struct http_request *req, struct http_response *res);
+void api_campaign_get(struct http_request *req, struct http_response *res);
+void api_campaign_launch(struct http_request *req, struct http_response *res);
+void api_campaign_cancel(struct http_request *req, struct http_response *res);
+void api_campaign_targets(struct http_request *req, struct http_response *res);
+void api_campaign_results_csv(struct http_request *req, struct http_response *res);
+void api_outbox_get(struct http_request *req, struct http_response *res);
+void api_outbox_one(struct http_request *req, struct http_response *res);
+
+#endif

@@ -1,0 +1,382 @@
+/* campaigns.c — /api/v1/campaigns: create, launch, follow, download. */
+#include "api/api_int.h"
+
+#include "people/people.h"
+#include "report/report.h"
+
+/* ?exclude=on|off (default on: the campaign's exclusion seconds apply). */
+static bool exclusion_get(struct http_request *req, struct http_response *res, const struct campaign *c,
+			  struct exclusion *ret)
+{
+	const char *x = http_query(req, "exclude");
+	if (x && strcmp(x, "on") && strcmp(x, "off")) {
+		api__field_error(res, "exclude", "must be on or off");
+		return false;
+	}
+	*ret = (struct exclusion){ .exclude = !x || !strcmp(x, "on"), .seconds = c->exclusion_seconds };
+	return true;
+}
+
+static double rate(int64_t n, int64_t of)
+{
+	return of ? (double)n / (double)of : 0.0;
+}
+
+static json_t *campaign_json(const struct principal *p, const struct campaign *c, const struct campaign_counts *k)
+{
+	json_t *lists = json_array();
+	for (size_t i = 0; i < c->nlist_ids; i++)
+		json_array_append_new(lists, json_integer(c->list_ids[i]));
+	json_t *j = json_pack("{s:I, s:s, s:s, s:I, s:s, s:o, s:{s:s, s:s, s:s}, s:b, s:I, s:o, s:o, s:o}",
+			      "id", (json_int_t)c->id, "name", c->name, "state", campaign_state_name(c->state),
+			      "scenario_id", (json_int_t)c->scenario_id, "scenario_name", c->scenario_name,
+			      "list_ids", lists, "sender", "name", c->sender_name, "local", c->sender_local,
+			      "domain", c->sender_domain, "test_only", c->test_only, "exclusion_seconds",
+			      (json_int_t)c->exclusion_seconds, "created_at", api__time(p, c->created_at),
+			      "launched_at", api__time(p, c->launched_at), "finished_at", api__time(p, c->finished_at));
+	if (k) {
+		json_object_set_new(j, "counts",
+				    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "targets",
+					      (json_int_t)k->targets, "sent", (json_int_t)k->sent, "errors",
+					      (json_int_t)k->errors, "opened", (json_int_t)k->opened, "clicked",
+					      (json_int_t)k->clicked, "file_opened", (json_int_t)k->file_opened,
+					      "submitted", (json_int_t)k->submitted, "reported", (json_int_t)k->reported));
+		json_object_set_new(j, "rates",
+				    json_pack("{s:f, s:f, s:f, s:f, s:f}", "opened", rate(k->opened, k->sent), "clicked",
+					      rate(k->clicked, k->sent), "file_opened", rate(k->file_opened, k->sent),
+					      "submitted", rate(k->submitted, k->sent), "reported",
+					      rate(k->reported, k->sent)));
+	}
+	return j;
+}
+
+/* Loads a campaign of the caller's tenant with its counts; false (response set) on error. */
+static bool campaign_load(struct http_request *req, struct http_response *res, const struct principal *p,
+			  struct campaign *ret)
+{
+	struct api *api = req->app;
+	int64_t id;
+	if (!api__id(req, res, 0, &id))
+		return false;
+	int r = store_campaign_get(api->store, p->tenant.id, id, req->arena, ret);
+	if (r < 0) {
+		api__store_error(res, r, "campaign");
+		return false;
+	}
+	return true;
+}
+
+static void campaign_respond(struct http_request *req, struct http_response *res, const struct principal *p,
+			     const struct campaign *c, int status)
+{
+	struct api *api = req->app;
+	struct campaign_counts k;
+	struct exclusion x;
+	if (!exclusion_get(req, res, c, &x))
+		return;
+	int r = report_campaign_counts(api->store, c, &x, &k);
+	if (r < 0) {
+		api__store_error(res, r, "campaign");
+		return;
+	}
+	http_response_json(res, status, campaign_json(p, c, &k));
+}
+
+void api_campaigns_get(struct http_request *req, struct http_response *res)
+{
+	struct api *api = req->app;
+	struct principal *p = api__auth(req, res, API_READ);
+	struct campaign *c;
+	size_t n;
+	if (!p)
+		return;
+	int r = store_campaigns(api->store, p->tenant.id, req->arena, &c, &n);
+	if (r < 0) {
+		api__store_error(res, r, "campaigns");
+		return;
+	}
+	json_t *items = json_array();
+	for (size_t i = 0; i < n && r >= 0; i++) {
+		struct campaign_counts k;
+		struct exclusion x = { true, c[i].exclusion_seconds };
+		if ((r = report_campaign_counts(api->store, &c[i], &x, &k)) >= 0)
+			json_array_append_new(items, campaign_json(p, &c[i], &k));
+	}
+	if (r < 0) {
+		json_decref(items);
+		api__store_error(res, r, "campaigns");
+		return;
+	}
+	http_response_json(res, 200, api__page(items, false, 0));
+}
+
+static bool sender_get(struct http_request *req, struct http_response *res, json_t *body, struct campaign *c)
+{
+	json_t *s = json_object_get(body, "sender");
+	const char *msg;
+	if (!json_is_object(s)) {
+		api__field_error(res, "sender", "must be an object with name, local and domain");
+		return false;
+	}
+	if (json_get_str(s, "name", false, 200, &c->sender_name, &msg) < 0) {
+		api__field_error(res, "sender.name", msg);
+		return false;
+	}
+	if (json_get_str(s, "local", true, 64, &c->sender_local, &msg) < 0) {
+		api__field_error(res, "sender.local", msg);
+		return false;
+	}
+	if (json_get_str(s, "domain", true, 253, &c->sender_domain, &msg) < 0) {
+		api__field_error(res, "sender.domain", msg);
+		return false;
+	}
+	_cleanup_free_ char *addr = xasprintf("%s@%s", c->sender_local, c->sender_domain);
+	const char *norm;
+	if (!people_email_valid(slice_from(addr), req->arena, &norm)) {
+		api__field_error(res, "sender.local", "local part and domain do not make a valid address");
+		return false;
+	}
+	if (strpbrk(c->sender_name, "\r\n")) {
+		api__field_error(res, "sender.name", "must be one line");
+		return false;
+	}
+	return true;
+}
+
+void api_campaigns_post(struct http_request *req, struct http_response *res)
+{
+	struct api *api = req->app;
+	struct principal *p = api__auth(req, res, API_WRITE);
+	json_auto_t *body = p ? api__body(req, res) : NULL;
+	struct campaign c = { .sender_name = "" };
+	const char *msg;
+	int64_t id;
+	if (!body)
+		return;
+	c.exclusion_seconds = p->tenant.exclusion_seconds;
+	if (json_get_str(body, "name", true, 200, &c.name, &msg) < 0 ||
+	    (!slice_trim(slice_from(c.name)).len && (msg = "must not be empty"))) {
+		api__field_error(res, "name", msg);
+		return;
+	}
+	if (json_get_int(body, "scenario_id", true, 1, INT64_MAX, &c.scenario_id, &msg) < 0) {
+		api__field_error(res, "scenario_id", msg);
+		return;
+	}
+	json_t *lists = json_object_get(body, "list_ids");
+	if (!json_is_array(lists) || json_array_size(lists) == 0 || json_array_size(lists) > 100) {
+		api__field_error(res, "list_ids", "must be a list of 1 to 100 list ids");
+		return;
+	}
+	c.list_ids = arena_alloc(req->arena, json_array_size(lists) * sizeof(int64_t));
+	for (size_t i = 0; i < json_array_size(lists); i++) {
+		json_t *v = json_array_get(lists, i);
+		if (!json_is_integer(v) || json_integer_value(v) < 1) {
+			api__field_error(res, "list_ids", "each entry must be a list id");
+			return;
+		}
+		c.list_ids[c.nlist_ids++] = json_integer_value(v);
+	}
+	if (!sender_get(req, res, body, &c))
+		return;
+	if (json_get_bool(body, "test_only", false, &c.test_only, &msg) < 0) {
+		api__field_error(res, "test_only", msg);
+		return;
+	}
+	if (json_get_int(body, "exclusion_seconds", false, 0, 86400, &c.exclusion_seconds, &msg) < 0) {
+		api__field_error(res, "exclusion_seconds", msg);
+		return;
+	}
+	int r = store_campaign_create(api->store, p->tenant.id, &c, &id);
+	if (r == -ENOENT) {
+		api__field_error(res, "scenario_id", "no such scenario or list in this tenant");
+		return;
+	}
+	if (r >= 0)
+		r = store_campaign_get(api->store, p->tenant.id, id, req->arena, &c);
+	if (r < 0) {
+		api__store_error(res, r, "campaign");
+		return;
+	}
+	api__audit(req, p, "campaign.create", c.name);
+	campaign_respond(req, res, p, &c, 201);
+}
+
+void api_campaign_get(struct http_request *req, struct http_response *res)
+{
+	struct principal *p = api__auth(req, res, API_READ);
+	struct campaign c;
+	if (p && campaign_load(req, res, p, &c))
+		campaign_respond(req, res, p, &c, 200);
+}
+
+void api_campaign_launch(struct http_request *req, struct http_response *res)
+{
+	struct api *api = req->app;
+	struct principal *p = api__auth(req, res, API_WRITE);
+	struct campaign c;
+	int64_t n;
+	if (!p || !campaign_load(req, res, p, &c))
+		return;
+	int r = store_campaign_launch(api->store, p->tenant.id, c.id, now_unix(), &n);
+	if (r == -ENODATA) {
+		http_response_error(res, 422, "no_recipients",
+				    c.test_only ? "the lists have no test targets (テスト対象)"
+						: "the lists have no recipients",
+				    NULL);
+		return;
+	}
+	if (r == -EBUSY) {
+		http_response_error(res, 409, "wrong_state", "only a draft campaign can be launched", NULL);
+		return;
+	}
+	if (r >= 0)
+		r = store_campaign_get(api->store, p->tenant.id, c.id, req->arena, &c);
+	if (r < 0) {
+		api__store_error(res, r, "campaign");
+		return;
+	}
+	deliver_wake(api->deliver);
+	_cleanup_free_ char *detail = xasprintf("%s: %lld targets", c.name, (long long)n);
+	api__audit(req, p, "campaign.launch", detail);
+	campaign_respond(req, res, p, &c, 200);
+}
+
+void api_campaign_cancel(struct http_request *req, struct http_response *res)
+{
+	struct api *api = req->app;
+	struct principal *p = api__auth(req, res, API_WRITE);
+	struct campaign c;
+	if (!p || !campaign_load(req, res, p, &c))
+		return;
+	unsigned from = 1u << CAMPAIGN_DRAFT | 1u << CAMPAIGN_SCHEDULED | 1u << CAMPAIGN_SENDING |
+			1u << CAMPAIGN_RUNNING | 1u << CAMPAIGN_PAUSED;
+	int r = store_campaign_transition(api->store, p->tenant.id, c.id, from, CAMPAIGN_CANCELLED, now_unix());
+	if (r == -EBUSY) {
+		http_response_error(res, 409, "wrong_state", "the campaign has already ended", NULL);
+		return;
+	}
+	if (r >= 0)
+		r = store_campaign_get(api->store, p->tenant.id, c.id, req->arena, &c);
+	if (r < 0) {
+		api__store_error(res, r, "campaign");
+		return;
+	}
+	api__audit(req, p, "campaign.cancel", c.name);
+	campaign_respond(req, res, p, &c, 200);
+}
+
+/* ---- targets ---- */
+
+struct targets_page {
+	const struct principal *p;
+	const struct exclusion *x;
+	int64_t after;
+	size_t limit, n;
+	bool filter;
+	enum target_status status;
+	json_t *items;
+	int64_t last_id;
+};
+
+static json_t *event_json(const struct principal *p, const struct event *e, const struct target *t,
+			  const struct exclusion *x)
+{
+	json_t *j = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:b}", "kind", event_kind_name(e->kind), "at",
+			      api__time(p, e->at_ms / 1000), "ip", e->ip ? json_string(e->ip) : json_null(),
+			      "user_agent", e->user_agent ? json_string(e->user_agent) : json_null(), "os",
+			      e->os ? json_string(e->os) : json_null(), "browser",
+			      e->browser ? json_string(e->browser) : json_null(), "device",
+			      e->device ? json_string(e->device) : json_null(), "machine",
+			      report_event_is_machine(e, t, x->seconds));
+	json_error_t err;
+	json_t *detail = e->detail ? json_loads(e->detail, 0, &err) : NULL;
+	if (detail && json_object_get(detail, "fields"))
+		json_object_set(j, "fields", json_object_get(detail, "fields"));
+	if (detail && json_object_get(detail, "error"))
+		json_object_set(j, "error", json_object_get(detail, "error"));
+	json_decref(detail);
+	return j;
+}
+
+static int target_row(void *ctx, const struct target *t, const struct event *ev, size_t n,
+		      const struct target_summary *sum)
+{
+	struct targets_page *pg = ctx;
+	if (t->id <= pg->after || (pg->filter && sum->status != pg->status))
+		return 0;
+	if (pg->n == pg->limit)
+		return -ECANCELED; /* one more exists: there is a next page */
+	json_t *j = json_object();
+	json_object_set_new(j, "id", json_integer(t->id));
+	json_object_set_new(j, "rid", json_string(t->rid));
+	for (int f = 0; f < PF__COUNT; f++)
+		json_object_set_new(j, person_field_names[f], json_string(t->p.f[f]));
+	json_object_set_new(j, "is_test", json_boolean(t->p.is_test));
+	json_object_set_new(j, "status", json_string(report_status_name(sum->status)));
+	json_object_set_new(j, "sent_at", api__time(pg->p, t->sent_at));
+	json_object_set_new(j, "error", t->error ? json_string(t->error) : json_null());
+	json_t *events = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(events, event_json(pg->p, &ev[i], t, pg->x));
+	json_object_set_new(j, "events", events);
+	json_array_append_new(pg->items, j);
+	pg->n++;
+	pg->last_id = t->id;
+	return 0;
+}
+
+void api_campaign_targets(struct http_request *req, struct http_response *res)
+{
+	struct api *api = req->app;
+	struct principal *p = api__auth(req, res, API_READ);
+	struct campaign c;
+	struct exclusion x;
+	struct targets_page pg = { .p = p, .x = &x };
+	if (!p || !campaign_load(req, res, p, &c) || !exclusion_get(req, res, &c, &x) ||
+	    !api__paging(req, res, &pg.after, &pg.limit))
+		return;
+	const char *st = http_query(req, "status");
+	if (st && st[0]) {
+		if (report_status_parse(st, &pg.status) < 0) {
+			api__field_error(res, "status", "unknown status");
+			return;
+		}
+		pg.filter = true;
+	}
+	pg.items = json_array();
+	int r = report_each_target(api->store, &c, &x, target_row, &pg);
+	if (r < 0 && r != -ECANCELED) {
+		json_decref(pg.items);
+		api__store_error(res, r, "campaign");
+		return;
+	}
+	http_response_json(res, 200, api__page(pg.items, r == -ECANCELED, pg.last_id));
+}
+
+void api_campaign_results_csv(struct http_request *req, struct http_response *res)
+{
+	struct api *api = req->app;
+	struct principal *p = api__auth(req, res, API_READ);
+	struct campaign c;
+	struct exclusion x;
+	if (!p || !campaign_load(req, res, p, &c) || !exclusion_get(req, res, &c, &x))
+		return;
+	const char *e = http_query(req, "encoding");
+	enum csv_encoding enc = CSV_UTF8_BOM;
+	if (e && !strcmp(e, "cp932"))
+		enc = CSV_CP932;
+	else if (e && strcmp(e, "utf8")) {
+		api__field_error(res, "encoding", "must be utf8 or cp932");
+		return;
+	}
+	_cleanup_buf_ struct buf out;
+	buf_init(&out, (size_t)512 << 20);
+	int r = report_results_csv(api->store, &c, p->zone, &x, enc, &out);
+	if (r < 0) {
+		api__store_error(res, r, "campaign");
+		return;
+	}
+	api__send_file(req, res, enc == CSV_CP932 ? "text/csv; charset=Shift_JIS" : "text/csv; charset=utf-8",
+		       "訓練結果.csv", &out);
+}

@@ -1,0 +1,176 @@
+/* auth.c — passwords, sessions, API keys. */
+#include "auth/auth.h"
+
+#include <pthread.h>
+#include <sodium.h>
+
+int auth_init(void)
+{
+	return sodium_init() < 0 ? -EIO : 0;
+}
+
+int auth_password_hash(const char *password, char **ret_hash)
+{
+	char out[crypto_pwhash_STRBYTES];
+	if (crypto_pwhash_str(out, password, strlen(password), crypto_pwhash_OPSLIMIT_INTERACTIVE,
+			      crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
+		return -ENOMEM;
+	*ret_hash = xstrdup(out);
+	return 0;
+}
+
+bool auth_password_verify(const char *hash, const char *password)
+{
+	return crypto_pwhash_str_verify(hash, password, strlen(password)) == 0;
+}
+
+void auth_secret_hash(const char *secret, unsigned char out[STORE_HASH_LEN])
+{
+	crypto_generichash(out, STORE_HASH_LEN, (const unsigned char *)secret, strlen(secret), NULL, 0);
+}
+
+bool auth_equal(const char *a, const char *b)
+{
+	size_t n = strlen(a);
+	if (n != strlen(b))
+		return false;
+	return sodium_memcmp(a, b, n) == 0;
+}
+
+/* A hash verified when the user name is unknown, so both answers take as long. */
+static char dummy[crypto_pwhash_STRBYTES];
+static pthread_once_t dummy_once = PTHREAD_ONCE_INIT;
+
+static void dummy_make(void)
+{
+	char pw[17];
+	id_random(pw, 16);
+	if (crypto_pwhash_str(dummy, pw, 16, crypto_pwhash_OPSLIMIT_INTERACTIVE,
+			      crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
+		dummy[0] = '\0';
+}
+
+static const char *dummy_hash(void)
+{
+	pthread_once(&dummy_once, dummy_make);
+	return dummy;
+}
+
+int auth_login(struct store *s, const char *username, const char *password, struct arena *a,
+	       struct account *ret_account, const char **ret_token, const char **ret_csrf)
+{
+	struct account acc;
+	int r = store_account_by_username(s, username, a, &acc);
+	if (r == -ENOENT) {
+		auth_password_verify(dummy_hash(), password);
+		return -EACCES;
+	}
+	if (r < 0)
+		return r;
+	if (!auth_password_verify(acc.password_hash, password))
+		return -EACCES;
+
+	char token[AUTH_TOKEN_LEN + 1], csrf[AUTH_TOKEN_LEN + 1];
+	unsigned char hash[STORE_HASH_LEN];
+	id_random(token, AUTH_TOKEN_LEN);
+	id_random(csrf, AUTH_TOKEN_LEN);
+	auth_secret_hash(token, hash);
+	if ((r = store_session_create(s, hash, acc.id, csrf, now_unix())) < 0)
+		return r;
+	*ret_account = acc;
+	*ret_token = arena_strdup(a, token);
+	*ret_csrf = arena_strdup(a, csrf);
+	return 0;
+}
+
+static bool token_shape_ok(const char *t)
+{
+	size_t n = strlen(t);
+	if (n < 16 || n > 128)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((t[i] >= 'A' && t[i] <= 'Z') || (t[i] >= 'a' && t[i] <= 'z') || (t[i] >= '0' && t[i] <= '9') ||
+		      t[i] == '_' || t[i] == '-'))
+			return false;
+	return true;
+}
+
+int auth_session_check(struct store *s, const char *token, const struct auth_limits *lim, struct arena *a,
+		       struct account *ret_account, struct session *ret_session)
+{
+	unsigned char hash[STORE_HASH_LEN];
+	struct session ses;
+	struct account acc;
+	int64_t now = now_unix();
+
+	if (!token || !token_shape_ok(token))
+		return -EACCES;
+	auth_secret_hash(token, hash);
+	int r = store_session_find(s, hash, a, &ses);
+	if (r == -ENOENT)
+		return -EACCES;
+	if (r < 0)
+		return r;
+	if (now - ses.last_seen_at > lim->idle_seconds || now - ses.created_at > lim->max_seconds) {
+		store_session_delete(s, ses.id);
+		return -EACCES;
+	}
+	if ((r = store_account_get(s, ses.account_id, a, &acc)) < 0)
+		return r == -ENOENT ? -EACCES : r;
+	if (now - ses.last_seen_at >= 30) /* do not write on every request */
+		store_session_touch(s, ses.id, now);
+	*ret_account = acc;
+	*ret_session = ses;
+	return 0;
+}
+
+int auth_logout(struct store *s, const char *token)
+{
+	unsigned char hash[STORE_HASH_LEN];
+	struct session ses;
+	struct arena *a;
+	if (!token || !token_shape_ok(token))
+		return 0;
+	auth_secret_hash(token, hash);
+	a = arena_new(4096);
+	int r = store_session_find(s, hash, a, &ses);
+	if (r == 0)
+		r = store_session_delete(s, ses.id);
+	arena_free(a);
+	return r == -ENOENT ? 0 : r;
+}
+
+int auth_api_key_create(struct store *s, int64_t account_id, const char *label, const char *fixed,
+			struct arena *a, const char **ret_key)
+{
+	char key[AUTH_TOKEN_LEN + 4];
+	unsigned char hash[STORE_HASH_LEN];
+	if (fixed) {
+		if (!token_shape_ok(fixed))
+			return -EINVAL;
+		if (!(*ret_key = arena_strdup(a, fixed)))
+			return -ENOMEM;
+	} else {
+		memcpy(key, "kr_", 3);
+		id_random(key + 3, AUTH_TOKEN_LEN);
+		*ret_key = arena_strdup(a, key);
+	}
+	auth_secret_hash(*ret_key, hash);
+	return store_api_key_add(s, account_id, hash, label);
+}
+
+int auth_api_key_check(struct store *s, const char *key, struct arena *a, struct account *ret_account)
+{
+	unsigned char hash[STORE_HASH_LEN];
+	int64_t account_id;
+	if (!key || !token_shape_ok(key))
+		return -EACCES;
+	auth_secret_hash(key, hash);
+	int r = store_api_key_find(s, hash, &account_id);
+	if (r == -ENOENT)
+		return -EACCES;
+	if (r < 0)
+		return r;
+	r = store_account_get(s, account_id, a, ret_account);
+	return r == -ENOENT ? -EACCES : r;
+}

@@ -1,0 +1,103 @@
+/*
+ * content — merge-field templates (差し込み), the built-in scenario
+ * gallery, and the HTML rewriting a training mail needs.
+ *
+ * Template syntax: {{姓}} {{名}} {{メールアドレス}} {{部署}} {{役職}} {{項目}}
+ * {{項目2}} {{項目3}} {{URL}} {{送信元名}} {{送信元アドレス}} {{送信日}}, and the
+ * English aliases {{last_name}} {{first_name}} {{email}} {{department}}
+ * {{position}} {{field1}} {{field2}} {{field3}} {{url}} {{sender_name}}
+ * {{sender_email}} {{send_date}}.  Spaces inside the braces are allowed.
+ * A filter "|url" ({{メールアドレス|url}}) percent-encodes the value before
+ * the context's own escaping, for values placed inside a URL.
+ */
+#ifndef KUNREN_CONTENT_H
+#define KUNREN_CONTENT_H
+
+#include "core/core.h"
+
+enum merge_field {
+	MF_LAST_NAME, MF_FIRST_NAME, MF_EMAIL, MF_DEPARTMENT, MF_POSITION,
+	MF_FIELD1, MF_FIELD2, MF_FIELD3, MF_URL, MF_SENDER_NAME, MF_SENDER_EMAIL,
+	MF_SEND_DATE,
+	MF__COUNT
+};
+
+/* Values by field; NULL renders as empty. Not owned. */
+struct merge_vars {
+	const char *v[MF__COUNT];
+};
+
+enum content_ctx {
+	CONTENT_HTML,   /* & < > " ' escaped */
+	CONTENT_TEXT,   /* as is */
+	CONTENT_URL,    /* percent-encoded */
+	CONTENT_HEADER, /* as is, but CR, LF and other controls become spaces */
+};
+
+/* Checks a template: every {{...}} names a known field, braces balance.
+ * On error returns -EINVAL and *ret_err names the field and the byte offset
+ * (caller frees). */
+int content_template_check(struct slice tmpl, char **ret_err);
+/* Renders tmpl into out with each value escaped for ctx.  Unknown fields
+ * are an error (-EINVAL) as in content_template_check. */
+int content_render(struct buf *out, struct slice tmpl, enum content_ctx ctx,
+		   const struct merge_vars *vars);
+/* Looks up a field name as written between the braces (Japanese or English,
+ * ASCII case-insensitive, surrounding spaces allowed): 0 or -ENOENT. */
+int content_field_lookup(struct slice name, enum merge_field *ret);
+/* True when tmpl contains the field (scanning stops at the first error). */
+bool content_template_uses(struct slice tmpl, enum merge_field field);
+
+/* Copies html to out with the href of every <a> whose target is http(s)
+ * or {{URL}}-rendered replaced by `click_url` (HTML-escaped), and an
+ * invisible 1x1 <img src="open_url"> placed just before </body> (or at the
+ * end).  Non-link content is untouched. */
+int content_html_track(struct buf *out, struct slice html, const char *click_url,
+		       const char *open_url);
+
+/* ---- the gallery (scenarios/ embedded in the binary) ---- */
+
+struct red_flag {
+	char *part;  /* "sender", "subject", "body", "link", "attachment" */
+	char *text;
+};
+
+struct scenario {
+	char *id;           /* folder name, e.g. "ja-parcel-redelivery" */
+	char *name, *description;
+	char *genre;        /* 社内業務連絡 社外/取引先 外部組織 通知系 その他 */
+	char *type;         /* URLリンク型 添付ファイル型 複合型 */
+	char *level;        /* 初級 中級 上級 */
+	char *lang;         /* "ja" or "en" */
+	char *subject, *html, *text;
+	char *sender_name, *sender_local, *sender_domain;
+	char *landing_html; /* data-entry page; NULL when the scenario has none */
+	char *explain_html; /* 種明かし page */
+	struct red_flag *red_flags;
+	size_t nred_flags;
+};
+
+/* Loads and validates every embedded scenarios/<id>/scenario.json once;
+ * returns the count or a negative error with *ret_err naming the file. */
+int content_gallery_load(char **ret_err);
+size_t content_gallery_count(void);
+const struct scenario *content_gallery_at(size_t i);
+const struct scenario *content_gallery_find(const char *id);
+/* Parses one scenario from its files (used by the gallery and by tests);
+ * `read` fetches a file of the folder by name.  Caller frees with
+ * content_scenario_free. */
+int content_scenario_parse(const char *id,
+			   int (*read)(void *ctx, const char *name, struct slice *ret), void *ctx,
+			   struct scenario **ret, char **ret_err);
+void content_scenario_free(struct scenario *s);
+
+/* ---- merge values of one target (used by mails and landing pages) ---- */
+
+struct campaign;
+struct target;
+/* Fills vars from the target's person fields, the campaign's sender, the
+ * send date (in zone) and url; strings live in `a`. */
+void content_merge_vars(const struct campaign *c, const struct target *t, const char *url,
+			const struct tz *zone, struct arena *a, struct merge_vars *ret);
+
+#endif

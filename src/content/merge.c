@@ -1,0 +1,23 @@
+/* merge.c — the merge values of one target. */
+#include "content/content.h"
+#include "store/store.h"
+
+_Static_assert((int)MF_LAST_NAME == (int)PF_LAST_NAME && (int)MF_FIELD3 == (int)PF_FIELD3,
+	       "merge fields start with the person fields, in the same order");
+
+void content_merge_vars(const struct campaign *c, const struct target *t, const char *url,
+			const struct tz *zone, struct arena *a, struct merge_vars *ret)
+{
+	struct merge_vars v = { 0 };
+	for (int f = 0; f < PF__COUNT; f++)
+		v.v[f] = t->p.f[f];
+	v.v[MF_URL] = url;
+	v.v[MF_SENDER_NAME] = c->sender_name;
+	v.v[MF_SENDER_EMAIL] = arena_printf(a, "%s@%s", c->sender_local, c->sender_domain);
+	if (t->sent_at) {
+		struct civil cv;
+		civil_from_unix(t->sent_at + tz_offset(zone, t->sent_at), &cv);
+		v.v[MF_SEND_DATE] = arena_printf(a, "%d年%d月%d日", cv.year, cv.month, cv.day);
+	}
+	*ret = v;
+}

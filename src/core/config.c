@@ -1,0 +1,208 @@
+/* config.c — the one table of options, and its three sources. */
+#include "core/core.h"
+
+#define S(f) offsetof(struct config, f)
+const struct config_option config_options[] = {
+	{ "data_dir", CONFIG_STRING, S(data_dir), "kunren-data", 0, 0, "KUNREN_DATA",
+	  "Folder for the database, the outbox and uploaded files." },
+	{ "console_listen", CONFIG_STRING, S(console_listen), "127.0.0.1:3333", 0, 0, "KUNREN_CONSOLE_LISTEN",
+	  "Address of the console and JSON API listener (host:port)." },
+	{ "tracker_listen", CONFIG_STRING, S(tracker_listen), "127.0.0.1:8080", 0, 0, "KUNREN_TRACKER_LISTEN",
+	  "Address of the tracking server listener (host:port)." },
+	{ "tracker_url", CONFIG_STRING, S(tracker_url), "", 0, 0, "KUNREN_TRACKER_URL",
+	  "Public base URL of the tracking server, used in mails. Empty: http://<tracker_listen>." },
+	{ "console_url", CONFIG_STRING, S(console_url), "", 0, 0, "KUNREN_CONSOLE_URL",
+	  "Public base URL of the console. Empty: http://<console_listen>." },
+	{ "smtp_url", CONFIG_STRING, S(smtp_url), "", 0, 0, "KUNREN_SMTP_URL",
+	  "SMTP relay, e.g. smtp://127.0.0.1:25 or smtps://relay:465. Empty: write .eml files to the outbox." },
+	{ "smtp_user", CONFIG_STRING, S(smtp_user), "", 0, 0, "KUNREN_SMTP_USER",
+	  "User name for SMTP AUTH (empty: no AUTH)." },
+	{ "smtp_password", CONFIG_STRING, S(smtp_password), "", 0, 0, "KUNREN_SMTP_PASSWORD",
+	  "Password for SMTP AUTH." },
+	{ "smtp_verify_tls", CONFIG_BOOL, S(smtp_verify_tls), "true", 0, 1, "KUNREN_SMTP_VERIFY_TLS",
+	  "Verify the relay's TLS certificate." },
+	{ "helo_name", CONFIG_STRING, S(helo_name), "", 0, 0, "KUNREN_HELO_NAME",
+	  "Name given in EHLO and in Message-IDs. Empty: the host name." },
+	{ "web_dir", CONFIG_STRING, S(web_dir), "", 0, 0, "KUNREN_WEB_DIR",
+	  "Serve the console from this folder instead of the copy built into the binary." },
+	{ "time_zone", CONFIG_STRING, S(time_zone), "Asia/Tokyo", 0, 0, "KUNREN_TIME_ZONE",
+	  "IANA time zone given to new tenants." },
+	{ "http_threads", CONFIG_INT, S(http_threads), "8", 1, 256, "KUNREN_HTTP_THREADS",
+	  "Worker threads per listener." },
+	{ "max_body_bytes", CONFIG_INT, S(max_body_bytes), "1048576", 1024, 1 << 30, "KUNREN_MAX_BODY_BYTES",
+	  "Largest request body accepted by the API (bytes)." },
+	{ "max_import_bytes", CONFIG_INT, S(max_import_bytes), "67108864", 1024, 1 << 30, "KUNREN_MAX_IMPORT_BYTES",
+	  "Largest CSV accepted by a list import (bytes)." },
+	{ "session_idle_minutes", CONFIG_INT, S(session_idle_minutes), "60", 1, 100000, "KUNREN_SESSION_IDLE_MINUTES",
+	  "A console session ends after this many minutes without a request." },
+	{ "session_max_hours", CONFIG_INT, S(session_max_hours), "12", 1, 10000, "KUNREN_SESSION_MAX_HOURS",
+	  "A console session ends this many hours after login, whatever happens." },
+	{ "delivery_batch", CONFIG_INT, S(delivery_batch), "50", 1, 10000, "KUNREN_DELIVERY_BATCH",
+	  "Targets claimed by the sender in one go." },
+	{ "log_level", CONFIG_STRING, S(log_level), "info", 0, 0, "KUNREN_LOG_LEVEL",
+	  "debug, info, warn or error." },
+};
+#undef S
+const size_t config_options_count = ARRAY_SIZE(config_options);
+
+static void *field(struct config *c, const struct config_option *o)
+{
+	return (char *)c + o->offset;
+}
+
+static const struct config_option *find(const char *name, size_t len)
+{
+	for (size_t i = 0; i < config_options_count; i++)
+		if (strlen(config_options[i].name) == len &&
+		    memcmp(config_options[i].name, name, len) == 0)
+			return &config_options[i];
+	return NULL;
+}
+
+static int set_option(struct config *c, const struct config_option *o, const char *value,
+		      char **ret_err)
+{
+	int64_t v;
+	switch (o->type) {
+	case CONFIG_STRING: {
+		char **p = field(c, o);
+		free(*p);
+		*p = xstrdup(value);
+		return 0;
+	}
+	case CONFIG_INT:
+		if (slice_to_i64(slice_trim(slice_from(value)), o->min, o->max, &v) < 0) {
+			if (ret_err)
+				*ret_err = xasprintf("%s: expected a whole number from %lld to %lld, got \"%s\"",
+							  o->name, (long long)o->min, (long long)o->max, value);
+			return -EINVAL;
+		}
+		*(int64_t *)field(c, o) = v;
+		return 0;
+	case CONFIG_BOOL:
+		if (!strcmp(value, "true") || !strcmp(value, "yes") || !strcmp(value, "1") || !strcmp(value, "on")) {
+			*(bool *)field(c, o) = true;
+		} else if (!strcmp(value, "false") || !strcmp(value, "no") || !strcmp(value, "0") || !strcmp(value, "off")) {
+			*(bool *)field(c, o) = false;
+		} else {
+			if (ret_err)
+				*ret_err = xasprintf("%s: expected true or false, got \"%s\"", o->name, value);
+			return -EINVAL;
+		}
+		return 0;
+	}
+	return -EINVAL;
+}
+
+void config_init(struct config *c)
+{
+	memset(c, 0, sizeof(*c));
+	for (size_t i = 0; i < config_options_count; i++) {
+		int r = set_option(c, &config_options[i], config_options[i].def, NULL);
+		BUG_ON(r < 0);
+	}
+}
+
+void config_release(struct config *c)
+{
+	for (size_t i = 0; i < config_options_count; i++)
+		if (config_options[i].type == CONFIG_STRING) {
+			char **p = field(c, &config_options[i]);
+			free(*p);
+			*p = NULL;
+		}
+}
+
+int config_set(struct config *c, const char *name, const char *value, char **ret_err)
+{
+	const struct config_option *o = find(name, strlen(name));
+	if (!o) {
+		if (ret_err)
+			*ret_err = xasprintf("unknown option \"%s\"", name);
+		return -ENOENT;
+	}
+	return set_option(c, o, value, ret_err);
+}
+
+int config_load_file(struct config *c, const char *path, bool optional, char **ret_err)
+{
+	_cleanup_buf_ struct buf text;
+	buf_init(&text, 1 << 20);
+	int r = file_read(path, 1 << 20, &text);
+	if (r == -ENOENT && optional)
+		return 0;
+	if (r < 0) {
+		*ret_err = xasprintf("%s: %s", path, strerror(-r));
+		return r;
+	}
+	struct slice rest = buf_slice(&text);
+	for (int lineno = 1; rest.len; lineno++) {
+		struct slice line;
+		rest = slice_cut(rest, '\n', &line);
+		line = slice_trim(line);
+		if (line.len == 0 || line.p[0] == '#')
+			continue;
+		if (!memchr(line.p, '=', line.len)) {
+			*ret_err = xasprintf("%s:%d: expected name = value", path, lineno);
+			return -EINVAL;
+		}
+		struct slice key, value = slice_cut(line, '=', &key);
+		key = slice_trim(key);
+		value = slice_trim(value);
+		if (value.len >= 2 && value.p[0] == '"' && value.p[value.len - 1] == '"')
+			value = (struct slice){ value.p + 1, value.len - 2 };
+		const struct config_option *o = find(key.p, key.len);
+		if (!o) {
+			*ret_err = xasprintf("%s:%d: unknown option \"%.*s\"", path, lineno, (int)key.len, key.p);
+			return -EINVAL;
+		}
+		_cleanup_free_ char *v = xstrndup(value.p, value.len);
+		_cleanup_free_ char *err = NULL;
+		if ((r = set_option(c, o, v, &err)) < 0) {
+			*ret_err = xasprintf("%s:%d: %s", path, lineno, err ? err : "bad value");
+			return r;
+		}
+	}
+	return 0;
+}
+
+int config_load_env(struct config *c, char **ret_err)
+{
+	for (size_t i = 0; i < config_options_count; i++) {
+		const char *v = getenv(config_options[i].env);
+		_cleanup_free_ char *err = NULL;
+		if (!v)
+			continue;
+		int r = set_option(c, &config_options[i], v, &err);
+		if (r < 0) {
+			*ret_err = xasprintf("%s: %s", config_options[i].env, err);
+			return r;
+		}
+	}
+	return 0;
+}
+
+int config_load_flags(struct config *c, int *argc, char **argv, char **ret_err)
+{
+	int out = 1;
+	for (int i = 1; i < *argc; i++) {
+		const char *a = argv[i];
+		const char *eq = strchr(a, '=');
+		const struct config_option *o = NULL;
+		if (a[0] == '-' && a[1] == '-' && eq)
+			o = find(a + 2, (size_t)(eq - a - 2));
+		if (!o) {
+			argv[out++] = argv[i];
+			continue;
+		}
+		_cleanup_free_ char *err = NULL;
+		int r = set_option(c, o, eq + 1, &err);
+		if (r < 0) {
+			*ret_err = xasprintf("--%s: %s", o->name, err);
+			return r;
+		}
+	}
+	*argc = out;
+	argv[out] = NULL;
+	return 0;
+}

@@ -1,0 +1,95 @@
+/*
+ * http — a small wrapper over libmicrohttpd: one server per listener, a
+ * route table matched by method and path pattern, a per-request arena, a
+ * capped request body, and responses built in a buf.
+ *
+ * Ownership: everything reachable from a struct http_request (strings,
+ * params, body) lives in req->arena and is freed after the response is
+ * queued.  Handlers allocate from req->arena too.
+ */
+#ifndef KUNREN_HTTP_H
+#define KUNREN_HTTP_H
+
+#include "core/core.h"
+
+#define HTTP_MAX_PARAMS 4
+#define HTTP_MAX_HEADERS 16
+
+struct http_request {
+	const char *method;        /* "GET", "POST", ...; HEAD is routed as GET */
+	bool head;                 /* the request was HEAD */
+	const char *path;          /* URL path, percent-decoded, no query */
+	const char *remote_ip;     /* peer address as text (IPv4 or IPv6) */
+	struct arena *arena;
+	struct slice body;         /* whole body, at most the route's max_body */
+	const char *params[HTTP_MAX_PARAMS]; /* {name} segments, in pattern order */
+	size_t nparams;
+	void *app;                 /* as given to http_server_new */
+	void *auth;                /* for the application's own use */
+	void *conn;                /* struct MHD_Connection, module-private */
+};
+
+struct http_response {
+	int status;
+	const char *content_type;  /* static or arena string */
+	struct buf body;
+	const char *headers[HTTP_MAX_HEADERS][2];
+	size_t nheaders;
+};
+
+typedef void (*http_handler_fn)(struct http_request *req, struct http_response *res);
+
+struct http_route {
+	const char *method;        /* "GET", "POST", "PUT", "PATCH", "DELETE" */
+	const char *pattern;       /* "/api/v1/lists/{id}/import"; a final "*" matches any rest */
+	http_handler_fn fn;
+	size_t max_body;           /* 0: the server default */
+};
+
+struct http_server_options {
+	const char *listen;        /* "host:port"; port 0 picks a free one */
+	unsigned threads;
+	size_t max_body;           /* default cap for routes without their own */
+	const struct http_route *routes;
+	size_t nroutes;
+	http_handler_fn not_found; /* when nothing matches (NULL: JSON 404) */
+	const char *const *default_headers; /* NULL-terminated name, value pairs */
+	void *app;
+};
+
+/* Starts listening at once.  On failure returns NULL and *ret_err (caller frees). */
+struct http_server *http_server_new(const struct http_server_options *o, char **ret_err);
+void http_server_free(struct http_server *s);  /* stops and waits; NULL is a no-op */
+int http_server_port(const struct http_server *s); /* the port actually bound */
+
+/* Request accessors; the strings live in req->arena.  NULL when absent. */
+const char *http_query(struct http_request *req, const char *key);
+const char *http_header(struct http_request *req, const char *name);
+const char *http_cookie(struct http_request *req, const char *name);
+/* Parses an application/x-www-form-urlencoded body; calls fn per pair
+ * (decoded, in arena).  Returns -EINVAL on malformed escapes. */
+int http_form_each(struct http_request *req, struct slice body,
+		   int (*fn)(void *ctx, const char *name, const char *value), void *ctx);
+/* Percent-decodes s ('+' as space when `plus`); NULL on a bad escape. */
+char *http_url_decode(struct arena *a, struct slice s, bool plus);
+
+/* Response helpers. Header names and values are copied into the arena. */
+void http_response_header(struct http_request *req, struct http_response *res,
+			  const char *name, const char *value);
+void http_response_text(struct http_response *res, int status, const char *type, struct slice body);
+/* Sets the body to j's compact form; steals the reference to j. */
+void http_response_json(struct http_response *res, int status, json_t *j);
+/* {"error": {"code", "message", "details"}}; steals details (may be NULL). */
+void http_response_error(struct http_response *res, int status, const char *code,
+			 const char *message, json_t *details);
+void http_response_redirect(struct http_request *req, struct http_response *res, int status,
+			    const char *location);
+
+/* Serves `rel` (no leading slash, e.g. "index.html") from `dir` when dir is
+ * non-empty, else from the files embedded under "web/".  Rejects "..".
+ * Content-Type from the extension.  Returns -ENOENT when there is no file. */
+int http_serve_static(struct http_request *req, struct http_response *res,
+		      const char *dir, const char *rel);
+const char *http_mime_type(const char *path);
+
+#endif

@@ -1,0 +1,106 @@
+/*
+ * mail — building training mails (MIME, RFC 2047), sending them (SMTP via
+ * libcurl, or .eml files in an outbox folder when no relay is configured),
+ * and reading simple messages back (the console's Outbox; later IMAP reports).
+ */
+#ifndef KUNREN_MAIL_H
+#define KUNREN_MAIL_H
+
+#include "core/core.h"
+
+struct mail_message {
+	const char *from_name;    /* UTF-8 display name, may be NULL/empty */
+	const char *from_addr;    /* local@domain */
+	const char *to_name;      /* may be NULL/empty */
+	const char *to_addr;
+	const char *reply_to;     /* may be NULL */
+	const char *subject;      /* UTF-8 */
+	const char *text;         /* text/plain part, UTF-8 */
+	const char *html;         /* text/html part, UTF-8; NULL: text only */
+	int64_t date;             /* unix seconds, for the Date header */
+	const struct tz *tz;      /* zone of the Date header */
+	const char *id_domain;    /* right side of the Message-ID */
+	const char *const *extra_headers; /* NULL-terminated name, value pairs; may be NULL */
+};
+
+/*
+ * Appends a complete RFC 5322 message (CRLF line ends): Date, From, To,
+ * Subject, Message-ID, MIME-Version, multipart/alternative with text and
+ * HTML parts in UTF-8 (base64 bodies, lines <= 76).  Non-ASCII display
+ * names and subjects are RFC 2047 encoded-words ("=?UTF-8?B?...?=") of at
+ * most 75 characters that never split a UTF-8 character.  Header values
+ * with CR or LF are rejected (-EINVAL).  *ret_message_id (optional) gets the
+ * Message-ID without angle brackets (caller frees).
+ */
+int mail_build(const struct mail_message *m, struct buf *out, char **ret_message_id);
+
+/* Appends `name: value` folded as RFC 2047 encoded-words when value is not
+ * plain printable ASCII, ending with CRLF. */
+int mail_put_header(struct buf *out, const char *name, struct slice value);
+/* Appends an address as `"Name" <addr>` / `=?UTF-8?B?...?= <addr>` / `addr`. */
+int mail_put_address(struct buf *out, const char *name, const char *addr);
+
+/* ---- sending ---- */
+
+struct mail_sender_options {
+	const char *smtp_url;     /* "" or NULL: outbox mode */
+	const char *user, *password;
+	bool verify_tls;
+	const char *helo;         /* EHLO name (NULL: libcurl's default) */
+	const char *outbox_dir;   /* where .eml files go in outbox mode */
+	long timeout_seconds;
+};
+
+/* One sender per thread: it keeps its SMTP connection open between mails. */
+struct mail_sender *mail_sender_new(const struct mail_sender_options *o);
+void mail_sender_free(struct mail_sender *s);
+
+/*
+ * Sends one message.  In outbox mode writes <outbox_dir>/<subdir>/<unix>-<rand>.eml
+ * atomically (subdir may be NULL).  Returns 0 when accepted; -EAGAIN for a
+ * transient failure (4xx, connection trouble) worth retrying; -EIO for a
+ * permanent refusal (5xx).  *ret_reply (optional, caller frees) gets the
+ * server's reply or the error text on failure.
+ */
+int mail_sender_send(struct mail_sender *s, const char *envelope_from, const char *rcpt,
+		     struct slice message, const char *subdir, char **ret_reply);
+
+/* ---- reading back ---- */
+
+struct mail_parsed {
+	char *from, *to, *subject, *date, *message_id; /* decoded to UTF-8 */
+	char *text, *html;                             /* decoded bodies, may be NULL */
+};
+
+/* Parses a message as built by mail_build (and ordinary simple MIME mail:
+ * single part or multipart/alternative|mixed, base64, quoted-printable,
+ * 7bit/8bit, RFC 2047 headers).  All strings live in `a`.  Malformed input
+ * gives -EINVAL, never a crash. */
+int mail_parse(struct slice raw, struct arena *a, struct mail_parsed *ret);
+
+/* ---- helpers shared with other modules ---- */
+
+/* True for a plain `local@domain`: exactly one '@' with text on both sides,
+ * printable ASCII only, no spaces, controls or any of <>()[],;:\" . */
+bool mail_addr_valid(const char *addr);
+
+/* Encoded length of n bytes in base64, without line breaks. */
+size_t mail_base64_len(size_t n);
+/* Appends base64 of s; with line_len (a multiple of 4) > 0 every line of
+ * line_len characters and the last one end in CRLF, with 0 no CRLF at all. */
+int mail_base64_encode(struct buf *out, struct slice s, size_t line_len);
+/* Decodes base64 up to the first '=' (padding optional); white space is
+ * skipped, anything else outside the alphabet gives -EINVAL.  On error
+ * out is left as it was. */
+int mail_base64_decode(struct buf *out, struct slice s);
+/* Same, but skips every character outside the alphabet (MIME bodies). */
+int mail_base64_decode_loose(struct buf *out, struct slice s);
+/* Decodes a quoted-printable body (soft breaks, =XX, trailing blanks). */
+int mail_qp_decode(struct buf *out, struct slice s);
+/* Decodes an unstructured header value: unfolds, turns RFC 2047
+ * encoded-words (B and Q; UTF-8, US-ASCII and, through iconv, Japanese and
+ * other common charsets) into UTF-8; invalid UTF-8 becomes U+FFFD, so the
+ * result is always valid UTF-8. */
+int mail_header_decode(struct buf *out, struct slice value);
+
+#endif

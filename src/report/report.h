@@ -1,0 +1,65 @@
+/*
+ * report — what the events mean: each target's status and first/last times
+ * (SPEC F3), campaign counts and rates (G1), and the result CSVs (G3, G6).
+ * Whether an event counts is decided in one place, report_event_counts(),
+ * so the machine-event rules (F6) plug in there.
+ */
+#ifndef KUNREN_REPORT_H
+#define KUNREN_REPORT_H
+
+#include "core/core.h"
+#include "store/store.h"
+
+/* A target's status, lowest to highest (SPEC F3). */
+enum target_status {
+	STATUS_PENDING, STATUS_SEND_ERROR, STATUS_SENT, STATUS_OPENED, STATUS_FILE_OPENED,
+	STATUS_CLICKED, STATUS_SUBMITTED,
+	STATUS__COUNT
+};
+const char *report_status_name(enum target_status st);     /* API: "opened" */
+const char *report_status_label(enum target_status st);    /* CSV: "メール開封" */
+const char *report_event_label(enum event_kind k);         /* CSV: "リンククリック" */
+int report_status_parse(const char *s, enum target_status *ret);
+
+/* The exclusion switch (F6): when `exclude` is set, events judged to come
+ * from mail-check systems do not count.  Today's rule: a reaction within
+ * exclusion_seconds of the target's delivery. */
+struct exclusion {
+	bool exclude;
+	int64_t seconds;
+};
+bool report_event_is_machine(const struct event *e, const struct target *t, int64_t seconds);
+bool report_event_counts(const struct event *e, const struct target *t, const struct exclusion *x);
+
+struct target_summary {
+	enum target_status status;
+	int64_t count[EV__COUNT];
+	int64_t first_ms[EV__COUNT], last_ms[EV__COUNT]; /* 0 when none */
+};
+/* ev: that target's events (any order). */
+void report_summarize(const struct target *t, const struct event *ev, size_t n, const struct exclusion *x,
+		      struct target_summary *ret);
+
+struct campaign_counts {
+	int64_t targets, sent, errors, opened, clicked, file_opened, submitted, reported;
+};
+
+/* Walks every target of a campaign with its events, in target order.
+ * fn returns < 0 to stop (that value is returned). */
+typedef int (*report_target_fn)(void *ctx, const struct target *t, const struct event *ev, size_t n,
+				const struct target_summary *sum);
+int report_each_target(struct store *s, const struct campaign *c, const struct exclusion *x,
+		       report_target_fn fn, void *ctx);
+
+int report_campaign_counts(struct store *s, const struct campaign *c, const struct exclusion *x,
+			   struct campaign_counts *ret);
+
+enum csv_encoding { CSV_UTF8_BOM, CSV_CP932 };
+/* 訓練結果.csv (SPEC G3): one row per target, CRLF, times in the zone. */
+int report_results_csv(struct store *s, const struct campaign *c, const struct tz *zone,
+		       const struct exclusion *x, enum csv_encoding enc, struct buf *out);
+/* Converts UTF-8 CSV text to the chosen encoding (CP932: characters it
+ * lacks become "?"); prefixes the BOM for UTF-8. */
+int report_csv_encode(struct slice utf8, enum csv_encoding enc, struct buf *out);
+
+#endif

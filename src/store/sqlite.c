@@ -1,0 +1,1115 @@
+/*
+ * sqlite.c — the SQLite implementation of store.h.
+ *
+ * A small pool of connections to one WAL database: readers run in parallel,
+ * writers take BEGIN IMMEDIATE and wait for each other (busy timeout).
+ * SQLite result codes are translated here and logged once, at this edge.
+ */
+#include "store/store.h"
+
+#include <pthread.h>
+#include <sqlite3.h>
+
+#define POOL_SIZE 8
+
+struct store {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	sqlite3 *conns[POOL_SIZE];
+	bool busy[POOL_SIZE];
+};
+
+struct conn {
+	struct store *s;
+	sqlite3 *db;
+	int slot;
+};
+
+const char *const person_field_names[PF__COUNT] = {
+	"last_name", "first_name", "email", "department", "position", "field1", "field2", "field3",
+};
+
+static const char *const role_names[] = { "operator", "owner", "full", "readonly" };
+static const char *const campaign_state_names[] = {
+	"draft", "scheduled", "sending", "running", "finished", "cancelled", "paused",
+};
+static const char *const target_state_names[] = { "pending", "claimed", "sent", "error" };
+static const char *const event_kind_names[EV__COUNT] = {
+	"created", "sent", "send_error", "opened", "clicked", "file_opened", "submitted", "reported",
+};
+
+const char *role_name(enum role r) { return role_names[r]; }
+const char *campaign_state_name(enum campaign_state st) { return campaign_state_names[st]; }
+const char *event_kind_name(enum event_kind k) { return event_kind_names[k]; }
+
+static int name_index(const char *const *names, size_t n, const char *s)
+{
+	for (size_t i = 0; s && i < n; i++)
+		if (!strcmp(names[i], s))
+			return (int)i;
+	return -1;
+}
+
+int role_parse(const char *s, enum role *ret)
+{
+	int i = name_index(role_names, ARRAY_SIZE(role_names), s);
+	if (i < 0)
+		return -EINVAL;
+	*ret = (enum role)i;
+	return 0;
+}
+
+/* ---- connections ---- */
+
+static int db_error(sqlite3 *db, int rc, const char *what)
+{
+	if (rc == SQLITE_CONSTRAINT || (rc & 0xff) == SQLITE_CONSTRAINT)
+		return -EEXIST;
+	log_error("store: %s: %s (%d)", what, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc), rc);
+	return -EIO;
+}
+
+static struct conn conn_get(struct store *s)
+{
+	pthread_mutex_lock(&s->lock);
+	for (;;) {
+		for (int i = 0; i < POOL_SIZE; i++)
+			if (!s->busy[i]) {
+				s->busy[i] = true;
+				pthread_mutex_unlock(&s->lock);
+				return (struct conn){ s, s->conns[i], i };
+			}
+		pthread_cond_wait(&s->cond, &s->lock);
+	}
+}
+
+static void conn_put(struct conn *cn)
+{
+	if (!cn->s)
+		return;
+	pthread_mutex_lock(&cn->s->lock);
+	cn->s->busy[cn->slot] = false;
+	pthread_cond_signal(&cn->s->cond);
+	pthread_mutex_unlock(&cn->s->lock);
+}
+#define _cleanup_conn_ _cleanup_(conn_put)
+
+static void stmt_finalizep(sqlite3_stmt **st)
+{
+	sqlite3_finalize(*st);
+}
+#define _cleanup_stmt_ _cleanup_(stmt_finalizep)
+
+static int exec(struct conn *cn, const char *sql)
+{
+	int rc = sqlite3_exec(cn->db, sql, NULL, NULL, NULL);
+	return rc == SQLITE_OK ? 0 : db_error(cn->db, rc, sql);
+}
+
+/*
+ * Prepares sql and binds arguments described by `types`:
+ *   i int64, t text (NULL binds NULL), b blob (pointer, size_t length).
+ */
+static int vprep(struct conn *cn, sqlite3_stmt **ret, const char *sql, int nargs, const char *types, va_list ap)
+{
+	sqlite3_stmt *st;
+	int want = 0;
+	for (const char *t = types; *t; t++)
+		want += *t == 'b' ? 2 : 1;
+	BUG_ON(want != nargs); /* the type string must describe every argument */
+	int rc = sqlite3_prepare_v2(cn->db, sql, -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return db_error(cn->db, rc, sql);
+	for (int i = 0; types[i] && rc == SQLITE_OK; i++) {
+		if (types[i] == 'i') {
+			rc = sqlite3_bind_int64(st, i + 1, va_arg(ap, int64_t));
+		} else if (types[i] == 't') {
+			const char *t = va_arg(ap, const char *);
+			rc = t ? sqlite3_bind_text(st, i + 1, t, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(st, i + 1);
+		} else {
+			BUG_ON(types[i] != 'b');
+			const void *p = va_arg(ap, const void *);
+			size_t n = va_arg(ap, size_t);
+			rc = sqlite3_bind_blob(st, i + 1, p, (int)n, SQLITE_TRANSIENT);
+		}
+	}
+	if (rc != SQLITE_OK) {
+		sqlite3_finalize(st);
+		return db_error(cn->db, rc, sql);
+	}
+	*ret = st;
+	return 0;
+}
+
+/* Counts the arguments after the type string, so vprep can check them. */
+#define NARGS(...) NARGS_(__VA_ARGS__, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19, 18, 17, 16, 15, 14, \
+			  13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0)
+#define NARGS_(_0, _1, _2, _3, _4, _5, _6, _7, _8, _9, _10, _11, _12, _13, _14, _15, _16, _17, _18, _19, \
+	       _20, _21, _22, _23, _24, _25, _26, _27, _28, _29, _30, N, ...) N
+
+static int prep_n(struct conn *cn, sqlite3_stmt **ret, const char *sql, int nargs, const char *types, ...)
+{
+	va_list ap;
+	va_start(ap, types);
+	int r = vprep(cn, ret, sql, nargs, types, ap);
+	va_end(ap);
+	return r;
+}
+
+/* Steps a statement that returns no rows. */
+static int step_done(struct conn *cn, sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+	return rc == SQLITE_DONE ? 0 : db_error(cn->db, rc, sqlite3_sql(st));
+}
+
+/* Steps once: 1 with a row, 0 when done. */
+static int step_row(struct conn *cn, sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : db_error(cn->db, rc, sqlite3_sql(st));
+}
+
+/* Prepares, binds and runs a statement that returns no rows. */
+static int run_n(struct conn *cn, const char *sql, int nargs, const char *types, ...)
+{
+	sqlite3_stmt *st;
+	va_list ap;
+	va_start(ap, types);
+	int r = vprep(cn, &st, sql, nargs, types, ap);
+	va_end(ap);
+	if (r < 0)
+		return r;
+	r = step_done(cn, st);
+	sqlite3_finalize(st);
+	return r;
+}
+#define prep(cn, ret, sql, ...) prep_n(cn, ret, sql, NARGS(__VA_ARGS__), __VA_ARGS__)
+#define run(cn, sql, ...) run_n(cn, sql, NARGS(__VA_ARGS__), __VA_ARGS__)
+
+/* Column accessors: text copies into the arena ("" for NULL unless nullable). */
+static const char *col_text(sqlite3_stmt *st, int i, struct arena *a)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+	return arena_strndup(a, t ? (const char *)t : "", t ? (size_t)sqlite3_column_bytes(st, i) : 0);
+}
+
+static const char *col_text_null(sqlite3_stmt *st, int i, struct arena *a)
+{
+	return sqlite3_column_type(st, i) == SQLITE_NULL ? NULL : col_text(st, i, a);
+}
+
+static int64_t col_int(sqlite3_stmt *st, int i)
+{
+	return sqlite3_column_int64(st, i);
+}
+
+/* Grows an arena array of records by one; returns the new slot. */
+static void *push(struct arena *a, void **arr, size_t *n, size_t *cap, size_t size)
+{
+	if (*n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 16;
+		void *p = arena_alloc(a, st_mult(ncap, size));
+		BUG_ON(!p);
+		if (*n)
+			memcpy(p, *arr, *n * size);
+		*arr = p;
+		*cap = ncap;
+	}
+	return (char *)*arr + (*n)++ * size;
+}
+#define PUSH(a, arr, n, cap) ((__typeof__(arr))push((a), (void **)&(arr), &(n), &(cap), sizeof(*(arr))))
+
+static int begin(struct conn *cn) { return exec(cn, "BEGIN IMMEDIATE"); }
+static int commit(struct conn *cn) { return exec(cn, "COMMIT"); }
+static void rollback(struct conn *cn) { sqlite3_exec(cn->db, "ROLLBACK", NULL, NULL, NULL); }
+
+/* ---- open, migrate ---- */
+
+int store_open(const char *path, struct store **ret, char **ret_err)
+{
+	struct store *s = xcalloc(1, sizeof(*s));
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->cond, NULL);
+	for (int i = 0; i < POOL_SIZE; i++) {
+		int rc = sqlite3_open_v2(path, &s->conns[i],
+					 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+		if (rc != SQLITE_OK) {
+			*ret_err = xasprintf("cannot open database %s: %s", path,
+					     s->conns[i] ? sqlite3_errmsg(s->conns[i]) : sqlite3_errstr(rc));
+			store_close(s);
+			return -EIO;
+		}
+		sqlite3_busy_timeout(s->conns[i], 10000);
+		const char *pragmas = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+				      "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;";
+		if (sqlite3_exec(s->conns[i], pragmas, NULL, NULL, NULL) != SQLITE_OK) {
+			*ret_err = xasprintf("cannot set up database %s: %s", path, sqlite3_errmsg(s->conns[i]));
+			store_close(s);
+			return -EIO;
+		}
+	}
+	*ret = s;
+	return 0;
+}
+
+void store_close(struct store *s)
+{
+	if (!s)
+		return;
+	for (int i = 0; i < POOL_SIZE; i++)
+		sqlite3_close(s->conns[i]);
+	pthread_mutex_destroy(&s->lock);
+	pthread_cond_destroy(&s->cond);
+	free(s);
+}
+
+static int migration_cmp(const void *a, const void *b)
+{
+	return strcmp((*(const struct embedded_file *const *)a)->path,
+		      (*(const struct embedded_file *const *)b)->path);
+}
+
+int store_schema_version(struct store *s, int *ret_version)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int r = exec(&cn, "CREATE TABLE IF NOT EXISTS schema_migrations "
+			  "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)");
+	if (r < 0 || (r = prep(&cn, &st, "SELECT coalesce(max(version), 0) FROM schema_migrations", "")) < 0)
+		return r;
+	if ((r = step_row(&cn, st)) <= 0)
+		return r < 0 ? r : -EIO;
+	*ret_version = (int)col_int(st, 0);
+	return 0;
+}
+
+int store_migrate(struct store *s, int *ret_applied)
+{
+	const struct embedded_file *m[256];
+	size_t n = 0;
+	int current, applied = 0;
+	int r = store_schema_version(s, &current);
+	if (r < 0)
+		return r;
+
+	const char *prefix = "src/store/migrations/";
+	for (size_t i = 0; i < embedded_files_count && n < ARRAY_SIZE(m); i++)
+		if (!strncmp(embedded_files[i].path, prefix, strlen(prefix)))
+			m[n++] = &embedded_files[i];
+	qsort(m, n, sizeof(m[0]), migration_cmp);
+
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	for (size_t i = 0; i < n; i++) {
+		const char *name = m[i]->path + strlen(prefix);
+		int64_t version;
+		struct slice num;
+		slice_cut(slice_from(name), '_', &num);
+		BUG_ON(slice_to_i64(num, 1, 9999, &version) < 0); /* a misnamed migration is a bug */
+		if (version <= current)
+			continue;
+		_cleanup_free_ char *sql = xstrndup((const char *)m[i]->data, m[i]->len);
+		if ((r = begin(&cn)) < 0)
+			return r;
+		if ((r = exec(&cn, sql)) < 0 ||
+		    (r = run(&cn, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+			     "iti", version, name, now_unix())) < 0 ||
+		    (r = commit(&cn)) < 0) {
+			rollback(&cn);
+			return r;
+		}
+		applied++;
+	}
+	*ret_applied = applied;
+	return 0;
+}
+
+/* ---- tenants, accounts ---- */
+
+int store_tenant_create(struct store *s, const char *name, const char *time_zone, int64_t *ret_id)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	int r = run(&cn, "INSERT INTO tenants (name, time_zone, created_at) VALUES (?, ?, ?)", "tti",
+		    name, time_zone, now_unix());
+	if (r < 0)
+		return r;
+	*ret_id = sqlite3_last_insert_rowid(cn.db);
+	return 0;
+}
+
+int store_tenant_get(struct store *s, int64_t id, struct arena *a, struct tenant *ret)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int r = prep(&cn, &st, "SELECT id, name, time_zone, exclusion_seconds, created_at FROM tenants WHERE id = ?",
+		     "i", id);
+	if (r < 0 || (r = step_row(&cn, st)) < 0)
+		return r;
+	if (r == 0)
+		return -ENOENT;
+	*ret = (struct tenant){
+		.id = col_int(st, 0), .name = col_text(st, 1, a), .time_zone = col_text(st, 2, a),
+		.exclusion_seconds = col_int(st, 3), .created_at = col_int(st, 4),
+	};
+	return 0;
+}
+
+static int count_query(struct store *s, const char *sql, int64_t *ret)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int r = prep(&cn, &st, sql, "");
+	if (r < 0 || (r = step_row(&cn, st)) <= 0)
+		return r < 0 ? r : -EIO;
+	*ret = col_int(st, 0);
+	return 0;
+}
+
+int store_tenant_count(struct store *s, int64_t *ret)
+{
+	return count_query(s, "SELECT count(*) FROM tenants", ret);
+}
+
+int store_account_create(struct store *s, int64_t tenant_id, const char *username,
+			 const char *password_hash, enum role role, int64_t *ret_id)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	int r = run(&cn, "INSERT INTO accounts (tenant_id, username, password_hash, role, created_at) "
+			 "VALUES (nullif(?, 0), ?, ?, ?, ?)",
+		    "ittti", tenant_id, username, password_hash, role_name(role), now_unix());
+	if (r < 0)
+		return r;
+	*ret_id = sqlite3_last_insert_rowid(cn.db);
+	return 0;
+}
+
+#define ACCOUNT_COLS "id, coalesce(tenant_id, 0), username, password_hash, email, role"
+
+static int account_read(sqlite3_stmt *st, struct arena *a, struct account *ret)
+{
+	enum role role;
+	if (role_parse((const char *)sqlite3_column_text(st, 5), &role) < 0)
+		return -EIO;
+	*ret = (struct account){
+		.id = col_int(st, 0), .tenant_id = col_int(st, 1), .username = col_text(st, 2, a),
+		.password_hash = col_text(st, 3, a), .email = col_text(st, 4, a), .role = role,
+	};
+	return 0;
+}
+
+static int account_query(struct store *s, const char *sql, const char *types, int64_t id,
+			 const char *text, struct arena *a, struct account *ret)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int r = types[0] == 'i' ? prep(&cn, &st, sql, "i", id) : prep(&cn, &st, sql, "t", text);
+	if (r < 0 || (r = step_row(&cn, st)) < 0)
+		return r;
+	return r == 0 ? -ENOENT : account_read(st, a, ret);
+}
+
+int store_account_get(struct store *s, int64_t id, struct arena *a, struct account *ret)
+{
+	return account_query(s, "SELECT " ACCOUNT_COLS " FROM accounts WHERE id = ?", "i", id, NULL, a, ret);
+}
+
+int store_account_by_username(struct store *s, const char *username, struct arena *a, struct account *ret)
+{
+	return account_query(s, "SELECT " ACCOUNT_COLS " FROM accounts WHERE username = ?", "t", 0, username,
+			     a, ret);
+}
+
+int store_api_key_add(struct store *s, int64_t account_id, const unsigned char hash[STORE_HASH_LEN],
+		      const char *label)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	return run(&cn, "INSERT INTO api_keys (account_id, key_hash, label, created_at) VALUES (?, ?, ?, ?)",
+		   "ibti", account_id, hash, (size_t)STORE_HASH_LEN, label, now_unix());
+}
+
+int store_api_key_find(struct store *s, const unsigned char hash[STORE_HASH_LEN], int64_t *ret_account_id)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int r = prep(&cn, &st, "SELECT account_id FROM api_keys WHERE key_hash = ?", "b", hash,
+		     (size_t)STORE_HASH_LEN);
+	if (r < 0 || (r = step_row(&cn, st)) < 0)
+		return r;
+	if (r == 0)
+		return -ENOENT;
+	*ret_account_id = col_int(st, 0);
+	return 0;
+}
+
+int store_session_create(struct store *s, const unsigned char hash[STORE_HASH_LEN], int64_t account_id,
+			 const char *csrf_token, int64_t now)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	return run(&cn, "INSERT INTO sessions (token_hash, account_id, csrf_token, created_at, last_seen_at) "
+			"VALUES (?, ?, ?, ?, ?)",
+		   "biiti", hash, (size_t)STORE_HASH_LEN, account_id, csrf_token, now, now);
+}
+
+int store_session_find(struct store *s, const unsigned char hash[STORE_HASH_LEN], struct arena *a,
+		       struct session *ret)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int r = prep(&cn, &st, "SELECT id, account_id, created_at, last_seen_at, csrf_token FROM sessions "
+			       "WHERE token_hash = ?", "b", hash, (size_t)STORE_HASH_LEN);
+	if (r < 0 || (r = step_row(&cn, st)) < 0)
+		return r;
+	if (r == 0)
+		return -ENOENT;
+	*ret = (struct session){
+		.id = col_int(st, 0), .account_id = col_int(st, 1), .created_at = col_int(st, 2),
+		.last_seen_at = col_int(st, 3), .csrf_token = col_text(st, 4, a),
+	};
+	return 0;
+}
+
+int store_session_touch(struct store *s, int64_t session_id, int64_t now)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	return run(&cn, "UPDATE sessions SET last_seen_at = ? WHERE id = ?", "ii", now, session_id);
+}
+
+int store_session_delete(struct store *s, int64_t session_id)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	return run(&cn, "DELETE FROM sessions WHERE id = ?", "i", session_id);
+}
+
+int store_audit_add(struct store *s, int64_t tenant_id, int64_t account_id, const char *action,
+		    const char *detail)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	return run(&cn, "INSERT INTO audit_log (tenant_id, account_id, at, action, detail) "
+			"VALUES (nullif(?, 0), nullif(?, 0), ?, ?, ?)",
+		   "iiitt", tenant_id, account_id, now_unix(), action, detail ? detail : "");
+}
+
+/* ---- lists and recipients ---- */
+
+#define LIST_COLS "l.id, l.name, l.created_at, " \
+	"(SELECT count(*) FROM recipients r WHERE r.list_id = l.id), " \
+	"(SELECT count(*) FROM recipients r WHERE r.list_id = l.id AND r.is_test)"
+
+static void list_read(sqlite3_stmt *st, struct arena *a, struct list_info *ret)
+{
+	*ret = (struct list_info){
+		.id = col_int(st, 0), .name = col_text(st, 1, a), .created_at = col_int(st, 2),
+		.recipient_count = col_int(st, 3), .test_count = col_int(st, 4),
+	};
+}
+
+int store_list_create(struct store *s, int64_t tenant_id, const char *name, int64_t *ret_id)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	int r = run(&cn, "INSERT INTO lists (tenant_id, name, created_at) VALUES (?, ?, ?)", "iti", tenant_id,
+		    name, now_unix());
+	if (r < 0)
+		return r;
+	*ret_id = sqlite3_last_insert_rowid(cn.db);
+	return 0;
+}
+
+int store_list_get(struct store *s, int64_t tenant_id, int64_t id, struct arena *a, struct list_info *ret)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int r = prep(&cn, &st, "SELECT " LIST_COLS " FROM lists l WHERE l.tenant_id = ? AND l.id = ?", "ii",
+		     tenant_id, id);
+	if (r < 0 || (r = step_row(&cn, st)) < 0)
+		return r;
+	if (r == 0)
+		return -ENOENT;
+	list_read(st, a, ret);
+	return 0;
+}
+
+int store_lists(struct store *s, int64_t tenant_id, struct arena *a, struct list_info **ret, size_t *ret_n)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	struct list_info *out = NULL;
+	size_t n = 0, cap = 0;
+	int r = prep(&cn, &st, "SELECT " LIST_COLS " FROM lists l WHERE l.tenant_id = ? ORDER BY l.id", "i",
+		     tenant_id);
+	while (r >= 0 && (r = step_row(&cn, st)) > 0)
+		list_read(st, a, PUSH(a, out, n, cap));
+	if (r < 0)
+		return r;
+	*ret = out;
+	*ret_n = n;
+	return 0;
+}
+
+int store_list_delete(struct store *s, int64_t tenant_id, int64_t id)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	int r = run(&cn, "DELETE FROM lists WHERE tenant_id = ? AND id = ? "
+			 "AND id NOT IN (SELECT list_id FROM campaign_lists)", "ii", tenant_id, id);
+	if (r < 0)
+		return r;
+	if (sqlite3_changes(cn.db) == 0) {
+		struct arena *a = arena_new(4096);
+		struct list_info li;
+		r = store_list_get(s, tenant_id, id, a, &li);
+		arena_free(a);
+		return r < 0 ? r : -EBUSY; /* exists but a campaign uses it */
+	}
+	return 0;
+}
+
+int store_recipients_import(struct store *s, int64_t tenant_id, int64_t list_id, const struct person *rows,
+			    size_t n, int64_t *ret_new, int64_t *ret_updated)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	int64_t added = 0, updated = 0;
+	int r = begin(&cn);
+	if (r < 0)
+		return r;
+	{
+		_cleanup_stmt_ sqlite3_stmt *chk = NULL;
+		if ((r = prep(&cn, &chk, "SELECT 1 FROM lists WHERE tenant_id = ? AND id = ?", "ii", tenant_id,
+			      list_id)) < 0 || (r = step_row(&cn, chk)) <= 0) {
+			rollback(&cn);
+			return r < 0 ? r : -ENOENT;
+		}
+	}
+	_cleanup_stmt_ sqlite3_stmt *ins = NULL, *exists = NULL;
+	r = prep(&cn, &ins,
+		 "INSERT INTO recipients (list_id, last_name, first_name, email, department, position, "
+		 "field1, field2, field3, is_test) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+		 "ON CONFLICT (list_id, email) DO UPDATE SET last_name = excluded.last_name, "
+		 "first_name = excluded.first_name, department = excluded.department, "
+		 "position = excluded.position, field1 = excluded.field1, field2 = excluded.field2, "
+		 "field3 = excluded.field3, is_test = excluded.is_test", "");
+	if (r >= 0)
+		r = prep(&cn, &exists, "SELECT 1 FROM recipients WHERE list_id = ? AND email = ?", "");
+	for (size_t i = 0; r >= 0 && i < n; i++) {
+		const struct person *p = &rows[i];
+		sqlite3_reset(exists);
+		sqlite3_bind_int64(exists, 1, list_id);
+		sqlite3_bind_text(exists, 2, p->f[PF_EMAIL], -1, SQLITE_STATIC);
+		if ((r = step_row(&cn, exists)) < 0)
+			break;
+		if (r)
+			updated++;
+		else
+			added++;
+		sqlite3_reset(ins);
+		sqlite3_bind_int64(ins, 1, list_id);
+		for (int f = 0; f < PF__COUNT; f++)
+			sqlite3_bind_text(ins, f + 2, p->f[f] ? p->f[f] : "", -1, SQLITE_STATIC);
+		sqlite3_bind_int64(ins, 10, p->is_test);
+		r = step_done(&cn, ins);
+	}
+	if (r < 0 || (r = commit(&cn)) < 0) {
+		rollback(&cn);
+		return r;
+	}
+	*ret_new = added;
+	*ret_updated = updated;
+	return 0;
+}
+
+#define PERSON_COLS "last_name, first_name, email, department, position, field1, field2, field3, is_test"
+
+static void person_read(sqlite3_stmt *st, int col, struct arena *a, struct person *p)
+{
+	for (int f = 0; f < PF__COUNT; f++)
+		p->f[f] = col_text(st, col + f, a);
+	p->is_test = col_int(st, col + PF__COUNT) != 0;
+}
+
+int store_recipients(struct store *s, int64_t tenant_id, int64_t list_id, int64_t after, size_t limit,
+		     struct arena *a, struct recipient **ret, size_t *ret_n)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	struct recipient *out = NULL;
+	size_t n = 0, cap = 0;
+	int r = prep(&cn, &st, "SELECT r.id, r.list_id, " PERSON_COLS " FROM recipients r "
+			       "JOIN lists l ON l.id = r.list_id "
+			       "WHERE l.tenant_id = ? AND r.list_id = ? AND r.id > ? ORDER BY r.id LIMIT ?",
+		     "iiii", tenant_id, list_id, after, (int64_t)limit);
+	while (r >= 0 && (r = step_row(&cn, st)) > 0) {
+		struct recipient *rc = PUSH(a, out, n, cap);
+		rc->id = col_int(st, 0);
+		rc->list_id = col_int(st, 1);
+		person_read(st, 2, a, &rc->p);
+	}
+	if (r < 0)
+		return r;
+	*ret = out;
+	*ret_n = n;
+	return 0;
+}
+
+/* ---- scenarios ---- */
+
+#define SCENARIO_COLS "id, tenant_id, gallery_id, name, description, genre, type, level, lang, subject, " \
+	"html, text, sender_name, sender_local, sender_domain, landing_html, explain_html, red_flags, created_at"
+
+static void scenario_read(sqlite3_stmt *st, struct arena *a, struct scenario_rec *sc)
+{
+	*sc = (struct scenario_rec){
+		.id = col_int(st, 0), .tenant_id = col_int(st, 1), .gallery_id = col_text_null(st, 2, a),
+		.name = col_text(st, 3, a), .description = col_text(st, 4, a), .genre = col_text(st, 5, a),
+		.type = col_text(st, 6, a), .level = col_text(st, 7, a), .lang = col_text(st, 8, a),
+		.subject = col_text(st, 9, a), .html = col_text(st, 10, a), .text = col_text(st, 11, a),
+		.sender_name = col_text(st, 12, a), .sender_local = col_text(st, 13, a),
+		.sender_domain = col_text(st, 14, a), .landing_html = col_text_null(st, 15, a),
+		.explain_html = col_text(st, 16, a), .red_flags_json = col_text(st, 17, a),
+		.created_at = col_int(st, 18),
+	};
+}
+
+int store_scenario_create(struct store *s, int64_t tenant_id, const struct scenario_rec *sc, int64_t *ret_id)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	int r = run(&cn, "INSERT INTO scenarios (tenant_id, gallery_id, name, description, genre, type, level, "
+			 "lang, subject, html, text, sender_name, sender_local, sender_domain, landing_html, "
+			 "explain_html, red_flags, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+		    "itttttttttttttttti", tenant_id, sc->gallery_id, sc->name, sc->description, sc->genre,
+		    sc->type, sc->level, sc->lang, sc->subject, sc->html, sc->text, sc->sender_name,
+		    sc->sender_local, sc->sender_domain, sc->landing_html, sc->explain_html,
+		    sc->red_flags_json ? sc->red_flags_json : "[]", now_unix());
+	if (r < 0)
+		return r;
+	*ret_id = sqlite3_last_insert_rowid(cn.db);
+	return 0;
+}
+
+int store_scenario_get(struct store *s, int64_t tenant_id, int64_t id, struct arena *a, struct scenario_rec *ret)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int r = prep(&cn, &st, "SELECT " SCENARIO_COLS " FROM scenarios WHERE tenant_id = ? AND id = ?", "ii",
+		     tenant_id, id);
+	if (r < 0 || (r = step_row(&cn, st)) < 0)
+		return r;
+	if (r == 0)
+		return -ENOENT;
+	scenario_read(st, a, ret);
+	return 0;
+}
+
+int store_scenarios(struct store *s, int64_t tenant_id, struct arena *a, struct scenario_rec **ret, size_t *ret_n)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	struct scenario_rec *out = NULL;
+	size_t n = 0, cap = 0;
+	int r = prep(&cn, &st, "SELECT " SCENARIO_COLS " FROM scenarios WHERE tenant_id = ? ORDER BY id", "i",
+		     tenant_id);
+	while (r >= 0 && (r = step_row(&cn, st)) > 0)
+		scenario_read(st, a, PUSH(a, out, n, cap));
+	if (r < 0)
+		return r;
+	*ret = out;
+	*ret_n = n;
+	return 0;
+}
+
+/* ---- campaigns ---- */
+
+static int state_parse(const char *s, enum campaign_state *ret)
+{
+	int i = name_index(campaign_state_names, ARRAY_SIZE(campaign_state_names), s);
+	if (i < 0)
+		return -EIO;
+	*ret = (enum campaign_state)i;
+	return 0;
+}
+
+int store_campaign_create(struct store *s, int64_t tenant_id, const struct campaign *c, int64_t *ret_id)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	int64_t now = now_unix(), id;
+	int r = begin(&cn);
+	if (r < 0)
+		return r;
+	{
+		_cleanup_stmt_ sqlite3_stmt *chk = NULL;
+		r = prep(&cn, &chk, "SELECT 1 FROM scenarios WHERE tenant_id = ? AND id = ?", "ii", tenant_id,
+			 c->scenario_id);
+		if (r >= 0 && (r = step_row(&cn, chk)) == 0)
+			r = -ENOENT;
+	}
+	if (r >= 0)
+		r = run(&cn, "INSERT INTO campaigns (tenant_id, name, scenario_id, state, sender_name, sender_local, "
+			     "sender_domain, test_only, exclusion_seconds, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+			"itittttiii", tenant_id, c->name, c->scenario_id, campaign_state_name(CAMPAIGN_DRAFT),
+			c->sender_name, c->sender_local, c->sender_domain, (int64_t)c->test_only,
+			c->exclusion_seconds, now);
+	id = sqlite3_last_insert_rowid(cn.db);
+	for (size_t i = 0; r >= 0 && i < c->nlist_ids; i++) {
+		_cleanup_stmt_ sqlite3_stmt *chk = NULL;
+		r = prep(&cn, &chk, "SELECT 1 FROM lists WHERE tenant_id = ? AND id = ?", "ii", tenant_id,
+			 c->list_ids[i]);
+		if (r >= 0 && (r = step_row(&cn, chk)) == 0)
+			r = -ENOENT;
+		if (r >= 0)
+			r = run(&cn, "INSERT OR IGNORE INTO campaign_lists (campaign_id, list_id) VALUES (?, ?)", "ii",
+				id, c->list_ids[i]);
+	}
+	if (r >= 0)
+		r = run(&cn, "INSERT INTO events (campaign_id, kind, at_ms) VALUES (?, ?, ?)", "iti", id,
+			event_kind_name(EV_CREATED), now_ms());
+	if (r < 0 || (r = commit(&cn)) < 0) {
+		rollback(&cn);
+		return r;
+	}
+	*ret_id = id;
+	return 0;
+}
+
+#define CAMPAIGN_COLS "c.id, c.tenant_id, c.scenario_id, c.name, coalesce(sc.name, ''), c.state, " \
+	"c.sender_name, c.sender_local, c.sender_domain, c.test_only, c.exclusion_seconds, c.created_at, " \
+	"c.launched_at, c.finished_at"
+
+static int campaign_read(struct conn *cn, sqlite3_stmt *st, struct arena *a, struct campaign *c)
+{
+	*c = (struct campaign){
+		.id = col_int(st, 0), .tenant_id = col_int(st, 1), .scenario_id = col_int(st, 2),
+		.name = col_text(st, 3, a), .scenario_name = col_text(st, 4, a),
+		.sender_name = col_text(st, 6, a), .sender_local = col_text(st, 7, a),
+		.sender_domain = col_text(st, 8, a), .test_only = col_int(st, 9) != 0,
+		.exclusion_seconds = col_int(st, 10), .created_at = col_int(st, 11),
+		.launched_at = col_int(st, 12), .finished_at = col_int(st, 13),
+	};
+	int r = state_parse((const char *)sqlite3_column_text(st, 5), &c->state);
+	if (r < 0)
+		return r;
+	_cleanup_stmt_ sqlite3_stmt *ls = NULL;
+	size_t cap = 0;
+	r = prep(cn, &ls, "SELECT list_id FROM campaign_lists WHERE campaign_id = ? ORDER BY list_id", "i", c->id);
+	while (r >= 0 && (r = step_row(cn, ls)) > 0)
+		*PUSH(a, c->list_ids, c->nlist_ids, cap) = col_int(ls, 0);
+	return r;
+}
+
+int store_campaign_get(struct store *s, int64_t tenant_id, int64_t id, struct arena *a, struct campaign *ret)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int r = prep(&cn, &st, "SELECT " CAMPAIGN_COLS " FROM campaigns c LEFT JOIN scenarios sc "
+			       "ON sc.id = c.scenario_id WHERE c.tenant_id = ? AND c.id = ?", "ii", tenant_id, id);
+	if (r < 0 || (r = step_row(&cn, st)) < 0)
+		return r;
+	if (r == 0)
+		return -ENOENT;
+	return campaign_read(&cn, st, a, ret);
+}
+
+int store_campaigns(struct store *s, int64_t tenant_id, struct arena *a, struct campaign **ret, size_t *ret_n)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	struct campaign *out = NULL;
+	size_t n = 0, cap = 0;
+	int r = prep(&cn, &st, "SELECT " CAMPAIGN_COLS " FROM campaigns c LEFT JOIN scenarios sc "
+			       "ON sc.id = c.scenario_id WHERE c.tenant_id = ? ORDER BY c.id DESC", "i", tenant_id);
+	while (r >= 0 && (r = step_row(&cn, st)) > 0)
+		r = campaign_read(&cn, st, a, PUSH(a, out, n, cap));
+	if (r < 0)
+		return r;
+	*ret = out;
+	*ret_n = n;
+	return 0;
+}
+
+int store_campaign_launch(struct store *s, int64_t tenant_id, int64_t id, int64_t now, int64_t *ret_targets)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	_cleanup_stmt_ sqlite3_stmt *src = NULL, *ins = NULL;
+	int64_t count = 0;
+	int r = begin(&cn);
+	if (r < 0)
+		return r;
+	r = run(&cn, "UPDATE campaigns SET state = 'sending', launched_at = ? "
+		     "WHERE tenant_id = ? AND id = ? AND state = 'draft'", "iii", now, tenant_id, id);
+	if (r >= 0 && sqlite3_changes(cn.db) == 0) {
+		_cleanup_stmt_ sqlite3_stmt *chk = NULL;
+		r = prep(&cn, &chk, "SELECT 1 FROM campaigns WHERE tenant_id = ? AND id = ?", "ii", tenant_id, id);
+		if (r >= 0)
+			r = step_row(&cn, chk) > 0 ? -EBUSY : -ENOENT;
+	}
+	/* One target per address over all the lists; the lowest list id wins. */
+	if (r >= 0)
+		r = prep(&cn, &src, "SELECT " PERSON_COLS " FROM recipients r "
+				    "JOIN campaign_lists cl ON cl.list_id = r.list_id "
+				    "JOIN campaigns c ON c.id = cl.campaign_id "
+				    "WHERE cl.campaign_id = ? AND (c.test_only = 0 OR r.is_test) "
+				    "GROUP BY r.email HAVING r.list_id = min(r.list_id) ORDER BY min(r.id)",
+			 "i", id);
+	if (r >= 0)
+		r = prep(&cn, &ins, "INSERT INTO targets (campaign_id, rid, " PERSON_COLS ") "
+				    "VALUES (?,?,?,?,?,?,?,?,?,?,?)", "");
+	while (r >= 0 && (r = step_row(&cn, src)) > 0) {
+		char rid[RID_LEN + 1];
+		id_random(rid, RID_LEN);
+		sqlite3_reset(ins);
+		sqlite3_bind_int64(ins, 1, id);
+		sqlite3_bind_text(ins, 2, rid, -1, SQLITE_TRANSIENT);
+		for (int f = 0; f <= PF__COUNT; f++)
+			sqlite3_bind_value(ins, f + 3, sqlite3_column_value(src, f));
+		r = step_done(&cn, ins);
+		count++;
+	}
+	if (r >= 0 && count == 0)
+		r = -ENODATA;
+	if (r < 0 || (r = commit(&cn)) < 0) {
+		rollback(&cn);
+		return r;
+	}
+	*ret_targets = count;
+	return 0;
+}
+
+int store_campaign_transition(struct store *s, int64_t tenant_id, int64_t id, unsigned from,
+			      enum campaign_state to, int64_t now)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	enum campaign_state cur;
+	int r = begin(&cn);
+	if (r < 0)
+		return r;
+	r = prep(&cn, &st, "SELECT state FROM campaigns WHERE tenant_id = ? AND id = ?", "ii", tenant_id, id);
+	if (r >= 0 && (r = step_row(&cn, st)) == 0)
+		r = -ENOENT;
+	if (r >= 0 && (r = state_parse((const char *)sqlite3_column_text(st, 0), &cur)) >= 0 &&
+	    !(from & (1u << cur)))
+		r = -EBUSY;
+	bool ends = to == CAMPAIGN_FINISHED || to == CAMPAIGN_CANCELLED;
+	if (r >= 0)
+		r = run(&cn, "UPDATE campaigns SET state = ?, finished_at = ? WHERE id = ?", "tii",
+			campaign_state_name(to), ends ? now : 0, id);
+	if (r >= 0 && to == CAMPAIGN_CANCELLED)
+		r = run(&cn, "UPDATE targets SET state = 'error', error = 'cancelled' "
+			     "WHERE campaign_id = ? AND state = 'pending'", "i", id);
+	if (r < 0 || (r = commit(&cn)) < 0) {
+		rollback(&cn);
+		return r;
+	}
+	return 0;
+}
+
+/* ---- delivery ---- */
+
+#define TARGET_COLS "t.id, t.campaign_id, c.tenant_id, t.rid, t.state, t.sent_at, t.error, " PERSON_COLS
+
+static void target_read(sqlite3_stmt *st, struct arena *a, struct target *t)
+{
+	*t = (struct target){
+		.id = col_int(st, 0), .campaign_id = col_int(st, 1), .tenant_id = col_int(st, 2),
+		.rid = col_text(st, 3, a), .sent_at = col_int(st, 5), .error = col_text_null(st, 6, a),
+	};
+	int i = name_index(target_state_names, ARRAY_SIZE(target_state_names),
+			   (const char *)sqlite3_column_text(st, 4));
+	t->state = i < 0 ? TARGET_ERROR : (enum target_state)i;
+	person_read(st, 7, a, &t->p);
+}
+
+int store_targets_claim(struct store *s, size_t limit, struct arena *a, struct target **ret, size_t *ret_n)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	struct target *out = NULL;
+	size_t n = 0, cap = 0;
+	int r = begin(&cn);
+	if (r < 0)
+		return r;
+	r = prep(&cn, &st, "SELECT " TARGET_COLS " FROM targets t JOIN campaigns c ON c.id = t.campaign_id "
+			   "WHERE t.state = 'pending' AND c.state = 'sending' ORDER BY t.id LIMIT ?",
+		 "i", (int64_t)limit);
+	while (r >= 0 && (r = step_row(&cn, st)) > 0)
+		target_read(st, a, PUSH(a, out, n, cap));
+	for (size_t i = 0; r >= 0 && i < n; i++) {
+		r = run(&cn, "UPDATE targets SET state = 'claimed' WHERE id = ?", "i", out[i].id);
+		out[i].state = TARGET_CLAIMED;
+	}
+	if (r < 0 || (r = commit(&cn)) < 0) {
+		rollback(&cn);
+		return r;
+	}
+	*ret = out;
+	*ret_n = n;
+	return 0;
+}
+
+int store_targets_unclaim_all(struct store *s)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	int r = run(&cn, "UPDATE targets SET state = 'pending' WHERE state = 'claimed'", "");
+	return r < 0 ? r : sqlite3_changes(cn.db);
+}
+
+static int target_finish(struct store *s, int64_t target_id, int64_t at_ms, bool ok, const char *text)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	int r = begin(&cn);
+	if (r < 0)
+		return r;
+	if (ok)
+		r = run(&cn, "UPDATE targets SET state = 'sent', sent_at = ?, message_id = ? WHERE id = ?", "iti",
+			at_ms / 1000, text, target_id);
+	else
+		r = run(&cn, "UPDATE targets SET state = 'error', error = ? WHERE id = ?", "ti", text, target_id);
+	if (r >= 0) {
+		_cleanup_free_ char *detail = NULL;
+		if (!ok) {
+			json_t *d = json_pack("{s:s}", "error", text ? text : "");
+			detail = json_dumps(d, JSON_COMPACT);
+			json_decref(d);
+		}
+		r = run(&cn, "INSERT INTO events (campaign_id, target_id, kind, at_ms, detail) "
+			     "SELECT campaign_id, id, ?, ?, ? FROM targets WHERE id = ?",
+			"titi", event_kind_name(ok ? EV_SENT : EV_SEND_ERROR), at_ms, detail, target_id);
+	}
+	if (r < 0 || (r = commit(&cn)) < 0) {
+		rollback(&cn);
+		return r;
+	}
+	return 0;
+}
+
+int store_target_sent(struct store *s, int64_t target_id, int64_t at_ms, const char *message_id)
+{
+	return target_finish(s, target_id, at_ms, true, message_id);
+}
+
+int store_target_failed(struct store *s, int64_t target_id, int64_t at_ms, const char *error)
+{
+	return target_finish(s, target_id, at_ms, false, error);
+}
+
+int store_campaigns_settle(struct store *s, int64_t now)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	int r = run(&cn, "UPDATE campaigns SET state = 'running' WHERE state = 'sending' AND NOT EXISTS "
+			 "(SELECT 1 FROM targets t WHERE t.campaign_id = campaigns.id "
+			 "AND t.state IN ('pending', 'claimed'))", "");
+	return r < 0 ? r : sqlite3_changes(cn.db);
+}
+
+/* ---- tracking and results ---- */
+
+int store_target_by_rid(struct store *s, const char *rid, struct arena *a, struct target *ret)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int r = prep(&cn, &st, "SELECT " TARGET_COLS " FROM targets t JOIN campaigns c ON c.id = t.campaign_id "
+			       "WHERE t.rid = ? AND c.state IN ('sending', 'running', 'paused')", "t", rid);
+	if (r < 0 || (r = step_row(&cn, st)) < 0)
+		return r;
+	if (r == 0)
+		return -ENOENT;
+	target_read(st, a, ret);
+	return 0;
+}
+
+int store_events_add(struct store *s, const struct event *ev, size_t n)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	_cleanup_stmt_ sqlite3_stmt *ins = NULL;
+	int r = begin(&cn);
+	if (r < 0)
+		return r;
+	r = prep(&cn, &ins, "INSERT INTO events (campaign_id, target_id, kind, at_ms, ip, user_agent, os, "
+			    "browser, device, detail) VALUES (?, nullif(?, 0), ?, ?, ?, ?, ?, ?, ?, ?)", "");
+	for (size_t i = 0; r >= 0 && i < n; i++) {
+		const struct event *e = &ev[i];
+		const char *texts[] = { e->ip, e->user_agent, e->os, e->browser, e->device, e->detail };
+		sqlite3_reset(ins);
+		sqlite3_bind_int64(ins, 1, e->campaign_id);
+		sqlite3_bind_int64(ins, 2, e->target_id);
+		sqlite3_bind_text(ins, 3, event_kind_name(e->kind), -1, SQLITE_STATIC);
+		sqlite3_bind_int64(ins, 4, e->at_ms);
+		for (size_t k = 0; k < ARRAY_SIZE(texts); k++)
+			if (texts[k])
+				sqlite3_bind_text(ins, (int)k + 5, texts[k], -1, SQLITE_STATIC);
+			else
+				sqlite3_bind_null(ins, (int)k + 5);
+		r = step_done(&cn, ins);
+	}
+	if (r < 0 || (r = commit(&cn)) < 0) {
+		rollback(&cn);
+		return r;
+	}
+	return 0;
+}
+
+int store_target_get(struct store *s, int64_t tenant_id, int64_t campaign_id, int64_t target_id,
+		     struct arena *a, struct target *ret)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int r = prep(&cn, &st, "SELECT " TARGET_COLS " FROM targets t JOIN campaigns c ON c.id = t.campaign_id "
+			       "WHERE c.tenant_id = ? AND t.campaign_id = ? AND t.id = ?", "iii",
+		     tenant_id, campaign_id, target_id);
+	if (r < 0 || (r = step_row(&cn, st)) < 0)
+		return r;
+	if (r == 0)
+		return -ENOENT;
+	target_read(st, a, ret);
+	return 0;
+}
+
+int store_targets(struct store *s, int64_t tenant_id, int64_t campaign_id, int64_t after, size_t limit,
+		  struct arena *a, struct target **ret, size_t *ret_n)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	struct target *out = NULL;
+	size_t n = 0, cap = 0;
+	int r = prep(&cn, &st, "SELECT " TARGET_COLS " FROM targets t JOIN campaigns c ON c.id = t.campaign_id "
+			       "WHERE c.tenant_id = ? AND t.campaign_id = ? AND t.id > ? ORDER BY t.id LIMIT ?",
+		     "iiii", tenant_id, campaign_id, after, (int64_t)limit);
+	while (r >= 0 && (r = step_row(&cn, st)) > 0)
+		target_read(st, a, PUSH(a, out, n, cap));
+	if (r < 0)
+		return r;
+	*ret = out;
+	*ret_n = n;
+	return 0;
+}
+
+int store_events(struct store *s, int64_t tenant_id, int64_t campaign_id, int64_t target_id,
+		 struct arena *a, struct event **ret, size_t *ret_n)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	struct event *out = NULL;
+	size_t n = 0, cap = 0;
+	int r = prep(&cn, &st, "SELECT e.id, e.campaign_id, coalesce(e.target_id, 0), e.kind, e.at_ms, e.ip, "
+			       "e.user_agent, e.os, e.browser, e.device, e.detail FROM events e "
+			       "JOIN campaigns c ON c.id = e.campaign_id WHERE c.tenant_id = ? "
+			       "AND e.campaign_id = ? AND (? = 0 OR e.target_id = ?) "
+			       "ORDER BY coalesce(e.target_id, 0), e.at_ms, e.id",
+		     "iiii", tenant_id, campaign_id, target_id, target_id);
+	while (r >= 0 && (r = step_row(&cn, st)) > 0) {
+		int k = name_index(event_kind_names, EV__COUNT, (const char *)sqlite3_column_text(st, 3));
+		if (k < 0)
+			continue; /* a kind from a newer version: skip, never misreport */
+		struct event *e = PUSH(a, out, n, cap);
+		*e = (struct event){
+			.id = col_int(st, 0), .campaign_id = col_int(st, 1), .target_id = col_int(st, 2),
+			.kind = (enum event_kind)k, .at_ms = col_int(st, 4), .ip = col_text_null(st, 5, a),
+			.user_agent = col_text_null(st, 6, a), .os = col_text_null(st, 7, a),
+			.browser = col_text_null(st, 8, a), .device = col_text_null(st, 9, a),
+			.detail = col_text_null(st, 10, a),
+		};
+	}
+	if (r < 0)
+		return r;
+	*ret = out;
+	*ret_n = n;
+	return 0;
+}

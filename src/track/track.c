@@ -1,0 +1,242 @@
+/*
+ * track.c — the tracking listener's pages.  Every answer looks ordinary:
+ * an unknown or malformed rid gets the same GIF or a plain "not found" page,
+ * and records nothing.
+ */
+#include "track/track.h"
+#include "track/track_int.h"
+
+#include "content/content.h"
+
+/* The smallest transparent GIF. */
+static const unsigned char gif[] = {
+	0x47, 0x49, 0x46, 0x38, 0x39, 0x61, 0x01, 0x00, 0x01, 0x00, 0x80, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0xff, 0xff, 0xff, 0x21, 0xf9, 0x04, 0x01, 0x00, 0x00, 0x00, 0x00, 0x2c, 0x00, 0x00,
+	0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x02, 0x02, 0x44, 0x01, 0x00, 0x3b,
+};
+
+static const char not_found_page[] =
+	"<!doctype html><html lang=\"ja\"><head><meta charset=\"utf-8\"><title>404 Not Found</title>"
+	"</head><body><h1>Not Found</h1><p>お探しのページは見つかりませんでした。</p>"
+	"<p>The requested URL was not found on this server.</p></body></html>";
+
+struct track *track_new(struct store *s, const char *tracker_url)
+{
+	struct track *t = xcalloc(1, sizeof(*t));
+	t->store = s;
+	t->tracker_url = xstrdup(tracker_url ? tracker_url : "");
+	if (track__writer_start(t) < 0) {
+		free(t->tracker_url);
+		free(t);
+		return NULL;
+	}
+	return t;
+}
+
+void track_set_url(struct track *t, const char *tracker_url)
+{
+	free(t->tracker_url);
+	t->tracker_url = xstrdup(tracker_url);
+}
+
+void track_free(struct track *t)
+{
+	if (!t)
+		return;
+	track__writer_stop(t);
+	free(t->queue);
+	free(t->tracker_url);
+	free(t);
+}
+
+bool track_rid_valid(const char *rid)
+{
+	size_t n = strlen(rid);
+	if (n != RID_LEN)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = rid[i];
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')))
+			return false;
+	}
+	return true;
+}
+
+char *track_open_url(const char *tracker_url, const char *rid)
+{
+	return xasprintf("%s/o/%s.gif", tracker_url, rid);
+}
+
+char *track_click_url(const char *tracker_url, const char *rid)
+{
+	return xasprintf("%s/c/%s", tracker_url, rid);
+}
+
+static void page_headers(struct http_request *req, struct http_response *res)
+{
+	http_response_header(req, res, "Cache-Control", "no-store");
+	http_response_header(req, res, "Referrer-Policy", "no-referrer");
+	http_response_header(req, res, "X-Robots-Tag", "noindex, nofollow");
+	http_response_header(req, res, "X-Content-Type-Options", "nosniff");
+}
+
+void track_not_found(struct http_request *req, struct http_response *res)
+{
+	page_headers(req, res);
+	http_response_text(res, 404, "text/html; charset=utf-8", SLICE_LIT(not_found_page));
+}
+
+/* Looks up the target of a rid; false (and nothing else) when unknown. */
+static bool target_find(struct track *t, const char *rid, struct http_request *req, struct target *ret)
+{
+	if (!rid || !track_rid_valid(rid))
+		return false;
+	int r = store_target_by_rid(t->store, rid, req->arena, ret);
+	if (r < 0 && r != -ENOENT)
+		log_error("track: looking up a rid failed: %s", strerror(-r));
+	return r == 0;
+}
+
+static void record(struct track *t, struct http_request *req, const struct target *tg, enum event_kind kind,
+		   const char *detail)
+{
+	struct event e = {
+		.campaign_id = tg->campaign_id,
+		.target_id = tg->id,
+		.kind = kind,
+		.at_ms = now_ms(),
+		.ip = req->remote_ip,
+		.user_agent = http_header(req, "User-Agent"),
+		.detail = detail,
+	};
+	int r = track_event_submit(t, &e);
+	if (r < 0)
+		log_error("track: recording %s failed: %s", event_kind_name(kind), strerror(-r));
+}
+
+static void open_beacon(struct http_request *req, struct http_response *res)
+{
+	struct track *t = req->app;
+	struct target tg;
+	char *rid = arena_strdup(req->arena, req->params[0]);
+	size_t n = strlen(rid);
+	if (n > 4 && !strcmp(rid + n - 4, ".gif")) {
+		rid[n - 4] = '\0';
+		if (!req->head && target_find(t, rid, req, &tg))
+			record(t, req, &tg, EV_OPENED, NULL);
+	}
+	page_headers(req, res);
+	http_response_text(res, 200, "image/gif", (struct slice){ (const char *)gif, sizeof(gif) });
+}
+
+/* Renders one of the scenario's pages for a target. */
+static void landing(struct http_request *req, struct http_response *res, const struct target *tg, bool explain)
+{
+	struct track *t = req->app;
+	struct campaign c;
+	struct scenario_rec sc;
+	struct tenant ten;
+	int r = store_campaign_get(t->store, tg->tenant_id, tg->campaign_id, req->arena, &c);
+	if (r >= 0)
+		r = store_scenario_get(t->store, tg->tenant_id, c.scenario_id, req->arena, &sc);
+	if (r >= 0)
+		r = store_tenant_get(t->store, tg->tenant_id, req->arena, &ten);
+	if (r < 0) {
+		log_error("track: loading the page of campaign %lld failed: %s", (long long)tg->campaign_id,
+			  strerror(-r));
+		track_not_found(req, res);
+		return;
+	}
+	const struct tz *zone = tz_get(ten.time_zone);
+	if (!zone)
+		zone = tz_get("UTC");
+	_cleanup_free_ char *url = track_click_url(t->tracker_url, tg->rid);
+	struct merge_vars vars;
+	content_merge_vars(&c, tg, url, zone, req->arena, &vars);
+	const char *tmpl = explain || !sc.landing_html ? sc.explain_html : sc.landing_html;
+	page_headers(req, res);
+	buf_init(&res->body, 0);
+	if ((r = content_render(&res->body, slice_from(tmpl), CONTENT_HTML, &vars)) < 0) {
+		log_error("track: rendering the page of scenario %lld failed", (long long)sc.id);
+		buf_release(&res->body);
+		track_not_found(req, res);
+		return;
+	}
+	res->status = 200;
+	res->content_type = "text/html; charset=utf-8";
+}
+
+static void click(struct http_request *req, struct http_response *res)
+{
+	struct track *t = req->app;
+	struct target tg;
+	if (!target_find(t, req->params[0], req, &tg)) {
+		track_not_found(req, res);
+		return;
+	}
+	if (!req->head)
+		record(t, req, &tg, EV_CLICKED, NULL);
+	landing(req, res, &tg, false);
+}
+
+struct filled {
+	json_t *names;
+};
+
+static int note_field(void *ctx, const char *name, const char *value)
+{
+	struct filled *f = ctx;
+	/* Only which fields were filled; the values are never kept. */
+	if (value[0] && json_array_size(f->names) < 64 && strlen(name) <= 64 && utf8_valid(name, strlen(name)))
+		json_array_append_new(f->names, json_string(name));
+	return 0;
+}
+
+static void submit(struct http_request *req, struct http_response *res)
+{
+	struct track *t = req->app;
+	struct target tg;
+	if (!target_find(t, req->params[0], req, &tg)) {
+		track_not_found(req, res);
+		return;
+	}
+	json_auto_t *detail = json_object();
+	struct filled f = { json_array() };
+	json_object_set_new(detail, "fields", f.names);
+	const char *type = http_header(req, "Content-Type");
+	if (type && !strncasecmp(type, "application/x-www-form-urlencoded", 33))
+		http_form_each(req, req->body, note_field, &f);
+	_cleanup_free_ char *d = json_dumps(detail, JSON_COMPACT);
+	record(t, req, &tg, EV_SUBMITTED, d);
+	_cleanup_free_ char *to = xasprintf("%s/e/%s", t->tracker_url, tg.rid);
+	page_headers(req, res);
+	http_response_redirect(req, res, 303, to);
+}
+
+static void explain(struct http_request *req, struct http_response *res)
+{
+	struct track *t = req->app;
+	struct target tg;
+	if (!target_find(t, req->params[0], req, &tg)) {
+		track_not_found(req, res);
+		return;
+	}
+	landing(req, res, &tg, true);
+}
+
+static void root(struct http_request *req, struct http_response *res)
+{
+	page_headers(req, res);
+	http_response_text(res, 200, "text/html; charset=utf-8",
+			   SLICE_LIT("<!doctype html><html><head><meta charset=\"utf-8\"><title></title></head>"
+				     "<body></body></html>"));
+}
+
+const struct http_route track_routes[] = {
+	{ "GET", "/", root, 0 },
+	{ "GET", "/o/{rid}", open_beacon, 0 },
+	{ "GET", "/c/{rid}", click, 0 },
+	{ "POST", "/c/{rid}", submit, 64 * 1024 },
+	{ "GET", "/e/{rid}", explain, 0 },
+};
+const size_t track_routes_count = ARRAY_SIZE(track_routes);

@@ -1,0 +1,645 @@
+"""Shared helpers for Kunren's integration tests.
+
+Everything here is standard library plus aiosmtpd: an SMTP sink, a runner for
+the real `kunren serve` binary, a small HTTP client (urllib) for the JSON API
+and the tracker, a raw-socket client for requests urllib refuses to send,
+and the common drill set-up (list, import, scenario, campaign, launch).
+"""
+
+import contextlib
+import email
+import email.policy
+import html.parser
+import json
+import os
+import queue
+import re
+import secrets
+import signal
+import socket
+import subprocess
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass, field
+
+from aiosmtpd.controller import Controller
+
+BOM = b"\xef\xbb\xbf"
+CHROME_UA = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
+             "(KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36")
+READY_TIMEOUT = 20.0
+STOP_TIMEOUT = 10.0
+
+
+# ---------------------------------------------------------------- SMTP sink
+
+@dataclass
+class StoredMail:
+    mail_from: str
+    rcpt_tos: list
+    content: bytes  # the message exactly as received (after dot-unstuffing)
+
+    def message(self):
+        return email.message_from_bytes(self.content, policy=email.policy.default)
+
+
+class RecordingHandler:
+    """aiosmtpd handler that keeps every envelope."""
+
+    def __init__(self):
+        self.mails = []
+        self.reject = {}  # address -> SMTP reply given to its RCPT TO
+        self.lock = threading.Lock()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        reply = self.reject.get(address)
+        if reply:
+            return reply
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        raw = envelope.original_content or envelope.content
+        if isinstance(raw, str):
+            raw = raw.encode("utf-8", "surrogateescape")
+        with self.lock:
+            self.mails.append(StoredMail(envelope.mail_from, list(envelope.rcpt_tos), raw))
+        return "250 OK"
+
+
+class _PortZeroController(Controller):
+    """Controller bound to port 0.  aiosmtpd 1.4 connects to self.port to
+    trigger its lazy factory, so learn the real port from the bound socket
+    first (self.server is set before start() calls _trigger_server)."""
+
+    def _trigger_server(self):
+        self.port = self.server.sockets[0].getsockname()[1]
+        super()._trigger_server()
+
+
+class SmtpSink:
+    def __init__(self, controller, handler):
+        self.controller = controller
+        self.handler = handler
+        self.host = "127.0.0.1"
+        self.port = controller.port
+
+    @property
+    def url(self):
+        return f"smtp://{self.host}:{self.port}"
+
+    @property
+    def mails(self):
+        with self.handler.lock:
+            return list(self.handler.mails)
+
+    def wait_for(self, n, timeout=20.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if len(self.mails) >= n:
+                return self.mails
+            time.sleep(0.1)
+        raise AssertionError(f"SMTP sink got {len(self.mails)} mails, wanted {n} within {timeout}s")
+
+
+@contextlib.contextmanager
+def smtp_sink():
+    handler = RecordingHandler()
+    ctl = _PortZeroController(handler, hostname="127.0.0.1", port=0)
+    ctl.start()
+    try:
+        yield SmtpSink(ctl, handler)
+    finally:
+        ctl.stop()
+
+
+# ---------------------------------------------------------------- HTTP
+
+@dataclass
+class Response:
+    status: int
+    headers: object  # email.message.Message (case-insensitive .get)
+    body: bytes
+    method: str = ""
+    url: str = ""
+
+    @property
+    def text(self):
+        return self.body.decode("utf-8", "replace")
+
+    def json(self):
+        try:
+            return json.loads(self.body.decode("utf-8"))
+        except ValueError as e:
+            raise AssertionError(f"{self.describe()}: body is not JSON ({e})") from None
+
+    @property
+    def content_type(self):
+        return (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+
+    def describe(self):
+        b = self.body[:2000].decode("utf-8", "replace")
+        return f"{self.method} {self.url} -> {self.status} {self.content_type}\n{b}"
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirect())
+
+
+def http(method, url, body=None, headers=None, timeout=15.0):
+    """One request with urllib; never follows redirects, never raises for
+    an HTTP status.  Returns a Response."""
+    req = urllib.request.Request(url, data=body, method=method, headers=dict(headers or {}))
+    try:
+        with _OPENER.open(req, timeout=timeout) as r:
+            return Response(r.status, r.headers, r.read(), method, url)
+    except urllib.error.HTTPError as e:
+        return Response(e.code, e.headers, e.read(), method, url)
+
+
+class ApiClient:
+    """The JSON API of one server.  Every response is kept in `log`, so a
+    test can search everything the API ever answered."""
+
+    def __init__(self, console_url, api_key):
+        self.base = console_url.rstrip("/") + "/api/v1"
+        self.api_key = api_key
+        self.log = []
+
+    def request(self, method, path, body=None, headers=None, auth=True, content_type=None):
+        h = {"Accept": "application/json"}
+        if auth:
+            h["Authorization"] = f"Bearer {self.api_key}"
+        if content_type:
+            h["Content-Type"] = content_type
+        h.update(headers or {})
+        url = path if path.startswith("http") else self.base + path
+        r = http(method, url, body, h)
+        self.log.append(r)
+        return r
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def post_json(self, path, obj, **kw):
+        body = obj if isinstance(obj, bytes) else json.dumps(obj, ensure_ascii=False).encode()
+        return self.request("POST", path, body, content_type="application/json", **kw)
+
+    def post_raw(self, path, data, content_type="text/csv; charset=utf-8", **kw):
+        return self.request("POST", path, data, content_type=content_type, **kw)
+
+    def get_ok(self, path):
+        r = self.get(path)
+        assert r.status == 200, r.describe()
+        return r.json()
+
+    def post_ok(self, path, obj, status=(200, 201)):
+        r = self.post_json(path, obj)
+        assert r.status in (status if isinstance(status, tuple) else (status,)), r.describe()
+        return r.json()
+
+    def all_items(self, path, limit=500):
+        """Follows next_after paging and returns every item."""
+        items, after = [], None
+        sep = "&" if "?" in path else "?"
+        for _ in range(100):
+            q = f"{path}{sep}limit={limit}"
+            if after is not None:
+                q += "&after=" + urllib.parse.quote(str(after))
+            page = self.get_ok(q)
+            assert isinstance(page.get("items"), list), f"{q}: no items list: {page}"
+            items += page["items"]
+            after = page.get("next_after")
+            if after is None:
+                return items
+        raise AssertionError(f"{path}: paging never ends")
+
+
+@dataclass
+class RawResponse:
+    status: int
+    headers: dict  # lower-case name -> value (last wins)
+    body: bytes
+    raw: bytes
+
+    @property
+    def content_type(self):
+        return self.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+def _dechunk(body):
+    out, rest = b"", body
+    while rest:
+        line, _, rest = rest.partition(b"\r\n")
+        n = int(line.split(b";")[0].strip() or b"0", 16)
+        if n == 0:
+            break
+        out, rest = out + rest[:n], rest[n + 2:]
+    return out
+
+
+def parse_raw_response(data):
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    parts = lines[0].split(b" ", 2)
+    if len(parts) < 2 or not parts[0].startswith(b"HTTP/"):
+        raise AssertionError(f"not an HTTP response: {data[:300]!r}")
+    headers = {}
+    for ln in lines[1:]:
+        k, _, v = ln.partition(b":")
+        headers[k.strip().lower().decode("latin-1")] = v.strip().decode("latin-1")
+    if "chunked" in headers.get("transfer-encoding", "").lower():
+        body = _dechunk(body)
+    return RawResponse(int(parts[1]), headers, body, data)
+
+
+def raw_http(base_url, method, target, headers=None, body=b"", timeout=10.0):
+    """Sends a request exactly as given (target is bytes or str, not
+    normalised or encoded), reads the answer until the server closes."""
+    u = urllib.parse.urlsplit(base_url)
+    if isinstance(target, str):
+        target = target.encode("utf-8")
+    h = {"Host": u.netloc, "Connection": "close", "User-Agent": CHROME_UA}
+    h.update(headers or {})
+    if body or method in ("POST", "PUT", "PATCH"):
+        h["Content-Length"] = str(len(body))
+    req = method.encode() + b" " + target + b" HTTP/1.1\r\n"
+    req += b"".join(f"{k}: {v}\r\n".encode() for k, v in h.items()) + b"\r\n" + body
+    with socket.create_connection((u.hostname, u.port), timeout=timeout) as s:
+        s.sendall(req)
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    return parse_raw_response(data)
+
+
+def raw_http_big_body(base_url, target, headers, body_len, timeout=20.0):
+    """Posts a body of body_len bytes while reading the answer in parallel,
+    so an early reply (e.g. 413 before the body is read) is not lost."""
+    u = urllib.parse.urlsplit(base_url)
+    h = {"Host": u.netloc, "Connection": "close", "Content-Length": str(body_len)}
+    h.update(headers)
+    head = f"POST {target} HTTP/1.1\r\n".encode()
+    head += b"".join(f"{k}: {v}\r\n".encode() for k, v in h.items()) + b"\r\n"
+    s = socket.create_connection((u.hostname, u.port), timeout=timeout)
+
+    def send():
+        try:
+            s.sendall(head)
+            prefix = b'{"name": "'
+            s.sendall(prefix)
+            left = body_len - len(prefix)
+            block = b"a" * 65536
+            while left > 0:
+                n = min(left, len(block))
+                s.sendall(block[:n])
+                left -= n
+        except OSError:
+            pass  # the server may stop reading once it has answered
+
+    t = threading.Thread(target=send, daemon=True)
+    t.start()
+    data = b""
+    try:
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    except ConnectionResetError:
+        pass
+    finally:
+        t.join(timeout)
+        s.close()
+    if not data:
+        raise AssertionError("the server closed the connection without an answer")
+    return parse_raw_response(data)
+
+
+# ---------------------------------------------------------------- the server
+
+@dataclass
+class Kunren:
+    proc: subprocess.Popen
+    data_dir: str
+    console_url: str
+    tracker_url: str
+    api_key: str
+    password: str
+    stdout_lines: list
+    stderr_path: str
+    api: ApiClient = field(default=None)
+
+    def stderr(self):
+        try:
+            with open(self.stderr_path, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def server_log(self):
+        return ("--- stdout ---\n" + "\n".join(self.stdout_lines) +
+                "\n--- stderr ---\n" + self.stderr())
+
+    def tracker(self, method, path, body=None, headers=None):
+        h = {"User-Agent": CHROME_UA}
+        h.update(headers or {})
+        url = path if path.startswith("http") else self.tracker_url.rstrip("/") + path
+        return http(method, url, body, h)
+
+
+def _clean_env():
+    return {k: v for k, v in os.environ.items() if not k.startswith("KUNREN_")}
+
+
+def _read_lines(stream, lines, q):
+    for raw in iter(stream.readline, b""):
+        line = raw.decode("utf-8", "replace").rstrip("\r\n")
+        lines.append(line)
+        q.put(line)
+    q.put(None)
+
+
+def _wait_ready(proc, q, lines, stderr_path):
+    deadline = time.monotonic() + READY_TIMEOUT
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        try:
+            line = q.get(timeout=min(left, 0.2))
+        except queue.Empty:
+            continue
+        if line is None:
+            proc.wait(5)
+            break
+        if line.strip() == "Ready.":
+            return
+    with open(stderr_path, "rb") as f:
+        err = f.read().decode("utf-8", "replace")
+    state = f"exited with {proc.returncode}" if proc.poll() is not None else "still running"
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
+    raise AssertionError(f"kunren did not print Ready. within {READY_TIMEOUT}s ({state})\n"
+                         f"--- stdout ---\n" + "\n".join(lines) + f"\n--- stderr ---\n{err}")
+
+
+def _banner_url(lines, label):
+    for ln in lines:
+        m = re.match(rf"^Kunren {label}:\s+(\S+)\s*$", ln)
+        if m:
+            return m.group(1)
+    raise AssertionError(f"no 'Kunren {label}:' line in:\n" + "\n".join(lines))
+
+
+def _stop(k):
+    proc = k.proc
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            raise AssertionError(f"kunren did not stop within {STOP_TIMEOUT}s of SIGTERM\n"
+                                 + k.server_log())
+    assert proc.returncode == 0, (f"kunren exited with status {proc.returncode}\n"
+                                  + k.server_log())
+
+
+@contextlib.contextmanager
+def kunren_server(workdir, smtp_url=None, extra_env=None):
+    """Runs `kunren serve` with a fresh data folder under workdir; yields a
+    Kunren; stops it with SIGTERM and checks a clean exit."""
+    binary = os.environ.get("KUNREN_BIN")
+    assert binary and os.access(binary, os.X_OK), "set KUNREN_BIN to the built kunren binary"
+    workdir = str(workdir)
+    data_dir = os.path.join(workdir, "data")
+    password = secrets.token_urlsafe(18)
+    api_key = secrets.token_hex(32)
+    env = _clean_env()
+    env.update({
+        "KUNREN_DATA": data_dir,
+        "KUNREN_CONSOLE_LISTEN": "127.0.0.1:0",
+        "KUNREN_TRACKER_LISTEN": "127.0.0.1:0",
+        "KUNREN_INITIAL_PASSWORD": password,
+        "KUNREN_INITIAL_API_KEY": api_key,
+    })
+    if smtp_url:
+        env["KUNREN_SMTP_URL"] = smtp_url
+    env.update(extra_env or {})
+    stderr_path = os.path.join(workdir, "kunren.stderr")
+    with open(stderr_path, "wb") as err:
+        proc = subprocess.Popen([binary, "serve"], cwd=workdir, env=env,
+                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err)
+    lines, q = [], queue.Queue()
+    reader = threading.Thread(target=_read_lines, args=(proc.stdout, lines, q), daemon=True)
+    reader.start()
+    _wait_ready(proc, q, lines, stderr_path)
+    k = Kunren(proc, data_dir, _banner_url(lines, "console"), _banner_url(lines, "tracker"),
+               api_key, password, lines, stderr_path)
+    k.api = ApiClient(k.console_url, api_key)
+    try:
+        yield k
+    finally:
+        _stop(k)
+        reader.join(5)
+
+
+# ---------------------------------------------------------------- HTML
+
+class TagCollector(html.parser.HTMLParser):
+    """Collects img, a, form (with its inputs) and script/link assets."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.imgs, self.links, self.forms, self.assets = [], [], [], []
+
+    def handle_starttag(self, tag, attrs):
+        a = {k: (v if v is not None else "") for k, v in attrs}
+        if tag == "img":
+            self.imgs.append(a)
+        elif tag in ("script", "link") and (a.get("src") or a.get("href")):
+            self.assets.append(a.get("src") or a.get("href"))
+        elif tag == "a":
+            self.links.append(a)
+        elif tag == "form":
+            self.forms.append({"attrs": a, "inputs": []})
+        elif tag in ("input", "select", "textarea", "button") and self.forms:
+            self.forms[-1]["inputs"].append(dict(a, _tag=tag))
+
+
+def collect_tags(html_text):
+    p = TagCollector()
+    p.feed(html_text)
+    p.close()
+    return p
+
+
+def form_fields(form, password="Secret123"):
+    """The name/value pairs a person filling the form would send."""
+    pairs = []
+    for inp in form["inputs"]:
+        name = inp.get("name")
+        if not name:
+            continue
+        kind = inp.get("type", "text").lower() if inp["_tag"] == "input" else inp["_tag"]
+        if kind == "password":
+            pairs.append((name, password))
+        elif kind in ("hidden", "submit", "button"):
+            pairs.append((name, inp.get("value", "")))
+        elif kind in ("checkbox", "radio"):
+            pairs.append((name, inp.get("value", "on")))
+        elif kind in ("text", "email", "textarea", "tel", "search", "number", "select"):
+            pairs.append((name, "yamada.taro@example.co.jp" if kind == "email" or "mail" in name
+                          else "yamada"))
+    return pairs
+
+
+# ---------------------------------------------------------------- merge fields
+
+FIELD_KEYS = {
+    "姓": "last_name", "名": "first_name", "メールアドレス": "email", "部署": "department",
+    "役職": "position", "項目": "field1", "項目2": "field2", "項目3": "field3",
+    "last_name": "last_name", "first_name": "first_name", "email": "email",
+    "department": "department", "position": "position", "field1": "field1",
+    "field2": "field2", "field3": "field3",
+}
+SENDER_KEYS = {"送信元名": "name", "sender_name": "name",
+               "送信元アドレス": "address", "sender_email": "address"}
+MERGE_RE = re.compile(r"\{\{\s*([^{}|\s]+)\s*(\|\s*url\s*)?\}\}")
+
+
+def subject_regex(template, recipient, sender):
+    """A regex for the subject header rendered from template: known fields
+    literally (controls become spaces), URL / send date as wildcards."""
+    out, pos = [], 0
+    for m in MERGE_RE.finditer(template):
+        out.append(re.escape(template[pos:m.start()]))
+        name, url_filter = m.group(1), m.group(2)
+        value = None
+        if name in FIELD_KEYS:
+            value = recipient.get(FIELD_KEYS[name]) or ""
+        elif name in SENDER_KEYS:
+            value = (sender["name"] if SENDER_KEYS[name] == "name"
+                     else f"{sender['local']}@{sender['domain']}")
+        if value is None or url_filter:
+            out.append(".*?")
+        else:
+            out.append(re.escape(re.sub(r"[\x00-\x1f\x7f]", " ", value)))
+        pos = m.end()
+    out.append(re.escape(template[pos:]))
+    return re.compile("^" + "".join(out) + "$", re.S)
+
+
+# ---------------------------------------------------------------- the drill
+
+SENDER = {"name": "情報システム部", "local": "it-support", "domain": "kunren-sys.example"}
+RECIPIENTS = [
+    {"last_name": "山田", "first_name": "太郎", "email": "taro.yamada@example.co.jp",
+     "department": "総務部", "position": "課長", "field1": "勤続10年", "field2": "テレワーク",
+     "field3": "正社員"},
+    {"last_name": "佐藤", "first_name": "花子", "email": "hanako.sato@example.co.jp",
+     "department": "営業部,東京支店", "position": "主任", "field1": "勤続3年", "field2": "出社",
+     "field3": "契約社員"},
+    {"last_name": "鈴木", "first_name": "一郎", "email": "ichiro.suzuki@example.co.jp",
+     "department": "情報システム部", "position": "", "field1": "", "field2": "",
+     "field3": "派遣"},
+]
+JA_HEADER = "姓,名,メールアドレス,部署,役職,項目,項目2,項目3,テスト対象"
+COLS = ["last_name", "first_name", "email", "department", "position", "field1", "field2", "field3"]
+
+
+def csv_field(v):
+    if any(c in v for c in ',"\r\n'):
+        return '"' + v.replace('"', '""') + '"'
+    return v
+
+
+def recipients_csv(recipients, header=JA_HEADER, bom=True):
+    lines = [header]
+    for r in recipients:
+        lines.append(",".join(csv_field(r.get(c, "")) for c in COLS) + ",")
+    data = ("\r\n".join(lines) + "\r\n").encode("utf-8")
+    return BOM + data if bom else data
+
+
+def find_gallery(api, gallery_id):
+    for item in api.all_items("/gallery"):
+        if item.get("id") == gallery_id:
+            return item
+    raise AssertionError(f"{gallery_id} is not in GET /gallery")
+
+
+def wait_campaign(api, cid, state, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    c = None
+    while time.monotonic() < deadline:
+        c = api.get_ok(f"/campaigns/{cid}")
+        if c.get("state") == state:
+            return c
+        time.sleep(0.1)
+    raise AssertionError(f"campaign {cid} not {state!r} within {timeout}s: {c}")
+
+
+@dataclass
+class Drill:
+    list_id: object
+    scenario: dict
+    campaign: dict
+
+
+def setup_drill(api, name="パスワード期限切れ訓練", gallery_id="ja-password-expiry",
+                recipients=RECIPIENTS):
+    """List + CSV import + scenario copy + campaign + launch."""
+    lst = api.post_ok("/lists", {"name": "全社員"}, status=201)
+    r = api.post_raw(f"/lists/{lst['id']}/import", recipients_csv(recipients))
+    assert r.status == 200, r.describe()
+    assert r.json().get("imported") == len(recipients), r.describe()
+    find_gallery(api, gallery_id)
+    scenario = api.post_ok("/scenarios", {"gallery_id": gallery_id}, status=201)
+    campaign = api.post_ok("/campaigns", {
+        "name": name, "scenario_id": scenario["id"], "list_ids": [lst["id"]],
+        "sender": SENDER, "test_only": False, "exclusion_seconds": 0}, status=201)
+    assert campaign.get("state") == "draft", campaign
+    launched = api.post_ok(f"/campaigns/{campaign['id']}/launch", {})
+    assert launched.get("state") in ("sending", "running"), launched
+    return Drill(lst["id"], scenario, campaign)
+
+
+def tracking_urls(html_text, tracker_url):
+    """(open beacon URL, click URL, rid) of a mail's HTML part; checks that
+    every http(s) link goes to the tracker with one rid."""
+    tags = collect_tags(html_text)
+    tnet = urllib.parse.urlsplit(tracker_url).netloc
+    opens = [i["src"] for i in tags.imgs
+             if urllib.parse.urlsplit(i.get("src", "")).netloc == tnet
+             and re.fullmatch(r"/o/[^/]+\.gif", urllib.parse.urlsplit(i["src"]).path)]
+    assert len(opens) == 1, f"want one open beacon to {tnet}, got {opens}"
+    hrefs = [a.get("href", "") for a in tags.links]
+    web = [h for h in hrefs if h.lower().startswith(("http:", "https:"))]
+    assert web, f"no http(s) link in the HTML part: {hrefs}"
+    assert len(set(web)) == 1, f"the links differ: {web}"
+    click = web[0]
+    cu = urllib.parse.urlsplit(click)
+    assert cu.netloc == tnet, f"link {click} does not go to the tracker {tnet}"
+    m = re.fullmatch(r"/c/([^/]+)", cu.path)
+    assert m, f"link {click} is not /c/<rid>"
+    rid = m.group(1)
+    assert urllib.parse.urlsplit(opens[0]).path == f"/o/{rid}.gif", (opens[0], rid)
+    return opens[0], click, rid
+
+
+SCARY_RE = re.compile(r"Traceback|AddressSanitizer|runtime error|Segmentation|SQLITE_|sqlite3_|"
+                      r"\b\w+\.c:\d+|stack trace|panic", re.I)

@@ -1,0 +1,95 @@
+// Small DOM helpers. Everything that comes from data goes in as text nodes or
+// attribute values, never as HTML, so nothing needs escaping by hand.
+
+const SVG_NS = 'http://www.w3.org/2000/svg';
+
+function setAttrs(el, attrs) {
+  for (const [name, value] of Object.entries(attrs || {})) {
+    if (value === undefined || value === null || value === false) continue;
+    if (name.startsWith('on') && typeof value === 'function') {
+      el.addEventListener(name.slice(2).toLowerCase(), value);
+    } else if (name === 'class') {
+      el.setAttribute('class', Array.isArray(value) ? value.filter(Boolean).join(' ') : value);
+    } else if (name === 'dataset') {
+      Object.assign(el.dataset, value);
+    } else if (name === 'value' && 'value' in el) {
+      el.value = value;
+    } else if (name === 'checked' || name === 'selected' || name === 'srcdoc') {
+      el[name] = value;
+    } else {
+      el.setAttribute(name, value === true ? '' : String(value));
+    }
+  }
+}
+
+function append(el, children) {
+  for (const child of children) {
+    if (child === undefined || child === null || child === false) continue;
+    if (Array.isArray(child)) append(el, child);
+    else if (child instanceof Node) el.appendChild(child);
+    else el.appendChild(document.createTextNode(String(child)));
+  }
+}
+
+/** h('button', {class: 'btn', onclick: fn}, 'text', otherNode, [more]) */
+export function h(tag, attrs, ...children) {
+  const el = document.createElement(tag);
+  setAttrs(el, attrs);
+  append(el, children);
+  return el;
+}
+
+/** The same for SVG elements. */
+export function s(tag, attrs, ...children) {
+  const el = document.createElementNS(SVG_NS, tag);
+  for (const [name, value] of Object.entries(attrs || {})) {
+    if (value === undefined || value === null || value === false) continue;
+    el.setAttribute(name, String(value));
+  }
+  append(el, children);
+  return el;
+}
+
+/** Removes all children of el, then appends the given ones. */
+export function replace(el, ...children) {
+  while (el.firstChild) el.removeChild(el.firstChild);
+  append(el, children);
+  return el;
+}
+
+let idCounter = 0;
+/** A document-unique id for tying labels, help and errors to inputs. */
+export function uid(prefix = 'k') {
+  idCounter += 1;
+  return `${prefix}-${idCounter}`;
+}
+
+/**
+ * Formats an API time ("2026-11-27T21:45:00+09:00") as "2026/11/27 21:45",
+ * keeping the wall-clock time the API gives (the tenant's zone).
+ */
+export function formatTime(iso) {
+  if (!iso) return '';
+  const m = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})/.exec(String(iso));
+  if (!m) return String(iso);
+  return `${m[1]}/${m[2]}/${m[3]} ${m[4]}:${m[5]}`;
+}
+
+/** A fraction 0..1 as "12.5%" (one decimal, trailing ".0" dropped). */
+export function formatRate(fraction) {
+  const n = Number(fraction);
+  if (!Number.isFinite(n)) return '0%';
+  const pct = Math.round(n * 1000) / 10;
+  return `${pct}%`;
+}
+
+/** A count with thousands separators. */
+export function formatCount(n) {
+  const v = Number(n) || 0;
+  return v.toLocaleString('en-US');
+}
+
+/** Full name in Japanese order (姓 名), trimmed. */
+export function fullName(p) {
+  return [p.last_name, p.first_name].filter((x) => x).join(' ');
+}
