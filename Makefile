@@ -37,28 +37,35 @@ test-deps:
 
 $(BUILD)/gen/embedded.c: scripts/embed $(EMBED_IN)
 	@mkdir -p $(@D)
-	scripts/embed $(EMBED_IN) > $@.tmp && mv $@.tmp $@
+	@echo "  EMBED   $(words $(EMBED_IN)) files"
+	@scripts/embed $(EMBED_IN) > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	@echo "  CC      $<"
+	@$(CC) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/libkunren.a: $(LIB_OBJ)
 	@rm -f $@
-	ar rcs $@ $^
+	@ar rcs $@ $^
 
 $(BIN): $(BUILD)/src/main.o $(BUILD)/libkunren.a
-	$(CC) -o $@ $^ $(LDLIBS)
+	@echo "  LINK    $@"
+	@$(CC) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/libkunren.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libkunren.a $(LDLIBS) -lcmocka
+	@echo "  TEST    $<"
+	@$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libkunren.a $(LDLIBS) -lcmocka
 
 run: deps $(BIN)
 	$(BIN) serve
 
-unit: $(UNIT_BIN)
+unit: $(UNIT_BIN) $(BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+	@# kunren.conf.example is the output of `kunren config-example`: keep them equal
+	@$(BIN) config-example | diff -u kunren.conf.example - \
+	  || { echo "kunren.conf.example is stale: run $(BIN) config-example > kunren.conf.example"; exit 1; }
 
 integration: $(BIN)
 	KUNREN_BIN=$(abspath $(BIN)) /usr/bin/python3 -m pytest -q tests/integration

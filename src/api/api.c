@@ -97,8 +97,7 @@ json_t *api__time(const struct principal *p, int64_t t)
 {
 	if (!t)
 		return json_null();
-	_cleanup_buf_ struct buf b;
-	buf_init(&b, 64);
+	_cleanup_buf_ struct buf b = BUF_INIT(64);
 	tz_put_iso(&b, p->zone, t);
 	return json_stringn(b.p, b.len);
 }
@@ -138,8 +137,7 @@ void api__send_file(struct http_request *req, struct http_response *res, const c
 		    const char *filename, struct buf *body)
 {
 	/* RFC 6266 / 5987: a UTF-8 file name for Excel and browsers. */
-	_cleanup_buf_ struct buf cd;
-	buf_init(&cd, 1024);
+	_cleanup_buf_ struct buf cd = BUF_INIT(1024);
 	buf_puts(&cd, "attachment; filename=\"download.csv\"; filename*=UTF-8''");
 	buf_put_url(&cd, slice_from(filename));
 	http_response_header(req, res, "Content-Disposition", cd.p);

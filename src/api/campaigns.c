@@ -370,8 +370,7 @@ void api_campaign_results_csv(struct http_request *req, struct http_response *re
 		api__field_error(res, "encoding", "must be utf8 or cp932");
 		return;
 	}
-	_cleanup_buf_ struct buf out;
-	buf_init(&out, (size_t)512 << 20);
+	_cleanup_buf_ struct buf out = BUF_INIT((size_t)512 << 20);
 	int r = report_results_csv(api->store, &c, p->zone, &x, enc, &out);
 	if (r < 0) {
 		api__store_error(res, r, "campaign");

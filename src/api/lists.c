@@ -195,10 +195,9 @@ void api_list_recipients(struct http_request *req, struct http_response *res)
 void api_list_template(struct http_request *req, struct http_response *res)
 {
 	struct principal *p = api__auth(req, res, API_READ);
-	_cleanup_buf_ struct buf b;
+	_cleanup_buf_ struct buf b = BUF_INIT(0);
 	if (!p)
 		return;
-	buf_init(&b, 0);
 	people_template_csv(&b);
 	api__send_file(req, res, "text/csv; charset=utf-8", "配信リスト_テンプレート.csv", &b);
 }

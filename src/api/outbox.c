@@ -28,8 +28,7 @@ static bool id_ok(const char *id)
 static int read_mail(const char *dir, const char *id, struct arena *a, struct mail_parsed *ret)
 {
 	_cleanup_free_ char *path = xasprintf("%s/%s.eml", dir, id);
-	_cleanup_buf_ struct buf raw;
-	buf_init(&raw, OUTBOX_MAX_FILE);
+	_cleanup_buf_ struct buf raw = BUF_INIT(OUTBOX_MAX_FILE);
 	int r = file_read(path, OUTBOX_MAX_FILE, &raw);
 	return r < 0 ? r : mail_parse(buf_slice(&raw), a, ret);
 }

@@ -39,7 +39,8 @@ enum content_ctx {
  * (caller frees). */
 int content_template_check(struct slice tmpl, char **ret_err);
 /* Renders tmpl into out with each value escaped for ctx.  Unknown fields
- * are an error (-EINVAL) as in content_template_check. */
+ * are an error (-EINVAL) as in content_template_check.  Appends; on error
+ * out is left as it was.  CONTENT_HEADER scrubs the literal text too. */
 int content_render(struct buf *out, struct slice tmpl, enum content_ctx ctx,
 		   const struct merge_vars *vars);
 /* Looks up a field name as written between the braces (Japanese or English,
@@ -51,7 +52,8 @@ bool content_template_uses(struct slice tmpl, enum merge_field field);
 /* Copies html to out with the href of every <a> whose target is http(s)
  * or {{URL}}-rendered replaced by `click_url` (HTML-escaped), and an
  * invisible 1x1 <img src="open_url"> placed just before </body> (or at the
- * end).  Non-link content is untouched. */
+ * end).  Non-link content is untouched.  A NULL click_url leaves links
+ * alone, a NULL open_url adds no image.  On error out is left as it was. */
 int content_html_track(struct buf *out, struct slice html, const char *click_url,
 		       const char *open_url);
 

@@ -288,8 +288,7 @@ static int put_beacon(struct buf *out, const char *open_url)
 int content_html_track(struct buf *out, struct slice html, const char *click_url,
 		       const char *open_url)
 {
-	_cleanup_buf_ struct buf tmp;
-	buf_init(&tmp, out->max);
+	_cleanup_buf_ struct buf tmp = BUF_INIT(out->max);
 	struct html_track t = { .in = html, .out = &tmp, .click_url = click_url };
 	size_t mark = out->len;
 

@@ -228,8 +228,7 @@ static int put_literal(struct buf *out, struct slice s, enum content_ctx ctx)
 
 static int put_value(struct buf *out, struct slice v, bool url_filter, enum content_ctx ctx)
 {
-	_cleanup_buf_ struct buf enc;
-	buf_init(&enc, out->max);
+	_cleanup_buf_ struct buf enc = BUF_INIT(out->max);
 	if (url_filter) {
 		int r = buf_put_url(&enc, v);
 		if (r < 0)

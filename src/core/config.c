@@ -126,8 +126,7 @@ int config_set(struct config *c, const char *name, const char *value, char **ret
 
 int config_load_file(struct config *c, const char *path, bool optional, char **ret_err)
 {
-	_cleanup_buf_ struct buf text;
-	buf_init(&text, 1 << 20);
+	_cleanup_buf_ struct buf text = BUF_INIT(1 << 20);
 	int r = file_read(path, 1 << 20, &text);
 	if (r == -ENOENT && optional)
 		return 0;

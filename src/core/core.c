@@ -151,11 +151,11 @@ int slice_to_i64(struct slice a, int64_t min, int64_t max, int64_t *ret)
 
 /* ---- buf ---- */
 
-static char buf_empty[1];
+char buf__empty[1];
 
 void buf_init(struct buf *b, size_t max)
 {
-	*b = (struct buf){ .p = buf_empty, .max = max ? max : BUF_MAX_DEFAULT };
+	*b = (struct buf){ .p = buf__empty, .max = max ? max : BUF_MAX_DEFAULT };
 }
 
 void buf_release(struct buf *b)
@@ -168,7 +168,8 @@ void buf_release(struct buf *b)
 void buf_reset(struct buf *b)
 {
 	b->len = 0;
-	b->p[0] = '\0';
+	if (b->cap) /* never write to the shared empty string */
+		b->p[0] = '\0';
 }
 
 static int buf_grow(struct buf *b, size_t extra)
@@ -411,9 +412,8 @@ char *arena_slice(struct arena *a, struct slice s)
 
 char *arena_printf(struct arena *a, const char *fmt, ...)
 {
-	_cleanup_buf_ struct buf b;
+	_cleanup_buf_ struct buf b = BUF_INIT(0);
 	va_list ap;
-	buf_init(&b, 0);
 	va_start(ap, fmt);
 	int r = buf_vprintf(&b, fmt, ap);
 	va_end(ap);
@@ -484,8 +484,7 @@ int file_read(const char *path, size_t max, struct buf *b)
 
 int file_write_atomic(const char *path, const void *data, size_t len)
 {
-	_cleanup_buf_ struct buf tmp;
-	buf_init(&tmp, 0);
+	_cleanup_buf_ struct buf tmp = BUF_INIT(0);
 	char rnd[9];
 	id_random(rnd, 8);
 	buf_printf(&tmp, "%s.tmp-%s", path, rnd);
@@ -522,6 +521,8 @@ int file_write_atomic(const char *path, const void *data, size_t len)
 
 int mkdir_p(const char *path, unsigned mode)
 {
+	if (!path[0])
+		return -EINVAL;
 	_cleanup_free_ char *p = xstrdup(path);
 	for (char *q = p + 1; *q; q++) {
 		if (*q != '/')

@@ -86,6 +86,10 @@ struct buf {
 };
 
 #define BUF_MAX_DEFAULT ((size_t)64 << 20)
+extern char buf__empty[1];
+/* For declarations, so a cleanup never sees an uninitialised buf:
+ *   _cleanup_buf_ struct buf b = BUF_INIT(4096);   (0: BUF_MAX_DEFAULT) */
+#define BUF_INIT(m) ((struct buf){ .p = buf__empty, .max = (m) ? (size_t)(m) : BUF_MAX_DEFAULT })
 void buf_init(struct buf *b, size_t max);
 void buf_release(struct buf *b);
 void buf_reset(struct buf *b);

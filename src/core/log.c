@@ -14,13 +14,11 @@ void log_set_level(enum log_level level)
 void log_msg(enum log_level level, const char *fmt, ...)
 {
 	static const char *names[] = { "debug", "info", "warn", "error" };
-	_cleanup_buf_ struct buf line, msg;
 	va_list ap;
 
 	if (level < min_level)
 		return;
-	buf_init(&line, 1 << 16);
-	buf_init(&msg, 1 << 15);
+	_cleanup_buf_ struct buf line = BUF_INIT(1 << 16), msg = BUF_INIT(1 << 15);
 	va_start(ap, fmt);
 	buf_vprintf(&msg, fmt, ap);
 	va_end(ap);

@@ -96,7 +96,7 @@ static bool tz_name_ok(const char *name)
 
 static struct tz *tz_load(const char *name)
 {
-	_cleanup_buf_ struct buf data;
+	_cleanup_buf_ struct buf data = BUF_INIT(1 << 20);
 	_cleanup_free_ char *path = NULL;
 	size_t used;
 
@@ -107,7 +107,6 @@ static struct tz *tz_load(const char *name)
 	}
 	if (!tz_name_ok(name))
 		return NULL;
-	buf_init(&data, 1 << 20);
 	path = xasprintf("/usr/share/zoneinfo/%s", name);
 	if (file_read(path, 1 << 20, &data) < 0)
 		return NULL;

@@ -31,14 +31,10 @@ int deliver_build_mail(const struct campaign *c, const struct scenario_rec *sc, 
 	struct arena *a = arena_new(0);
 	_cleanup_free_ char *click = track_click_url(tracker_url, t->rid);
 	_cleanup_free_ char *open = track_open_url(tracker_url, t->rid);
-	_cleanup_buf_ struct buf subject, text, html, tracked;
+	_cleanup_buf_ struct buf subject = BUF_INIT(4096), text = BUF_INIT(0), html = BUF_INIT(0), tracked = BUF_INIT(0);
 	struct merge_vars vars;
 	int r;
 
-	buf_init(&subject, 4096);
-	buf_init(&text, 0);
-	buf_init(&html, 0);
-	buf_init(&tracked, 0);
 	content_merge_vars(c, t, click, zone, a, &vars);
 	if ((r = content_render(&subject, slice_from(sc->subject), CONTENT_HEADER, &vars)) >= 0 &&
 	    (r = content_render(&text, slice_from(sc->text), CONTENT_TEXT, &vars)) >= 0 &&
@@ -97,9 +93,8 @@ static int job_load(struct deliver *d, struct job *j, const struct target *t)
 
 static void send_one(struct deliver *d, struct job *j, struct target *t)
 {
-	_cleanup_buf_ struct buf msg;
+	_cleanup_buf_ struct buf msg = BUF_INIT(32 << 20);
 	_cleanup_free_ char *message_id = NULL, *reply = NULL, *subdir = NULL;
-	buf_init(&msg, 32 << 20);
 	int r = job_load(d, j, t);
 	if (r < 0) {
 		store_target_failed(d->o.store, t->id, now_ms(), "campaign could not be loaded");

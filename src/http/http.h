@@ -6,6 +6,8 @@
  * Ownership: everything reachable from a struct http_request (strings,
  * params, body) lives in req->arena and is freed after the response is
  * queued.  Handlers allocate from req->arena too.
+ *
+ * See docs/internals/HTTP.md for the life of a request.
  */
 #ifndef KUNREN_HTTP_H
 #define KUNREN_HTTP_H
@@ -42,18 +44,23 @@ typedef void (*http_handler_fn)(struct http_request *req, struct http_response *
 struct http_route {
 	const char *method;        /* "GET", "POST", "PUT", "PATCH", "DELETE" */
 	const char *pattern;       /* "/api/v1/lists/{id}/import"; a final "*" matches any rest */
+	/* Segments match exactly (no trailing-slash magic).  "{name}" captures a
+	 * non-empty decoded segment, "{name}.gif" one ending in ".gif" (without
+	 * it); "*" captures the decoded rest, '/' included.  The first route in
+	 * table order whose method and pattern match wins. */
 	http_handler_fn fn;
 	size_t max_body;           /* 0: the server default */
 };
 
 struct http_server_options {
 	const char *listen;        /* "host:port"; port 0 picks a free one */
-	unsigned threads;
-	size_t max_body;           /* default cap for routes without their own */
-	const struct http_route *routes;
+	unsigned threads;          /* 0: 1 */
+	size_t max_body;           /* default cap for routes without their own; 0: 1 MiB */
+	const struct http_route *routes; /* not copied: must outlive the server */
 	size_t nroutes;
 	http_handler_fn not_found; /* when nothing matches (NULL: JSON 404) */
-	const char *const *default_headers; /* NULL-terminated name, value pairs */
+	const char *const *default_headers; /* NULL-terminated name, value pairs; a
+					     * handler's header of the same name wins */
 	void *app;
 };
 
@@ -62,22 +69,33 @@ struct http_server *http_server_new(const struct http_server_options *o, char **
 void http_server_free(struct http_server *s);  /* stops and waits; NULL is a no-op */
 int http_server_port(const struct http_server *s); /* the port actually bound */
 
-/* Request accessors; the strings live in req->arena.  NULL when absent. */
+/* Request accessors; the strings live in req->arena.  NULL when absent
+ * (or holding a NUL byte); a query key without '=' ("?flag") gives "". */
 const char *http_query(struct http_request *req, const char *key);
 const char *http_header(struct http_request *req, const char *name);
 const char *http_cookie(struct http_request *req, const char *name);
 /* Parses an application/x-www-form-urlencoded body; calls fn per pair
- * (decoded, in arena).  Returns -EINVAL on malformed escapes. */
+ * (decoded, in arena).  Returns -EINVAL on malformed escapes.
+ * Empty pieces ("&&") are skipped, "key" alone has the value "", a repeated
+ * key is reported at each occurrence.  The whole body is checked before fn
+ * is first called (-EINVAL; -E2BIG past 1000 pairs); a negative return from
+ * fn stops the walk and is returned; -ENOMEM when the arena is full.  Returns
+ * the number of pairs on success.  Needs only req->arena, no connection. */
 int http_form_each(struct http_request *req, struct slice body,
 		   int (*fn)(void *ctx, const char *name, const char *value), void *ctx);
-/* Percent-decodes s ('+' as space when `plus`); NULL on a bad escape. */
+/* Percent-decodes s ('+' as space when `plus`); NULL on a bad escape.
+ * A NUL byte, raw or as %00, counts as a bad escape (the result is a C
+ * string); NULL also when the arena is full. */
 char *http_url_decode(struct arena *a, struct slice s, bool plus);
 
-/* Response helpers. Header names and values are copied into the arena. */
+/* Response helpers. Header names and values are copied into the arena.
+ * More than HTTP_MAX_HEADERS headers is a bug (BUG_ON); a header with CR or
+ * LF is dropped when the response is sent. */
 void http_response_header(struct http_request *req, struct http_response *res,
 			  const char *name, const char *value);
 void http_response_text(struct http_response *res, int status, const char *type, struct slice body);
-/* Sets the body to j's compact form; steals the reference to j. */
+/* Sets the body to j's compact form; steals the reference to j.  A NULL j
+ * (a failed jansson constructor) gives a 500 error. */
 void http_response_json(struct http_response *res, int status, json_t *j);
 /* {"error": {"code", "message", "details"}}; steals details (may be NULL). */
 void http_response_error(struct http_response *res, int status, const char *code,
@@ -87,7 +105,11 @@ void http_response_redirect(struct http_request *req, struct http_response *res,
 
 /* Serves `rel` (no leading slash, e.g. "index.html") from `dir` when dir is
  * non-empty, else from the files embedded under "web/".  Rejects "..".
- * Content-Type from the extension.  Returns -ENOENT when there is no file. */
+ * Content-Type from the extension.  Returns -ENOENT when there is no file.
+ * "" or a rel ending in '/' means its index.html.  A ".." segment, a
+ * backslash or a leading '/' give -EINVAL; files over 16 MiB -E2BIG.  On
+ * success sets status 200, the type, the body and Cache-Control: no-cache;
+ * on failure res is untouched.  Treat any negative value as "not found". */
 int http_serve_static(struct http_request *req, struct http_response *res,
 		      const char *dir, const char *rel);
 const char *http_mime_type(const char *path);

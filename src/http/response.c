@@ -169,8 +169,7 @@ int http_serve_static(struct http_request *req, struct http_response *res,
 	if (rel[0] == '\0' || rel[strlen(rel) - 1] == '/')
 		rel = index = xasprintf("%sindex.html", rel);
 
-	_cleanup_buf_ struct buf body;
-	buf_init(&body, HTTP_STATIC_MAX);
+	_cleanup_buf_ struct buf body = BUF_INIT(HTTP_STATIC_MAX);
 	r = dir && dir[0] ? static_read_dir(dir, rel, &body) : static_read_embedded(rel, &body);
 	if (r < 0)
 		return r == -ENOTDIR ? -ENOENT : r;

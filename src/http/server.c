@@ -125,7 +125,8 @@ static bool route_match(struct arena *a, const char *pattern, const struct path_
 		if (i >= p->n)
 			return false;
 		if (last && slice_eq_str(pseg, "*")) {
-			struct slice tail = { p->raw_seg[i].p, (size_t)(p->raw.p + p->raw.len - p->raw_seg[i].p) };
+			const char *from = p->raw_seg[i].p;
+			struct slice tail = { from, (size_t)(p->raw.p + p->raw.len - from) };
 			if (params && !(params[n] = http_url_decode(a, tail, false)))
 				return false;
 			n++;
@@ -157,7 +158,8 @@ static const struct http_route *route_find(const struct http_server *s, struct h
 		const struct http_route *r = &s->routes[i];
 		const char *params[HTTP_MAX_PARAMS];
 		size_t n;
-		if (strcmp(r->method, req->method) != 0 || !route_match(req->arena, r->pattern, p, params, &n))
+		if (strcmp(r->method, req->method) != 0 ||
+		    !route_match(req->arena, r->pattern, p, params, &n))
 			continue;
 		memcpy(req->params, params, n * sizeof(params[0]));
 		req->nparams = n;
@@ -232,7 +234,8 @@ static int routes_check(const struct http_route *routes, size_t n, char **ret_er
 		if (ok && nparams <= HTTP_MAX_PARAMS)
 			continue;
 		if (ret_err)
-			*ret_err = xasprintf("http: invalid route %s %s", r->method ? r->method : "(null)",
+			*ret_err = xasprintf("http: invalid route %s %s",
+					     r->method ? r->method : "(null)",
 					     r->pattern ? r->pattern : "(null)");
 		return -EINVAL;
 	}
@@ -311,7 +314,8 @@ static enum MHD_Result response_too_large(struct request_state *st)
 
 static const char *client_ip(struct arena *a, struct MHD_Connection *c)
 {
-	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	char text[INET6_ADDRSTRLEN] = "";
 
 	if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET) {
@@ -401,11 +405,11 @@ static enum MHD_Result request_start(struct request_state *st, struct MHD_Connec
 		st->fn = route->fn;
 		buf_init(&st->body, route->max_body ? route->max_body : s->max_body);
 	} else {
-		_cleanup_buf_ struct buf allow;
-		buf_init(&allow, 1024);
+		_cleanup_buf_ struct buf allow = BUF_INIT(1024);
 		route_allow(s, &p, &allow);
 		if (allow.len)
-			return response_error(st, 405, "method_not_allowed", "method not allowed", allow.p);
+			return response_error(st, 405, "method_not_allowed", "method not allowed",
+					      allow.p);
 		if (!s->not_found)
 			return response_error(st, 404, "not_found", "not found", NULL);
 		st->fn = s->not_found;
@@ -446,7 +450,8 @@ static enum MHD_Result request_finish(struct request_state *st)
 	buf_init(&res.body, HTTP_RESPONSE_MAX);
 	st->fn(req, &res);
 	if (res.status < 100 || res.status > 599) {
-		log_error("http: handler for %s %s answered status %d", req->method, req->path, res.status);
+		log_error("http: handler for %s %s answered status %d", req->method, req->path,
+			  res.status);
 		res.nheaders = 0;
 		http_response_error(&res, 500, "internal", "internal error", NULL);
 	}
@@ -586,8 +591,9 @@ struct http_server *http_server_new(const struct http_server_options *o, char **
 
 	if (listen_parse(listen, &addr) < 0) {
 		if (ret_err)
-			*ret_err = xasprintf("http: cannot listen on \"%s\": expected a numeric "
-					     "address and port such as 127.0.0.1:3333 or [::1]:8080", listen);
+			*ret_err = xasprintf("http: cannot listen on \"%s\": expected a numeric address "
+					     "and port such as 127.0.0.1:3333 or [::1]:8080",
+					     listen);
 		return NULL;
 	}
 	if (routes_check(o->routes, o->nroutes, ret_err) < 0)
@@ -607,7 +613,7 @@ struct http_server *http_server_new(const struct http_server_options *o, char **
 	if (!s->daemon) {
 		if (ret_err)
 			*ret_err = xasprintf("http: cannot listen on %s: %s", listen,
-					     s->last_error[0] ? s->last_error : "the server did not start");
+					     s->last_error[0] ? s->last_error : "did not start");
 		http_server_free(s);
 		return NULL;
 	}

@@ -75,8 +75,9 @@ static bool is_wsp_or_eol(unsigned char c)
 }
 
 /*
- * Decodes until the end or the first '='.  Characters outside the alphabet
- * are skipped when `loose`, else only white space is.  A lone trailing
+ * Decodes until the end or the padding ('=').  Characters outside the
+ * alphabet are skipped when `loose`; when strict only white space is, and
+ * only '=' and white space may follow the padding.  A lone trailing
  * sextet (an impossible length) is an error when strict, dropped when loose.
  */
 static int base64_decode(struct buf *out, struct slice s, bool loose)
@@ -88,8 +89,13 @@ static int base64_decode(struct buf *out, struct slice s, bool loose)
 	for (size_t i = 0; i < s.len && r == 0; i++) {
 		unsigned char c = (unsigned char)s.p[i];
 		int v = b64_value(c);
-		if (c == '=')
+		if (c == '=') {
+			/* padding: only more '=' and white space may follow */
+			for (size_t k = i; k < s.len && !loose && r == 0; k++)
+				if (s.p[k] != '=' && !is_wsp_or_eol((unsigned char)s.p[k]))
+					r = -EINVAL;
 			break;
+		}
 		if (v < 0) {
 			if (loose || is_wsp_or_eol(c))
 				continue;

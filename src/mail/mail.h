@@ -51,16 +51,23 @@ struct mail_sender_options {
 	long timeout_seconds;
 };
 
-/* One sender per thread: it keeps its SMTP connection open between mails. */
+/* One sender per thread: it keeps its SMTP connection open between mails.
+ * The options are copied (libcurl keeps its own copies of the strings).
+ * Returns NULL for unusable options: neither smtp_url nor outbox_dir, an
+ * invalid helo or URL.  Calls curl_global_init() once per process. */
 struct mail_sender *mail_sender_new(const struct mail_sender_options *o);
 void mail_sender_free(struct mail_sender *s);
 
 /*
  * Sends one message.  In outbox mode writes <outbox_dir>/<subdir>/<unix>-<rand>.eml
- * atomically (subdir may be NULL).  Returns 0 when accepted; -EAGAIN for a
- * transient failure (4xx, connection trouble) worth retrying; -EIO for a
- * permanent refusal (5xx).  *ret_reply (optional, caller frees) gets the
- * server's reply or the error text on failure.
+ * atomically (subdir may be NULL; it is relative, of [A-Za-z0-9._-] names,
+ * no "." or ".."; SMTP mode ignores it).  envelope_from NULL or "" is the
+ * null sender "<>".  Returns 0 when accepted; -EAGAIN for a transient
+ * failure (4xx, connection trouble, a refused login, an outbox that cannot
+ * be written) worth retrying; -EIO for a permanent refusal (5xx); -EINVAL
+ * for invalid addresses or subdir (then nothing is sent and *ret_reply is
+ * untouched).  *ret_reply (optional, caller frees) gets the server's reply
+ * (or the .eml path), or the error text on failure.
  */
 int mail_sender_send(struct mail_sender *s, const char *envelope_from, const char *rcpt,
 		     struct slice message, const char *subdir, char **ret_reply);
@@ -74,8 +81,11 @@ struct mail_parsed {
 
 /* Parses a message as built by mail_build (and ordinary simple MIME mail:
  * single part or multipart/alternative|mixed, base64, quoted-printable,
- * 7bit/8bit, RFC 2047 headers).  All strings live in `a`.  Malformed input
- * gives -EINVAL, never a crash. */
+ * 7bit/8bit, RFC 2047 headers).  All strings live in `a` and are valid
+ * UTF-8; an absent header is "", text/html are NULL without such a part
+ * (the first non-attachment one is taken; line ends are kept as sent).
+ * message_id comes without angle brackets.  Input without any header gives
+ * -EINVAL, beyond 64 MiB -E2BIG, a full arena -ENOMEM; never a crash. */
 int mail_parse(struct slice raw, struct arena *a, struct mail_parsed *ret);
 
 /* ---- helpers shared with other modules ---- */
@@ -89,11 +99,12 @@ size_t mail_base64_len(size_t n);
 /* Appends base64 of s; with line_len (a multiple of 4) > 0 every line of
  * line_len characters and the last one end in CRLF, with 0 no CRLF at all. */
 int mail_base64_encode(struct buf *out, struct slice s, size_t line_len);
-/* Decodes base64 up to the first '=' (padding optional); white space is
- * skipped, anything else outside the alphabet gives -EINVAL.  On error
- * out is left as it was. */
+/* Decodes base64 (padding optional); white space is skipped, anything else
+ * outside the alphabet, or after the padding, gives -EINVAL.  On error out
+ * is left as it was. */
 int mail_base64_decode(struct buf *out, struct slice s);
-/* Same, but skips every character outside the alphabet (MIME bodies). */
+/* Same, but skips every character outside the alphabet and stops at the
+ * padding (MIME bodies, as mail readers do). */
 int mail_base64_decode_loose(struct buf *out, struct slice s);
 /* Decodes a quoted-printable body (soft breaks, =XX, trailing blanks). */
 int mail_qp_decode(struct buf *out, struct slice s);

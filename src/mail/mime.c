@@ -274,8 +274,7 @@ static int put_phrase(struct buf *out, struct slice n)
 {
 	bool tab = n.len && memchr(n.p, '\t', n.len);
 	if (!tab && !value_needs_encoding(n)) {
-		_cleanup_buf_ struct buf q;
-		buf_init(&q, LINE_HARD_MAX);
+		_cleanup_buf_ struct buf q = BUF_INIT(LINE_HARD_MAX);
 		int r = phrase_is_atoms(n) ? buf_put_slice(&q, n) : put_quoted(&q, n);
 		if (r == 0 && buf_column(out) + q.len <= LINE_SOFT_MAX)
 			return buf_put_slice(out, buf_slice(&q));

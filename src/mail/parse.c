@@ -13,7 +13,6 @@
 #define PARSE_MAX_RAW ((size_t)64 << 20)
 #define PARSE_MAX_PARTS 100
 #define PARSE_MAX_DEPTH 4      /* multipart nesting below the message */
-#define EWORD_MAX_TEXT 4096    /* longer "encoded-words" are taken literally */
 #define CHARSET_MAX 40
 #define BOUNDARY_MAX 200
 
@@ -151,8 +150,7 @@ static int put_charset_utf8(struct buf *out, struct slice cs, struct slice s)
 	iconv_t cd = iconv_open("UTF-8", name);
 	if (cd == (iconv_t)-1)
 		return put_utf8_repaired(out, s);
-	_cleanup_buf_ struct buf tmp;
-	buf_init(&tmp, decoded_cap(s.len));
+	_cleanup_buf_ struct buf tmp = BUF_INIT(decoded_cap(s.len));
 	int r = iconv_run(cd, &tmp, s);
 	iconv_close(cd);
 	return r < 0 ? r : put_utf8_repaired(out, buf_slice(&tmp));
@@ -166,27 +164,51 @@ struct eword {
 	size_t len; /* of the whole "=?...?=" */
 };
 
+/* RFC 2047 token characters: no space, controls or especials. */
+static bool is_charset_char(char c)
+{
+	unsigned char u = (unsigned char)c;
+	return u > 0x20 && u < 0x7f && !strchr("()<>@,;:\"/[]?.=", c);
+}
+
+/*
+ * Where the text of an encoded-word starting at t ends (at its "?="), or
+ * SIZE_MAX.  The text holds no blanks and never "=?" other than the "=" of
+ * padding before the final "?=": so a scan stops at the next candidate and
+ * no byte is scanned twice, whatever the input.
+ */
+static size_t eword_text_end(struct slice s, size_t t)
+{
+	for (size_t j = t; j + 1 < s.len; j++) {
+		unsigned char c = (unsigned char)s.p[j];
+		if (c == '?' && s.p[j + 1] == '=')
+			return j;
+		if (c <= 0x20 || c >= 0x7f)
+			return SIZE_MAX;
+		if (c == '=' && s.p[j + 1] == '?' && (j + 2 >= s.len || s.p[j + 2] != '='))
+			return SIZE_MAX;
+	}
+	return SIZE_MAX;
+}
+
 /* Recognises "=?charset?B|Q?text?=" at s[i]. */
 static bool eword_parse(struct slice s, size_t i, struct eword *w)
 {
 	size_t j = i + 2, cs = j;
 
-	while (j < s.len && j - cs <= CHARSET_MAX && s.p[j] != '?' && (unsigned char)s.p[j] > 0x20)
+	while (j < s.len && j - cs <= CHARSET_MAX && is_charset_char(s.p[j]))
 		j++;
-	if (j + 2 >= s.len || s.p[j] != '?' || j == cs || s.p[j + 2] != '?')
+	if (j + 2 >= s.len || s.p[j] != '?' || j == cs || j - cs > CHARSET_MAX || s.p[j + 2] != '?')
 		return false;
 	w->charset = (struct slice){ s.p + cs, j - cs };
 	w->enc = (char)(lower(s.p[j + 1]) == 'b' ? 'B' : lower(s.p[j + 1]) == 'q' ? 'Q' : 0);
 	if (!w->enc)
 		return false;
-	size_t t = j + 3;
-	for (j = t; j + 1 < s.len && !(s.p[j] == '?' && s.p[j + 1] == '='); j++)
-		if ((unsigned char)s.p[j] <= 0x20 || j - t > EWORD_MAX_TEXT)
-			return false;
-	if (j + 1 >= s.len)
+	size_t t = j + 3, end = eword_text_end(s, t);
+	if (end == SIZE_MAX)
 		return false;
-	w->text = (struct slice){ s.p + t, j - t };
-	w->len = j + 2 - i;
+	w->text = (struct slice){ s.p + t, end - t };
+	w->len = end + 2 - i;
 	return true;
 }
 
@@ -278,8 +300,7 @@ static int hdec_try_word(struct hdec *d, struct slice v, size_t i, size_t *ret_l
 	*ret_len = 0;
 	if (v.p[i] != '=' || i + 1 >= v.len || v.p[i + 1] != '?' || !eword_parse(v, i, &w))
 		return 0;
-	_cleanup_buf_ struct buf bytes;
-	buf_init(&bytes, decoded_cap(w.text.len));
+	_cleanup_buf_ struct buf bytes = BUF_INIT(decoded_cap(w.text.len));
 	int r = eword_decode(&w, &bytes);
 	if (r == -EINVAL)
 		return 0; /* not really a word: taken literally */
@@ -322,8 +343,7 @@ static int header_decode_raw(struct buf *out, struct slice v)
 
 int mail_header_decode(struct buf *out, struct slice value)
 {
-	_cleanup_buf_ struct buf tmp;
-	buf_init(&tmp, decoded_cap(value.len));
+	_cleanup_buf_ struct buf tmp = BUF_INIT(decoded_cap(value.len));
 	int r = header_decode_raw(&tmp, value);
 	if (r < 0)
 		return r;
@@ -423,24 +443,25 @@ static bool headers_any(struct slice head)
 	return false;
 }
 
-/* A decoded header in the arena; "" when absent. */
+/* Appends a structured value (Date, Message-ID) unfolded, trimmed, as valid UTF-8. */
+static int put_unfolded(struct buf *out, struct slice v)
+{
+	_cleanup_buf_ struct buf tmp = BUF_INIT(st_add(v.len, 1));
+	int r = 0;
+
+	for (size_t i = 0; i < v.len && r == 0; i++)
+		if (v.p[i] != '\r' && v.p[i] != '\n')
+			r = buf_putc(&tmp, v.p[i]);
+	return r ? r : put_utf8_repaired(out, slice_trim(buf_slice(&tmp)));
+}
+
+/* The first header called `name`, decoded, in the arena; "" when absent. */
 static int header_get(struct arena *a, struct slice head, const char *name, bool rfc2047, char **ret)
 {
 	struct slice v = { "", 0 };
-	_cleanup_buf_ struct buf b;
-
 	header_find(head, name, &v);
-	buf_init(&b, decoded_cap(v.len));
-	int r = rfc2047 ? mail_header_decode(&b, v) : 0;
-	if (!rfc2047) {
-		_cleanup_buf_ struct buf unfolded;
-		buf_init(&unfolded, decoded_cap(v.len));
-		for (size_t i = 0; i < v.len && r == 0; i++)
-			if (v.p[i] != '\r' && v.p[i] != '\n')
-				r = buf_putc(&unfolded, v.p[i]);
-		if (r == 0)
-			r = put_utf8_repaired(&b, slice_trim(buf_slice(&unfolded)));
-	}
+	_cleanup_buf_ struct buf b = BUF_INIT(decoded_cap(v.len));
+	int r = rfc2047 ? mail_header_decode(&b, v) : put_unfolded(&b, v);
 	if (r < 0)
 		return r;
 	*ret = arena_strndup(a, b.p, b.len);
@@ -583,11 +604,9 @@ struct walk {
 
 static int body_decode(const struct content *c, struct slice body, struct arena *a, char **ret)
 {
-	_cleanup_buf_ struct buf raw, utf8;
+	_cleanup_buf_ struct buf raw = BUF_INIT(st_add(body.len, 16)), utf8 = BUF_INIT(decoded_cap(body.len));
 	int r;
 
-	buf_init(&raw, st_add(body.len, 16));
-	buf_init(&utf8, decoded_cap(body.len));
 	if (c->cte == CTE_BASE64)
 		r = mail_base64_decode_loose(&raw, body);
 	else if (c->cte == CTE_QP)
@@ -618,20 +637,17 @@ static int leaf_take(struct walk *w, const struct content *c, struct slice body)
 
 /*
  * Finds the next delimiter line "--boundary" (optionally "--boundary--")
- * at or after `from`.  *ret_line is where the line starts, *ret_next where
- * the line after it starts.
+ * at or after the line start `from`, walking line by line (linear, and
+ * without memmem, whose sanitizer interceptor rereads the whole haystack).
+ * *ret_line is where the line starts, *ret_next where the next one starts.
  */
 static bool delimiter_find(struct slice body, size_t from, struct slice delim, size_t *ret_line,
 			   size_t *ret_next, bool *ret_close)
 {
-	while (from < body.len) {
-		const char *m = memmem(body.p + from, body.len - from, delim.p, delim.len);
-		if (!m)
-			return false;
-		size_t at = (size_t)(m - body.p), j = at + delim.len;
-		from = at + 1;
-		if (at > 0 && body.p[at - 1] != '\n')
+	for (size_t at = from; at < body.len; at = line_next(body, at)) {
+		if (body.len - at < delim.len || memcmp(body.p + at, delim.p, delim.len) != 0)
 			continue;
+		size_t j = at + delim.len;
 		bool close = j + 1 < body.len && body.p[j] == '-' && body.p[j + 1] == '-';
 		j += close ? 2 : 0;
 		while (j < body.len && is_wsp(body.p[j]))

@@ -124,7 +124,7 @@ static int sender_setup(struct mail_sender *s, const struct mail_sender_options 
 	CURL *c = s->curl;
 	long timeout = o->timeout_seconds > 0 ? o->timeout_seconds : TIMEOUT_DEFAULT;
 	bool implicit_tls = strncasecmp(o->smtp_url, "smtps://", 8) == 0;
-	CURLcode e = CURLE_OK;
+	CURLcode e = CURLE_OK; /* OR-ed: non-zero once any option failed */
 
 	if (o->helo && *o->helo) {
 		if (!helo_valid(o->helo) || !(url = url_with_helo(o->smtp_url, o->helo)))

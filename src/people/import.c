@@ -4,9 +4,11 @@
  * The file is checked for UTF-8 first, then read record by record with the
  * core CSV reader: the first non-blank record is the header, matched by
  * name; every later non-blank record is validated column by column.  Rows
- * and problems collect in heap vectors (bounded by the size of the input)
- * and are copied into the caller's arena at the end; repeated addresses are
- * resolved last (the last occurrence wins, 上書き).
+ * and problems collect in the caller's arena, so its cap bounds the whole
+ * import: rows in one array sized by the number of lines left when the
+ * first row arrives (a record takes at least one line), problems in a
+ * doubling vector.  Repeated addresses are resolved last (the last
+ * occurrence wins, 上書き).
  */
 #include <inttypes.h>
 
@@ -15,7 +17,7 @@
 
 #define FIELD_MAX 256       /* bytes, every column but the e-mail address */
 #define EMAIL_FIELD_MAX 254
-#define PREVIEW_MAX 80      /* bytes of an over-long value echoed in a problem */
+#define PREVIEW_MAX 80      /* bytes of an over-long value or header echoed in a problem */
 
 /* What a column holds: a person field (enum person_field), the test flag, a
  * named column we do not use (unknown or repeated), or no name at all. */
@@ -45,21 +47,16 @@ struct importer {
 	struct arena *a;
 	struct csv_reader csv;
 	int col_kind[CSV_MAX_FIELDS];
-	const char *col_name[CSV_MAX_FIELDS]; /* trimmed header text */
+	const char *col_name[CSV_MAX_FIELDS]; /* trimmed header text (shortened) */
 	size_t ncols;
 	int col_of[COL_KNOWN_COUNT];          /* column of each known kind, -1 if absent */
 	struct person *rows;
 	size_t nrows, rows_cap;
+	int64_t lines;                        /* physical lines in the file */
 	struct import_problem *problems;
 	size_t nproblems, problems_cap;
 	int64_t total_records;
 };
-
-static void importer_release(struct importer *im)
-{
-	free(im->rows);
-	free(im->problems);
-}
 
 /* ---- small helpers ------------------------------------------------------ */
 
@@ -96,38 +93,50 @@ static bool record_is_blank(const struct csv_record *rec)
 	return true;
 }
 
-/* Grows a heap vector to hold at least n elements of size bytes. */
-static void vec_reserve(void **p, size_t *cap, size_t n, size_t size)
+/* Makes room for one more element of size bytes in an arena vector; the
+ * old copy stays in the arena (the sum of all is at most twice the last). */
+static int vec_grow(struct arena *a, void **p, size_t *cap, size_t n, size_t size)
 {
-	if (n <= *cap)
-		return;
-	size_t c = *cap ? *cap : 16;
-	while (c < n)
-		c = st_mult(c, 2);
-	*p = xrealloc(*p, st_mult(c, size));
+	if (n < *cap)
+		return 0;
+	size_t c = *cap ? st_mult(*cap, 2) : 64;
+	void *q = arena_alloc(a, st_mult(c, size));
+	if (!q)
+		return -ENOMEM;
+	if (n)
+		memcpy(q, *p, n * size);
+	*p = q;
 	*cap = c;
+	return 0;
+}
+
+/* An arena copy of s; the empty string is shared. */
+static const char *text(struct arena *a, struct slice s)
+{
+	return s.len ? arena_slice(a, s) : "";
 }
 
 /* The first PREVIEW_MAX bytes of s, cut on a character boundary, with "…". */
-static char *preview(struct arena *a, struct slice s)
+static const char *preview(struct arena *a, struct slice s)
 {
 	if (s.len <= PREVIEW_MAX)
-		return arena_slice(a, s);
+		return text(a, s);
 	size_t n = PREVIEW_MAX;
 	while (n > 0 && ((unsigned char)s.p[n] & 0xC0) == 0x80)
 		n--;
 	return arena_printf(a, "%.*s…", (int)n, s.p);
 }
 
-/* Records a problem; value is copied into the arena, column and reason
- * must live as long as it (static strings or arena copies). */
+/* Records a problem.  column, value and reason are static strings or arena
+ * copies; a NULL one is an arena allocation that failed. */
 static int problem_add(struct importer *im, int64_t line, const char *column, const char *value,
 		       const char *code, const char *reason)
 {
 	if (!column || !value || !reason)
 		return -ENOMEM;
-	vec_reserve((void **)&im->problems, &im->problems_cap, st_add(im->nproblems, 1),
-		    sizeof(*im->problems));
+	if (vec_grow(im->a, (void **)&im->problems, &im->problems_cap, im->nproblems,
+		     sizeof(*im->problems)) < 0)
+		return -ENOMEM;
 	im->problems[im->nproblems++] = (struct import_problem){
 		.line = line, .column = column, .value = value, .code = code, .reason = reason,
 	};
@@ -142,9 +151,10 @@ static const char *column_name(const struct importer *im, size_t col)
 /* ---- encoding ------------------------------------------------------------ */
 
 /* The 1-based line holding the first byte that is not UTF-8 (or a NUL),
- * or 0 when the whole text is clean.  Lines end like in the CSV reader:
- * LF, CRLF or a lone CR; no UTF-8 sequence contains either byte. */
-static int64_t first_bad_line(struct slice d)
+ * or 0 when the whole text is clean; *ret_lines counts the lines.  Lines
+ * end like in the CSV reader: LF, CRLF or a lone CR; no UTF-8 sequence
+ * contains either byte. */
+static int64_t first_bad_line(struct slice d, int64_t *ret_lines)
 {
 	int64_t line = 1;
 	size_t start = 0;
@@ -158,6 +168,7 @@ static int64_t first_bad_line(struct slice d)
 			line++;
 		start = i + 1;
 	}
+	*ret_lines = line;
 	return 0;
 }
 
@@ -200,7 +211,7 @@ static int header_classify(struct importer *im, const struct csv_record *rec, si
 		im->col_of[k] = -1;
 	im->ncols = rec->nfields;
 	for (size_t i = 0; i < rec->nfields; i++) {
-		im->col_name[i] = arena_slice(im->a, trim_spaces(rec->fields[i]));
+		im->col_name[i] = preview(im->a, trim_spaces(rec->fields[i]));
 		if (!im->col_name[i])
 			return -ENOMEM;
 		int kind = header_kind(rec->fields[i]);
@@ -248,7 +259,7 @@ static int header_map(struct importer *im, const struct csv_record *rec, bool *r
 		/* Most likely a file without a header row: one clear problem
 		 * instead of one unknown column per cell. */
 		*ret_usable = false;
-		return problem_add(im, rec->line, "", arena_slice(im->a, trim_spaces(rec->fields[0])),
+		return problem_add(im, rec->line, "", preview(im->a, trim_spaces(rec->fields[0])),
 				   "missing_header",
 				   "the first row must be the header row naming the columns "
 				   "(姓, 名, メールアドレス, 部署, 役職, 項目, 項目2, 項目3, テスト対象)");
@@ -337,7 +348,7 @@ static int check_email(struct importer *im, int64_t line, struct slice email, co
 	if (email.len > EMAIL_FIELD_MAX)
 		return 0; /* already reported as too_long */
 	if (!people_email_valid(email, NULL, NULL))
-		return problem_add(im, line, column, arena_slice(im->a, email), "invalid_email",
+		return problem_add(im, line, column, text(im->a, email), "invalid_email",
 				   "not a valid e-mail address");
 	return people_email_valid(email, im->a, ret_email) ? 0 : -ENOMEM;
 }
@@ -348,15 +359,23 @@ static bool test_flag_valid(struct slice v)
 	return v.len == 0 || slice_eq_str(v, "1") || slice_eq_str(v, "１");
 }
 
-static int row_add(struct importer *im, const struct slice val[COL_KNOWN_COUNT], const char *email)
+static int row_add(struct importer *im, int64_t line, const struct slice val[COL_KNOWN_COUNT],
+		   const char *email)
 {
+	if (!im->rows) {
+		BUG_ON(line > im->lines);
+		im->rows_cap = (size_t)(im->lines - line + 1);
+		im->rows = arena_alloc(im->a, st_mult(im->rows_cap, sizeof(*im->rows)));
+		if (!im->rows)
+			return -ENOMEM;
+	}
+	BUG_ON(im->nrows >= im->rows_cap);
 	struct person p = { .is_test = val[COL_TEST].len > 0 };
 	for (size_t k = 0; k < PF__COUNT; k++) {
-		p.f[k] = k == PF_EMAIL ? email : arena_slice(im->a, val[k]);
+		p.f[k] = k == PF_EMAIL ? email : text(im->a, val[k]);
 		if (!p.f[k])
 			return -ENOMEM;
 	}
-	vec_reserve((void **)&im->rows, &im->rows_cap, st_add(im->nrows, 1), sizeof(*im->rows));
 	im->rows[im->nrows++] = p;
 	return 0;
 }
@@ -374,11 +393,11 @@ static int record_import(struct importer *im, const struct csv_record *rec)
 		r = check_email(im, rec->line, val[PF_EMAIL], &email);
 	if (r >= 0 && !test_flag_valid(val[COL_TEST]))
 		r = problem_add(im, rec->line, im->col_name[im->col_of[COL_TEST]],
-				arena_slice(im->a, val[COL_TEST]), "bad_test_flag",
+				preview(im->a, val[COL_TEST]), "bad_test_flag",
 				"テスト対象 (test) must be empty or 1");
 	if (r < 0 || im->nproblems > before)
 		return r;
-	return row_add(im, val, email);
+	return row_add(im, rec->line, val, email);
 }
 
 /* ---- repeated addresses ---------------------------------------------------- */
@@ -461,7 +480,7 @@ static int import_rows(struct importer *im, bool usable)
 
 static int import_file(struct importer *im, struct slice data)
 {
-	int64_t bad = first_bad_line(data);
+	int64_t bad = first_bad_line(data, &im->lines);
 	if (bad)
 		return problem_add(im, bad, "", "", "bad_encoding",
 				   "the file is not UTF-8; save it as CSV UTF-8");
@@ -486,20 +505,6 @@ static int import_file(struct importer *im, struct slice data)
 	return r;
 }
 
-/* Copies n elements of size bytes into the arena (NULL for none). */
-static int arena_copy(struct arena *a, const void *p, size_t n, size_t size, void **ret)
-{
-	void *q = NULL;
-	if (n) {
-		q = arena_alloc(a, st_mult(n, size));
-		if (!q)
-			return -ENOMEM;
-		memcpy(q, p, n * size);
-	}
-	*ret = q;
-	return 0;
-}
-
 int people_import_csv(struct slice data, struct arena *a, struct import_result *ret)
 {
 	struct importer *im _cleanup_free_ = xcalloc(1, sizeof(*im));
@@ -508,20 +513,15 @@ int people_import_csv(struct slice data, struct arena *a, struct import_result *
 		data = (struct slice){ data.p + 3, data.len - 3 };
 
 	int r = import_file(im, data);
-	int64_t duplicates = r < 0 ? 0 : rows_drop_earlier_duplicates(im);
-	void *rows = NULL, *problems = NULL;
-	if (r >= 0)
-		r = arena_copy(a, im->rows, im->nrows, sizeof(*im->rows), &rows);
-	if (r >= 0)
-		r = arena_copy(a, im->problems, im->nproblems, sizeof(*im->problems), &problems);
-	if (r >= 0)
-		*ret = (struct import_result){
-			.rows = rows, .nrows = im->nrows,
-			.problems = problems, .nproblems = im->nproblems,
-			.total_records = im->total_records, .duplicates = duplicates,
-		};
-	importer_release(im);
-	return r < 0 ? r : 0;
+	if (r < 0)
+		return r;
+	int64_t duplicates = rows_drop_earlier_duplicates(im);
+	*ret = (struct import_result){
+		.rows = im->nrows ? im->rows : NULL, .nrows = im->nrows,
+		.problems = im->nproblems ? im->problems : NULL, .nproblems = im->nproblems,
+		.total_records = im->total_records, .duplicates = duplicates,
+	};
+	return 0;
 }
 
 /* ---- the template ------------------------------------------------------------ */

@@ -44,9 +44,11 @@ struct import_result {
  * imported) and empty_file leave the other rows in `rows`; missing_header,
  * bad_encoding and a malformed header row leave `rows` empty.  The reader's
  * rules and caps (256 columns, 64 KiB fields) are in docs/internals/CSV.md.
- * Everything lives in `a` (plan on about twice the input size).  A NUL byte
- * counts as bad_encoding; テスト対象 also accepts a full-width １; a value in a
- * column without a header name is too_many_columns (empty ones are fine).
+ * A NUL byte counts as bad_encoding; テスト対象 also accepts a full-width
+ * １; a value in a column without a header name is too_many_columns (empty
+ * ones are fine).  Everything lives in `a`, nothing else is allocated for
+ * long (plan on about 3x the input, at least ~100 bytes per row and ~120
+ * per problem).
  * Returns 0 even when problems were found; a negative value only for an
  * internal failure (e.g. -ENOMEM from the arena); *ret is written only on
  * success.

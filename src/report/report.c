@@ -185,8 +185,7 @@ static int csv_row(void *ctx, const struct target *t, const struct event *ev, si
 int report_results_csv(struct store *s, const struct campaign *c, const struct tz *zone,
 		       const struct exclusion *x, enum csv_encoding enc, struct buf *out)
 {
-	_cleanup_buf_ struct buf text;
-	buf_init(&text, out->max);
+	_cleanup_buf_ struct buf text = BUF_INIT(out->max);
 	buf_puts(&text, "訓練名,識別コード,姓,名,メールアドレス,部署,役職,ステータス,ファイル開封,送信日時,"
 			"メール開封初回アクセス日時,メール開封更新日時,リンククリック初回アクセス日時,"
 			"リンククリック更新日時,ファイル開封初回アクセス日時,ファイル開封更新日時,"

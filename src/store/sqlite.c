@@ -107,54 +107,56 @@ static int exec(struct conn *cn, const char *sql)
 }
 
 /*
- * Prepares sql and binds arguments described by `types`:
- *   i int64, t text (NULL binds NULL), b blob (pointer, size_t length).
+ * Statement arguments carry their type, so a mismatch is a compile error:
+ * I(int64), T(text, NULL binds NULL), B(pointer, length) for blobs.
  */
-static int vprep(struct conn *cn, sqlite3_stmt **ret, const char *sql, int nargs, const char *types, va_list ap)
+struct arg {
+	char type;
+	int64_t i;
+	const char *t;
+	const void *b;
+	size_t n;
+};
+#define I(x) ((struct arg){ .type = 'i', .i = (x) })
+#define T(x) ((struct arg){ .type = 't', .t = (x) })
+#define B(p, len) ((struct arg){ .type = 'b', .b = (p), .n = (len) })
+/* A leading sentinel lets a call have no arguments at all. */
+#define ARGV(...) (const struct arg[]){ { 0 }, ##__VA_ARGS__ }
+#define ARGC(...) (sizeof(ARGV(__VA_ARGS__)) / sizeof(struct arg) - 1)
+
+static int bind_args(sqlite3_stmt *st, const struct arg *args, size_t n)
+{
+	int rc = SQLITE_OK;
+	for (size_t i = 0; i < n && rc == SQLITE_OK; i++) {
+		int col = (int)i + 1;
+		const struct arg *a = &args[i];
+		if (a->type == 'i')
+			rc = sqlite3_bind_int64(st, col, a->i);
+		else if (a->type == 't')
+			rc = a->t ? sqlite3_bind_text(st, col, a->t, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(st, col);
+		else
+			rc = sqlite3_bind_blob(st, col, a->b, (int)a->n, SQLITE_TRANSIENT);
+	}
+	return rc;
+}
+
+/* Prepares sql and binds its arguments. */
+static int prep_a(struct conn *cn, sqlite3_stmt **ret, const char *sql, const struct arg *args, size_t n)
 {
 	sqlite3_stmt *st;
-	int want = 0;
-	for (const char *t = types; *t; t++)
-		want += *t == 'b' ? 2 : 1;
-	BUG_ON(want != nargs); /* the type string must describe every argument */
 	int rc = sqlite3_prepare_v2(cn->db, sql, -1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return db_error(cn->db, rc, sql);
-	for (int i = 0; types[i] && rc == SQLITE_OK; i++) {
-		if (types[i] == 'i') {
-			rc = sqlite3_bind_int64(st, i + 1, va_arg(ap, int64_t));
-		} else if (types[i] == 't') {
-			const char *t = va_arg(ap, const char *);
-			rc = t ? sqlite3_bind_text(st, i + 1, t, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(st, i + 1);
-		} else {
-			BUG_ON(types[i] != 'b');
-			const void *p = va_arg(ap, const void *);
-			size_t n = va_arg(ap, size_t);
-			rc = sqlite3_bind_blob(st, i + 1, p, (int)n, SQLITE_TRANSIENT);
-		}
-	}
-	if (rc != SQLITE_OK) {
+	/* n == 0: a statement reused in a loop, bound by hand each time */
+	BUG_ON(n && (int)n != sqlite3_bind_parameter_count(st));
+	if ((rc = bind_args(st, args, n)) != SQLITE_OK) {
 		sqlite3_finalize(st);
 		return db_error(cn->db, rc, sql);
 	}
 	*ret = st;
 	return 0;
 }
-
-/* Counts the arguments after the type string, so vprep can check them. */
-#define NARGS(...) NARGS_(__VA_ARGS__, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19, 18, 17, 16, 15, 14, \
-			  13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0)
-#define NARGS_(_0, _1, _2, _3, _4, _5, _6, _7, _8, _9, _10, _11, _12, _13, _14, _15, _16, _17, _18, _19, \
-	       _20, _21, _22, _23, _24, _25, _26, _27, _28, _29, _30, N, ...) N
-
-static int prep_n(struct conn *cn, sqlite3_stmt **ret, const char *sql, int nargs, const char *types, ...)
-{
-	va_list ap;
-	va_start(ap, types);
-	int r = vprep(cn, ret, sql, nargs, types, ap);
-	va_end(ap);
-	return r;
-}
+#define prep(cn, ret, sql, ...) prep_a(cn, ret, sql, ARGV(__VA_ARGS__) + 1, ARGC(__VA_ARGS__))
 
 /* Steps a statement that returns no rows. */
 static int step_done(struct conn *cn, sqlite3_stmt *st)
@@ -173,21 +175,17 @@ static int step_row(struct conn *cn, sqlite3_stmt *st)
 }
 
 /* Prepares, binds and runs a statement that returns no rows. */
-static int run_n(struct conn *cn, const char *sql, int nargs, const char *types, ...)
+static int run_a(struct conn *cn, const char *sql, const struct arg *args, size_t n)
 {
 	sqlite3_stmt *st;
-	va_list ap;
-	va_start(ap, types);
-	int r = vprep(cn, &st, sql, nargs, types, ap);
-	va_end(ap);
+	int r = prep_a(cn, &st, sql, args, n);
 	if (r < 0)
 		return r;
 	r = step_done(cn, st);
 	sqlite3_finalize(st);
 	return r;
 }
-#define prep(cn, ret, sql, ...) prep_n(cn, ret, sql, NARGS(__VA_ARGS__), __VA_ARGS__)
-#define run(cn, sql, ...) run_n(cn, sql, NARGS(__VA_ARGS__), __VA_ARGS__)
+#define run(cn, sql, ...) run_a(cn, sql, ARGV(__VA_ARGS__) + 1, ARGC(__VA_ARGS__))
 
 /* Column accessors: text copies into the arena ("" for NULL unless nullable). */
 static const char *col_text(sqlite3_stmt *st, int i, struct arena *a)
@@ -278,7 +276,7 @@ int store_schema_version(struct store *s, int *ret_version)
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	int r = exec(&cn, "CREATE TABLE IF NOT EXISTS schema_migrations "
 			  "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)");
-	if (r < 0 || (r = prep(&cn, &st, "SELECT coalesce(max(version), 0) FROM schema_migrations", "")) < 0)
+	if (r < 0 || (r = prep(&cn, &st, "SELECT coalesce(max(version), 0) FROM schema_migrations")) < 0)
 		return r;
 	if ((r = step_row(&cn, st)) <= 0)
 		return r < 0 ? r : -EIO;
@@ -314,8 +312,7 @@ int store_migrate(struct store *s, int *ret_applied)
 		if ((r = begin(&cn)) < 0)
 			return r;
 		if ((r = exec(&cn, sql)) < 0 ||
-		    (r = run(&cn, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-			     "iti", version, name, now_unix())) < 0 ||
+		    (r = run(&cn, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)", I(version), T(name), I(now_unix()))) < 0 ||
 		    (r = commit(&cn)) < 0) {
 			rollback(&cn);
 			return r;
@@ -331,8 +328,7 @@ int store_migrate(struct store *s, int *ret_applied)
 int store_tenant_create(struct store *s, const char *name, const char *time_zone, int64_t *ret_id)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	int r = run(&cn, "INSERT INTO tenants (name, time_zone, created_at) VALUES (?, ?, ?)", "tti",
-		    name, time_zone, now_unix());
+	int r = run(&cn, "INSERT INTO tenants (name, time_zone, created_at) VALUES (?, ?, ?)", T(name), T(time_zone), I(now_unix()));
 	if (r < 0)
 		return r;
 	*ret_id = sqlite3_last_insert_rowid(cn.db);
@@ -343,8 +339,7 @@ int store_tenant_get(struct store *s, int64_t id, struct arena *a, struct tenant
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	int r = prep(&cn, &st, "SELECT id, name, time_zone, exclusion_seconds, created_at FROM tenants WHERE id = ?",
-		     "i", id);
+	int r = prep(&cn, &st, "SELECT id, name, time_zone, exclusion_seconds, created_at FROM tenants WHERE id = ?", I(id));
 	if (r < 0 || (r = step_row(&cn, st)) < 0)
 		return r;
 	if (r == 0)
@@ -360,7 +355,7 @@ static int count_query(struct store *s, const char *sql, int64_t *ret)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	int r = prep(&cn, &st, sql, "");
+	int r = prep(&cn, &st, sql);
 	if (r < 0 || (r = step_row(&cn, st)) <= 0)
 		return r < 0 ? r : -EIO;
 	*ret = col_int(st, 0);
@@ -377,8 +372,7 @@ int store_account_create(struct store *s, int64_t tenant_id, const char *usernam
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	int r = run(&cn, "INSERT INTO accounts (tenant_id, username, password_hash, role, created_at) "
-			 "VALUES (nullif(?, 0), ?, ?, ?, ?)",
-		    "ittti", tenant_id, username, password_hash, role_name(role), now_unix());
+			 "VALUES (nullif(?, 0), ?, ?, ?, ?)", I(tenant_id), T(username), T(password_hash), T(role_name(role)), I(now_unix()));
 	if (r < 0)
 		return r;
 	*ret_id = sqlite3_last_insert_rowid(cn.db);
@@ -404,7 +398,7 @@ static int account_query(struct store *s, const char *sql, const char *types, in
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	int r = types[0] == 'i' ? prep(&cn, &st, sql, "i", id) : prep(&cn, &st, sql, "t", text);
+	int r = types[0] == 'i' ? prep(&cn, &st, sql, I(id)) : prep(&cn, &st, sql, T(text));
 	if (r < 0 || (r = step_row(&cn, st)) < 0)
 		return r;
 	return r == 0 ? -ENOENT : account_read(st, a, ret);
@@ -425,16 +419,14 @@ int store_api_key_add(struct store *s, int64_t account_id, const unsigned char h
 		      const char *label)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	return run(&cn, "INSERT INTO api_keys (account_id, key_hash, label, created_at) VALUES (?, ?, ?, ?)",
-		   "ibti", account_id, hash, (size_t)STORE_HASH_LEN, label, now_unix());
+	return run(&cn, "INSERT INTO api_keys (account_id, key_hash, label, created_at) VALUES (?, ?, ?, ?)", I(account_id), B(hash, (size_t)STORE_HASH_LEN), T(label), I(now_unix()));
 }
 
 int store_api_key_find(struct store *s, const unsigned char hash[STORE_HASH_LEN], int64_t *ret_account_id)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	int r = prep(&cn, &st, "SELECT account_id FROM api_keys WHERE key_hash = ?", "b", hash,
-		     (size_t)STORE_HASH_LEN);
+	int r = prep(&cn, &st, "SELECT account_id FROM api_keys WHERE key_hash = ?", B(hash, (size_t)STORE_HASH_LEN));
 	if (r < 0 || (r = step_row(&cn, st)) < 0)
 		return r;
 	if (r == 0)
@@ -448,8 +440,7 @@ int store_session_create(struct store *s, const unsigned char hash[STORE_HASH_LE
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	return run(&cn, "INSERT INTO sessions (token_hash, account_id, csrf_token, created_at, last_seen_at) "
-			"VALUES (?, ?, ?, ?, ?)",
-		   "biiti", hash, (size_t)STORE_HASH_LEN, account_id, csrf_token, now, now);
+			"VALUES (?, ?, ?, ?, ?)", B(hash, (size_t)STORE_HASH_LEN), I(account_id), T(csrf_token), I(now), I(now));
 }
 
 int store_session_find(struct store *s, const unsigned char hash[STORE_HASH_LEN], struct arena *a,
@@ -458,7 +449,7 @@ int store_session_find(struct store *s, const unsigned char hash[STORE_HASH_LEN]
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	int r = prep(&cn, &st, "SELECT id, account_id, created_at, last_seen_at, csrf_token FROM sessions "
-			       "WHERE token_hash = ?", "b", hash, (size_t)STORE_HASH_LEN);
+			       "WHERE token_hash = ?", B(hash, (size_t)STORE_HASH_LEN));
 	if (r < 0 || (r = step_row(&cn, st)) < 0)
 		return r;
 	if (r == 0)
@@ -473,13 +464,13 @@ int store_session_find(struct store *s, const unsigned char hash[STORE_HASH_LEN]
 int store_session_touch(struct store *s, int64_t session_id, int64_t now)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	return run(&cn, "UPDATE sessions SET last_seen_at = ? WHERE id = ?", "ii", now, session_id);
+	return run(&cn, "UPDATE sessions SET last_seen_at = ? WHERE id = ?", I(now), I(session_id));
 }
 
 int store_session_delete(struct store *s, int64_t session_id)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	return run(&cn, "DELETE FROM sessions WHERE id = ?", "i", session_id);
+	return run(&cn, "DELETE FROM sessions WHERE id = ?", I(session_id));
 }
 
 int store_audit_add(struct store *s, int64_t tenant_id, int64_t account_id, const char *action,
@@ -487,8 +478,7 @@ int store_audit_add(struct store *s, int64_t tenant_id, int64_t account_id, cons
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	return run(&cn, "INSERT INTO audit_log (tenant_id, account_id, at, action, detail) "
-			"VALUES (nullif(?, 0), nullif(?, 0), ?, ?, ?)",
-		   "iiitt", tenant_id, account_id, now_unix(), action, detail ? detail : "");
+			"VALUES (nullif(?, 0), nullif(?, 0), ?, ?, ?)", I(tenant_id), I(account_id), I(now_unix()), T(action), T(detail ? detail : ""));
 }
 
 /* ---- lists and recipients ---- */
@@ -508,8 +498,7 @@ static void list_read(sqlite3_stmt *st, struct arena *a, struct list_info *ret)
 int store_list_create(struct store *s, int64_t tenant_id, const char *name, int64_t *ret_id)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	int r = run(&cn, "INSERT INTO lists (tenant_id, name, created_at) VALUES (?, ?, ?)", "iti", tenant_id,
-		    name, now_unix());
+	int r = run(&cn, "INSERT INTO lists (tenant_id, name, created_at) VALUES (?, ?, ?)", I(tenant_id), T(name), I(now_unix()));
 	if (r < 0)
 		return r;
 	*ret_id = sqlite3_last_insert_rowid(cn.db);
@@ -520,8 +509,7 @@ int store_list_get(struct store *s, int64_t tenant_id, int64_t id, struct arena 
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	int r = prep(&cn, &st, "SELECT " LIST_COLS " FROM lists l WHERE l.tenant_id = ? AND l.id = ?", "ii",
-		     tenant_id, id);
+	int r = prep(&cn, &st, "SELECT " LIST_COLS " FROM lists l WHERE l.tenant_id = ? AND l.id = ?", I(tenant_id), I(id));
 	if (r < 0 || (r = step_row(&cn, st)) < 0)
 		return r;
 	if (r == 0)
@@ -536,8 +524,7 @@ int store_lists(struct store *s, int64_t tenant_id, struct arena *a, struct list
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	struct list_info *out = NULL;
 	size_t n = 0, cap = 0;
-	int r = prep(&cn, &st, "SELECT " LIST_COLS " FROM lists l WHERE l.tenant_id = ? ORDER BY l.id", "i",
-		     tenant_id);
+	int r = prep(&cn, &st, "SELECT " LIST_COLS " FROM lists l WHERE l.tenant_id = ? ORDER BY l.id", I(tenant_id));
 	while (r >= 0 && (r = step_row(&cn, st)) > 0)
 		list_read(st, a, PUSH(a, out, n, cap));
 	if (r < 0)
@@ -551,7 +538,7 @@ int store_list_delete(struct store *s, int64_t tenant_id, int64_t id)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	int r = run(&cn, "DELETE FROM lists WHERE tenant_id = ? AND id = ? "
-			 "AND id NOT IN (SELECT list_id FROM campaign_lists)", "ii", tenant_id, id);
+			 "AND id NOT IN (SELECT list_id FROM campaign_lists)", I(tenant_id), I(id));
 	if (r < 0)
 		return r;
 	if (sqlite3_changes(cn.db) == 0) {
@@ -574,8 +561,7 @@ int store_recipients_import(struct store *s, int64_t tenant_id, int64_t list_id,
 		return r;
 	{
 		_cleanup_stmt_ sqlite3_stmt *chk = NULL;
-		if ((r = prep(&cn, &chk, "SELECT 1 FROM lists WHERE tenant_id = ? AND id = ?", "ii", tenant_id,
-			      list_id)) < 0 || (r = step_row(&cn, chk)) <= 0) {
+		if ((r = prep(&cn, &chk, "SELECT 1 FROM lists WHERE tenant_id = ? AND id = ?", I(tenant_id), I(list_id))) < 0 || (r = step_row(&cn, chk)) <= 0) {
 			rollback(&cn);
 			return r < 0 ? r : -ENOENT;
 		}
@@ -587,9 +573,9 @@ int store_recipients_import(struct store *s, int64_t tenant_id, int64_t list_id,
 		 "ON CONFLICT (list_id, email) DO UPDATE SET last_name = excluded.last_name, "
 		 "first_name = excluded.first_name, department = excluded.department, "
 		 "position = excluded.position, field1 = excluded.field1, field2 = excluded.field2, "
-		 "field3 = excluded.field3, is_test = excluded.is_test", "");
+		 "field3 = excluded.field3, is_test = excluded.is_test");
 	if (r >= 0)
-		r = prep(&cn, &exists, "SELECT 1 FROM recipients WHERE list_id = ? AND email = ?", "");
+		r = prep(&cn, &exists, "SELECT 1 FROM recipients WHERE list_id = ? AND email = ?");
 	for (size_t i = 0; r >= 0 && i < n; i++) {
 		const struct person *p = &rows[i];
 		sqlite3_reset(exists);
@@ -635,8 +621,7 @@ int store_recipients(struct store *s, int64_t tenant_id, int64_t list_id, int64_
 	size_t n = 0, cap = 0;
 	int r = prep(&cn, &st, "SELECT r.id, r.list_id, " PERSON_COLS " FROM recipients r "
 			       "JOIN lists l ON l.id = r.list_id "
-			       "WHERE l.tenant_id = ? AND r.list_id = ? AND r.id > ? ORDER BY r.id LIMIT ?",
-		     "iiii", tenant_id, list_id, after, (int64_t)limit);
+			       "WHERE l.tenant_id = ? AND r.list_id = ? AND r.id > ? ORDER BY r.id LIMIT ?", I(tenant_id), I(list_id), I(after), I((int64_t)limit));
 	while (r >= 0 && (r = step_row(&cn, st)) > 0) {
 		struct recipient *rc = PUSH(a, out, n, cap);
 		rc->id = col_int(st, 0);
@@ -674,11 +659,7 @@ int store_scenario_create(struct store *s, int64_t tenant_id, const struct scena
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	int r = run(&cn, "INSERT INTO scenarios (tenant_id, gallery_id, name, description, genre, type, level, "
 			 "lang, subject, html, text, sender_name, sender_local, sender_domain, landing_html, "
-			 "explain_html, red_flags, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-		    "itttttttttttttttti", tenant_id, sc->gallery_id, sc->name, sc->description, sc->genre,
-		    sc->type, sc->level, sc->lang, sc->subject, sc->html, sc->text, sc->sender_name,
-		    sc->sender_local, sc->sender_domain, sc->landing_html, sc->explain_html,
-		    sc->red_flags_json ? sc->red_flags_json : "[]", now_unix());
+			 "explain_html, red_flags, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", I(tenant_id), T(sc->gallery_id), T(sc->name), T(sc->description), T(sc->genre), T(sc->type), T(sc->level), T(sc->lang), T(sc->subject), T(sc->html), T(sc->text), T(sc->sender_name), T(sc->sender_local), T(sc->sender_domain), T(sc->landing_html), T(sc->explain_html), T(sc->red_flags_json ? sc->red_flags_json : "[]"), I(now_unix()));
 	if (r < 0)
 		return r;
 	*ret_id = sqlite3_last_insert_rowid(cn.db);
@@ -689,8 +670,7 @@ int store_scenario_get(struct store *s, int64_t tenant_id, int64_t id, struct ar
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	int r = prep(&cn, &st, "SELECT " SCENARIO_COLS " FROM scenarios WHERE tenant_id = ? AND id = ?", "ii",
-		     tenant_id, id);
+	int r = prep(&cn, &st, "SELECT " SCENARIO_COLS " FROM scenarios WHERE tenant_id = ? AND id = ?", I(tenant_id), I(id));
 	if (r < 0 || (r = step_row(&cn, st)) < 0)
 		return r;
 	if (r == 0)
@@ -705,8 +685,7 @@ int store_scenarios(struct store *s, int64_t tenant_id, struct arena *a, struct 
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	struct scenario_rec *out = NULL;
 	size_t n = 0, cap = 0;
-	int r = prep(&cn, &st, "SELECT " SCENARIO_COLS " FROM scenarios WHERE tenant_id = ? ORDER BY id", "i",
-		     tenant_id);
+	int r = prep(&cn, &st, "SELECT " SCENARIO_COLS " FROM scenarios WHERE tenant_id = ? ORDER BY id", I(tenant_id));
 	while (r >= 0 && (r = step_row(&cn, st)) > 0)
 		scenario_read(st, a, PUSH(a, out, n, cap));
 	if (r < 0)
@@ -736,31 +715,24 @@ int store_campaign_create(struct store *s, int64_t tenant_id, const struct campa
 		return r;
 	{
 		_cleanup_stmt_ sqlite3_stmt *chk = NULL;
-		r = prep(&cn, &chk, "SELECT 1 FROM scenarios WHERE tenant_id = ? AND id = ?", "ii", tenant_id,
-			 c->scenario_id);
+		r = prep(&cn, &chk, "SELECT 1 FROM scenarios WHERE tenant_id = ? AND id = ?", I(tenant_id), I(c->scenario_id));
 		if (r >= 0 && (r = step_row(&cn, chk)) == 0)
 			r = -ENOENT;
 	}
 	if (r >= 0)
 		r = run(&cn, "INSERT INTO campaigns (tenant_id, name, scenario_id, state, sender_name, sender_local, "
-			     "sender_domain, test_only, exclusion_seconds, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
-			"itittttiii", tenant_id, c->name, c->scenario_id, campaign_state_name(CAMPAIGN_DRAFT),
-			c->sender_name, c->sender_local, c->sender_domain, (int64_t)c->test_only,
-			c->exclusion_seconds, now);
+			     "sender_domain, test_only, exclusion_seconds, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)", I(tenant_id), T(c->name), I(c->scenario_id), T(campaign_state_name(CAMPAIGN_DRAFT)), T(c->sender_name), T(c->sender_local), T(c->sender_domain), I((int64_t)c->test_only), I(c->exclusion_seconds), I(now));
 	id = sqlite3_last_insert_rowid(cn.db);
 	for (size_t i = 0; r >= 0 && i < c->nlist_ids; i++) {
 		_cleanup_stmt_ sqlite3_stmt *chk = NULL;
-		r = prep(&cn, &chk, "SELECT 1 FROM lists WHERE tenant_id = ? AND id = ?", "ii", tenant_id,
-			 c->list_ids[i]);
+		r = prep(&cn, &chk, "SELECT 1 FROM lists WHERE tenant_id = ? AND id = ?", I(tenant_id), I(c->list_ids[i]));
 		if (r >= 0 && (r = step_row(&cn, chk)) == 0)
 			r = -ENOENT;
 		if (r >= 0)
-			r = run(&cn, "INSERT OR IGNORE INTO campaign_lists (campaign_id, list_id) VALUES (?, ?)", "ii",
-				id, c->list_ids[i]);
+			r = run(&cn, "INSERT OR IGNORE INTO campaign_lists (campaign_id, list_id) VALUES (?, ?)", I(id), I(c->list_ids[i]));
 	}
 	if (r >= 0)
-		r = run(&cn, "INSERT INTO events (campaign_id, kind, at_ms) VALUES (?, ?, ?)", "iti", id,
-			event_kind_name(EV_CREATED), now_ms());
+		r = run(&cn, "INSERT INTO events (campaign_id, kind, at_ms) VALUES (?, ?, ?)", I(id), T(event_kind_name(EV_CREATED)), I(now_ms()));
 	if (r < 0 || (r = commit(&cn)) < 0) {
 		rollback(&cn);
 		return r;
@@ -788,7 +760,7 @@ static int campaign_read(struct conn *cn, sqlite3_stmt *st, struct arena *a, str
 		return r;
 	_cleanup_stmt_ sqlite3_stmt *ls = NULL;
 	size_t cap = 0;
-	r = prep(cn, &ls, "SELECT list_id FROM campaign_lists WHERE campaign_id = ? ORDER BY list_id", "i", c->id);
+	r = prep(cn, &ls, "SELECT list_id FROM campaign_lists WHERE campaign_id = ? ORDER BY list_id", I(c->id));
 	while (r >= 0 && (r = step_row(cn, ls)) > 0)
 		*PUSH(a, c->list_ids, c->nlist_ids, cap) = col_int(ls, 0);
 	return r;
@@ -799,7 +771,7 @@ int store_campaign_get(struct store *s, int64_t tenant_id, int64_t id, struct ar
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	int r = prep(&cn, &st, "SELECT " CAMPAIGN_COLS " FROM campaigns c LEFT JOIN scenarios sc "
-			       "ON sc.id = c.scenario_id WHERE c.tenant_id = ? AND c.id = ?", "ii", tenant_id, id);
+			       "ON sc.id = c.scenario_id WHERE c.tenant_id = ? AND c.id = ?", I(tenant_id), I(id));
 	if (r < 0 || (r = step_row(&cn, st)) < 0)
 		return r;
 	if (r == 0)
@@ -814,7 +786,7 @@ int store_campaigns(struct store *s, int64_t tenant_id, struct arena *a, struct 
 	struct campaign *out = NULL;
 	size_t n = 0, cap = 0;
 	int r = prep(&cn, &st, "SELECT " CAMPAIGN_COLS " FROM campaigns c LEFT JOIN scenarios sc "
-			       "ON sc.id = c.scenario_id WHERE c.tenant_id = ? ORDER BY c.id DESC", "i", tenant_id);
+			       "ON sc.id = c.scenario_id WHERE c.tenant_id = ? ORDER BY c.id DESC", I(tenant_id));
 	while (r >= 0 && (r = step_row(&cn, st)) > 0)
 		r = campaign_read(&cn, st, a, PUSH(a, out, n, cap));
 	if (r < 0)
@@ -833,10 +805,10 @@ int store_campaign_launch(struct store *s, int64_t tenant_id, int64_t id, int64_
 	if (r < 0)
 		return r;
 	r = run(&cn, "UPDATE campaigns SET state = 'sending', launched_at = ? "
-		     "WHERE tenant_id = ? AND id = ? AND state = 'draft'", "iii", now, tenant_id, id);
+		     "WHERE tenant_id = ? AND id = ? AND state = 'draft'", I(now), I(tenant_id), I(id));
 	if (r >= 0 && sqlite3_changes(cn.db) == 0) {
 		_cleanup_stmt_ sqlite3_stmt *chk = NULL;
-		r = prep(&cn, &chk, "SELECT 1 FROM campaigns WHERE tenant_id = ? AND id = ?", "ii", tenant_id, id);
+		r = prep(&cn, &chk, "SELECT 1 FROM campaigns WHERE tenant_id = ? AND id = ?", I(tenant_id), I(id));
 		if (r >= 0)
 			r = step_row(&cn, chk) > 0 ? -EBUSY : -ENOENT;
 	}
@@ -846,11 +818,10 @@ int store_campaign_launch(struct store *s, int64_t tenant_id, int64_t id, int64_
 				    "JOIN campaign_lists cl ON cl.list_id = r.list_id "
 				    "JOIN campaigns c ON c.id = cl.campaign_id "
 				    "WHERE cl.campaign_id = ? AND (c.test_only = 0 OR r.is_test) "
-				    "GROUP BY r.email HAVING r.list_id = min(r.list_id) ORDER BY min(r.id)",
-			 "i", id);
+				    "GROUP BY r.email HAVING r.list_id = min(r.list_id) ORDER BY min(r.id)", I(id));
 	if (r >= 0)
 		r = prep(&cn, &ins, "INSERT INTO targets (campaign_id, rid, " PERSON_COLS ") "
-				    "VALUES (?,?,?,?,?,?,?,?,?,?,?)", "");
+				    "VALUES (?,?,?,?,?,?,?,?,?,?,?)");
 	while (r >= 0 && (r = step_row(&cn, src)) > 0) {
 		char rid[RID_LEN + 1];
 		id_random(rid, RID_LEN);
@@ -881,7 +852,7 @@ int store_campaign_transition(struct store *s, int64_t tenant_id, int64_t id, un
 	int r = begin(&cn);
 	if (r < 0)
 		return r;
-	r = prep(&cn, &st, "SELECT state FROM campaigns WHERE tenant_id = ? AND id = ?", "ii", tenant_id, id);
+	r = prep(&cn, &st, "SELECT state FROM campaigns WHERE tenant_id = ? AND id = ?", I(tenant_id), I(id));
 	if (r >= 0 && (r = step_row(&cn, st)) == 0)
 		r = -ENOENT;
 	if (r >= 0 && (r = state_parse((const char *)sqlite3_column_text(st, 0), &cur)) >= 0 &&
@@ -889,11 +860,10 @@ int store_campaign_transition(struct store *s, int64_t tenant_id, int64_t id, un
 		r = -EBUSY;
 	bool ends = to == CAMPAIGN_FINISHED || to == CAMPAIGN_CANCELLED;
 	if (r >= 0)
-		r = run(&cn, "UPDATE campaigns SET state = ?, finished_at = ? WHERE id = ?", "tii",
-			campaign_state_name(to), ends ? now : 0, id);
+		r = run(&cn, "UPDATE campaigns SET state = ?, finished_at = ? WHERE id = ?", T(campaign_state_name(to)), I(ends ? now : 0), I(id));
 	if (r >= 0 && to == CAMPAIGN_CANCELLED)
 		r = run(&cn, "UPDATE targets SET state = 'error', error = 'cancelled' "
-			     "WHERE campaign_id = ? AND state = 'pending'", "i", id);
+			     "WHERE campaign_id = ? AND state = 'pending'", I(id));
 	if (r < 0 || (r = commit(&cn)) < 0) {
 		rollback(&cn);
 		return r;
@@ -927,12 +897,11 @@ int store_targets_claim(struct store *s, size_t limit, struct arena *a, struct t
 	if (r < 0)
 		return r;
 	r = prep(&cn, &st, "SELECT " TARGET_COLS " FROM targets t JOIN campaigns c ON c.id = t.campaign_id "
-			   "WHERE t.state = 'pending' AND c.state = 'sending' ORDER BY t.id LIMIT ?",
-		 "i", (int64_t)limit);
+			   "WHERE t.state = 'pending' AND c.state = 'sending' ORDER BY t.id LIMIT ?", I((int64_t)limit));
 	while (r >= 0 && (r = step_row(&cn, st)) > 0)
 		target_read(st, a, PUSH(a, out, n, cap));
 	for (size_t i = 0; r >= 0 && i < n; i++) {
-		r = run(&cn, "UPDATE targets SET state = 'claimed' WHERE id = ?", "i", out[i].id);
+		r = run(&cn, "UPDATE targets SET state = 'claimed' WHERE id = ?", I(out[i].id));
 		out[i].state = TARGET_CLAIMED;
 	}
 	if (r < 0 || (r = commit(&cn)) < 0) {
@@ -947,7 +916,7 @@ int store_targets_claim(struct store *s, size_t limit, struct arena *a, struct t
 int store_targets_unclaim_all(struct store *s)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	int r = run(&cn, "UPDATE targets SET state = 'pending' WHERE state = 'claimed'", "");
+	int r = run(&cn, "UPDATE targets SET state = 'pending' WHERE state = 'claimed'");
 	return r < 0 ? r : sqlite3_changes(cn.db);
 }
 
@@ -958,10 +927,9 @@ static int target_finish(struct store *s, int64_t target_id, int64_t at_ms, bool
 	if (r < 0)
 		return r;
 	if (ok)
-		r = run(&cn, "UPDATE targets SET state = 'sent', sent_at = ?, message_id = ? WHERE id = ?", "iti",
-			at_ms / 1000, text, target_id);
+		r = run(&cn, "UPDATE targets SET state = 'sent', sent_at = ?, message_id = ? WHERE id = ?", I(at_ms / 1000), T(text), I(target_id));
 	else
-		r = run(&cn, "UPDATE targets SET state = 'error', error = ? WHERE id = ?", "ti", text, target_id);
+		r = run(&cn, "UPDATE targets SET state = 'error', error = ? WHERE id = ?", T(text), I(target_id));
 	if (r >= 0) {
 		_cleanup_free_ char *detail = NULL;
 		if (!ok) {
@@ -970,8 +938,7 @@ static int target_finish(struct store *s, int64_t target_id, int64_t at_ms, bool
 			json_decref(d);
 		}
 		r = run(&cn, "INSERT INTO events (campaign_id, target_id, kind, at_ms, detail) "
-			     "SELECT campaign_id, id, ?, ?, ? FROM targets WHERE id = ?",
-			"titi", event_kind_name(ok ? EV_SENT : EV_SEND_ERROR), at_ms, detail, target_id);
+			     "SELECT campaign_id, id, ?, ?, ? FROM targets WHERE id = ?", T(event_kind_name(ok ? EV_SENT : EV_SEND_ERROR)), I(at_ms), T(detail), I(target_id));
 	}
 	if (r < 0 || (r = commit(&cn)) < 0) {
 		rollback(&cn);
@@ -995,7 +962,7 @@ int store_campaigns_settle(struct store *s, int64_t now)
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	int r = run(&cn, "UPDATE campaigns SET state = 'running' WHERE state = 'sending' AND NOT EXISTS "
 			 "(SELECT 1 FROM targets t WHERE t.campaign_id = campaigns.id "
-			 "AND t.state IN ('pending', 'claimed'))", "");
+			 "AND t.state IN ('pending', 'claimed'))");
 	return r < 0 ? r : sqlite3_changes(cn.db);
 }
 
@@ -1006,7 +973,7 @@ int store_target_by_rid(struct store *s, const char *rid, struct arena *a, struc
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	int r = prep(&cn, &st, "SELECT " TARGET_COLS " FROM targets t JOIN campaigns c ON c.id = t.campaign_id "
-			       "WHERE t.rid = ? AND c.state IN ('sending', 'running', 'paused')", "t", rid);
+			       "WHERE t.rid = ? AND c.state IN ('sending', 'running', 'paused')", T(rid));
 	if (r < 0 || (r = step_row(&cn, st)) < 0)
 		return r;
 	if (r == 0)
@@ -1023,7 +990,7 @@ int store_events_add(struct store *s, const struct event *ev, size_t n)
 	if (r < 0)
 		return r;
 	r = prep(&cn, &ins, "INSERT INTO events (campaign_id, target_id, kind, at_ms, ip, user_agent, os, "
-			    "browser, device, detail) VALUES (?, nullif(?, 0), ?, ?, ?, ?, ?, ?, ?, ?)", "");
+			    "browser, device, detail) VALUES (?, nullif(?, 0), ?, ?, ?, ?, ?, ?, ?, ?)");
 	for (size_t i = 0; r >= 0 && i < n; i++) {
 		const struct event *e = &ev[i];
 		const char *texts[] = { e->ip, e->user_agent, e->os, e->browser, e->device, e->detail };
@@ -1052,8 +1019,7 @@ int store_target_get(struct store *s, int64_t tenant_id, int64_t campaign_id, in
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	int r = prep(&cn, &st, "SELECT " TARGET_COLS " FROM targets t JOIN campaigns c ON c.id = t.campaign_id "
-			       "WHERE c.tenant_id = ? AND t.campaign_id = ? AND t.id = ?", "iii",
-		     tenant_id, campaign_id, target_id);
+			       "WHERE c.tenant_id = ? AND t.campaign_id = ? AND t.id = ?", I(tenant_id), I(campaign_id), I(target_id));
 	if (r < 0 || (r = step_row(&cn, st)) < 0)
 		return r;
 	if (r == 0)
@@ -1070,8 +1036,7 @@ int store_targets(struct store *s, int64_t tenant_id, int64_t campaign_id, int64
 	struct target *out = NULL;
 	size_t n = 0, cap = 0;
 	int r = prep(&cn, &st, "SELECT " TARGET_COLS " FROM targets t JOIN campaigns c ON c.id = t.campaign_id "
-			       "WHERE c.tenant_id = ? AND t.campaign_id = ? AND t.id > ? ORDER BY t.id LIMIT ?",
-		     "iiii", tenant_id, campaign_id, after, (int64_t)limit);
+			       "WHERE c.tenant_id = ? AND t.campaign_id = ? AND t.id > ? ORDER BY t.id LIMIT ?", I(tenant_id), I(campaign_id), I(after), I((int64_t)limit));
 	while (r >= 0 && (r = step_row(&cn, st)) > 0)
 		target_read(st, a, PUSH(a, out, n, cap));
 	if (r < 0)
@@ -1092,8 +1057,7 @@ int store_events(struct store *s, int64_t tenant_id, int64_t campaign_id, int64_
 			       "e.user_agent, e.os, e.browser, e.device, e.detail FROM events e "
 			       "JOIN campaigns c ON c.id = e.campaign_id WHERE c.tenant_id = ? "
 			       "AND e.campaign_id = ? AND (? = 0 OR e.target_id = ?) "
-			       "ORDER BY coalesce(e.target_id, 0), e.at_ms, e.id",
-		     "iiii", tenant_id, campaign_id, target_id, target_id);
+			       "ORDER BY coalesce(e.target_id, 0), e.at_ms, e.id", I(tenant_id), I(campaign_id), I(target_id), I(target_id));
 	while (r >= 0 && (r = step_row(&cn, st)) > 0) {
 		int k = name_index(event_kind_names, EV__COUNT, (const char *)sqlite3_column_text(st, 3));
 		if (k < 0)

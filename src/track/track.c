@@ -155,10 +155,8 @@ static void landing(struct http_request *req, struct http_response *res, const s
 	content_merge_vars(&c, tg, url, zone, req->arena, &vars);
 	const char *tmpl = explain || !sc.landing_html ? sc.explain_html : sc.landing_html;
 	page_headers(req, res);
-	buf_init(&res->body, 0);
 	if ((r = content_render(&res->body, slice_from(tmpl), CONTENT_HTML, &vars)) < 0) {
 		log_error("track: rendering the page of scenario %lld failed", (long long)sc.id);
-		buf_release(&res->body);
 		track_not_found(req, res);
 		return;
 	}

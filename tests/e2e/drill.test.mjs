@@ -55,22 +55,28 @@ function startServer() {
       if (/^Ready\.$/m.test(out) && server.consoleUrl && server.trackerUrl) {
         clearTimeout(timer);
         server.proc.removeAllListeners('exit');
+        server.proc.on('exit', (code, sig) => { server.log += `\n[server exited: code ${code}, signal ${sig}]\n`; });
         resolveReady();
       }
     });
   });
 }
 
+/** Stops the server with SIGTERM (SIGKILL after 5 s); returns how it ended. */
 async function stopServer() {
   const p = server.proc;
+  let ended = 'not started';
   if (p && p.exitCode === null && p.signalCode === null) {
-    const exited = new Promise((r) => p.once('exit', r));
+    const exited = new Promise((r) => p.once('exit', (code, sig) => r(sig ? `signal ${sig}` : `code ${code}`)));
     p.kill('SIGTERM');
     const timer = setTimeout(() => p.kill('SIGKILL'), 5_000);
-    await exited;
+    ended = await exited;
     clearTimeout(timer);
+  } else if (p) {
+    ended = `already gone (code ${p.exitCode}, signal ${p.signalCode})`;
   }
   if (server.dir) rmSync(server.dir, { recursive: true, force: true });
+  return ended;
 }
 
 before(async () => {
@@ -85,7 +91,9 @@ before(async () => {
 
 after(async () => {
   if (browser) await browser.close();
-  await stopServer();
+  const ended = await stopServer();
+  // SIGTERM stops the server cleanly (docs/API.md).
+  assert.equal(ended, 'code 0', `the server did not stop cleanly:\n${server.log.slice(-4000)}`);
 });
 
 /* ---------- helpers ---------- */
@@ -191,6 +199,13 @@ test('a CSV with a bad address shows the problem with its line number', async ()
     await page.getByRole('button', { name: '不正な行をスキップして取り込む' }).click();
     await page.locator('#recipients-table tbody tr[data-email="jiro.tanaka@example.jp"]').waitFor();
     assert.equal(await page.locator('#recipients-table tbody tr').count(), 1);
+
+    // Deleting the list asks first, then the list is gone.
+    await page.locator('#delete-list').click();
+    await page.getByRole('dialog').getByRole('button', { name: 'リストを削除' }).click();
+    await page.waitForURL(/#\/lists$/);
+    await page.getByRole('heading', { name: 'リストを選んでください' }).waitFor();
+    assert.equal(await page.locator('#lists a', { hasText: 'e2e 不正な CSV' }).count(), 0);
   });
 });
 

@@ -104,7 +104,10 @@ async function render() {
     return;
   }
   const main = h('main', { class: 'main', id: 'main', tabindex: '-1' });
-  if (route.public) replace(app, main);
+  if (route.public) {
+    main.classList.add('main-bare');
+    replace(app, main);
+  }
   else replace(app, shell(route.nav, main));
   replace(main, loading());
   const ctx = { params, query, main, user: session.user, setSession, navigate };

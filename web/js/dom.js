@@ -64,6 +64,8 @@ export function uid(prefix = 'k') {
   return `${prefix}-${idCounter}`;
 }
 
+const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
+
 /**
  * Formats an API time ("2026-11-27T21:45:00+09:00") as "2026/11/27 21:45",
  * keeping the wall-clock time the API gives (the tenant's zone).
@@ -71,9 +73,14 @@ export function uid(prefix = 'k') {
 export function formatTime(iso) {
   if (!iso) return '';
   const m = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})/.exec(String(iso));
-  if (!m) return String(iso);
-  return `${m[1]}/${m[2]}/${m[3]} ${m[4]}:${m[5]}`;
+  if (m) return `${m[1]}/${m[2]}/${m[3]} ${m[4]}:${m[5]}`;
+  // A mail Date header ("Sat, 28 Nov 2026 06:59:02 +0900"), also wall-clock.
+  const r = /^(?:[A-Za-z]{3},\s*)?(\d{1,2})\s+([A-Za-z]{3})\s+(\d{4})\s+(\d{2}):(\d{2})/.exec(String(iso));
+  const month = r && MONTHS.indexOf(r[2].toLowerCase()) + 1;
+  if (month) return `${r[3]}/${String(month).padStart(2, '0')}/${r[1].padStart(2, '0')} ${r[4]}:${r[5]}`;
+  return String(iso);
 }
+
 
 /** A fraction 0..1 as "12.5%" (one decimal, trailing ".0" dropped). */
 export function formatRate(fraction) {

@@ -10,8 +10,8 @@ const STEPS = ['targets', 'sent', 'opened', 'clicked', 'submitted'];
 const WIDTH = 720;
 const LABEL_W = 130;
 const VALUE_W = 130;
-const ROW_H = 34;
-const GAP = 14;
+const ROW_H = 26;
+const GAP = 10;
 
 export function funnel(counts) {
   const c = counts || {};

@@ -89,9 +89,10 @@ export function table(cols, rows, attrs = {}) {
 /**
  * A labelled form field. `control` is the input/select element (its id is
  * set here); help and error texts are tied to it with aria-describedby.
+ * `body` replaces the control in the layout when it wraps it (file picker).
  * Returns the wrapper with .setError(text) to show or clear an error.
  */
-export function field(label, control, { help, name } = {}) {
+export function field(label, control, { help, name, body } = {}) {
   const id = control.id || uid('f');
   control.id = id;
   const helpEl = help ? h('p', { class: 'help', id: `${id}-help` }, help) : null;
@@ -99,7 +100,7 @@ export function field(label, control, { help, name } = {}) {
   const describe = [helpEl && helpEl.id, errEl.id].filter(Boolean).join(' ');
   control.setAttribute('aria-describedby', describe);
   const wrap = h('div', { class: 'field', dataset: name ? { field: name } : {} },
-    h('label', { for: id }, label), control, helpEl, errEl);
+    h('label', { for: id }, label), body || control, helpEl, errEl);
   wrap.setError = (text) => {
     errEl.textContent = text || '';
     errEl.hidden = !text;
@@ -117,6 +118,22 @@ export function input(attrs = {}) {
 export function select(options, attrs = {}) {
   return h('select', { ...attrs, class: ['select', attrs.class] },
     options.map((o) => h('option', { value: o.value, selected: o.selected }, o.label)));
+}
+
+/** A file input drawn as a "choose file" button plus the chosen name, in the UI's language. */
+export function filePicker(attrs = {}) {
+  const inputEl = h('input', { type: 'file', ...attrs, class: 'file-input' });
+  const name = h('span', { class: 'file-name', 'aria-hidden': 'true' });
+  const show = () => {
+    const f = inputEl.files && inputEl.files[0];
+    name.textContent = f ? f.name : t('common.no_file');
+    name.classList.toggle('has-file', Boolean(f));
+  };
+  inputEl.addEventListener('change', show);
+  show();
+  const el = h('div', { class: 'file-picker' }, inputEl,
+    h('span', { class: 'btn btn-secondary btn-sm', 'aria-hidden': 'true' }, t('common.choose_file')), name);
+  return { input: inputEl, el, reset: () => { inputEl.value = ''; show(); } };
 }
 
 export function checkbox(label, attrs = {}) {

@@ -84,9 +84,13 @@ static void test_base64_decode_rules(void **state)
 	assert_int_equal(mail_base64_decode(&b, slice_from("Zm8")), 0); /* padding optional */
 	assert_string_equal(b.p, "fo");
 	buf_reset(&b);
+	assert_int_equal(mail_base64_decode(&b, slice_from("Zg= =\r\n")), 0);
+	assert_string_equal(b.p, "f");
+	buf_reset(&b);
 	assert_int_equal(buf_puts(&b, "keep"), 0);
 	assert_int_equal(mail_base64_decode(&b, slice_from("Zm9v*YmFy")), -EINVAL);
 	assert_int_equal(mail_base64_decode(&b, slice_from("Zm9vY")), -EINVAL); /* impossible length */
+	assert_int_equal(mail_base64_decode(&b, slice_from("Zg==Zm9v")), -EINVAL); /* data after padding */
 	assert_string_equal(b.p, "keep");
 	buf_reset(&b);
 	assert_int_equal(mail_base64_decode_loose(&b, slice_from("Zm9v*Ym.Fy!")), 0);

@@ -48,6 +48,11 @@ static void test_header_decode_more(void **state)
 	expect_decode("=?UTF-8?Q?bad=Z?=", "=?UTF-8?Q?bad=Z?=");
 	expect_decode("=?UTF-8?X?abc?=", "=?UTF-8?X?abc?=");
 	expect_decode("=?UTF-8?B?44GC", "=?UTF-8?B?44GC");     /* unterminated */
+	expect_decode("=?UTF-8?B?YQ==?=", "a");                 /* padding before "?=" */
+	expect_decode("=?UTF-8?B?YQ=?=x?=", "ax?=");
+	expect_decode("=?UTF-8?B?YQ==x?=", "=?UTF-8?B?YQ==x?=");  /* data after the padding */
+	expect_decode("=?a.b?B?YQ==?=", "=?a.b?B?YQ==?=");     /* especials in the charset */
+	expect_decode("=?UTF-8?B?YQ=?==?UTF-8?B?Yg==?=", "ab");
 	expect_decode("a=?UTF-8?B?44GC?=b", "aあb");             /* adjacent text: decoded anyway */
 	expect_decode("=?UTF-8?B?/w==?=", "\xEF\xBF\xBD");       /* invalid UTF-8 repaired */
 	expect_decode("raw \xff byte", "raw \xEF\xBF\xBD byte");
@@ -301,6 +306,46 @@ static void test_parse_caps(void **state)
 	arena_free(a);
 }
 
+/* Inputs built to make a naive scanner quadratic: they must stay fast. */
+static void test_parse_linear_time(void **state)
+{
+	(void)state;
+	struct arena *a = arena_new(0);
+	struct mail_parsed p;
+	struct buf b;
+	int64_t t0 = now_ms();
+
+	/* Many encoded-word openings whose text never ends. */
+	buf_init(&b, 0);
+	buf_puts(&b, "Subject: ");
+	for (int i = 0; i < 200000; i++)
+		buf_puts(&b, "x=?a?b?");
+	buf_puts(&b, "\n\n");
+	assert_int_equal(mail_parse(buf_slice(&b), a, &p), 0);
+	assert_int_equal(strlen(p.subject), b.len - strlen("Subject: \n\n"));
+	buf_release(&b);
+
+	/* A body of near-delimiters: "--b" followed by junk on every line. */
+	buf_init(&b, 0);
+	buf_puts(&b, "Content-Type: multipart/mixed; boundary=bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\n\n");
+	for (int i = 0; i < 200000; i++)
+		buf_puts(&b, "--bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbx\n");
+	assert_int_equal(mail_parse(buf_slice(&b), a, &p), 0);
+	assert_null(p.text);
+	buf_release(&b);
+
+	/* And a body made only of dashes. */
+	buf_init(&b, 0);
+	buf_puts(&b, "Content-Type: multipart/mixed; boundary=\"-----\"\n\n");
+	for (int i = 0; i < 1000000; i++)
+		buf_putc(&b, '-');
+	assert_int_equal(mail_parse(buf_slice(&b), a, &p), 0);
+	buf_release(&b);
+
+	assert_true(now_ms() - t0 < 20000); /* seconds even under sanitizers; hours if quadratic */
+	arena_free(a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -311,6 +356,7 @@ int main(void)
 		cmocka_unit_test(test_parse_single_part_charsets),
 		cmocka_unit_test(test_parse_malformed),
 		cmocka_unit_test(test_parse_caps),
+		cmocka_unit_test(test_parse_linear_time),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,7 +18,6 @@ const FIELD_ALIASES = {
   'sender.name': 'sender_name', sender_name: 'sender_name',
   'sender.local': 'sender_local', sender_local: 'sender_local',
   'sender.domain': 'sender_domain', sender_domain: 'sender_domain', sender: 'sender_domain',
-  test_only: 'test_only',
 };
 
 async function loadAll(path) {
@@ -119,7 +118,6 @@ export async function render({ main, query, navigate }) {
     for (const d of err.details) {
       const key = FIELD_ALIASES[d.field];
       if (key && f[key]) f[key].setError(d.message || errorMessage(err));
-      else if (d.field === 'test_only') other.push(d);
       else other.push(d);
     }
     if (other.length || !err.details.length) {

@@ -47,7 +47,7 @@ function statTiles() {
 function eventsTable(target) {
   const events = target.events || [];
   const parts = [];
-  if (target.error) parts.push(h('p', { class: 'alert alert-error small' }, `${t('target.error')}: ${target.error}`));
+  if (target.error) parts.push(h('p', { class: 'alert alert-error small wrap' }, `${t('target.error')}: ${target.error}`));
   if (!events.length) {
     parts.push(h('p', { class: 'muted small mb-0' }, t('target.no_events')));
     return parts;
@@ -246,7 +246,8 @@ export async function render({ main, params }) {
   let timer;
   async function tick() {
     try {
-      await refresh();
+      // A hidden tab skips the fetch; the next visible tick catches up.
+      if (!document.hidden) await refresh();
     } catch (err) {
       if (!stopped) replace(pollError, errorAlert(err, { title: t('campaign.poll_failed') }));
     } finally {

@@ -10,7 +10,7 @@ export const titleKey = 'dashboard.title';
 function row(c) {
   const n = c.counts || {};
   return h('tr', { dataset: { campaign: c.id } },
-    h('td', null, h('a', { href: `#/campaigns/${encodeURIComponent(c.id)}` }, c.name)),
+    h('td', { class: 'wrap' }, h('a', { href: `#/campaigns/${encodeURIComponent(c.id)}` }, c.name)),
     h('td', null, stateBadge(c.state)),
     h('td', { class: 'num' }, formatCount(n.targets)),
     h('td', { class: 'num' }, formatCount(n.sent)),

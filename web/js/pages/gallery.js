@@ -189,9 +189,9 @@ function importedPanel() {
           { label: t('common.created_at') },
           { label: t('common.actions') },
         ], items.map((sc) => h('tr', { dataset: { scenario: sc.id, gallery: sc.gallery_id || '' } },
-          h('td', null, h('strong', null, sc.name), sc.gallery_id ? h('div', { class: 'muted small' }, sc.gallery_id) : null),
-          h('td', null, sc.subject || ''),
-          h('td', null, scenarioTags(sc)),
+          h('td', { class: 'wrap' }, h('strong', null, sc.name), sc.gallery_id ? h('div', { class: 'muted small' }, sc.gallery_id) : null),
+          h('td', { class: 'wrap' }, sc.subject || ''),
+          h('td', { class: 'wrap' }, scenarioTags(sc)),
           h('td', { class: 'nowrap muted' }, formatTime(sc.created_at)),
           h('td', { class: 'nowrap' }, linkButton('secondary', t('gallery.use'), `#/campaigns/new?scenario=${encodeURIComponent(sc.id)}`, { class: 'btn-sm' }))))),
         { flush: true })

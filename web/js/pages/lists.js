@@ -7,7 +7,7 @@ import { t } from '../i18n.js';
 import { api, apiUrl, errorMessage } from '../api.js';
 import {
   pageHeader, card, table, field, input, button, linkButton, busy, emptyState,
-  errorAlert, alert, toast, confirmDialog, loading, tag,
+  errorAlert, alert, toast, confirmDialog, loading, tag, filePicker,
 } from '../ui.js';
 
 export const titleKey = 'lists.title';
@@ -64,8 +64,8 @@ function problemsTable(problems, id) {
   ], problems.map((p) => h('tr', null,
     h('td', { class: 'num' }, p.line ?? ''),
     h('td', null, p.column ?? ''),
-    h('td', null, h('code', null, p.value ?? '')),
-    h('td', null, p.reason || p.message || ''))), { id, class: 'table-compact' });
+    h('td', { class: 'wrap' }, h('code', null, p.value ?? '')),
+    h('td', { class: 'wrap' }, p.reason || p.message || ''))), { id, class: 'table-compact' });
 }
 
 function recipientRow(r) {
@@ -113,8 +113,9 @@ function recipientsCard(listId) {
 }
 
 function importCard(list, reload) {
-  const file = h('input', { type: 'file', class: 'input', name: 'csv', accept: '.csv,text/csv' });
-  const fileField = field(t('import.file'), file, { help: t('import.help') });
+  const picker = filePicker({ name: 'csv', accept: '.csv,text/csv' });
+  const file = picker.input;
+  const fileField = field(t('import.file'), file, { help: t('import.help'), body: picker.el });
   const submit = h('button', { type: 'submit', class: 'btn btn-primary', id: 'import-submit' }, t('import.submit'));
   const result = h('div', { id: 'import-result', 'aria-live': 'polite' });
 
@@ -139,7 +140,7 @@ function importCard(list, reload) {
       }
       replace(result, done);
       toast(t('import.done_short'), 'success');
-      file.value = '';
+      picker.reset();
       reload();
     } catch (err) {
       if (err.status === 422 && err.details.some((d) => d.line !== undefined)) {

@@ -51,17 +51,29 @@ async function detail(id) {
   }
 }
 
-function mailRow(m, selected, navigate) {
-  return h('tr', { class: String(m.id) === String(selected) ? 'is-selected' : null, dataset: { mail: m.id, to: m.to } },
+function subjectButton(m, selected, navigate) {
+  return h('button', {
+    type: 'button', class: 'row-link', onclick: () => navigate(`/outbox/${encodeURIComponent(m.id)}`),
+    'aria-current': String(m.id) === String(selected) ? 'true' : null,
+  }, m.subject || t('outbox.no_subject'));
+}
+
+/** One mail in the list: three columns, or one stacked cell beside an open mail. */
+function mailRow(m, selected, navigate, compact) {
+  const attrs = { class: String(m.id) === String(selected) ? 'is-selected' : null, dataset: { mail: m.id, to: m.to } };
+  if (compact) {
+    return h('tr', attrs, h('td', { class: 'wrap' },
+      subjectButton(m, selected, navigate),
+      h('div', { class: 'muted small' }, `${m.to} ・ ${formatTime(m.date)}`)));
+  }
+  return h('tr', attrs,
     h('td', { class: 'nowrap muted' }, formatTime(m.date)),
     h('td', null, m.to),
-    h('td', null, h('button', {
-      type: 'button', class: 'row-link', onclick: () => navigate(`/outbox/${encodeURIComponent(m.id)}`),
-      'aria-current': String(m.id) === String(selected) ? 'true' : null,
-    }, m.subject || t('outbox.no_subject'))));
+    h('td', { class: 'wrap' }, subjectButton(m, selected, navigate)));
 }
 
 export async function render({ main, params, navigate }) {
+  const compact = Boolean(params.id);
   const listHolder = h('div', null, loading());
   const tbody = [];
   let after;
@@ -70,7 +82,7 @@ export async function render({ main, params, navigate }) {
   async function loadPage() {
     try {
       const res = await api.get('/outbox', { limit: 200, after });
-      const rows = (res.items || []).map((m) => mailRow(m, params.id, navigate));
+      const rows = (res.items || []).map((m) => mailRow(m, params.id, navigate, compact));
       after = res.next_after;
       more.hidden = !after;
       if (!tbody.length && !rows.length) {
@@ -79,9 +91,9 @@ export async function render({ main, params, navigate }) {
       }
       if (!tbody.length) {
         tbody.push(...rows);
-        replace(listHolder, table([
-          { label: t('outbox.date') }, { label: t('outbox.to') }, { label: t('outbox.subject') },
-        ], rows, { id: 'outbox-table' }), h('div', { class: 'form-actions' }, more));
+        const cols = compact ? [{ label: t('outbox.subject') }]
+          : [{ label: t('outbox.date') }, { label: t('outbox.to') }, { label: t('outbox.subject') }];
+        replace(listHolder, table(cols, rows, { id: 'outbox-table' }), h('div', { class: 'form-actions' }, more));
       } else {
         tbody.push(...rows);
         listHolder.querySelector('tbody').append(...rows);

@@ -1,0 +1,270 @@
+/* Tests of src/store/sqlite.c: migrations, tenant isolation, the campaign
+ * life cycle from launch to events. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "store/store.h"
+
+#include <unistd.h>
+
+struct fixture {
+	char dir[64];
+	struct store *s;
+	int64_t t1, t2;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = xcalloc(1, sizeof(*f));
+	char *err = NULL;
+	int applied;
+	snprintf(f->dir, sizeof(f->dir), "/tmp/kunren-store-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	char *path = xasprintf("%s/k.db", f->dir);
+	assert_int_equal(store_open(path, &f->s, &err), 0);
+	free(path);
+	assert_int_equal(store_migrate(f->s, &applied), 0);
+	assert_true(applied >= 1);
+	assert_int_equal(store_migrate(f->s, &applied), 0);
+	assert_int_equal(applied, 0); /* idempotent */
+	assert_int_equal(store_tenant_create(f->s, "A社", "Asia/Tokyo", &f->t1), 0);
+	assert_int_equal(store_tenant_create(f->s, "B社", "UTC", &f->t2), 0);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	store_close(f->s);
+	char *cmd = xasprintf("rm -rf %s", f->dir);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+	free(f);
+	return 0;
+}
+
+static struct person person(const char *last, const char *email, bool test)
+{
+	struct person p = { .is_test = test };
+	for (int i = 0; i < PF__COUNT; i++)
+		p.f[i] = "";
+	p.f[PF_LAST_NAME] = last;
+	p.f[PF_EMAIL] = email;
+	return p;
+}
+
+static int64_t make_list(struct fixture *f, int64_t tenant, size_t n)
+{
+	int64_t id, added, updated;
+	assert_int_equal(store_list_create(f->s, tenant, "list", &id), 0);
+	struct person *rows = xcalloc(n, sizeof(*rows));
+	char **emails = xcalloc(n, sizeof(char *));
+	for (size_t i = 0; i < n; i++) {
+		emails[i] = xasprintf("user%zu@example.co.jp", i);
+		rows[i] = person("山田", emails[i], i == 0);
+	}
+	assert_int_equal(store_recipients_import(f->s, tenant, id, rows, n, &added, &updated), 0);
+	assert_int_equal(added, (int64_t)n);
+	assert_int_equal(updated, 0);
+	for (size_t i = 0; i < n; i++)
+		free(emails[i]);
+	free(emails);
+	free(rows);
+	return id;
+}
+
+static int64_t make_scenario(struct fixture *f, int64_t tenant)
+{
+	struct scenario_rec sc = {
+		.name = "s", .description = "", .genre = "その他", .type = "URLリンク型", .level = "初級",
+		.lang = "ja", .subject = "件名", .html = "<p>{{URL}}</p>", .text = "{{URL}}",
+		.sender_name = "", .sender_local = "it", .sender_domain = "example.co.jp",
+		.explain_html = "<p>訓練</p>",
+	};
+	int64_t id;
+	assert_int_equal(store_scenario_create(f->s, tenant, &sc, &id), 0);
+	return id;
+}
+
+static void test_reimport_overwrites(void **state)
+{
+	struct fixture *f = *state;
+	int64_t list = make_list(f, f->t1, 3), added, updated;
+	struct person again = person("川田", "user1@example.co.jp", true);
+	assert_int_equal(store_recipients_import(f->s, f->t1, list, &again, 1, &added, &updated), 0);
+	assert_int_equal(added, 0);
+	assert_int_equal(updated, 1);
+	struct arena *a = arena_new(0);
+	struct recipient *r;
+	size_t n;
+	assert_int_equal(store_recipients(f->s, f->t1, list, 0, 100, a, &r, &n), 0);
+	assert_int_equal(n, 3);
+	assert_string_equal(r[1].p.f[PF_LAST_NAME], "川田");
+	assert_true(r[1].p.is_test);
+	struct list_info li;
+	assert_int_equal(store_list_get(f->s, f->t1, list, a, &li), 0);
+	assert_int_equal(li.recipient_count, 3);
+	assert_int_equal(li.test_count, 2);
+	arena_free(a);
+}
+
+static void test_tenants_never_see_each_other(void **state)
+{
+	struct fixture *f = *state;
+	int64_t list = make_list(f, f->t1, 2), sc = make_scenario(f, f->t1), added, updated, cid;
+	struct arena *a = arena_new(0);
+	struct list_info li;
+	struct scenario_rec s;
+	struct recipient *r;
+	size_t n;
+	struct person p = person("x", "x@example.co.jp", false);
+
+	assert_int_equal(store_list_get(f->s, f->t2, list, a, &li), -ENOENT);
+	assert_int_equal(store_scenario_get(f->s, f->t2, sc, a, &s), -ENOENT);
+	assert_int_equal(store_recipients(f->s, f->t2, list, 0, 100, a, &r, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_recipients_import(f->s, f->t2, list, &p, 1, &added, &updated), -ENOENT);
+	assert_int_equal(store_list_delete(f->s, f->t2, list), -ENOENT);
+	/* a campaign of B cannot use A's scenario or list */
+	int64_t ids[] = { list };
+	struct campaign c = { .name = "c", .scenario_id = sc, .sender_name = "", .sender_local = "it",
+			      .sender_domain = "example.co.jp", .list_ids = ids, .nlist_ids = 1 };
+	assert_int_equal(store_campaign_create(f->s, f->t2, &c, &cid), -ENOENT);
+	assert_int_equal(store_campaign_create(f->s, f->t1, &c, &cid), 0);
+	struct campaign got;
+	assert_int_equal(store_campaign_get(f->s, f->t2, cid, a, &got), -ENOENT);
+	int64_t nt;
+	assert_int_equal(store_campaign_launch(f->s, f->t2, cid, now_unix(), &nt), -ENOENT);
+	struct event *ev;
+	assert_int_equal(store_events(f->s, f->t2, cid, 0, a, &ev, &n), 0);
+	assert_int_equal(n, 0);
+	arena_free(a);
+}
+
+static void test_campaign_life(void **state)
+{
+	struct fixture *f = *state;
+	int64_t list = make_list(f, f->t1, 5), sc = make_scenario(f, f->t1), cid, nt;
+	int64_t ids[] = { list, list };
+	struct campaign c = { .name = "訓練", .scenario_id = sc, .sender_name = "情報", .sender_local = "it",
+			      .sender_domain = "example.co.jp", .list_ids = ids, .nlist_ids = 2 };
+	struct arena *a = arena_new(0);
+	assert_int_equal(store_campaign_create(f->s, f->t1, &c, &cid), 0);
+	assert_int_equal(store_campaign_launch(f->s, f->t1, cid, now_unix(), &nt), 0);
+	assert_int_equal(nt, 5); /* the same list twice: each address once */
+	assert_int_equal(store_campaign_launch(f->s, f->t1, cid, now_unix(), &nt), -EBUSY);
+
+	struct target *t;
+	size_t n;
+	assert_int_equal(store_targets_claim(f->s, 3, a, &t, &n), 0);
+	assert_int_equal(n, 3);
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(strlen(t[i].rid), RID_LEN);
+		assert_int_equal(t[i].tenant_id, f->t1);
+		assert_int_equal(store_target_sent(f->s, t[i].id, now_ms(), "<id@x>"), 0);
+	}
+	assert_int_equal(store_campaigns_settle(f->s, now_unix()), 0); /* two still pending */
+	struct target *rest;
+	size_t nrest;
+	assert_int_equal(store_targets_claim(f->s, 10, a, &rest, &nrest), 0);
+	assert_int_equal(nrest, 2);
+	assert_int_equal(store_target_failed(f->s, rest[0].id, now_ms(), "550 no such user"), 0);
+	assert_int_equal(store_targets_unclaim_all(f->s), 1);
+	assert_int_equal(store_targets_claim(f->s, 10, a, &rest, &nrest), 0);
+	assert_int_equal(nrest, 1);
+	assert_int_equal(store_target_sent(f->s, rest[0].id, now_ms(), "<id2@x>"), 0);
+	assert_int_equal(store_campaigns_settle(f->s, now_unix()), 1);
+	struct campaign got;
+	assert_int_equal(store_campaign_get(f->s, f->t1, cid, a, &got), 0);
+	assert_int_equal(got.state, CAMPAIGN_RUNNING);
+	assert_int_equal(got.nlist_ids, 1);
+
+	struct target byrid;
+	assert_int_equal(store_target_by_rid(f->s, t[0].rid, a, &byrid), 0);
+	assert_int_equal(byrid.id, t[0].id);
+	assert_int_equal(store_target_by_rid(f->s, "nope", a, &byrid), -ENOENT);
+	struct event e = { .campaign_id = cid, .target_id = t[0].id, .kind = EV_OPENED, .at_ms = now_ms(),
+			   .ip = "127.0.0.1", .user_agent = "UA" };
+	assert_int_equal(store_events_add(f->s, &e, 1), 0);
+	struct event *ev;
+	assert_int_equal(store_events(f->s, f->t1, cid, t[0].id, a, &ev, &n), 0);
+	assert_int_equal(n, 2); /* sent + opened */
+	assert_int_equal(ev[0].kind, EV_SENT);
+	assert_int_equal(ev[1].kind, EV_OPENED);
+	assert_string_equal(ev[1].ip, "127.0.0.1");
+	assert_int_equal(store_events(f->s, f->t1, cid, 0, a, &ev, &n), 0);
+	assert_int_equal(ev[0].kind, EV_CREATED); /* the campaign's own event first */
+	assert_int_equal(ev[0].target_id, 0);
+
+	/* an ended campaign stops accepting events; a used list cannot be deleted */
+	assert_int_equal(store_campaign_transition(f->s, f->t1, cid, 1u << CAMPAIGN_RUNNING, CAMPAIGN_CANCELLED,
+						   now_unix()), 0);
+	assert_int_equal(store_target_by_rid(f->s, t[0].rid, a, &byrid), -ENOENT);
+	assert_int_equal(store_campaign_transition(f->s, f->t1, cid, 1u << CAMPAIGN_RUNNING, CAMPAIGN_FINISHED,
+						   now_unix()), -EBUSY);
+	assert_int_equal(store_list_delete(f->s, f->t1, list), -EBUSY);
+	arena_free(a);
+}
+
+static void test_test_only_launch(void **state)
+{
+	struct fixture *f = *state;
+	int64_t list = make_list(f, f->t1, 4), sc = make_scenario(f, f->t1), cid, nt;
+	int64_t ids[] = { list };
+	struct campaign c = { .name = "t", .scenario_id = sc, .sender_name = "", .sender_local = "it",
+			      .sender_domain = "example.co.jp", .list_ids = ids, .nlist_ids = 1, .test_only = true };
+	assert_int_equal(store_campaign_create(f->s, f->t1, &c, &cid), 0);
+	assert_int_equal(store_campaign_launch(f->s, f->t1, cid, now_unix(), &nt), 0);
+	assert_int_equal(nt, 1);
+	int64_t empty;
+	assert_int_equal(store_list_create(f->s, f->t1, "empty", &empty), 0);
+	ids[0] = empty;
+	c.test_only = false;
+	assert_int_equal(store_campaign_create(f->s, f->t1, &c, &cid), 0);
+	assert_int_equal(store_campaign_launch(f->s, f->t1, cid, now_unix(), &nt), -ENODATA);
+	struct arena *a = arena_new(0);
+	struct campaign got;
+	assert_int_equal(store_campaign_get(f->s, f->t1, cid, a, &got), 0);
+	assert_int_equal(got.state, CAMPAIGN_DRAFT); /* nothing changed */
+	arena_free(a);
+}
+
+static void test_accounts_and_secrets(void **state)
+{
+	struct fixture *f = *state;
+	int64_t id, found;
+	struct arena *a = arena_new(0);
+	struct account acc;
+	unsigned char h[STORE_HASH_LEN] = { 1, 2, 3 }, other[STORE_HASH_LEN] = { 9 };
+	assert_int_equal(store_account_create(f->s, f->t1, "alice", "$argon2id$x", ROLE_READONLY, &id), 0);
+	assert_int_equal(store_account_create(f->s, f->t2, "alice", "$argon2id$y", ROLE_OWNER, &id), -EEXIST);
+	assert_int_equal(store_account_by_username(f->s, "alice", a, &acc), 0);
+	assert_int_equal(acc.role, ROLE_READONLY);
+	assert_int_equal(acc.tenant_id, f->t1);
+	assert_int_equal(store_api_key_add(f->s, acc.id, h, "k"), 0);
+	assert_int_equal(store_api_key_find(f->s, h, &found), 0);
+	assert_int_equal(found, acc.id);
+	assert_int_equal(store_api_key_find(f->s, other, &found), -ENOENT);
+	struct session ses;
+	assert_int_equal(store_session_create(f->s, h, acc.id, "csrf", 100), 0);
+	assert_int_equal(store_session_find(f->s, h, a, &ses), 0);
+	assert_string_equal(ses.csrf_token, "csrf");
+	assert_int_equal(store_session_delete(f->s, ses.id), 0);
+	assert_int_equal(store_session_find(f->s, h, a, &ses), -ENOENT);
+	arena_free(a);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_reimport_overwrites, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tenants_never_see_each_other, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_campaign_life, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_test_only_launch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_accounts_and_secrets, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
