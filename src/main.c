@@ -22,6 +22,12 @@ static void usage(FILE *f)
 	      "commands:\n"
 	      "  serve     run the console and the tracking server (default)\n"
 	      "  migrate   bring the database schema up to date and exit\n"
+	      "  tenant add NAME\n"
+	      "            create a tenant (time zone: the time_zone option)\n"
+	      "  user add TENANT_ID USERNAME owner|full|readonly\n"
+	      "            create an account; the password is KUNREN_NEW_PASSWORD or printed\n"
+	      "  apikey add USERNAME\n"
+	      "            create an API key for an account and print it\n"
 	      "  version   print the version\n"
 	      "  config-example  print a commented configuration file with every option\n"
 	      "\n"
@@ -119,14 +125,17 @@ static int account_add(struct store *s, int64_t tenant, const char *user, const 
 	return r < 0 ? r : store_account_create(s, tenant, user, hash, role, ret_id);
 }
 
-/* Creates the operator, a demo tenant and its owner when the store is empty. */
+/* Creates the operator, a demo tenant and its owner when there is no operator yet. */
 static int first_start(struct store *s, const struct config *c)
 {
-	int64_t tenants, tenant, owner, op;
-	int r = store_tenant_count(s, &tenants);
-	if (r < 0 || tenants > 0)
-		return r;
+	int64_t tenant, owner, op;
 	struct arena *a = arena_new(0);
+	struct account existing;
+	int r = store_account_by_username(s, "operator", a, &existing);
+	if (r != -ENOENT) {
+		arena_free(a);
+		return r;
+	}
 	const char *pw = env_or_random("KUNREN_INITIAL_PASSWORD", a);
 	const char *op_pw = env_or_random("KUNREN_OPERATOR_PASSWORD", a);
 	const char *fixed_key = getenv("KUNREN_INITIAL_API_KEY");
@@ -144,6 +153,60 @@ static int first_start(struct store *s, const struct config *c)
 	}
 	arena_free(a);
 	return r;
+}
+
+/* ---- tenant, user, apikey ---- */
+
+static int admin(const struct config *c, int argc, char **argv)
+{
+	struct store *s;
+	int applied, r = -EINVAL;
+	const char *cmd = argv[1], *verb = argc > 2 ? argv[2] : "";
+	if (strcmp(verb, "add") != 0) {
+		usage(stderr);
+		return 2;
+	}
+	if (store_prepare(c, &s, &applied))
+		return 1;
+	struct arena *a = arena_new(0);
+	int64_t id;
+	if (!strcmp(cmd, "tenant") && argc == 4) {
+		if ((r = store_tenant_create(s, argv[3], c->time_zone, &id)) >= 0)
+			printf("tenant %lld \"%s\" created (%s)\n", (long long)id, argv[3], c->time_zone);
+	} else if (!strcmp(cmd, "user") && argc == 6) {
+		enum role role;
+		struct tenant t;
+		int64_t tenant;
+		const char *pw = env_or_random("KUNREN_NEW_PASSWORD", a);
+		if (slice_to_i64(slice_from(argv[3]), 1, INT64_MAX, &tenant) < 0 || role_parse(argv[5], &role) < 0 ||
+		    role == ROLE_OPERATOR) {
+			usage(stderr);
+			arena_free(a);
+			store_close(s);
+			return 2;
+		} else if ((r = store_tenant_get(s, tenant, a, &t)) >= 0 &&
+			   (r = account_add(s, tenant, argv[4], pw, role, &id)) >= 0) {
+			printf("user \"%s\" (%s) created in tenant %lld; password: %s\n", argv[4], argv[5],
+			       (long long)tenant, pw);
+		}
+	} else if (!strcmp(cmd, "apikey") && argc == 4) {
+		struct account acc;
+		const char *key;
+		if ((r = store_account_by_username(s, argv[3], a, &acc)) >= 0 &&
+		    (r = auth_api_key_create(s, acc.id, "cli", NULL, a, &key)) >= 0)
+			printf("%s\n", key);
+	} else {
+		usage(stderr);
+		arena_free(a);
+		store_close(s);
+		return 2;
+	}
+	if (r < 0)
+		fprintf(stderr, "kunren: %s %s failed: %s\n", cmd, verb,
+			r == -EEXIST ? "it exists already" : r == -ENOENT ? "not found" : strerror(-r));
+	arena_free(a);
+	store_close(s);
+	return r < 0 ? 1 : 0;
 }
 
 /* ---- serve ---- */
@@ -307,6 +370,8 @@ int main(int argc, char **argv)
 			printf("applied %d migration%s\n", applied, applied == 1 ? "" : "s");
 			store_close(s);
 		}
+	} else if (!strcmp(cmd, "tenant") || !strcmp(cmd, "user") || !strcmp(cmd, "apikey")) {
+		rc = admin(&c, argc, argv);
 	} else if (!strcmp(cmd, "config-example")) {
 		config_example();
 		rc = 0;

@@ -351,22 +351,6 @@ int store_tenant_get(struct store *s, int64_t id, struct arena *a, struct tenant
 	return 0;
 }
 
-static int count_query(struct store *s, const char *sql, int64_t *ret)
-{
-	_cleanup_conn_ struct conn cn = conn_get(s);
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	int r = prep(&cn, &st, sql);
-	if (r < 0 || (r = step_row(&cn, st)) <= 0)
-		return r < 0 ? r : -EIO;
-	*ret = col_int(st, 0);
-	return 0;
-}
-
-int store_tenant_count(struct store *s, int64_t *ret)
-{
-	return count_query(s, "SELECT count(*) FROM tenants", ret);
-}
-
 int store_account_create(struct store *s, int64_t tenant_id, const char *username,
 			 const char *password_hash, enum role role, int64_t *ret_id)
 {

@@ -61,7 +61,6 @@ struct account {
 
 int store_tenant_create(struct store *s, const char *name, const char *time_zone, int64_t *ret_id);
 int store_tenant_get(struct store *s, int64_t id, struct arena *a, struct tenant *ret);
-int store_tenant_count(struct store *s, int64_t *ret);
 
 int store_account_create(struct store *s, int64_t tenant_id, const char *username,
 			 const char *password_hash, enum role role, int64_t *ret_id);

@@ -1,10 +1,6 @@
 """The JSON API's authentication, CSRF, validation and CSV import rules
-(docs/API.md, SPEC B6, C2-C4).
-
-TODO tenant isolation: the API has no way yet to create a second tenant
-(API.md documents none), so "tenant A cannot see tenant B's lists,
-campaigns or outbox" is not tested here.  Add it once tenants can be
-created through the API or the CLI."""
+(docs/API.md, SPEC B6, C2-C4).  Tenant isolation and read-only
+accounts are in test_tenants.py."""
 
 import json
 
