@@ -27,7 +27,7 @@ UNIT_SRC := $(shell find tests/unit -name '*.c' | sort)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 EMBED_IN := $(shell find web scenarios src/store/migrations -type f 2>/dev/null | sort)
 
-.PHONY: all deps test-deps run test unit integration e2e fuzz clean
+.PHONY: all deps test-deps run test unit integration e2e fuzz fuzz-smoke clean
 all: $(BIN)
 
 deps:
@@ -74,15 +74,43 @@ e2e: $(BIN)
 	KUNREN_BIN=$(abspath $(BIN)) node --test tests/e2e/
 
 test: test-deps
-	@$(MAKE) --no-print-directory unit integration e2e
+	@$(MAKE) --no-print-directory unit integration e2e fuzz-smoke
 
-FUZZ_SRC := $(shell find tests/fuzz -name '*.c' | sort)
-fuzz:
-	@mkdir -p build-fuzz
-	@set -e; for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
-	  echo "clang fuzz $$n"; \
-	  clang $(CSTD) -g -O1 -fsanitize=fuzzer,address,undefined -Isrc -Ibuild-fuzz $(PKG_CFLAGS) \
-	    -o build-fuzz/$$n $$f $(filter-out src/main.c,$(LIB_SRC)) $(BUILD)/gen/embedded.c $(PKG_LIBS) -pthread -lm; done
+# Fuzz targets: the library is built once with clang for libFuzzer + ASan + UBSan.
+FUZZ      := build-fuzz
+FUZZ_SRC  := $(shell find tests/fuzz -name '*.c' | sort)
+FUZZ_BIN  := $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ)/%)
+FUZZ_OBJ  := $(LIB_SRC:%.c=$(FUZZ)/%.o) $(FUZZ)/gen/embedded.o
+FUZZ_FLAGS = $(CSTD) -Wall -Wextra -Werror -Wno-unused-parameter -g -O1 -Isrc -I$(BUILD)/gen \
+	     $(PKG_CFLAGS) -pthread
+
+fuzz: $(FUZZ_BIN)
+.SECONDARY: $(FUZZ_OBJ)
+
+# A short run of every target over its committed corpus (new finds go to a
+# scratch folder, not into the repository); `make test` runs it.
+FUZZ_SECONDS ?= 10
+fuzz-smoke: $(FUZZ_BIN)
+	@set -e; for f in $(FUZZ_BIN); do n=$$(basename $$f); tmp=$$(mktemp -d); \
+	  echo "== fuzz $$n ($(FUZZ_SECONDS) s)"; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $$tmp tests/fuzz/corpus/$$n 2>&1 \
+	    | grep -E "^stat::number_of_executed_units|ERROR|SUMMARY" || true; \
+	  rm -rf $$tmp; \
+	  test -z "$$(ls crash-* leak-* timeout-* 2>/dev/null)" || { echo "fuzz $$n found a problem"; exit 1; }; \
+	done
+
+$(FUZZ)/gen/embedded.o: $(BUILD)/gen/embedded.c
+	@mkdir -p $(@D)
+	@clang $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link,address,undefined -c -o $@ $<
+
+$(FUZZ)/%.o: %.c
+	@mkdir -p $(@D)
+	@echo "  CLANG   $<"
+	@clang $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link,address,undefined -c -o $@ $<
+
+$(FUZZ)/%: tests/fuzz/%.c $(FUZZ_OBJ)
+	@echo "  FUZZ    $@"
+	@clang $(FUZZ_FLAGS) -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_OBJ) $(PKG_LIBS) -pthread -lm
 
 clean:
 	rm -rf build build-san build-fuzz

@@ -89,7 +89,8 @@ struct buf {
 extern char buf__empty[1];
 /* For declarations, so a cleanup never sees an uninitialised buf:
  *   _cleanup_buf_ struct buf b = BUF_INIT(4096);   (0: BUF_MAX_DEFAULT) */
-#define BUF_INIT(m) ((struct buf){ .p = buf__empty, .max = (m) ? (size_t)(m) : BUF_MAX_DEFAULT })
+static inline size_t buf__max(size_t m) { return m ? m : BUF_MAX_DEFAULT; }
+#define BUF_INIT(m) ((struct buf){ .p = buf__empty, .max = buf__max(m) })
 void buf_init(struct buf *b, size_t max);
 void buf_release(struct buf *b);
 void buf_reset(struct buf *b);
