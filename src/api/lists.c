@@ -107,14 +107,46 @@ void api_list_delete(struct http_request *req, struct http_response *res)
 	http_response_json(res, 200, json_pack("{s:b}", "ok", 1));
 }
 
+/* At most this many problems are listed; the message gives the total. */
+#define PROBLEMS_LISTED 1000
+
 static json_t *problems_json(const struct import_problem *pr, size_t n)
 {
 	json_t *a = json_array();
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n && i < PROBLEMS_LISTED; i++)
 		json_array_append_new(a, json_pack("{s:I, s:s, s:s, s:s, s:s}", "line", (json_int_t)pr[i].line,
 						   "column", pr[i].column, "value", pr[i].value, "code", pr[i].code,
 						   "reason", pr[i].reason));
 	return a;
+}
+
+static void import_respond(struct http_request *req, struct http_response *res, struct principal *p, int64_t id,
+			   const struct import_result *ir)
+{
+	struct api *api = req->app;
+	const char *skip = http_query(req, "skip_invalid");
+	bool skip_invalid = skip && (!strcmp(skip, "1") || !strcmp(skip, "true"));
+	int64_t added = 0, updated = 0;
+	int r;
+	if (ir->nproblems && !skip_invalid) {
+		_cleanup_free_ char *msg = xasprintf("the file has %zu problem%s%s; nothing was imported",
+						     ir->nproblems, ir->nproblems == 1 ? "" : "s",
+						     ir->nproblems > PROBLEMS_LISTED ? " (the first 1000 are listed)" : "");
+		http_response_error(res, 422, "invalid_csv", msg, problems_json(ir->problems, ir->nproblems));
+		return;
+	}
+	if (ir->nrows &&
+	    (r = store_recipients_import(api->store, p->tenant.id, id, ir->rows, ir->nrows, &added, &updated)) < 0) {
+		api__store_error(res, r, "list");
+		return;
+	}
+	_cleanup_free_ char *detail = xasprintf("list %lld: %lld new, %lld updated", (long long)id,
+						(long long)added, (long long)updated);
+	api__audit(req, p, "list.import", detail);
+	http_response_json(res, 200, json_pack("{s:I, s:I, s:I, s:I, s:o}", "imported", (json_int_t)added,
+					       "updated", (json_int_t)updated, "total", (json_int_t)ir->total_records,
+					       "duplicates", (json_int_t)ir->duplicates, "skipped",
+					       problems_json(ir->problems, ir->nproblems)));
 }
 
 void api_list_import(struct http_request *req, struct http_response *res)
@@ -123,7 +155,7 @@ void api_list_import(struct http_request *req, struct http_response *res)
 	struct principal *p = api__auth(req, res, API_WRITE);
 	struct import_result ir;
 	struct list_info l;
-	int64_t id, added = 0, updated = 0;
+	int64_t id;
 	if (!p || !api__id(req, res, 0, &id))
 		return;
 	int r = store_list_get(api->store, p->tenant.id, id, req->arena, &l);
@@ -131,30 +163,21 @@ void api_list_import(struct http_request *req, struct http_response *res)
 		api__store_error(res, r, "list");
 		return;
 	}
-	const char *skip = http_query(req, "skip_invalid");
-	bool skip_invalid = skip && (!strcmp(skip, "1") || !strcmp(skip, "true"));
-	if ((r = people_import_csv(req->body, req->arena, &ir)) < 0) {
+	/* The import needs a few times the file's size; its own arena, freed here. */
+	struct arena *work = arena_new(st_add(st_mult(req->body.len, 6), (size_t)32 << 20));
+	r = people_import_csv(req->body, work, &ir);
+	if (r == -ENOMEM) {
+		arena_free(work);
+		http_response_error(res, 413, "too_large", "the file is too large to import at once; split it", NULL);
+		return;
+	}
+	if (r < 0) {
+		arena_free(work);
 		api__store_error(res, r, "import");
 		return;
 	}
-	if (ir.nproblems && !skip_invalid) {
-		_cleanup_free_ char *msg = xasprintf("the file has %zu problem%s; nothing was imported",
-						     ir.nproblems, ir.nproblems == 1 ? "" : "s");
-		http_response_error(res, 422, "invalid_csv", msg, problems_json(ir.problems, ir.nproblems));
-		return;
-	}
-	if (ir.nrows &&
-	    (r = store_recipients_import(api->store, p->tenant.id, id, ir.rows, ir.nrows, &added, &updated)) < 0) {
-		api__store_error(res, r, "list");
-		return;
-	}
-	_cleanup_free_ char *detail = xasprintf("list %lld: %lld new, %lld updated", (long long)id,
-						(long long)added, (long long)updated);
-	api__audit(req, p, "list.import", detail);
-	http_response_json(res, 200, json_pack("{s:I, s:I, s:I, s:I, s:o}", "imported", (json_int_t)added,
-					       "updated", (json_int_t)updated, "total", (json_int_t)ir.total_records,
-					       "duplicates", (json_int_t)ir.duplicates, "skipped",
-					       problems_json(ir.problems, ir.nproblems)));
+	import_respond(req, res, p, id, &ir);
+	arena_free(work);
 }
 
 static json_t *person_json(const struct person *pe)

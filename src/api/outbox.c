@@ -38,10 +38,17 @@ static json_t *str_or_null(const char *s)
 	return s ? json_string(s) : json_null();
 }
 
-static json_t *mail_json(const char *id, const struct mail_parsed *m)
+/* The date is the one the file name starts with (<unix seconds>-<random>),
+ * in the tenant's zone like every time of the API. */
+static json_t *mail_json(const struct principal *p, const char *id, const struct mail_parsed *m)
 {
+	struct slice secs;
+	int64_t t = 0;
+	slice_cut(slice_from(id), '-', &secs);
+	if (slice_to_i64(secs, 0, INT64_MAX, &t) < 0)
+		t = 0;
 	return json_pack("{s:s, s:o, s:o, s:o, s:o}", "id", id, "from", str_or_null(m->from), "to",
-			 str_or_null(m->to), "subject", str_or_null(m->subject), "date", str_or_null(m->date));
+			 str_or_null(m->to), "subject", str_or_null(m->subject), "date", api__time(p, t));
 }
 
 static int name_desc(const void *a, const void *b)
@@ -80,7 +87,7 @@ void api_outbox_get(struct http_request *req, struct http_response *res)
 	for (size_t i = 0; i < n; i++) {
 		struct mail_parsed m;
 		if (i < 200 && id_ok(names[i]) && read_mail(dir, names[i], req->arena, &m) == 0)
-			json_array_append_new(items, mail_json(names[i], &m));
+			json_array_append_new(items, mail_json(p, names[i], &m));
 		free(names[i]);
 	}
 	free(names);
@@ -101,7 +108,7 @@ void api_outbox_one(struct http_request *req, struct http_response *res)
 		http_response_error(res, 404, "not_found", "no such mail in the outbox", NULL);
 		return;
 	}
-	json_t *j = mail_json(id, &m);
+	json_t *j = mail_json(p, id, &m);
 	json_object_set_new(j, "text", str_or_null(m.text));
 	json_object_set_new(j, "html", str_or_null(m.html));
 	http_response_json(res, 200, j);

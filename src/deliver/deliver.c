@@ -15,13 +15,18 @@ struct deliver {
 	bool stop, work;
 };
 
-/* "姓 名", or NULL when both are empty. */
+/* "姓 名", or NULL when both are empty; line breaks and other controls
+ * (a quoted CSV field may hold them) become spaces. */
 static const char *display_name(const struct target *t, struct arena *a)
 {
 	const char *last = t->p.f[PF_LAST_NAME], *first = t->p.f[PF_FIRST_NAME];
 	if (!last[0] && !first[0])
 		return NULL;
-	return arena_printf(a, "%s%s%s", last, last[0] && first[0] ? " " : "", first);
+	char *name = arena_printf(a, "%s%s%s", last, last[0] && first[0] ? " " : "", first);
+	for (char *c = name; c && *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = ' ';
+	return name;
 }
 
 int deliver_build_mail(const struct campaign *c, const struct scenario_rec *sc, const struct target *t,
