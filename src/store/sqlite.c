@@ -877,6 +877,18 @@ int store_targets_claim(struct store *s, size_t limit, struct arena *a, struct t
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	struct target *out = NULL;
 	size_t n = 0, cap = 0;
+	/* The sender polls: look before taking the write lock. */
+	{
+		_cleanup_stmt_ sqlite3_stmt *any = NULL;
+		int r = prep(&cn, &any, "SELECT 1 FROM targets t JOIN campaigns c ON c.id = t.campaign_id "
+					"WHERE t.state = 'pending' AND c.state = 'sending' LIMIT 1");
+		if (r >= 0 && (r = step_row(&cn, any)) == 0) {
+			*ret = NULL;
+			*ret_n = 0;
+		}
+		if (r <= 0)
+			return r;
+	}
 	int r = begin(&cn);
 	if (r < 0)
 		return r;
