@@ -125,34 +125,37 @@ static int account_add(struct store *s, int64_t tenant, const char *user, const 
 	return r < 0 ? r : store_account_create(s, tenant, user, hash, role, ret_id);
 }
 
-/* Creates the operator, a demo tenant and its owner when there is no operator yet. */
+/* Creates the operator, a demo tenant and its owner when there is no
+ * operator yet, all or nothing, and prints how to log in. */
 static int first_start(struct store *s, const struct config *c)
 {
-	int64_t tenant, owner, op;
 	struct arena *a = arena_new(0);
-	struct account existing;
-	int r = store_account_by_username(s, "operator", a, &existing);
-	if (r != -ENOENT) {
-		arena_free(a);
-		return r;
-	}
 	const char *pw = env_or_random("KUNREN_INITIAL_PASSWORD", a);
 	const char *op_pw = env_or_random("KUNREN_OPERATOR_PASSWORD", a);
-	const char *fixed_key = getenv("KUNREN_INITIAL_API_KEY");
-	const char *key = NULL;
-	if ((r = store_tenant_create(s, "デモ株式会社", c->time_zone, &tenant)) >= 0 &&
-	    (r = account_add(s, 0, "operator", op_pw, ROLE_OPERATOR, &op)) >= 0 &&
-	    (r = account_add(s, tenant, "demo", pw, ROLE_OWNER, &owner)) >= 0)
-		r = auth_api_key_create(s, owner, "first start", fixed_key && fixed_key[0] ? fixed_key : NULL, a, &key);
-	if (r >= 0) {
+	const char *key = getenv("KUNREN_INITIAL_API_KEY");
+	_cleanup_free_ char *op_hash = NULL, *owner_hash = NULL;
+	struct store_bootstrap b = { .tenant_name = "デモ株式会社", .time_zone = c->time_zone };
+	int r;
+
+	if (!key || !key[0])
+		key = auth_api_key_new(a);
+	if (!auth_secret_valid(key)) {
+		fprintf(stderr, "kunren: KUNREN_INITIAL_API_KEY must be 16 to 128 of A-Z a-z 0-9 _ -\n");
+		r = -EINVAL;
+	} else if ((r = auth_password_hash(op_pw, &op_hash)) >= 0 && (r = auth_password_hash(pw, &owner_hash)) >= 0) {
+		b.operator_hash = op_hash;
+		b.owner_hash = owner_hash;
+		auth_secret_hash(key, b.key_hash);
+		r = store_bootstrap(s, &b);
+	}
+	if (r >= 0)
 		printf("First start: created the demo tenant \"デモ株式会社\".\n"
 		       "  Console login:  demo / %s\n"
 		       "  API key:        %s\n"
 		       "  Operator login: operator / %s\n",
 		       pw, key, op_pw);
-	}
 	arena_free(a);
-	return r;
+	return r == -EEXIST ? 0 : r;
 }
 
 /* ---- tenant, user, apikey ---- */

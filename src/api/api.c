@@ -155,6 +155,10 @@ static struct principal *principal_load(struct http_request *req, struct http_re
 {
 	struct api *api = req->app;
 	struct principal *p = arena_alloc(req->arena, sizeof(*p));
+	if (!p) {
+		api__store_error(res, -ENOMEM, "request");
+		return NULL;
+	}
 	p->acc = *acc;
 	if (acc->tenant_id == 0) {
 		http_response_error(res, 403, "no_tenant", "this account does not belong to a tenant", NULL);
@@ -243,7 +247,8 @@ void api_login(struct http_request *req, struct http_response *res)
 	}
 	int r = auth_login(api->store, user, pass, req->arena, &acc, &token, &csrf);
 	if (r == -EACCES) {
-		log_info("api: failed login for \"%s\" from %s", user, req->remote_ip);
+		/* not the user name: people type their password there by mistake */
+		log_info("api: failed login from %s", req->remote_ip);
 		http_response_error(res, 401, "login_failed", "wrong user name or password", NULL);
 		return;
 	}
@@ -252,8 +257,10 @@ void api_login(struct http_request *req, struct http_response *res)
 		return;
 	}
 	struct principal *p = principal_load(req, res, &acc);
-	if (!p)
+	if (!p) {
+		auth_logout(api->store, token); /* no session left behind for a refused login */
 		return;
+	}
 	api__audit(req, p, "login", req->remote_ip);
 	_cleanup_free_ char *cookie = xasprintf("kunren_session=%s; HttpOnly; SameSite=Strict; Path=/%s", token,
 						api->secure_cookies ? "; Secure" : "");

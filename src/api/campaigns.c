@@ -169,6 +169,10 @@ void api_campaigns_post(struct http_request *req, struct http_response *res)
 		return;
 	}
 	c.list_ids = arena_alloc(req->arena, json_array_size(lists) * sizeof(int64_t));
+	if (!c.list_ids) {
+		api__store_error(res, -ENOMEM, "campaign");
+		return;
+	}
 	for (size_t i = 0; i < json_array_size(lists); i++) {
 		json_t *v = json_array_get(lists, i);
 		if (!json_is_integer(v) || json_integer_value(v) < 1) {

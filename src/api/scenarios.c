@@ -182,7 +182,7 @@ void api_scenarios_post(struct http_request *req, struct http_response *res)
 	struct principal *p = api__auth(req, res, API_WRITE);
 	json_auto_t *body = p ? api__body(req, res) : NULL;
 	const char *gallery_id = NULL, *msg;
-	struct scenario_rec sc;
+	struct scenario_rec sc = { 0 };
 	int64_t id;
 	if (!body)
 		return;

@@ -2,18 +2,35 @@
 #include "auth/auth.h"
 
 #include <pthread.h>
+#include <semaphore.h>
 #include <sodium.h>
+
+/* Argon2id takes 64 MiB a run: at most this many run at once, whatever the
+ * number of HTTP threads, so a burst of logins cannot exhaust memory. */
+#define PWHASH_PARALLEL 2
+static sem_t pwhash_slots;
 
 int auth_init(void)
 {
-	return sodium_init() < 0 ? -EIO : 0;
+	if (sodium_init() < 0 || sem_init(&pwhash_slots, 0, PWHASH_PARALLEL) < 0)
+		return -EIO;
+	return 0;
+}
+
+static void slot_take(void)
+{
+	while (sem_wait(&pwhash_slots) < 0 && errno == EINTR)
+		;
 }
 
 int auth_password_hash(const char *password, char **ret_hash)
 {
 	char out[crypto_pwhash_STRBYTES];
-	if (crypto_pwhash_str(out, password, strlen(password), crypto_pwhash_OPSLIMIT_INTERACTIVE,
-			      crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
+	slot_take();
+	int r = crypto_pwhash_str(out, password, strlen(password), crypto_pwhash_OPSLIMIT_INTERACTIVE,
+				  crypto_pwhash_MEMLIMIT_INTERACTIVE);
+	sem_post(&pwhash_slots);
+	if (r != 0)
 		return -ENOMEM;
 	*ret_hash = xstrdup(out);
 	return 0;
@@ -21,7 +38,10 @@ int auth_password_hash(const char *password, char **ret_hash)
 
 bool auth_password_verify(const char *hash, const char *password)
 {
-	return crypto_pwhash_str_verify(hash, password, strlen(password)) == 0;
+	slot_take();
+	bool ok = crypto_pwhash_str_verify(hash, password, strlen(password)) == 0;
+	sem_post(&pwhash_slots);
+	return ok;
 }
 
 void auth_secret_hash(const char *secret, unsigned char out[STORE_HASH_LEN])
@@ -77,13 +97,15 @@ int auth_login(struct store *s, const char *username, const char *password, stru
 	auth_secret_hash(token, hash);
 	if ((r = store_session_create(s, hash, acc.id, csrf, now_unix())) < 0)
 		return r;
-	*ret_account = acc;
 	*ret_token = arena_strdup(a, token);
 	*ret_csrf = arena_strdup(a, csrf);
+	if (!*ret_token || !*ret_csrf)
+		return -ENOMEM;
+	*ret_account = acc;
 	return 0;
 }
 
-static bool token_shape_ok(const char *t)
+bool auth_secret_valid(const char *t)
 {
 	size_t n = strlen(t);
 	if (n < 16 || n > 128)
@@ -103,7 +125,7 @@ int auth_session_check(struct store *s, const char *token, const struct auth_lim
 	struct account acc;
 	int64_t now = now_unix();
 
-	if (!token || !token_shape_ok(token))
+	if (!token || !auth_secret_valid(token))
 		return -EACCES;
 	auth_secret_hash(token, hash);
 	int r = store_session_find(s, hash, a, &ses);
@@ -129,7 +151,7 @@ int auth_logout(struct store *s, const char *token)
 	unsigned char hash[STORE_HASH_LEN];
 	struct session ses;
 	struct arena *a;
-	if (!token || !token_shape_ok(token))
+	if (!token || !auth_secret_valid(token))
 		return 0;
 	auth_secret_hash(token, hash);
 	a = arena_new(4096);
@@ -140,30 +162,36 @@ int auth_logout(struct store *s, const char *token)
 	return r == -ENOENT ? 0 : r;
 }
 
+const char *auth_api_key_new(struct arena *a)
+{
+	char key[AUTH_TOKEN_LEN + 4];
+	memcpy(key, "kr_", 3);
+	id_random(key + 3, AUTH_TOKEN_LEN);
+	return arena_strdup(a, key);
+}
+
 int auth_api_key_create(struct store *s, int64_t account_id, const char *label, const char *fixed,
 			struct arena *a, const char **ret_key)
 {
-	char key[AUTH_TOKEN_LEN + 4];
 	unsigned char hash[STORE_HASH_LEN];
-	if (fixed) {
-		if (!token_shape_ok(fixed))
-			return -EINVAL;
-		if (!(*ret_key = arena_strdup(a, fixed)))
-			return -ENOMEM;
-	} else {
-		memcpy(key, "kr_", 3);
-		id_random(key + 3, AUTH_TOKEN_LEN);
-		*ret_key = arena_strdup(a, key);
-	}
-	auth_secret_hash(*ret_key, hash);
-	return store_api_key_add(s, account_id, hash, label);
+	const char *key = fixed ? arena_strdup(a, fixed) : auth_api_key_new(a);
+	if (!key)
+		return -ENOMEM;
+	if (!auth_secret_valid(key))
+		return -EINVAL;
+	auth_secret_hash(key, hash);
+	int r = store_api_key_add(s, account_id, hash, label);
+	if (r < 0)
+		return r;
+	*ret_key = key;
+	return 0;
 }
 
 int auth_api_key_check(struct store *s, const char *key, struct arena *a, struct account *ret_account)
 {
 	unsigned char hash[STORE_HASH_LEN];
 	int64_t account_id;
-	if (!key || !token_shape_ok(key))
+	if (!key || !auth_secret_valid(key))
 		return -EACCES;
 	auth_secret_hash(key, hash);
 	int r = store_api_key_find(s, hash, &account_id);

@@ -39,6 +39,11 @@ int auth_api_key_create(struct store *s, int64_t account_id, const char *label, 
 			struct arena *a, const char **ret_key);
 int auth_api_key_check(struct store *s, const char *key, struct arena *a, struct account *ret_account);
 
+/* Whether a string can be a session token or API key (16–128 of [A-Za-z0-9_-]). */
+bool auth_secret_valid(const char *secret);
+/* A new random API key ("kr_" + 43 characters), in the arena. */
+const char *auth_api_key_new(struct arena *a);
+
 /* Constant-time comparison of two NUL-terminated strings. */
 bool auth_equal(const char *a, const char *b);
 

@@ -336,6 +336,36 @@ int buf_put_json_str(struct buf *b, struct slice s)
 	return r ? r : buf_putc(b, '"');
 }
 
+static size_t utf8_seq_len(unsigned char lead)
+{
+	if (lead < 0x80)
+		return 1;
+	if ((lead & 0xE0) == 0xC0)
+		return 2;
+	if ((lead & 0xF0) == 0xE0)
+		return 3;
+	if ((lead & 0xF8) == 0xF0)
+		return 4;
+	return 0;
+}
+
+int buf_put_utf8(struct buf *b, struct slice s)
+{
+	size_t i = 0;
+	int r = 0;
+	while (i < s.len && r == 0) {
+		size_t k = utf8_seq_len((unsigned char)s.p[i]);
+		if (s.p[i] == '\0' || k == 0 || k > s.len - i || !utf8_valid(s.p + i, k)) {
+			r = buf_puts(b, "\xEF\xBF\xBD");
+			i++;
+		} else {
+			r = buf_append(b, s.p + i, k);
+			i += k;
+		}
+	}
+	return r;
+}
+
 /* ---- arena ---- */
 
 struct arena_block {
@@ -347,6 +377,7 @@ struct arena_block {
 struct arena {
 	struct arena_block *head;
 	size_t total, max;
+	bool failed;
 };
 
 struct arena *arena_new(size_t max)
@@ -375,8 +406,13 @@ void *arena_alloc(struct arena *a, size_t n)
 	struct arena_block *b = a->head;
 	if (!b || b->size - b->used < n) {
 		size_t size = n > 8192 ? n : 8192;
-		if (size > a->max || a->total > a->max - size)
+		size_t left = a->max > a->total ? a->max - a->total : 0;
+		if (size > left && n <= left)
+			size = left; /* a small arena: the last block is what remains */
+		if (size > left) {
+			a->failed = true;
 			return NULL;
+		}
 		b = xmalloc(st_add(sizeof(*b), size));
 		b->size = size;
 		b->used = 0;
@@ -388,6 +424,11 @@ void *arena_alloc(struct arena *a, size_t n)
 	b->used += n;
 	memset(p, 0, n);
 	return p;
+}
+
+bool arena_failed(const struct arena *a)
+{
+	return a->failed;
 }
 
 char *arena_strndup(struct arena *a, const char *s, size_t n)

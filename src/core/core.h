@@ -110,6 +110,9 @@ int buf_put_html(struct buf *b, struct slice s);     /* & < > " ' */
 int buf_put_url(struct buf *b, struct slice s);      /* RFC 3986 unreserved kept */
 int buf_put_csv(struct buf *b, struct slice s);      /* RFC 4180 field, quoted if needed */
 int buf_put_json_str(struct buf *b, struct slice s); /* "..." with escapes */
+/* Copies s, each byte that is not part of valid UTF-8 (and NUL) becoming
+ * U+FFFD: for text from outside (headers, replies) that must be UTF-8. */
+int buf_put_utf8(struct buf *b, struct slice s);
 
 /* ---- arena: many allocations, one free --------------------------------- */
 
@@ -126,6 +129,9 @@ char *arena_strndup(struct arena *a, const char *s, size_t n);
 char *arena_strdup(struct arena *a, const char *s); /* NULL -> NULL */
 char *arena_slice(struct arena *a, struct slice s);
 char *arena_printf(struct arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* True once any allocation from `a` has failed (sticky): readers that fill
+ * many records check it once at the end instead of after every string. */
+bool arena_failed(const struct arena *a);
 
 /* ---- logging ------------------------------------------------------------ */
 
@@ -160,7 +166,6 @@ struct config {
 	char *time_zone;         /* default for new tenants */
 	int64_t http_threads;
 	int64_t max_body_bytes;
-	int64_t max_import_bytes;
 	int64_t session_idle_minutes;
 	int64_t session_max_hours;
 	int64_t delivery_batch;

@@ -96,25 +96,53 @@ static int job_load(struct deliver *d, struct job *j, const struct target *t)
 	return 0;
 }
 
+/* Records the outcome; the reply of a relay is outside text (valid UTF-8, bounded). */
+static void record_outcome(struct deliver *d, const struct target *t, int r, const char *message_id,
+			   const char *reply)
+{
+	int w;
+	if (r == 0) {
+		w = store_target_sent(d->o.store, t->id, now_ms(), message_id);
+	} else {
+		_cleanup_buf_ struct buf text = BUF_INIT(4096);
+		struct slice s = slice_from(reply ? reply : strerror(-r));
+		if (s.len > 1000)
+			s.len = 1000;
+		buf_put_utf8(&text, s);
+		log_warn("deliver: target %lld: %s", (long long)t->id, text.p);
+		w = store_target_failed(d->o.store, t->id, now_ms(), text.p);
+	}
+	if (w == -ESTALE)
+		log_info("deliver: target %lld was cancelled while its mail was in hand", (long long)t->id);
+	else if (w < 0)
+		log_error("deliver: recording target %lld failed: %s", (long long)t->id, strerror(-w));
+}
+
 static void send_one(struct deliver *d, struct job *j, struct target *t)
 {
 	_cleanup_buf_ struct buf msg = BUF_INIT(32 << 20);
 	_cleanup_free_ char *message_id = NULL, *reply = NULL, *subdir = NULL;
 	int r = job_load(d, j, t);
 	if (r < 0) {
-		store_target_failed(d->o.store, t->id, now_ms(), "campaign could not be loaded");
+		record_outcome(d, t, r, NULL, "the campaign could not be loaded");
 		return;
 	}
 	t->sent_at = now_unix();
 	r = deliver_build_mail(&j->c, &j->sc, t, j->zone, d->o.tracker_url, d->o.id_domain, &msg, &message_id);
 	if (r < 0) {
-		log_error("deliver: building the mail of target %lld failed: %s", (long long)t->id, strerror(-r));
-		store_target_failed(d->o.store, t->id, now_ms(), "the mail could not be built");
+		record_outcome(d, t, r, NULL, "the mail could not be built");
 		return;
 	}
 	subdir = xasprintf("tenant-%lld", (long long)t->tenant_id);
 	const char *from = arena_printf(j->a, "%s@%s", j->c.sender_local, j->c.sender_domain);
+	if (!from) {
+		record_outcome(d, t, -ENOMEM, NULL, "out of memory");
+		return;
+	}
 	for (int attempt = 0;; attempt++) {
+		/* A cancel takes claimed targets back: check right before each try. */
+		if (store_target_is_claimed(d->o.store, t->id) != 1)
+			return;
 		free(reply);
 		reply = NULL;
 		r = mail_sender_send(d->sender, from, t->p.f[PF_EMAIL], buf_slice(&msg), subdir, &reply);
@@ -123,12 +151,7 @@ static void send_one(struct deliver *d, struct job *j, struct target *t)
 		struct timespec ts = { .tv_sec = 1 + attempt };
 		nanosleep(&ts, NULL);
 	}
-	if (r == 0) {
-		store_target_sent(d->o.store, t->id, now_ms(), message_id);
-	} else {
-		log_warn("deliver: target %lld: %s", (long long)t->id, reply ? reply : strerror(-r));
-		store_target_failed(d->o.store, t->id, now_ms(), reply ? reply : strerror(-r));
-	}
+	record_outcome(d, t, r, message_id, reply);
 }
 
 static void *deliver_main(void *arg)

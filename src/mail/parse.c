@@ -47,37 +47,6 @@ static size_t decoded_cap(size_t in_len)
 
 /* ---- UTF-8 repair ---- */
 
-static size_t utf8_seq_len(unsigned char lead)
-{
-	if (lead < 0x80)
-		return 1;
-	if ((lead & 0xE0) == 0xC0)
-		return 2;
-	if ((lead & 0xF0) == 0xE0)
-		return 3;
-	if ((lead & 0xF8) == 0xF0)
-		return 4;
-	return 0;
-}
-
-/* Appends s with every invalid sequence and every NUL replaced by U+FFFD. */
-static int put_utf8_repaired(struct buf *out, struct slice s)
-{
-	size_t i = 0;
-	int r = 0;
-	while (i < s.len && r == 0) {
-		size_t k = utf8_seq_len((unsigned char)s.p[i]);
-		if (s.p[i] == '\0' || k == 0 || k > s.len - i || !utf8_valid(s.p + i, k)) {
-			r = buf_puts(out, replacement);
-			i++;
-		} else {
-			r = buf_append(out, s.p + i, k);
-			i += k;
-		}
-	}
-	return r;
-}
-
 /* ---- charsets ---- */
 
 struct charset_alias {
@@ -145,15 +114,15 @@ static int put_charset_utf8(struct buf *out, struct slice cs, struct slice s)
 {
 	const char *name = charset_iconv_name(cs);
 	if (!name)
-		return put_utf8_repaired(out, s);
+		return buf_put_utf8(out, s);
 
 	iconv_t cd = iconv_open("UTF-8", name);
 	if (cd == (iconv_t)-1)
-		return put_utf8_repaired(out, s);
+		return buf_put_utf8(out, s);
 	_cleanup_buf_ struct buf tmp = BUF_INIT(decoded_cap(s.len));
 	int r = iconv_run(cd, &tmp, s);
 	iconv_close(cd);
-	return r < 0 ? r : put_utf8_repaired(out, buf_slice(&tmp));
+	return r < 0 ? r : buf_put_utf8(out, buf_slice(&tmp));
 }
 
 /* ---- RFC 2047 ---- */
@@ -347,7 +316,7 @@ int mail_header_decode(struct buf *out, struct slice value)
 	int r = header_decode_raw(&tmp, value);
 	if (r < 0)
 		return r;
-	return put_utf8_repaired(out, slice_trim(buf_slice(&tmp)));
+	return buf_put_utf8(out, slice_trim(buf_slice(&tmp)));
 }
 
 /* ---- headers ---- */
@@ -452,7 +421,7 @@ static int put_unfolded(struct buf *out, struct slice v)
 	for (size_t i = 0; i < v.len && r == 0; i++)
 		if (v.p[i] != '\r' && v.p[i] != '\n')
 			r = buf_putc(&tmp, v.p[i]);
-	return r ? r : put_utf8_repaired(out, slice_trim(buf_slice(&tmp)));
+	return r ? r : buf_put_utf8(out, slice_trim(buf_slice(&tmp)));
 }
 
 /* The first header called `name`, decoded, in the arena; "" when absent. */

@@ -27,6 +27,9 @@ int report_status_parse(const char *s, enum target_status *ret)
 	return -EINVAL;
 }
 
+/* Targets read at a time: bounds the memory of a report of any size. */
+#define REPORT_PAGE 500
+
 /* Reactions a person makes; delivery events are never machine events. */
 static bool is_reaction(enum event_kind k)
 {
@@ -82,16 +85,17 @@ void report_summarize(const struct target *t, const struct event *ev, size_t n, 
 int report_each_target(struct store *s, const struct campaign *c, const struct exclusion *x,
 		       report_target_fn fn, void *ctx)
 {
-	struct arena *a = arena_new(0);
-	struct event *ev;
-	size_t nev, ei = 0;
 	int64_t after = 0;
-	int r = store_events(s, c->tenant_id, c->id, 0, a, &ev, &nev);
-	while (r >= 0) {
+	int r = 0;
+	/* A page of targets at a time, with just their events. */
+	for (;;) {
 		struct arena *page = arena_new(0);
 		struct target *t;
-		size_t nt;
-		r = store_targets(s, c->tenant_id, c->id, after, 1000, page, &t, &nt);
+		struct event *ev;
+		size_t nt, nev = 0, ei = 0;
+		r = store_targets(s, c->tenant_id, c->id, after, REPORT_PAGE, page, &t, &nt);
+		if (r >= 0 && nt)
+			r = store_events(s, c->tenant_id, c->id, t[0].id, t[nt - 1].id, page, &ev, &nev);
 		for (size_t i = 0; r >= 0 && i < nt; i++) {
 			/* events are ordered by target id, like the targets */
 			while (ei < nev && ev[ei].target_id < t[i].id)
@@ -105,10 +109,9 @@ int report_each_target(struct store *s, const struct campaign *c, const struct e
 			after = t[i].id;
 		}
 		arena_free(page);
-		if (r >= 0 && nt < 1000)
+		if (r < 0 || nt < REPORT_PAGE)
 			break;
 	}
-	arena_free(a);
 	return r < 0 ? r : 0;
 }
 

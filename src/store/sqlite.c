@@ -69,8 +69,13 @@ static int db_error(sqlite3 *db, int rc, const char *what)
 	return -EIO;
 }
 
+/* A thread holding two connections can deadlock the pool: never allowed. */
+static _Thread_local bool conn_held;
+
 static struct conn conn_get(struct store *s)
 {
+	BUG_ON(conn_held);
+	conn_held = true;
 	pthread_mutex_lock(&s->lock);
 	for (;;) {
 		for (int i = 0; i < POOL_SIZE; i++)
@@ -87,6 +92,7 @@ static void conn_put(struct conn *cn)
 {
 	if (!cn->s)
 		return;
+	conn_held = false;
 	pthread_mutex_lock(&cn->s->lock);
 	cn->s->busy[cn->slot] = false;
 	pthread_cond_signal(&cn->s->cond);
@@ -210,7 +216,8 @@ static void *push(struct arena *a, void **arr, size_t *n, size_t *cap, size_t si
 	if (*n == *cap) {
 		size_t ncap = *cap ? *cap * 2 : 16;
 		void *p = arena_alloc(a, st_mult(ncap, size));
-		BUG_ON(!p);
+		if (!p)
+			return NULL;
 		if (*n)
 			memcpy(p, *arr, *n * size);
 		*arr = p;
@@ -219,6 +226,12 @@ static void *push(struct arena *a, void **arr, size_t *n, size_t *cap, size_t si
 	return (char *)*arr + (*n)++ * size;
 }
 #define PUSH(a, arr, n, cap) ((__typeof__(arr))push((a), (void **)&(arr), &(n), &(cap), sizeof(*(arr))))
+
+/* The end of every read: a full arena is -ENOMEM, never a record with NULLs. */
+static int read_done(int r, const struct arena *a)
+{
+	return r >= 0 && arena_failed(a) ? -ENOMEM : r;
+}
 
 static int begin(struct conn *cn) { return exec(cn, "BEGIN IMMEDIATE"); }
 static int commit(struct conn *cn) { return exec(cn, "COMMIT"); }
@@ -348,6 +361,38 @@ int store_tenant_get(struct store *s, int64_t id, struct arena *a, struct tenant
 		.id = col_int(st, 0), .name = col_text(st, 1, a), .time_zone = col_text(st, 2, a),
 		.exclusion_seconds = col_int(st, 3), .created_at = col_int(st, 4),
 	};
+	return read_done(0, a);
+}
+
+int store_bootstrap(struct store *s, const struct store_bootstrap *b)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int64_t now = now_unix(), tenant, owner;
+	int r = begin(&cn);
+	if (r < 0)
+		return r;
+	r = prep(&cn, &st, "SELECT 1 FROM accounts WHERE role = 'operator'");
+	if (r >= 0 && (r = step_row(&cn, st)) > 0)
+		r = -EEXIST;
+	if (r >= 0)
+		r = run(&cn, "INSERT INTO tenants (name, time_zone, created_at) VALUES (?, ?, ?)", T(b->tenant_name),
+			T(b->time_zone), I(now));
+	tenant = sqlite3_last_insert_rowid(cn.db);
+	if (r >= 0)
+		r = run(&cn, "INSERT INTO accounts (tenant_id, username, password_hash, role, created_at) "
+			     "VALUES (NULL, 'operator', ?, 'operator', ?)", T(b->operator_hash), I(now));
+	if (r >= 0)
+		r = run(&cn, "INSERT INTO accounts (tenant_id, username, password_hash, role, created_at) "
+			     "VALUES (?, 'demo', ?, 'owner', ?)", I(tenant), T(b->owner_hash), I(now));
+	owner = sqlite3_last_insert_rowid(cn.db);
+	if (r >= 0)
+		r = run(&cn, "INSERT INTO api_keys (account_id, key_hash, label, created_at) VALUES (?, ?, 'first start', ?)",
+			I(owner), B(b->key_hash, (size_t)STORE_HASH_LEN), I(now));
+	if (r < 0 || (r = commit(&cn)) < 0) {
+		rollback(&cn);
+		return r;
+	}
 	return 0;
 }
 
@@ -385,7 +430,7 @@ static int account_query(struct store *s, const char *sql, const char *types, in
 	int r = types[0] == 'i' ? prep(&cn, &st, sql, I(id)) : prep(&cn, &st, sql, T(text));
 	if (r < 0 || (r = step_row(&cn, st)) < 0)
 		return r;
-	return r == 0 ? -ENOENT : account_read(st, a, ret);
+	return r == 0 ? -ENOENT : read_done(account_read(st, a, ret), a);
 }
 
 int store_account_get(struct store *s, int64_t id, struct arena *a, struct account *ret)
@@ -442,7 +487,7 @@ int store_session_find(struct store *s, const unsigned char hash[STORE_HASH_LEN]
 		.id = col_int(st, 0), .account_id = col_int(st, 1), .created_at = col_int(st, 2),
 		.last_seen_at = col_int(st, 3), .csrf_token = col_text(st, 4, a),
 	};
-	return 0;
+	return read_done(0, a);
 }
 
 int store_session_touch(struct store *s, int64_t session_id, int64_t now)
@@ -499,7 +544,7 @@ int store_list_get(struct store *s, int64_t tenant_id, int64_t id, struct arena 
 	if (r == 0)
 		return -ENOENT;
 	list_read(st, a, ret);
-	return 0;
+	return read_done(0, a);
 }
 
 int store_lists(struct store *s, int64_t tenant_id, struct arena *a, struct list_info **ret, size_t *ret_n)
@@ -509,9 +554,13 @@ int store_lists(struct store *s, int64_t tenant_id, struct arena *a, struct list
 	struct list_info *out = NULL;
 	size_t n = 0, cap = 0;
 	int r = prep(&cn, &st, "SELECT " LIST_COLS " FROM lists l WHERE l.tenant_id = ? ORDER BY l.id", I(tenant_id));
-	while (r >= 0 && (r = step_row(&cn, st)) > 0)
-		list_read(st, a, PUSH(a, out, n, cap));
-	if (r < 0)
+	while (r >= 0 && (r = step_row(&cn, st)) > 0) {
+		struct list_info *l = PUSH(a, out, n, cap);
+		if (!l)
+			break;
+		list_read(st, a, l);
+	}
+	if ((r = read_done(r, a)) < 0)
 		return r;
 	*ret = out;
 	*ret_n = n;
@@ -521,16 +570,21 @@ int store_lists(struct store *s, int64_t tenant_id, struct arena *a, struct list
 int store_list_delete(struct store *s, int64_t tenant_id, int64_t id)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	int r = run(&cn, "DELETE FROM lists WHERE tenant_id = ? AND id = ? "
-			 "AND id NOT IN (SELECT list_id FROM campaign_lists)", I(tenant_id), I(id));
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int r = begin(&cn);
 	if (r < 0)
 		return r;
-	if (sqlite3_changes(cn.db) == 0) {
-		struct arena *a = arena_new(4096);
-		struct list_info li;
-		r = store_list_get(s, tenant_id, id, a, &li);
-		arena_free(a);
-		return r < 0 ? r : -EBUSY; /* exists but a campaign uses it */
+	r = prep(&cn, &st, "SELECT EXISTS (SELECT 1 FROM campaign_lists WHERE list_id = l.id) FROM lists l "
+			   "WHERE l.tenant_id = ? AND l.id = ?", I(tenant_id), I(id));
+	if (r >= 0 && (r = step_row(&cn, st)) == 0)
+		r = -ENOENT;
+	if (r > 0 && col_int(st, 0))
+		r = -EBUSY; /* a campaign uses it */
+	if (r >= 0)
+		r = run(&cn, "DELETE FROM lists WHERE id = ?", I(id));
+	if (r < 0 || (r = commit(&cn)) < 0) {
+		rollback(&cn);
+		return r;
 	}
 	return 0;
 }
@@ -608,11 +662,13 @@ int store_recipients(struct store *s, int64_t tenant_id, int64_t list_id, int64_
 			       "WHERE l.tenant_id = ? AND r.list_id = ? AND r.id > ? ORDER BY r.id LIMIT ?", I(tenant_id), I(list_id), I(after), I((int64_t)limit));
 	while (r >= 0 && (r = step_row(&cn, st)) > 0) {
 		struct recipient *rc = PUSH(a, out, n, cap);
+		if (!rc)
+			break;
 		rc->id = col_int(st, 0);
 		rc->list_id = col_int(st, 1);
 		person_read(st, 2, a, &rc->p);
 	}
-	if (r < 0)
+	if ((r = read_done(r, a)) < 0)
 		return r;
 	*ret = out;
 	*ret_n = n;
@@ -660,7 +716,7 @@ int store_scenario_get(struct store *s, int64_t tenant_id, int64_t id, struct ar
 	if (r == 0)
 		return -ENOENT;
 	scenario_read(st, a, ret);
-	return 0;
+	return read_done(0, a);
 }
 
 int store_scenarios(struct store *s, int64_t tenant_id, struct arena *a, struct scenario_rec **ret, size_t *ret_n)
@@ -670,9 +726,13 @@ int store_scenarios(struct store *s, int64_t tenant_id, struct arena *a, struct 
 	struct scenario_rec *out = NULL;
 	size_t n = 0, cap = 0;
 	int r = prep(&cn, &st, "SELECT " SCENARIO_COLS " FROM scenarios WHERE tenant_id = ? ORDER BY id", I(tenant_id));
-	while (r >= 0 && (r = step_row(&cn, st)) > 0)
-		scenario_read(st, a, PUSH(a, out, n, cap));
-	if (r < 0)
+	while (r >= 0 && (r = step_row(&cn, st)) > 0) {
+		struct scenario_rec *sc = PUSH(a, out, n, cap);
+		if (!sc)
+			break;
+		scenario_read(st, a, sc);
+	}
+	if ((r = read_done(r, a)) < 0)
 		return r;
 	*ret = out;
 	*ret_n = n;
@@ -745,8 +805,12 @@ static int campaign_read(struct conn *cn, sqlite3_stmt *st, struct arena *a, str
 	_cleanup_stmt_ sqlite3_stmt *ls = NULL;
 	size_t cap = 0;
 	r = prep(cn, &ls, "SELECT list_id FROM campaign_lists WHERE campaign_id = ? ORDER BY list_id", I(c->id));
-	while (r >= 0 && (r = step_row(cn, ls)) > 0)
-		*PUSH(a, c->list_ids, c->nlist_ids, cap) = col_int(ls, 0);
+	while (r >= 0 && (r = step_row(cn, ls)) > 0) {
+		int64_t *id = PUSH(a, c->list_ids, c->nlist_ids, cap);
+		if (!id)
+			break;
+		*id = col_int(ls, 0);
+	}
 	return r;
 }
 
@@ -760,7 +824,7 @@ int store_campaign_get(struct store *s, int64_t tenant_id, int64_t id, struct ar
 		return r;
 	if (r == 0)
 		return -ENOENT;
-	return campaign_read(&cn, st, a, ret);
+	return read_done(campaign_read(&cn, st, a, ret), a);
 }
 
 int store_campaigns(struct store *s, int64_t tenant_id, struct arena *a, struct campaign **ret, size_t *ret_n)
@@ -771,9 +835,13 @@ int store_campaigns(struct store *s, int64_t tenant_id, struct arena *a, struct 
 	size_t n = 0, cap = 0;
 	int r = prep(&cn, &st, "SELECT " CAMPAIGN_COLS " FROM campaigns c LEFT JOIN scenarios sc "
 			       "ON sc.id = c.scenario_id WHERE c.tenant_id = ? ORDER BY c.id DESC", I(tenant_id));
-	while (r >= 0 && (r = step_row(&cn, st)) > 0)
-		r = campaign_read(&cn, st, a, PUSH(a, out, n, cap));
-	if (r < 0)
+	while (r >= 0 && (r = step_row(&cn, st)) > 0) {
+		struct campaign *c = PUSH(a, out, n, cap);
+		if (!c)
+			break;
+		r = campaign_read(&cn, st, a, c);
+	}
+	if ((r = read_done(r, a)) < 0)
 		return r;
 	*ret = out;
 	*ret_n = n;
@@ -798,11 +866,12 @@ int store_campaign_launch(struct store *s, int64_t tenant_id, int64_t id, int64_
 	}
 	/* One target per address over all the lists; the lowest list id wins. */
 	if (r >= 0)
-		r = prep(&cn, &src, "SELECT " PERSON_COLS " FROM recipients r "
+		r = prep(&cn, &src, "SELECT " PERSON_COLS " FROM (SELECT r.*, row_number() OVER "
+				    "(PARTITION BY r.email ORDER BY r.list_id, r.id) AS nth FROM recipients r "
 				    "JOIN campaign_lists cl ON cl.list_id = r.list_id "
 				    "JOIN campaigns c ON c.id = cl.campaign_id "
-				    "WHERE cl.campaign_id = ? AND (c.test_only = 0 OR r.is_test) "
-				    "GROUP BY r.email HAVING r.list_id = min(r.list_id) ORDER BY min(r.id)", I(id));
+				    "WHERE cl.campaign_id = ? AND (c.test_only = 0 OR r.is_test)) "
+				    "WHERE nth = 1 ORDER BY list_id, id", I(id));
 	if (r >= 0)
 		r = prep(&cn, &ins, "INSERT INTO targets (campaign_id, rid, " PERSON_COLS ") "
 				    "VALUES (?,?,?,?,?,?,?,?,?,?,?)");
@@ -847,7 +916,7 @@ int store_campaign_transition(struct store *s, int64_t tenant_id, int64_t id, un
 		r = run(&cn, "UPDATE campaigns SET state = ?, finished_at = ? WHERE id = ?", T(campaign_state_name(to)), I(ends ? now : 0), I(id));
 	if (r >= 0 && to == CAMPAIGN_CANCELLED)
 		r = run(&cn, "UPDATE targets SET state = 'error', error = 'cancelled' "
-			     "WHERE campaign_id = ? AND state = 'pending'", I(id));
+			     "WHERE campaign_id = ? AND state IN ('pending', 'claimed')", I(id));
 	if (r < 0 || (r = commit(&cn)) < 0) {
 		rollback(&cn);
 		return r;
@@ -894,8 +963,13 @@ int store_targets_claim(struct store *s, size_t limit, struct arena *a, struct t
 		return r;
 	r = prep(&cn, &st, "SELECT " TARGET_COLS " FROM targets t JOIN campaigns c ON c.id = t.campaign_id "
 			   "WHERE t.state = 'pending' AND c.state = 'sending' ORDER BY t.id LIMIT ?", I((int64_t)limit));
-	while (r >= 0 && (r = step_row(&cn, st)) > 0)
-		target_read(st, a, PUSH(a, out, n, cap));
+	while (r >= 0 && (r = step_row(&cn, st)) > 0) {
+		struct target *t = PUSH(a, out, n, cap);
+		if (!t)
+			break;
+		target_read(st, a, t);
+	}
+	r = read_done(r, a);
 	for (size_t i = 0; r >= 0 && i < n; i++) {
 		r = run(&cn, "UPDATE targets SET state = 'claimed' WHERE id = ?", I(out[i].id));
 		out[i].state = TARGET_CLAIMED;
@@ -923,9 +997,13 @@ static int target_finish(struct store *s, int64_t target_id, int64_t at_ms, bool
 	if (r < 0)
 		return r;
 	if (ok)
-		r = run(&cn, "UPDATE targets SET state = 'sent', sent_at = ?, message_id = ? WHERE id = ?", I(at_ms / 1000), T(text), I(target_id));
+		r = run(&cn, "UPDATE targets SET state = 'sent', sent_at = ?, message_id = ? "
+			     "WHERE id = ? AND state = 'claimed'", I(at_ms / 1000), T(text), I(target_id));
 	else
-		r = run(&cn, "UPDATE targets SET state = 'error', error = ? WHERE id = ?", T(text), I(target_id));
+		r = run(&cn, "UPDATE targets SET state = 'error', error = ? WHERE id = ? AND state = 'claimed'",
+			T(text), I(target_id));
+	if (r >= 0 && sqlite3_changes(cn.db) == 0)
+		r = -ESTALE; /* no longer claimed (cancelled meanwhile): nothing to record */
 	if (r >= 0) {
 		_cleanup_free_ char *detail = NULL;
 		if (!ok) {
@@ -941,6 +1019,14 @@ static int target_finish(struct store *s, int64_t target_id, int64_t at_ms, bool
 		return r;
 	}
 	return 0;
+}
+
+int store_target_is_claimed(struct store *s, int64_t target_id)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int r = prep(&cn, &st, "SELECT 1 FROM targets WHERE id = ? AND state = 'claimed'", I(target_id));
+	return r < 0 ? r : step_row(&cn, st);
 }
 
 int store_target_sent(struct store *s, int64_t target_id, int64_t at_ms, const char *message_id)
@@ -975,7 +1061,7 @@ int store_target_by_rid(struct store *s, const char *rid, struct arena *a, struc
 	if (r == 0)
 		return -ENOENT;
 	target_read(st, a, ret);
-	return 0;
+	return read_done(0, a);
 }
 
 int store_events_add(struct store *s, const struct event *ev, size_t n)
@@ -1021,7 +1107,7 @@ int store_target_get(struct store *s, int64_t tenant_id, int64_t campaign_id, in
 	if (r == 0)
 		return -ENOENT;
 	target_read(st, a, ret);
-	return 0;
+	return read_done(0, a);
 }
 
 int store_targets(struct store *s, int64_t tenant_id, int64_t campaign_id, int64_t after, size_t limit,
@@ -1033,17 +1119,21 @@ int store_targets(struct store *s, int64_t tenant_id, int64_t campaign_id, int64
 	size_t n = 0, cap = 0;
 	int r = prep(&cn, &st, "SELECT " TARGET_COLS " FROM targets t JOIN campaigns c ON c.id = t.campaign_id "
 			       "WHERE c.tenant_id = ? AND t.campaign_id = ? AND t.id > ? ORDER BY t.id LIMIT ?", I(tenant_id), I(campaign_id), I(after), I((int64_t)limit));
-	while (r >= 0 && (r = step_row(&cn, st)) > 0)
-		target_read(st, a, PUSH(a, out, n, cap));
-	if (r < 0)
+	while (r >= 0 && (r = step_row(&cn, st)) > 0) {
+		struct target *t = PUSH(a, out, n, cap);
+		if (!t)
+			break;
+		target_read(st, a, t);
+	}
+	if ((r = read_done(r, a)) < 0)
 		return r;
 	*ret = out;
 	*ret_n = n;
 	return 0;
 }
 
-int store_events(struct store *s, int64_t tenant_id, int64_t campaign_id, int64_t target_id,
-		 struct arena *a, struct event **ret, size_t *ret_n)
+int store_events(struct store *s, int64_t tenant_id, int64_t campaign_id, int64_t target_min,
+		 int64_t target_max, struct arena *a, struct event **ret, size_t *ret_n)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
@@ -1052,13 +1142,16 @@ int store_events(struct store *s, int64_t tenant_id, int64_t campaign_id, int64_
 	int r = prep(&cn, &st, "SELECT e.id, e.campaign_id, coalesce(e.target_id, 0), e.kind, e.at_ms, e.ip, "
 			       "e.user_agent, e.os, e.browser, e.device, e.detail FROM events e "
 			       "JOIN campaigns c ON c.id = e.campaign_id WHERE c.tenant_id = ? "
-			       "AND e.campaign_id = ? AND (? = 0 OR e.target_id = ?) "
-			       "ORDER BY coalesce(e.target_id, 0), e.at_ms, e.id", I(tenant_id), I(campaign_id), I(target_id), I(target_id));
+			       "AND e.campaign_id = ? AND (e.target_id BETWEEN ? AND ? OR (e.target_id IS NULL AND ? = 0)) "
+			       "ORDER BY coalesce(e.target_id, 0), e.at_ms, e.id",
+		     I(tenant_id), I(campaign_id), I(target_min), I(target_max), I(target_min));
 	while (r >= 0 && (r = step_row(&cn, st)) > 0) {
 		int k = name_index(event_kind_names, EV__COUNT, (const char *)sqlite3_column_text(st, 3));
 		if (k < 0)
 			continue; /* a kind from a newer version: skip, never misreport */
 		struct event *e = PUSH(a, out, n, cap);
+		if (!e)
+			break;
 		*e = (struct event){
 			.id = col_int(st, 0), .campaign_id = col_int(st, 1), .target_id = col_int(st, 2),
 			.kind = (enum event_kind)k, .at_ms = col_int(st, 4), .ip = col_text_null(st, 5, a),
@@ -1067,7 +1160,7 @@ int store_events(struct store *s, int64_t tenant_id, int64_t campaign_id, int64_
 			.detail = col_text_null(st, 10, a),
 		};
 	}
-	if (r < 0)
+	if ((r = read_done(r, a)) < 0)
 		return r;
 	*ret = out;
 	*ret_n = n;

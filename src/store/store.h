@@ -43,6 +43,8 @@ struct person {
 
 /* ---- tenants and accounts ---- */
 
+#define STORE_HASH_LEN 32 /* BLAKE2b-256 of a session token or API key */
+
 struct tenant {
 	int64_t id;
 	const char *name, *time_zone;
@@ -62,6 +64,16 @@ struct account {
 int store_tenant_create(struct store *s, const char *name, const char *time_zone, int64_t *ret_id);
 int store_tenant_get(struct store *s, int64_t id, struct arena *a, struct tenant *ret);
 
+/* The first start, in one transaction: a tenant, the "operator" account,
+ * the tenant's "demo" owner and its API key.  -EEXIST (and nothing written)
+ * when an operator account exists already. */
+struct store_bootstrap {
+	const char *tenant_name, *time_zone;
+	const char *operator_hash, *owner_hash;   /* Argon2id strings */
+	unsigned char key_hash[STORE_HASH_LEN];
+};
+int store_bootstrap(struct store *s, const struct store_bootstrap *b);
+
 int store_account_create(struct store *s, int64_t tenant_id, const char *username,
 			 const char *password_hash, enum role role, int64_t *ret_id);
 int store_account_get(struct store *s, int64_t id, struct arena *a, struct account *ret);
@@ -70,7 +82,6 @@ int store_account_by_username(struct store *s, const char *username, struct aren
 
 /* API keys and sessions are looked up by a hash of the secret; the secret
  * itself is never stored. */
-#define STORE_HASH_LEN 32
 int store_api_key_add(struct store *s, int64_t account_id, const unsigned char hash[STORE_HASH_LEN],
 		      const char *label);
 int store_api_key_find(struct store *s, const unsigned char hash[STORE_HASH_LEN], int64_t *ret_account_id);
@@ -197,6 +208,10 @@ int store_campaign_transition(struct store *s, int64_t tenant_id, int64_t id, un
 int store_targets_claim(struct store *s, size_t limit, struct arena *a, struct target **ret, size_t *ret_n);
 /* Claimed targets left over from a crash go back to pending. */
 int store_targets_unclaim_all(struct store *s);
+/* 1 while a target is still claimed (a cancel takes it back), else 0. */
+int store_target_is_claimed(struct store *s, int64_t target_id);
+/* Record the outcome of a claimed target's send with its event; -ESTALE when
+ * it is no longer claimed (cancelled meanwhile), and nothing is written. */
 int store_target_sent(struct store *s, int64_t target_id, int64_t at_ms, const char *message_id);
 int store_target_failed(struct store *s, int64_t target_id, int64_t at_ms, const char *error);
 /* Sending campaigns with nothing left to send become running. */
@@ -212,8 +227,10 @@ int store_target_get(struct store *s, int64_t tenant_id, int64_t campaign_id, in
 		     struct arena *a, struct target *ret);
 int store_targets(struct store *s, int64_t tenant_id, int64_t campaign_id, int64_t after, size_t limit,
 		  struct arena *a, struct target **ret, size_t *ret_n);
-/* Events of a campaign (target_id 0: all), ordered by target then time. */
-int store_events(struct store *s, int64_t tenant_id, int64_t campaign_id, int64_t target_id,
-		 struct arena *a, struct event **ret, size_t *ret_n);
+/* Events of a campaign whose target id is in [target_min, target_max]
+ * (0 is the campaign's own 訓練作成 event; 0, INT64_MAX: all), ordered by
+ * target then time. */
+int store_events(struct store *s, int64_t tenant_id, int64_t campaign_id, int64_t target_min,
+		 int64_t target_max, struct arena *a, struct event **ret, size_t *ret_n);
 
 #endif

@@ -24,9 +24,9 @@ struct track *track_new(struct store *s, const char *tracker_url)
 {
 	struct track *t = xcalloc(1, sizeof(*t));
 	t->store = s;
-	t->tracker_url = xstrdup(tracker_url ? tracker_url : "");
+	atomic_init(&t->tracker_url, xstrdup(tracker_url ? tracker_url : ""));
 	if (track__writer_start(t) < 0) {
-		free(t->tracker_url);
+		free(atomic_load(&t->tracker_url));
 		free(t);
 		return NULL;
 	}
@@ -35,8 +35,9 @@ struct track *track_new(struct store *s, const char *tracker_url)
 
 void track_set_url(struct track *t, const char *tracker_url)
 {
-	free(t->tracker_url);
-	t->tracker_url = xstrdup(tracker_url);
+	/* Requests may be reading the old one: keep it until track_free. */
+	BUG_ON(t->retired_url);
+	t->retired_url = atomic_exchange(&t->tracker_url, xstrdup(tracker_url));
 }
 
 void track_free(struct track *t)
@@ -45,7 +46,8 @@ void track_free(struct track *t)
 		return;
 	track__writer_stop(t);
 	free(t->queue);
-	free(t->tracker_url);
+	free(atomic_load(&t->tracker_url));
+	free(t->retired_url);
 	free(t);
 }
 
@@ -97,6 +99,22 @@ static bool target_find(struct track *t, const char *rid, struct http_request *r
 	return r == 0;
 }
 
+/* What a client sends is kept as valid UTF-8 of bounded size (a cut
+ * character becomes U+FFFD): a hostile header must not grow the store or
+ * break the JSON views. */
+#define UA_MAX 512
+
+static const char *clean_text(struct arena *a, const char *s, size_t max)
+{
+	if (!s)
+		return NULL;
+	struct slice in = slice_from(s);
+	if (in.len > max)
+		in.len = max;
+	_cleanup_buf_ struct buf b = BUF_INIT(max * 3 + 1);
+	return buf_put_utf8(&b, in) < 0 ? NULL : arena_strndup(a, b.p, b.len);
+}
+
 static void record(struct track *t, struct http_request *req, const struct target *tg, enum event_kind kind,
 		   const char *detail)
 {
@@ -106,7 +124,7 @@ static void record(struct track *t, struct http_request *req, const struct targe
 		.kind = kind,
 		.at_ms = now_ms(),
 		.ip = req->remote_ip,
-		.user_agent = http_header(req, "User-Agent"),
+		.user_agent = clean_text(req->arena, http_header(req, "User-Agent"), UA_MAX),
 		.detail = detail,
 	};
 	int r = track_event_submit(t, &e);
@@ -119,7 +137,7 @@ static void open_beacon(struct http_request *req, struct http_response *res)
 	struct track *t = req->app;
 	struct target tg;
 	char *rid = arena_strdup(req->arena, req->params[0]);
-	size_t n = strlen(rid);
+	size_t n = rid ? strlen(rid) : 0;
 	if (n > 4 && !strcmp(rid + n - 4, ".gif")) {
 		rid[n - 4] = '\0';
 		if (!req->head && target_find(t, rid, req, &tg))
@@ -150,7 +168,7 @@ static void landing(struct http_request *req, struct http_response *res, const s
 	const struct tz *zone = tz_get(ten.time_zone);
 	if (!zone)
 		zone = tz_get("UTC");
-	_cleanup_free_ char *url = track_click_url(t->tracker_url, tg->rid);
+	_cleanup_free_ char *url = track_click_url(track__url(t), tg->rid);
 	struct merge_vars vars;
 	content_merge_vars(&c, tg, url, zone, req->arena, &vars);
 	const char *tmpl = explain || !sc.landing_html ? sc.explain_html : sc.landing_html;
@@ -206,7 +224,7 @@ static void submit(struct http_request *req, struct http_response *res)
 		http_form_each(req, req->body, note_field, &f);
 	_cleanup_free_ char *d = json_dumps(detail, JSON_COMPACT);
 	record(t, req, &tg, EV_SUBMITTED, d);
-	_cleanup_free_ char *to = xasprintf("%s/e/%s", t->tracker_url, tg.rid);
+	_cleanup_free_ char *to = xasprintf("%s/e/%s", track__url(t), tg.rid);
 	page_headers(req, res);
 	http_response_redirect(req, res, 303, to);
 }

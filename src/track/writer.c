@@ -1,7 +1,8 @@
 /*
  * writer.c — the event writer.  Submitters append to a queue and wait; one
  * thread takes everything queued, writes it in one transaction and wakes
- * them all.  A failing database slows answers down; nothing is dropped.
+ * them all.  A failing database slows answers down; nothing is dropped,
+ * except at shutdown, after three more tries (the submitters get -EIO).
  */
 #include "track/track.h"
 #include "track/track_int.h"
@@ -40,9 +41,16 @@ static void *writer_main(void *arg)
 		t->n = t->cap = 0;
 		pthread_mutex_unlock(&t->lock);
 
-		int r;
+		int r, tries = 0;
 		while ((r = store_events_add(t->store, batch, n)) < 0) {
 			log_error("track: writing %zu events failed (%s); retrying", n, strerror(-r));
+			pthread_mutex_lock(&t->lock);
+			bool stopping = t->stop;
+			pthread_mutex_unlock(&t->lock);
+			if (stopping && ++tries >= 3) {
+				log_error("track: shutting down: %zu events could not be written", n);
+				break;
+			}
 			sleep(1);
 		}
 		for (size_t i = 0; i < n; i++)
@@ -51,6 +59,10 @@ static void *writer_main(void *arg)
 
 		pthread_mutex_lock(&t->lock);
 		t->committed = seq;
+		if (r < 0) {
+			t->lost_from = seq - n + 1;
+			t->lost_upto = seq;
+		}
 		pthread_cond_broadcast(&t->done);
 	}
 	pthread_mutex_unlock(&t->lock);
@@ -100,6 +112,7 @@ int track_event_submit(struct track *t, const struct event *e)
 	pthread_cond_signal(&t->wake);
 	while (t->committed < seq)
 		pthread_cond_wait(&t->done, &t->lock);
+	int r = seq >= t->lost_from && seq <= t->lost_upto ? -EIO : 0;
 	pthread_mutex_unlock(&t->lock);
-	return 0;
+	return r;
 }

@@ -139,6 +139,14 @@ static void test_arena(void **state)
 	assert_non_null(arena_alloc(a, 10));
 	arena_free(a);
 	arena_free(NULL);
+	/* an arena smaller than a block still hands out what it has */
+	struct arena *small = arena_new(4096);
+	assert_non_null(arena_strdup(small, "session"));
+	assert_non_null(arena_alloc(small, 1000));
+	assert_false(arena_failed(small));
+	assert_null(arena_alloc(small, 8000));
+	assert_true(arena_failed(small));
+	arena_free(small);
 }
 
 static void test_ids(void **state)

@@ -139,7 +139,7 @@ static void test_tenants_never_see_each_other(void **state)
 	int64_t nt;
 	assert_int_equal(store_campaign_launch(f->s, f->t2, cid, now_unix(), &nt), -ENOENT);
 	struct event *ev;
-	assert_int_equal(store_events(f->s, f->t2, cid, 0, a, &ev, &n), 0);
+	assert_int_equal(store_events(f->s, f->t2, cid, 0, INT64_MAX, a, &ev, &n), 0);
 	assert_int_equal(n, 0);
 	arena_free(a);
 }
@@ -190,12 +190,12 @@ static void test_campaign_life(void **state)
 			   .ip = "127.0.0.1", .user_agent = "UA" };
 	assert_int_equal(store_events_add(f->s, &e, 1), 0);
 	struct event *ev;
-	assert_int_equal(store_events(f->s, f->t1, cid, t[0].id, a, &ev, &n), 0);
+	assert_int_equal(store_events(f->s, f->t1, cid, t[0].id, t[0].id, a, &ev, &n), 0);
 	assert_int_equal(n, 2); /* sent + opened */
 	assert_int_equal(ev[0].kind, EV_SENT);
 	assert_int_equal(ev[1].kind, EV_OPENED);
 	assert_string_equal(ev[1].ip, "127.0.0.1");
-	assert_int_equal(store_events(f->s, f->t1, cid, 0, a, &ev, &n), 0);
+	assert_int_equal(store_events(f->s, f->t1, cid, 0, INT64_MAX, a, &ev, &n), 0);
 	assert_int_equal(ev[0].kind, EV_CREATED); /* the campaign's own event first */
 	assert_int_equal(ev[0].target_id, 0);
 
@@ -232,6 +232,64 @@ static void test_test_only_launch(void **state)
 	arena_free(a);
 }
 
+static void test_cancel_takes_back_claimed_targets(void **state)
+{
+	struct fixture *f = *state;
+	int64_t list = make_list(f, f->t1, 3), sc = make_scenario(f, f->t1), cid, nt;
+	int64_t ids[] = { list };
+	struct campaign c = { .name = "c", .scenario_id = sc, .sender_name = "", .sender_local = "it",
+			      .sender_domain = "example.co.jp", .list_ids = ids, .nlist_ids = 1 };
+	struct arena *a = arena_new(0);
+	struct target *t;
+	size_t n;
+	assert_int_equal(store_campaign_create(f->s, f->t1, &c, &cid), 0);
+	assert_int_equal(store_campaign_launch(f->s, f->t1, cid, now_unix(), &nt), 0);
+	assert_int_equal(store_targets_claim(f->s, 2, a, &t, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(store_target_is_claimed(f->s, t[0].id), 1);
+	assert_int_equal(store_campaign_transition(f->s, f->t1, cid, 1u << CAMPAIGN_SENDING, CAMPAIGN_CANCELLED,
+						   now_unix()), 0);
+	/* the sender finds out before sending, and cannot record a send after all */
+	assert_int_equal(store_target_is_claimed(f->s, t[0].id), 0);
+	assert_int_equal(store_target_sent(f->s, t[0].id, now_ms(), "<x@y>"), -ESTALE);
+	assert_int_equal(store_target_failed(f->s, t[1].id, now_ms(), "550"), -ESTALE);
+	struct event *ev;
+	assert_int_equal(store_events(f->s, f->t1, cid, 1, INT64_MAX, a, &ev, &n), 0);
+	assert_int_equal(n, 0);
+	struct target *rest;
+	assert_int_equal(store_targets_claim(f->s, 10, a, &rest, &n), 0);
+	assert_int_equal(n, 0);
+	arena_free(a);
+}
+
+static void test_launch_takes_each_address_once_from_the_first_list(void **state)
+{
+	struct fixture *f = *state;
+	int64_t l1, l2, added, updated, cid, nt, sc = make_scenario(f, f->t1);
+	struct person a1[] = { person("一", "dup@example.co.jp", false), person("x", "only1@example.co.jp", false) };
+	struct person a2[] = { person("二", "dup@example.co.jp", false), person("y", "only2@example.co.jp", false) };
+	assert_int_equal(store_list_create(f->s, f->t1, "l1", &l1), 0);
+	assert_int_equal(store_list_create(f->s, f->t1, "l2", &l2), 0);
+	/* the duplicate gets the higher recipient id in the first list */
+	assert_int_equal(store_recipients_import(f->s, f->t1, l2, a2, 2, &added, &updated), 0);
+	assert_int_equal(store_recipients_import(f->s, f->t1, l1, a1, 2, &added, &updated), 0);
+	int64_t ids[] = { l2, l1 };
+	struct campaign c = { .name = "c", .scenario_id = sc, .sender_name = "", .sender_local = "it",
+			      .sender_domain = "example.co.jp", .list_ids = ids, .nlist_ids = 2 };
+	assert_int_equal(store_campaign_create(f->s, f->t1, &c, &cid), 0);
+	assert_int_equal(store_campaign_launch(f->s, f->t1, cid, now_unix(), &nt), 0);
+	assert_int_equal(nt, 3);
+	struct arena *a = arena_new(0);
+	struct target *t;
+	size_t n;
+	assert_int_equal(store_targets(f->s, f->t1, cid, 0, 10, a, &t, &n), 0);
+	assert_int_equal(n, 3);
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(t[i].p.f[PF_EMAIL], "dup@example.co.jp"))
+			assert_string_equal(t[i].p.f[PF_LAST_NAME], "一"); /* from the lower list id */
+	arena_free(a);
+}
+
 static void test_accounts_and_secrets(void **state)
 {
 	struct fixture *f = *state;
@@ -264,6 +322,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tenants_never_see_each_other, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_campaign_life, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_test_only_launch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cancel_takes_back_claimed_targets, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_launch_takes_each_address_once_from_the_first_list, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_accounts_and_secrets, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
