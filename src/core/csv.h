@@ -76,4 +76,11 @@ int csv_next_record(struct csv_reader *r, struct csv_record *ret);
 /* An English sentence for err, e.g. "a quoted field is never closed". */
 const char *csv_error_message(enum csv_error err);
 
+/* Writing CSV for Japanese Excel (SPEC G6): UTF-8 with a BOM, or CP932
+ * (characters CP932 lacks become "?"). */
+enum csv_encoding { CSV_UTF8_BOM, CSV_CP932 };
+int csv_encode(struct slice utf8, enum csv_encoding enc, struct buf *out);
+/* "utf8" / "cp932" (NULL or "" is utf8); -EINVAL otherwise. */
+int csv_encoding_parse(const char *s, enum csv_encoding *ret);
+
 #endif

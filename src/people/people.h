@@ -31,7 +31,38 @@ struct import_result {
 	size_t nproblems;
 	int64_t total_records;        /* data records read (excluding header and blank lines) */
 	int64_t duplicates;           /* repeated addresses within the file (last one kept) */
+	const char *encoding;         /* what was detected: "utf-8", "cp932", "utf-16le", "utf-16be" */
+	char separator;               /* ',' or '\t' */
 };
+
+/*
+ * Turns an upload into UTF-8 (issue 3, SPEC C3): a UTF-8 BOM is dropped;
+ * UTF-16 with a BOM (Excel's "Unicode text") is converted; otherwise valid
+ * UTF-8 is taken as is and anything else is read as CP932 (Shift_JIS as
+ * Excel on Japanese Windows writes it: ① ㈱ and the wave-dash family must
+ * survive, mapped as Windows maps them).  Line numbers are unchanged by the
+ * conversion.  -EILSEQ when the bytes are none of these (with
+ * *ret_bad_line, 1-based, where the first undecodable byte is).  The result
+ * lives in `a`.
+ */
+int people_decode(struct slice data, struct arena *a, struct slice *ret_utf8, const char **ret_encoding,
+		  int64_t *ret_bad_line);
+
+/* Checks one recipient given field by field (the API's add and edit): the
+ * same rules as an import row; the email is normalised in place (arena).
+ * Problems have line 0 and the English field name as column. */
+int people_person_check(struct person *p, struct arena *a, struct import_problem **ret, size_t *ret_n);
+
+/* Reads a list of addresses for a bulk delete: any supported encoding and
+ * separator; the メールアドレス / email column when there is a header, else
+ * the first column.  Valid addresses are normalised like the import's;
+ * invalid ones become problems. */
+int people_addresses_csv(struct slice data, struct arena *a, const char ***ret_emails, size_t *ret_n,
+			 struct import_problem **ret_problems, size_t *ret_nproblems);
+
+/* The template's header row and one row per person, CRLF, UTF-8 without BOM
+ * (the caller encodes: csv_encode). */
+int people_export_csv(const struct person *rows, size_t n, struct buf *out);
 
 /*
  * Parses a CSV upload (UTF-8 with or without BOM; RFC 4180 quoting with
@@ -56,7 +87,9 @@ struct import_result {
 int people_import_csv(struct slice data, struct arena *a, struct import_result *ret);
 
 /* Practical address check (RFC 5321 sizes, dot-atom local part, LDH domain
- * labels with a dot).  Lower-cases the domain into *ret_normalised (arena).
+ * labels with a dot).  An internationalised domain (例え.jp) is converted to
+ * its A-label form with libidn2 (xn--...), which is what is stored and sent.
+ * Lower-cases the domain into *ret_normalised (arena).
  * With a or ret_normalised NULL it only checks.  False also when the arena
  * is full. */
 bool people_email_valid(struct slice email, struct arena *a, const char **ret_normalised);
