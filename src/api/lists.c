@@ -1,6 +1,7 @@
 /* lists.c — /api/v1/lists: recipient lists and their CSV import. */
 #include "api/api_int.h"
 
+#include "core/csv.h"
 #include "people/people.h"
 
 static json_t *list_json(const struct principal *p, const struct list_info *l)
@@ -143,10 +144,11 @@ static void import_respond(struct http_request *req, struct http_response *res, 
 	_cleanup_free_ char *detail = xasprintf("list %lld: %lld new, %lld updated", (long long)id,
 						(long long)added, (long long)updated);
 	api__audit(req, p, "list.import", detail);
-	http_response_json(res, 200, json_pack("{s:I, s:I, s:I, s:I, s:o}", "imported", (json_int_t)added,
+	http_response_json(res, 200, json_pack("{s:I, s:I, s:I, s:I, s:o, s:s}", "imported", (json_int_t)added,
 					       "updated", (json_int_t)updated, "total", (json_int_t)ir->total_records,
 					       "duplicates", (json_int_t)ir->duplicates, "skipped",
-					       problems_json(ir->problems, ir->nproblems)));
+					       problems_json(ir->problems, ir->nproblems), "encoding",
+					       ir->encoding ? ir->encoding : "utf-8"));
 }
 
 void api_list_import(struct http_request *req, struct http_response *res)
@@ -180,12 +182,13 @@ void api_list_import(struct http_request *req, struct http_response *res)
 	arena_free(work);
 }
 
-static json_t *person_json(const struct person *pe)
+static json_t *recipient_json(const struct recipient *rc)
 {
 	json_t *j = json_object();
+	json_object_set_new(j, "id", json_integer(rc->id));
 	for (int f = 0; f < PF__COUNT; f++)
-		json_object_set_new(j, person_field_names[f], json_string(pe->f[f]));
-	json_object_set_new(j, "is_test", json_boolean(pe->is_test));
+		json_object_set_new(j, person_field_names[f], json_string(rc->p.f[f]));
+	json_object_set_new(j, "is_test", json_boolean(rc->p.is_test));
 	return j;
 }
 
@@ -193,26 +196,332 @@ void api_list_recipients(struct http_request *req, struct http_response *res)
 {
 	struct api *api = req->app;
 	struct principal *p = api__auth(req, res, API_READ);
+	struct recipient_query q = { .q = http_query(req, "q"), .sort = http_query(req, "sort") };
 	struct recipient *rc;
 	struct list_info l;
-	size_t n, limit;
-	int64_t id, after;
-	if (!p || !api__id(req, res, 0, &id) || !api__paging(req, res, &after, &limit))
+	size_t n;
+	int64_t id, offset = 0, total;
+	if (!p || !api__id(req, res, 0, &id) || !api__paging(req, res, &q.after, &q.limit))
 		return;
+	const char *order = http_query(req, "order"), *off = http_query(req, "offset");
+	if (order && strcmp(order, "asc") && strcmp(order, "desc")) {
+		api__field_error(res, "order", "must be asc or desc");
+		return;
+	}
+	q.desc = order && !strcmp(order, "desc");
+	if (off && slice_to_i64(slice_from(off), 0, INT32_MAX, &offset) < 0) {
+		api__field_error(res, "offset", "must be a whole number from 0");
+		return;
+	}
+	q.offset = (size_t)offset;
+	if (q.q && strlen(q.q) > 256) {
+		api__field_error(res, "q", "must be at most 256 bytes");
+		return;
+	}
 	int r = store_list_get(api->store, p->tenant.id, id, req->arena, &l);
 	if (r >= 0)
-		r = store_recipients(api->store, p->tenant.id, id, after, limit + 1, req->arena, &rc, &n);
+		r = store_recipients(api->store, p->tenant.id, id, &q, req->arena, &rc, &n, &total);
+	if (r == -EINVAL) {
+		api__field_error(res, "sort", "unknown column");
+		return;
+	}
 	if (r < 0) {
 		api__store_error(res, r, "list");
 		return;
 	}
 	json_t *items = json_array();
-	for (size_t i = 0; i < n && i < limit; i++) {
-		json_t *j = person_json(&rc[i].p);
-		json_object_set_new(j, "id", json_integer(rc[i].id));
-		json_array_append_new(items, j);
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(items, recipient_json(&rc[i]));
+	/* next_after pages the default id order; offset pages any order */
+	bool more = (int64_t)(q.offset + n) < total;
+	json_t *page = api__page(items, more && !q.sort && !q.desc, n ? rc[n - 1].id : 0);
+	json_object_set_new(page, "total", json_integer(total));
+	http_response_json(res, 200, page);
+}
+
+/* Reads the fields present in body over *pe; 400 (set) when one is not a string. */
+static bool person_from_json(struct http_response *res, json_t *body, struct person *pe)
+{
+	const char *msg;
+	for (int f = 0; f < PF__COUNT; f++)
+		if (json_get_str(body, person_field_names[f], false, 1024, &pe->f[f], &msg) < 0) {
+			api__field_error(res, person_field_names[f], msg);
+			return false;
+		}
+	if (json_get_bool(body, "is_test", false, &pe->is_test, &msg) < 0) {
+		api__field_error(res, "is_test", msg);
+		return false;
 	}
-	http_response_json(res, 200, api__page(items, n > limit, n ? rc[n > limit ? limit - 1 : n - 1].id : 0));
+	return true;
+}
+
+/* The import's rules for one recipient; 400 naming every bad field. */
+static bool person_valid(struct http_request *req, struct http_response *res, struct person *pe)
+{
+	struct import_problem *pr;
+	size_t n;
+	int r = people_person_check(pe, req->arena, &pr, &n);
+	if (r < 0) {
+		api__store_error(res, r, "recipient");
+		return false;
+	}
+	if (n == 0)
+		return true;
+	json_t *details = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(details, json_pack("{s:s, s:s, s:s, s:s}", "field", pr[i].column, "message",
+							 pr[i].reason, "code", pr[i].code, "value", pr[i].value));
+	_cleanup_free_ char *msg = xasprintf("%s: %s", pr[0].column, pr[0].reason);
+	http_response_error(res, 400, "invalid_field", msg, details);
+	return false;
+}
+
+static void recipient_respond(struct http_request *req, struct http_response *res, const struct principal *p,
+			      int64_t list, int64_t id, int status)
+{
+	struct api *api = req->app;
+	struct recipient rc;
+	int r = store_recipient_get(api->store, p->tenant.id, list, id, req->arena, &rc);
+	if (r < 0) {
+		api__store_error(res, r, "recipient");
+		return;
+	}
+	http_response_json(res, status, recipient_json(&rc));
+}
+
+static void recipient_exists(struct http_response *res)
+{
+	http_response_error(res, 409, "exists", "this address is already in the list", NULL);
+}
+
+void api_list_recipient_add(struct http_request *req, struct http_response *res)
+{
+	struct api *api = req->app;
+	struct principal *p = api__auth(req, res, API_WRITE);
+	json_auto_t *body = p ? api__body(req, res) : NULL;
+	struct person pe = { .f = { "", "", "", "", "", "", "", "" } };
+	int64_t list, id;
+	if (!body || !api__id(req, res, 0, &list) || !person_from_json(res, body, &pe) ||
+	    !person_valid(req, res, &pe))
+		return;
+	int r = store_recipient_add(api->store, p->tenant.id, list, &pe, &id);
+	if (r == -EEXIST) {
+		recipient_exists(res);
+		return;
+	}
+	if (r < 0) {
+		api__store_error(res, r, "list");
+		return;
+	}
+	api__audit(req, p, "recipient.add", pe.f[PF_EMAIL]);
+	recipient_respond(req, res, p, list, id, 201);
+}
+
+void api_list_recipient_get(struct http_request *req, struct http_response *res)
+{
+	struct principal *p = api__auth(req, res, API_READ);
+	int64_t list, id;
+	if (p && api__id(req, res, 0, &list) && api__id(req, res, 1, &id))
+		recipient_respond(req, res, p, list, id, 200);
+}
+
+void api_list_recipient_patch(struct http_request *req, struct http_response *res)
+{
+	struct api *api = req->app;
+	struct principal *p = api__auth(req, res, API_WRITE);
+	json_auto_t *body = p ? api__body(req, res) : NULL;
+	struct recipient rc;
+	int64_t list, id;
+	if (!body || !api__id(req, res, 0, &list) || !api__id(req, res, 1, &id))
+		return;
+	int r = store_recipient_get(api->store, p->tenant.id, list, id, req->arena, &rc);
+	if (r < 0) {
+		api__store_error(res, r, "recipient");
+		return;
+	}
+	if (!person_from_json(res, body, &rc.p) || !person_valid(req, res, &rc.p))
+		return;
+	r = store_recipient_update(api->store, p->tenant.id, list, id, &rc.p);
+	if (r == -EEXIST) {
+		recipient_exists(res);
+		return;
+	}
+	if (r < 0) {
+		api__store_error(res, r, "recipient");
+		return;
+	}
+	api__audit(req, p, "recipient.update", rc.p.f[PF_EMAIL]);
+	recipient_respond(req, res, p, list, id, 200);
+}
+
+void api_list_recipient_delete(struct http_request *req, struct http_response *res)
+{
+	struct api *api = req->app;
+	struct principal *p = api__auth(req, res, API_WRITE);
+	int64_t list, id;
+	if (!p || !api__id(req, res, 0, &list) || !api__id(req, res, 1, &id))
+		return;
+	int r = store_recipient_delete(api->store, p->tenant.id, list, id);
+	if (r < 0) {
+		api__store_error(res, r, "recipient");
+		return;
+	}
+	api__audit(req, p, "recipient.delete", req->params[1]);
+	http_response_json(res, 200, json_pack("{s:b}", "ok", 1));
+}
+
+/* Bulk delete: {"ids": [...]} or a CSV of addresses. */
+void api_list_recipients_delete(struct http_request *req, struct http_response *res)
+{
+	struct api *api = req->app;
+	struct principal *p = api__auth(req, res, API_WRITE);
+	int64_t list;
+	if (!p || !api__id(req, res, 0, &list))
+		return;
+	const char *type = http_header(req, "Content-Type");
+	int64_t *ids = NULL;
+	const char **emails = NULL;
+	size_t n = 0;
+	json_auto_t *body = NULL;
+	if (type && !strncasecmp(type, "application/json", 16)) {
+		if (!(body = api__body(req, res)))
+			return;
+		json_t *arr = json_object_get(body, "ids");
+		if (!json_is_array(arr) || json_array_size(arr) == 0 || json_array_size(arr) > 100000) {
+			api__field_error(res, "ids", "must be a list of 1 to 100000 recipient ids");
+			return;
+		}
+		n = json_array_size(arr);
+		if (!(ids = arena_alloc(req->arena, n * sizeof(*ids)))) {
+			api__store_error(res, -ENOMEM, "request");
+			return;
+		}
+		for (size_t i = 0; i < n; i++) {
+			json_t *v = json_array_get(arr, i);
+			if (!json_is_integer(v) || json_integer_value(v) < 1) {
+				api__field_error(res, "ids", "each entry must be a recipient id");
+				return;
+			}
+			ids[i] = json_integer_value(v);
+		}
+	} else {
+		struct import_problem *pr;
+		size_t npr;
+		int r = people_addresses_csv(req->body, req->arena, &emails, &n, &pr, &npr);
+		if (r < 0) {
+			api__store_error(res, r, "request");
+			return;
+		}
+		if (npr) {
+			http_response_error(res, 422, "invalid_csv", "the file has problems; nothing was deleted",
+					    problems_json(pr, npr));
+			return;
+		}
+		if (n == 0) {
+			http_response_error(res, 422, "invalid_csv", "the file lists no addresses", NULL);
+			return;
+		}
+	}
+	bool *deleted = arena_alloc(req->arena, n * sizeof(bool));
+	if (!deleted) {
+		api__store_error(res, -ENOMEM, "request");
+		return;
+	}
+	int r = store_recipients_delete(api->store, p->tenant.id, list, ids, emails, n, deleted);
+	if (r < 0) {
+		api__store_error(res, r, "list");
+		return;
+	}
+	json_t *missing = json_array();
+	int64_t count = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (deleted[i])
+			count++;
+		else
+			json_array_append_new(missing, ids ? json_integer(ids[i]) : json_string(emails[i]));
+	}
+	_cleanup_free_ char *detail = xasprintf("list %lld: %lld deleted", (long long)list, (long long)count);
+	api__audit(req, p, "recipients.delete", detail);
+	http_response_json(res, 200, json_pack("{s:I, s:o}", "deleted", (json_int_t)count, "not_found", missing));
+}
+
+void api_list_export(struct http_request *req, struct http_response *res)
+{
+	struct api *api = req->app;
+	struct principal *p = api__auth(req, res, API_READ);
+	struct list_info l;
+	enum csv_encoding enc;
+	int64_t id;
+	if (!p || !api__id(req, res, 0, &id))
+		return;
+	if (csv_encoding_parse(http_query(req, "encoding"), &enc) < 0) {
+		api__field_error(res, "encoding", "must be utf8 or cp932");
+		return;
+	}
+	int r = store_list_get(api->store, p->tenant.id, id, req->arena, &l);
+	if (r < 0) {
+		api__store_error(res, r, "list");
+		return;
+	}
+	/* Every recipient, a page at a time, into one array the exporter writes. */
+	struct arena *a = arena_new((size_t)1 << 30);
+	struct person *all = arena_alloc(a, (size_t)(l.recipient_count ? l.recipient_count : 1) * sizeof(*all));
+	size_t total = 0;
+	struct recipient_query q = { .limit = 1000 };
+	while (all && r >= 0) {
+		struct recipient *rc;
+		size_t n;
+		int64_t count;
+		r = store_recipients(api->store, p->tenant.id, id, &q, a, &rc, &n, &count);
+		for (size_t i = 0; r >= 0 && i < n && total < (size_t)l.recipient_count; i++)
+			all[total++] = rc[i].p;
+		if (r < 0 || n < q.limit)
+			break;
+		q.after = rc[n - 1].id;
+	}
+	_cleanup_buf_ struct buf text = BUF_INIT((size_t)512 << 20), out = BUF_INIT((size_t)512 << 20);
+	if (!all)
+		r = -ENOMEM;
+	if (r >= 0)
+		r = people_export_csv(all, total, &text);
+	if (r >= 0)
+		r = csv_encode(buf_slice(&text), enc, &out);
+	arena_free(a);
+	if (r < 0) {
+		api__store_error(res, r, "list");
+		return;
+	}
+	_cleanup_free_ char *name = xasprintf("%s.csv", l.name);
+	api__send_file(req, res, enc == CSV_CP932 ? "text/csv; charset=Shift_JIS" : "text/csv; charset=utf-8", name,
+		       &out);
+}
+
+void api_list_patch(struct http_request *req, struct http_response *res)
+{
+	struct api *api = req->app;
+	struct principal *p = api__auth(req, res, API_WRITE);
+	json_auto_t *body = p ? api__body(req, res) : NULL;
+	const char *name = NULL, *msg;
+	struct list_info l;
+	int64_t id;
+	if (!body || !api__id(req, res, 0, &id))
+		return;
+	if (json_get_str(body, "name", true, 1000, &name, &msg) < 0) {
+		api__field_error(res, "name", msg);
+		return;
+	}
+	if (!name_ok(res, name))
+		return;
+	struct slice nm = slice_trim(slice_from(name));
+	int r = store_list_rename(api->store, p->tenant.id, id, arena_slice(req->arena, nm));
+	if (r >= 0)
+		r = store_list_get(api->store, p->tenant.id, id, req->arena, &l);
+	if (r < 0) {
+		api__store_error(res, r, "list");
+		return;
+	}
+	api__audit(req, p, "list.rename", l.name);
+	http_response_json(res, 200, list_json(p, &l));
 }
 
 void api_list_template(struct http_request *req, struct http_response *res)

@@ -1,5 +1,8 @@
-/* csv.c — the RFC 4180 reader of csv.h; docs/internals/CSV.md explains it. */
+/* csv.c — the RFC 4180 reader of csv.h and the encoder for Japanese Excel;
+ * docs/internals/CSV.md explains both. */
 #include "core/csv.h"
+
+#include <iconv.h>
 
 /* What follows a field. */
 enum field_end { END_SEP, END_LINE, END_INPUT };
@@ -218,4 +221,62 @@ int csv_next_record(struct csv_reader *r, struct csv_record *ret)
 	ret->nfields = nfields;
 	ret->line = r->record_line;
 	return 1;
+}
+
+/* ---- writing for Excel ---------------------------------------------------- */
+
+int csv_encoding_parse(const char *s, enum csv_encoding *ret)
+{
+	if (!s || !*s || !strcmp(s, "utf8")) {
+		*ret = CSV_UTF8_BOM;
+		return 0;
+	}
+	if (!strcmp(s, "cp932")) {
+		*ret = CSV_CP932;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+/* Skips the character at *in (a lead byte and its continuation bytes). */
+static void skip_utf8_char(char **in, size_t *left)
+{
+	do {
+		(*in)++;
+		(*left)--;
+	} while (*left && ((unsigned char)**in & 0xC0) == 0x80);
+}
+
+static int encode_cp932(struct slice utf8, struct buf *out)
+{
+	iconv_t cd = iconv_open("CP932", "UTF-8");
+	if (cd == (iconv_t)-1)
+		return -ENOTSUP;
+	char *in = (char *)utf8.p;
+	size_t left = utf8.len;
+	int r = 0;
+	while (left && r == 0) {
+		char chunk[4096], *o = chunk;
+		size_t room = sizeof(chunk);
+		size_t k = iconv(cd, &in, &left, &o, &room);
+		int e = errno;
+		r = buf_append(out, chunk, sizeof(chunk) - room);
+		if (k != (size_t)-1 || e == E2BIG)
+			continue;
+		/* Not in CP932 (or not UTF-8, or cut short at the end): one "?"
+		 * for the character. */
+		skip_utf8_char(&in, &left);
+		if (r == 0)
+			r = buf_putc(out, '?');
+	}
+	iconv_close(cd);
+	return r;
+}
+
+int csv_encode(struct slice utf8, enum csv_encoding enc, struct buf *out)
+{
+	if (enc == CSV_CP932)
+		return encode_cp932(utf8, out);
+	int r = buf_puts(out, "\xEF\xBB\xBF");
+	return r < 0 ? r : buf_put_slice(out, utf8);
 }

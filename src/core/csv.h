@@ -76,8 +76,14 @@ int csv_next_record(struct csv_reader *r, struct csv_record *ret);
 /* An English sentence for err, e.g. "a quoted field is never closed". */
 const char *csv_error_message(enum csv_error err);
 
-/* Writing CSV for Japanese Excel (SPEC G6): UTF-8 with a BOM, or CP932
- * (characters CP932 lacks become "?"). */
+/*
+ * Writing CSV for Japanese Excel (SPEC G6): appends the UTF-8 text utf8 to
+ * out as UTF-8 with a BOM, or as CP932 the way Windows writes it (U+301C
+ * 〜 and U+FF5E ～ both become 0x8160, ① ㈱ and the IBM extensions are
+ * kept; a character CP932 lacks, or a byte that is not UTF-8, becomes one
+ * "?").  -E2BIG when out's cap is reached (out then holds a prefix),
+ * -ENOTSUP when iconv has no CP932.
+ */
 enum csv_encoding { CSV_UTF8_BOM, CSV_CP932 };
 int csv_encode(struct slice utf8, enum csv_encoding enc, struct buf *out);
 /* "utf8" / "cp932" (NULL or "" is utf8); -EINVAL otherwise. */

@@ -175,7 +175,7 @@ static void *deliver_main(void *arg)
 		}
 		arena_free(a);
 		if (n)
-			store_campaigns_settle(d->o.store, now_unix());
+			store_campaigns_settle(d->o.store);
 
 		pthread_mutex_lock(&d->lock);
 		if (!d->stop && !d->work && n == 0) {

@@ -1,7 +1,9 @@
 /*
- * import.c — the recipient CSV import of SPEC C2–C4 and its template.
+ * import.c — the recipient CSV import of SPEC C2–C4, the checks of one
+ * recipient, and the template.
  *
- * The file is checked for UTF-8 first, then read record by record with the
+ * The file is decoded first (decode.c: UTF-8, CP932 or UTF-16 become
+ * UTF-8), its separator guessed, then it is read record by record with the
  * core CSV reader: the first non-blank record is the header, matched by
  * name; every later non-blank record is validated column by column.  Rows
  * and problems collect in the caller's arena, so its cap bounds the whole
@@ -12,16 +14,12 @@
  */
 #include <inttypes.h>
 
-#include "core/csv.h"
-#include "people/people.h"
+#include "people/internal.h"
 
-#define FIELD_MAX 256       /* bytes, every column but the e-mail address */
-#define EMAIL_FIELD_MAX 254
-#define PREVIEW_MAX 80      /* bytes of an over-long value or header echoed in a problem */
-
-/* What a column holds: a person field (enum person_field), the test flag, a
- * named column we do not use (unknown or repeated), or no name at all. */
-enum { COL_TEST = PF__COUNT, COL_KNOWN_COUNT, COL_IGNORED = COL_KNOWN_COUNT, COL_UNNAMED };
+#define COL_TEST PEOPLE__COL_TEST
+#define COL_KNOWN_COUNT PEOPLE__COL_KNOWN_COUNT
+#define COL_IGNORED PEOPLE__COL_IGNORED
+#define COL_UNNAMED PEOPLE__COL_UNNAMED
 
 static const struct {
 	const char *name; /* normalised: ASCII lower case, ASCII digits */
@@ -53,12 +51,11 @@ struct importer {
 	struct person *rows;
 	size_t nrows, rows_cap;
 	int64_t lines;                        /* physical lines in the file */
-	struct import_problem *problems;
-	size_t nproblems, problems_cap;
+	struct people__problems pr;
 	int64_t total_records;
 };
 
-/* ---- small helpers ------------------------------------------------------ */
+/* ---- helpers shared by people/ (internal.h) -------------------------------- */
 
 static bool starts_with_ideographic_space(struct slice s)
 {
@@ -70,8 +67,7 @@ static bool ends_with_ideographic_space(struct slice s)
 	return s.len >= 3 && memcmp(s.p + s.len - 3, "\xE3\x80\x80", 3) == 0;
 }
 
-/* Trims ASCII white space and U+3000 IDEOGRAPHIC SPACE from both ends. */
-static struct slice trim_spaces(struct slice s)
+struct slice people__trim(struct slice s)
 {
 	for (;;) {
 		s = slice_trim(s);
@@ -84,13 +80,30 @@ static struct slice trim_spaces(struct slice s)
 	}
 }
 
-static bool record_is_blank(const struct csv_record *rec)
+struct slice people__value(struct slice raw)
 {
-	for (size_t i = 0; i < rec->nfields; i++) {
-		if (trim_spaces(rec->fields[i]).len)
-			return false;
-	}
-	return true;
+	struct slice s = people__trim(raw);
+	size_t q = 0;
+	while (q < s.len && s.p[q] == '\'')
+		q++;
+	if (q > 0 && q < s.len && memchr("=+-@", s.p[q], 4))
+		return (struct slice){ s.p + 1, s.len - 1 };
+	return s;
+}
+
+const char *people__text(struct arena *a, struct slice s)
+{
+	return s.len ? arena_slice(a, s) : "";
+}
+
+const char *people__preview(struct arena *a, struct slice s)
+{
+	if (s.len <= PEOPLE__PREVIEW_MAX)
+		return people__text(a, s);
+	size_t n = PEOPLE__PREVIEW_MAX;
+	while (n > 0 && ((unsigned char)s.p[n] & 0xC0) == 0x80)
+		n--;
+	return arena_printf(a, "%.*s…", (int)n, s.p);
 }
 
 /* Makes room for one more element of size bytes in an arena vector; the
@@ -110,37 +123,111 @@ static int vec_grow(struct arena *a, void **p, size_t *cap, size_t n, size_t siz
 	return 0;
 }
 
-/* An arena copy of s; the empty string is shared. */
-static const char *text(struct arena *a, struct slice s)
-{
-	return s.len ? arena_slice(a, s) : "";
-}
-
-/* The first PREVIEW_MAX bytes of s, cut on a character boundary, with "…". */
-static const char *preview(struct arena *a, struct slice s)
-{
-	if (s.len <= PREVIEW_MAX)
-		return text(a, s);
-	size_t n = PREVIEW_MAX;
-	while (n > 0 && ((unsigned char)s.p[n] & 0xC0) == 0x80)
-		n--;
-	return arena_printf(a, "%.*s…", (int)n, s.p);
-}
-
-/* Records a problem.  column, value and reason are static strings or arena
- * copies; a NULL one is an arena allocation that failed. */
-static int problem_add(struct importer *im, int64_t line, const char *column, const char *value,
-		       const char *code, const char *reason)
+int people__problem_add(struct people__problems *pl, int64_t line, const char *column, const char *value,
+			const char *code, const char *reason)
 {
 	if (!column || !value || !reason)
 		return -ENOMEM;
-	if (vec_grow(im->a, (void **)&im->problems, &im->problems_cap, im->nproblems,
-		     sizeof(*im->problems)) < 0)
+	if (vec_grow(pl->a, (void **)&pl->v, &pl->cap, pl->n, sizeof(*pl->v)) < 0)
 		return -ENOMEM;
-	im->problems[im->nproblems++] = (struct import_problem){
+	pl->v[pl->n++] = (struct import_problem){
 		.line = line, .column = column, .value = value, .code = code, .reason = reason,
 	};
 	return 0;
+}
+
+int people__problem_csv(struct people__problems *pl, const struct csv_reader *c, const char *const *col_names,
+			size_t ncols)
+{
+	const char *msg = csv_error_message(c->err);
+	const char *reason = c->err_line != c->record_line
+		? arena_printf(pl->a, "%s (line %" PRId64 ")", msg, c->err_line) : msg;
+	const char *column = c->err_field < ncols ? col_names[c->err_field] : "";
+	if (!reason)
+		return -ENOMEM;
+	switch (c->err) {
+	case CSV_ERR_TOO_MANY_FIELDS:
+		return people__problem_add(pl, c->record_line, "", "", "too_many_columns", reason);
+	case CSV_ERR_FIELD_TOO_LONG:
+		BUG_ON(c->err_field >= CSV_MAX_FIELDS);
+		return people__problem_add(pl, c->record_line, column,
+					   people__preview(pl->a, c->fields[c->err_field]), "too_long", reason);
+	default:
+		return people__problem_add(pl, c->record_line, column, "", "bad_quote", reason);
+	}
+}
+
+int people__check_length(struct people__problems *pl, int64_t line, const char *column, struct slice v,
+			 size_t max)
+{
+	if (v.len <= max)
+		return 0;
+	return people__problem_add(pl, line, column, people__preview(pl->a, v), "too_long",
+				   arena_printf(pl->a, "longer than %zu bytes", max));
+}
+
+int people__check_email(struct people__problems *pl, int64_t line, const char *column, struct slice email,
+			const char **ret_email)
+{
+	const char *reason;
+	if (email.len == 0)
+		return people__problem_add(pl, line, column, "", "missing_email",
+					   "the e-mail address is missing");
+	int r = people_email_check(email, pl->a, ret_email, &reason);
+	if (r == -EINVAL || r == -E2BIG)
+		return people__problem_add(pl, line, column, people__preview(pl->a, email),
+					   r == -E2BIG ? "too_long" : "invalid_email", reason);
+	return r;
+}
+
+static uint64_t hash_str(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325u; /* FNV-1a */
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3u;
+	return h;
+}
+
+size_t people__mark_repeated(const char *const *keys, size_t n, bool *ret_repeated)
+{
+	size_t size = 16, marked = 0;
+	while (size < st_mult(n, 2))
+		size = st_mult(size, 2);
+	_cleanup_free_ size_t *slot = xmalloc(st_mult(size, sizeof(*slot)));
+	for (size_t h = 0; h < size; h++)
+		slot[h] = SIZE_MAX;
+
+	/* From the end, so the first one seen of each key is its last. */
+	for (size_t i = n; i-- > 0;) {
+		ret_repeated[i] = false;
+		for (size_t h = hash_str(keys[i]) & (size - 1);; h = (h + 1) & (size - 1)) {
+			if (slot[h] == SIZE_MAX) {
+				slot[h] = i;
+				break;
+			}
+			if (strcmp(keys[slot[h]], keys[i]) == 0) {
+				ret_repeated[i] = true;
+				marked++;
+				break;
+			}
+		}
+	}
+	return marked;
+}
+
+static bool record_is_blank(const struct csv_record *rec)
+{
+	for (size_t i = 0; i < rec->nfields; i++) {
+		if (people__trim(rec->fields[i]).len)
+			return false;
+	}
+	return true;
+}
+
+static int problem_add(struct importer *im, int64_t line, const char *column, const char *value,
+		       const char *code, const char *reason)
+{
+	return people__problem_add(&im->pr, line, column, value, code, reason);
 }
 
 static const char *column_name(const struct importer *im, size_t col)
@@ -148,39 +235,13 @@ static const char *column_name(const struct importer *im, size_t col)
 	return col < im->ncols ? im->col_name[col] : "";
 }
 
-/* ---- encoding ------------------------------------------------------------ */
-
-/* The 1-based line holding the first byte that is not UTF-8 (or a NUL),
- * or 0 when the whole text is clean; *ret_lines counts the lines.  Lines
- * end like in the CSV reader: LF, CRLF or a lone CR; no UTF-8 sequence
- * contains either byte. */
-static int64_t first_bad_line(struct slice d, int64_t *ret_lines)
-{
-	int64_t line = 1;
-	size_t start = 0;
-	for (size_t i = 0; i <= d.len; i++) {
-		if (i < d.len && d.p[i] != '\r' && d.p[i] != '\n')
-			continue;
-		size_t n = i - start;
-		if (n && (!utf8_valid(d.p + start, n) || memchr(d.p + start, '\0', n)))
-			return line;
-		if (i < d.len && (d.p[i] == '\n' || !(i + 1 < d.len && d.p[i + 1] == '\n')))
-			line++;
-		start = i + 1;
-	}
-	*ret_lines = line;
-	return 0;
-}
-
 /* ---- the header ----------------------------------------------------------- */
 
-/* Which column a header names: trimmed, ASCII case folded, full-width
- * digits (０–９, U+FF10–FF19) read as ASCII ones. */
-static int header_kind(struct slice raw)
+int people__header_kind(struct slice raw)
 {
 	char norm[64];
 	size_t n = 0;
-	struct slice s = trim_spaces(raw);
+	struct slice s = people__trim(raw);
 	if (s.len == 0)
 		return COL_UNNAMED;
 	for (size_t i = 0; i < s.len; i++) {
@@ -211,10 +272,10 @@ static int header_classify(struct importer *im, const struct csv_record *rec, si
 		im->col_of[k] = -1;
 	im->ncols = rec->nfields;
 	for (size_t i = 0; i < rec->nfields; i++) {
-		im->col_name[i] = preview(im->a, trim_spaces(rec->fields[i]));
+		im->col_name[i] = people__preview(im->a, people__trim(rec->fields[i]));
 		if (!im->col_name[i])
 			return -ENOMEM;
-		int kind = header_kind(rec->fields[i]);
+		int kind = people__header_kind(rec->fields[i]);
 		if (kind < COL_KNOWN_COUNT) {
 			known++;
 			if (im->col_of[kind] < 0)
@@ -259,7 +320,7 @@ static int header_map(struct importer *im, const struct csv_record *rec, bool *r
 		/* Most likely a file without a header row: one clear problem
 		 * instead of one unknown column per cell. */
 		*ret_usable = false;
-		return problem_add(im, rec->line, "", preview(im->a, trim_spaces(rec->fields[0])),
+		return problem_add(im, rec->line, "", people__preview(im->a, people__trim(rec->fields[0])),
 				   "missing_header",
 				   "the first row must be the header row naming the columns "
 				   "(姓, 名, メールアドレス, 部署, 役職, 項目, 項目2, 項目3, テスト対象)");
@@ -279,27 +340,12 @@ static int header_map(struct importer *im, const struct csv_record *rec, bool *r
 /* A record the CSV reader rejected: a quote error or a cap. */
 static int record_report_error(struct importer *im)
 {
-	const struct csv_reader *c = &im->csv;
-	const char *msg = csv_error_message(c->err);
-	const char *reason = c->err_line != c->record_line
-		? arena_printf(im->a, "%s (line %" PRId64 ")", msg, c->err_line) : msg;
-	if (!reason)
-		return -ENOMEM;
-	switch (c->err) {
-	case CSV_ERR_TOO_MANY_FIELDS:
-		return problem_add(im, c->record_line, "", "", "too_many_columns", reason);
-	case CSV_ERR_FIELD_TOO_LONG:
-		BUG_ON(c->err_field >= CSV_MAX_FIELDS);
-		return problem_add(im, c->record_line, column_name(im, c->err_field),
-				   preview(im->a, c->fields[c->err_field]), "too_long", reason);
-	default:
-		return problem_add(im, c->record_line, column_name(im, c->err_field), "",
-				   "bad_quote", reason);
-	}
+	return people__problem_csv(&im->pr, &im->csv, im->col_name, im->ncols);
 }
 
-/* Spreads a record over the known kinds (trimmed); a value in a column
- * without a header is a problem, one per row. */
+/* Spreads a record over the known kinds (people__value: trimmed, a formula
+ * guard dropped); a value in a column without a header is a problem, one
+ * per row. */
 static int record_split(struct importer *im, const struct csv_record *rec,
 			struct slice val[COL_KNOWN_COUNT])
 {
@@ -307,13 +353,13 @@ static int record_split(struct importer *im, const struct csv_record *rec,
 		val[k] = (struct slice){ "", 0 };
 	bool reported = false;
 	for (size_t i = 0; i < rec->nfields; i++) {
-		struct slice v = trim_spaces(rec->fields[i]);
+		struct slice v = people__value(rec->fields[i]);
 		int kind = i < im->ncols ? im->col_kind[i] : COL_UNNAMED;
 		if (kind < COL_KNOWN_COUNT) {
 			val[kind] = v;
 		} else if (kind == COL_UNNAMED && v.len && !reported) {
 			reported = true;
-			int r = problem_add(im, rec->line, "", preview(im->a, v), "too_many_columns",
+			int r = problem_add(im, rec->line, "", people__preview(im->a, v), "too_many_columns",
 					    arena_printf(im->a, "a value in column %zu, which has "
 							 "no header", i + 1));
 			if (r < 0)
@@ -323,34 +369,19 @@ static int record_split(struct importer *im, const struct csv_record *rec,
 	return 0;
 }
 
+/* Every column but the address (whose length people__check_email judges,
+ * after reading full-width characters and converting its domain). */
 static int check_lengths(struct importer *im, int64_t line, const struct slice val[COL_KNOWN_COUNT])
 {
 	for (size_t k = 0; k < COL_KNOWN_COUNT; k++) {
-		size_t max = k == PF_EMAIL ? EMAIL_FIELD_MAX : FIELD_MAX;
-		if (val[k].len <= max)
+		if (k == PF_EMAIL)
 			continue;
-		int r = problem_add(im, line, im->col_name[im->col_of[k]], preview(im->a, val[k]),
-				    "too_long", k == PF_EMAIL ? "longer than 254 bytes"
-							      : "longer than 256 bytes");
+		int r = people__check_length(&im->pr, line, column_name(im, (size_t)im->col_of[k]), val[k],
+					     PEOPLE__FIELD_MAX);
 		if (r < 0)
 			return r;
 	}
 	return 0;
-}
-
-/* Checks the address; *ret_email is its normalised form when valid. */
-static int check_email(struct importer *im, int64_t line, struct slice email, const char **ret_email)
-{
-	const char *column = im->col_name[im->col_of[PF_EMAIL]];
-	if (email.len == 0)
-		return problem_add(im, line, column, "", "missing_email",
-				   "the e-mail address is missing");
-	if (email.len > EMAIL_FIELD_MAX)
-		return 0; /* already reported as too_long */
-	if (!people_email_valid(email, NULL, NULL))
-		return problem_add(im, line, column, text(im->a, email), "invalid_email",
-				   "not a valid e-mail address");
-	return people_email_valid(email, im->a, ret_email) ? 0 : -ENOMEM;
 }
 
 static bool test_flag_valid(struct slice v)
@@ -372,7 +403,7 @@ static int row_add(struct importer *im, int64_t line, const struct slice val[COL
 	BUG_ON(im->nrows >= im->rows_cap);
 	struct person p = { .is_test = val[COL_TEST].len > 0 };
 	for (size_t k = 0; k < PF__COUNT; k++) {
-		p.f[k] = k == PF_EMAIL ? email : text(im->a, val[k]);
+		p.f[k] = k == PF_EMAIL ? email : people__text(im->a, val[k]);
 		if (!p.f[k])
 			return -ENOMEM;
 	}
@@ -385,75 +416,49 @@ static int record_import(struct importer *im, const struct csv_record *rec)
 {
 	struct slice val[COL_KNOWN_COUNT];
 	const char *email = NULL;
-	size_t before = im->nproblems;
+	size_t before = im->pr.n;
 	int r = record_split(im, rec, val);
 	if (r >= 0)
 		r = check_lengths(im, rec->line, val);
 	if (r >= 0)
-		r = check_email(im, rec->line, val[PF_EMAIL], &email);
+		r = people__check_email(&im->pr, rec->line, im->col_name[im->col_of[PF_EMAIL]], val[PF_EMAIL],
+					&email);
 	if (r >= 0 && !test_flag_valid(val[COL_TEST]))
 		r = problem_add(im, rec->line, im->col_name[im->col_of[COL_TEST]],
-				preview(im->a, val[COL_TEST]), "bad_test_flag",
+				people__preview(im->a, val[COL_TEST]), "bad_test_flag",
 				"テスト対象 (test) must be empty or 1");
-	if (r < 0 || im->nproblems > before)
+	if (r < 0 || im->pr.n > before)
 		return r;
 	return row_add(im, rec->line, val, email);
-}
-
-/* ---- repeated addresses ---------------------------------------------------- */
-
-static uint64_t hash_str(const char *s)
-{
-	uint64_t h = 0xcbf29ce484222325u; /* FNV-1a */
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 0x100000001b3u;
-	return h;
 }
 
 /* Drops every row whose (normalised) address appears again later; the
  * survivors keep their file order.  Returns how many were dropped. */
 static int64_t rows_drop_earlier_duplicates(struct importer *im)
 {
-	size_t n = im->nrows, size = 16;
-	int64_t dropped = 0;
-	while (size < st_mult(n, 2))
-		size = st_mult(size, 2);
-	_cleanup_free_ size_t *slot = xmalloc(st_mult(size, sizeof(*slot)));
-	_cleanup_free_ bool *drop = xcalloc(n ? n : 1, sizeof(*drop));
-	for (size_t h = 0; h < size; h++)
-		slot[h] = SIZE_MAX;
-
-	for (size_t i = n; i-- > 0;) {
-		const char *e = im->rows[i].f[PF_EMAIL];
-		for (size_t h = hash_str(e) & (size - 1);; h = (h + 1) & (size - 1)) {
-			if (slot[h] == SIZE_MAX) {
-				slot[h] = i;
-				break;
-			}
-			if (strcmp(im->rows[slot[h]].f[PF_EMAIL], e) == 0) {
-				drop[i] = true;
-				dropped++;
-				break;
-			}
-		}
-	}
+	size_t n = im->nrows;
+	_cleanup_free_ const char **keys = xmalloc(st_mult(n ? n : 1, sizeof(*keys)));
+	_cleanup_free_ bool *drop = xmalloc(n ? n : 1);
+	for (size_t i = 0; i < n; i++)
+		keys[i] = im->rows[i].f[PF_EMAIL];
+	size_t dropped = people__mark_repeated(keys, n, drop);
 	size_t kept = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (!drop[i])
 			im->rows[kept++] = im->rows[i];
 	}
 	im->nrows = kept;
-	return dropped;
+	return (int64_t)dropped;
 }
 
 /* ---- the whole file -------------------------------------------------------- */
 
 /* Reads records up to the first non-blank one.  Returns 1 with it, 0 at the
  * end, or the reader's error. */
-static int next_nonblank(struct importer *im, struct csv_record *ret)
+static int next_nonblank(struct csv_reader *csv, struct csv_record *ret)
 {
 	int r;
-	while ((r = csv_next_record(&im->csv, ret)) == 1) {
+	while ((r = csv_next_record(csv, ret)) == 1) {
 		if (!record_is_blank(ret))
 			return 1;
 	}
@@ -464,7 +469,7 @@ static int import_rows(struct importer *im, bool usable)
 {
 	struct csv_record rec;
 	int r;
-	while ((r = next_nonblank(im, &rec)) != 0) {
+	while ((r = next_nonblank(&im->csv, &rec)) != 0) {
 		if (r == -ENOMEM)
 			return r;
 		im->total_records++;
@@ -478,16 +483,21 @@ static int import_rows(struct importer *im, bool usable)
 	return 0;
 }
 
-static int import_file(struct importer *im, struct slice data)
+static int import_file(struct importer *im, struct slice data, const char **ret_encoding, char *ret_sep)
 {
-	int64_t bad = first_bad_line(data, &im->lines);
-	if (bad)
-		return problem_add(im, bad, "", "", "bad_encoding",
-				   "the file is not UTF-8; save it as CSV UTF-8");
+	struct slice text;
+	int64_t bad_line;
+	int r = people_decode(data, im->a, &text, ret_encoding, &bad_line);
+	if (r == -EILSEQ)
+		return problem_add(im, bad_line, "", "", "bad_encoding", PEOPLE__REASON_BAD_ENCODING);
+	if (r < 0)
+		return r;
+	im->lines = people__count_lines(text);
+	*ret_sep = people__separator(text);
 
-	csv_reader_init(&im->csv, data, ',', im->a);
+	csv_reader_init(&im->csv, text, *ret_sep, im->a);
 	struct csv_record header;
-	int r = next_nonblank(im, &header);
+	r = next_nonblank(&im->csv, &header);
 	if (r == 0)
 		return problem_add(im, 1, "", "", "empty_file", "the file is empty");
 	if (r == -ENOMEM)
@@ -508,19 +518,56 @@ static int import_file(struct importer *im, struct slice data)
 int people_import_csv(struct slice data, struct arena *a, struct import_result *ret)
 {
 	struct importer *im _cleanup_free_ = xcalloc(1, sizeof(*im));
+	const char *encoding = NULL;
+	char sep = ',';
 	im->a = a;
-	if (data.len >= 3 && memcmp(data.p, "\xEF\xBB\xBF", 3) == 0)
-		data = (struct slice){ data.p + 3, data.len - 3 };
+	im->pr.a = a;
 
-	int r = import_file(im, data);
+	int r = import_file(im, data, &encoding, &sep);
 	if (r < 0)
 		return r;
 	int64_t duplicates = rows_drop_earlier_duplicates(im);
 	*ret = (struct import_result){
 		.rows = im->nrows ? im->rows : NULL, .nrows = im->nrows,
-		.problems = im->nproblems ? im->problems : NULL, .nproblems = im->nproblems,
+		.problems = im->pr.n ? im->pr.v : NULL, .nproblems = im->pr.n,
 		.total_records = im->total_records, .duplicates = duplicates,
+		.encoding = encoding, .separator = sep,
 	};
+	return 0;
+}
+
+/* ---- one recipient (the API's add and edit) ------------------------------------ */
+
+int people_person_check(struct person *p, struct arena *a, struct import_problem **ret, size_t *ret_n)
+{
+	struct people__problems pl = { .a = a };
+	struct slice val[PF__COUNT];
+	const char *email = NULL;
+	int r = 0;
+	for (size_t k = 0; k < PF__COUNT && r >= 0; k++) {
+		val[k] = people__trim(slice_from(p->f[k]));
+		const char *column = person_field_names[k];
+		if (!utf8_valid(val[k].p, val[k].len) || memchr(val[k].p, '\0', val[k].len))
+			r = people__problem_add(&pl, 0, column, "", "bad_encoding", "not UTF-8 text");
+		else if (k == PF_EMAIL)
+			r = people__check_email(&pl, 0, column, val[k], &email);
+		else
+			r = people__check_length(&pl, 0, column, val[k], PEOPLE__FIELD_MAX);
+	}
+	if (r < 0)
+		return r;
+	if (pl.n == 0) {
+		/* Clean: the values as they will be stored. */
+		const char *v[PF__COUNT];
+		for (size_t k = 0; k < PF__COUNT; k++) {
+			v[k] = k == PF_EMAIL ? email : people__text(a, val[k]);
+			if (!v[k])
+				return -ENOMEM;
+		}
+		memcpy(p->f, v, sizeof(v));
+	}
+	*ret = pl.n ? pl.v : NULL;
+	*ret_n = pl.n;
 	return 0;
 }
 
@@ -528,7 +575,6 @@ int people_import_csv(struct slice data, struct arena *a, struct import_result *
 
 int people_template_csv(struct buf *out)
 {
-	return buf_puts(out, "\xEF\xBB\xBF"
-			"姓,名,メールアドレス,部署,役職,項目,項目2,項目3,テスト対象\r\n"
+	return buf_puts(out, "\xEF\xBB\xBF" PEOPLE__TEMPLATE_HEADER "\r\n"
 			"山田,太郎,yamada.taro@example.co.jp,営業部,部長,10年以上,本社,社員,\r\n");
 }

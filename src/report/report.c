@@ -1,8 +1,6 @@
 /* report.c — statuses, counts and the result CSVs. */
 #include "report/report.h"
 
-#include <iconv.h>
-
 static const char *const status_names[STATUS__COUNT] = {
 	"pending", "send_error", "sent", "opened", "file_opened", "clicked", "submitted",
 };
@@ -197,38 +195,5 @@ int report_results_csv(struct store *s, const struct campaign *c, const struct t
 	int r = report_each_target(s, c, x, csv_row, &ctx);
 	if (r < 0)
 		return r;
-	return report_csv_encode(buf_slice(&text), enc, out);
-}
-
-int report_csv_encode(struct slice utf8, enum csv_encoding enc, struct buf *out)
-{
-	if (enc == CSV_UTF8_BOM) {
-		int r = buf_puts(out, "\xEF\xBB\xBF");
-		return r < 0 ? r : buf_put_slice(out, utf8);
-	}
-	iconv_t cd = iconv_open("CP932", "UTF-8");
-	if (cd == (iconv_t)-1)
-		return -ENOTSUP;
-	char *in = (char *)utf8.p;
-	size_t left = utf8.len;
-	int r = 0;
-	while (left && r == 0) {
-		char chunk[4096], *o = chunk;
-		size_t room = sizeof(chunk);
-		size_t k = iconv(cd, &in, &left, &o, &room);
-		r = buf_append(out, chunk, sizeof(chunk) - room);
-		if (k == (size_t)-1 && errno == EILSEQ) {
-			/* not in CP932: skip one UTF-8 character, write "?" */
-			do {
-				in++;
-				left--;
-			} while (left && ((unsigned char)*in & 0xC0) == 0x80);
-			if (r == 0)
-				r = buf_putc(out, '?');
-		} else if (k == (size_t)-1 && errno != E2BIG) {
-			r = -EINVAL;
-		}
-	}
-	iconv_close(cd);
-	return r;
+	return csv_encode(buf_slice(&text), enc, out);
 }

@@ -8,6 +8,7 @@
 #define KUNREN_REPORT_H
 
 #include "core/core.h"
+#include "core/csv.h" /* enum csv_encoding, csv_encode */
 #include "store/store.h"
 
 /* A target's status, lowest to highest (SPEC F3). */
@@ -54,12 +55,8 @@ int report_each_target(struct store *s, const struct campaign *c, const struct e
 int report_campaign_counts(struct store *s, const struct campaign *c, const struct exclusion *x,
 			   struct campaign_counts *ret);
 
-enum csv_encoding { CSV_UTF8_BOM, CSV_CP932 };
 /* 訓練結果.csv (SPEC G3): one row per target, CRLF, times in the zone. */
 int report_results_csv(struct store *s, const struct campaign *c, const struct tz *zone,
 		       const struct exclusion *x, enum csv_encoding enc, struct buf *out);
-/* Converts UTF-8 CSV text to the chosen encoding (CP932: characters it
- * lacks become "?"); prefixes the BOM for UTF-8. */
-int report_csv_encode(struct slice utf8, enum csv_encoding enc, struct buf *out);
 
 #endif

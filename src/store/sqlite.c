@@ -650,16 +650,69 @@ static void person_read(sqlite3_stmt *st, int col, struct arena *a, struct perso
 	p->is_test = col_int(st, col + PF__COUNT) != 0;
 }
 
-int store_recipients(struct store *s, int64_t tenant_id, int64_t list_id, int64_t after, size_t limit,
-		     struct arena *a, struct recipient **ret, size_t *ret_n)
+/* Appends `text LIKE ?1 ESCAPE '\'` over every text column, for a search. */
+static void search_clause(struct buf *sql)
 {
+	buf_puts(sql, " AND (");
+	for (int f = 0; f < PF__COUNT; f++)
+		buf_printf(sql, "%sr.%s LIKE ?4 ESCAPE '\\'", f ? " OR " : "", person_field_names[f]);
+	buf_puts(sql, ")");
+}
+
+/* "%q%" with the LIKE wildcards of q escaped. */
+static char *like_pattern(struct arena *a, const char *q)
+{
+	_cleanup_buf_ struct buf b = BUF_INIT(4096);
+	buf_putc(&b, '%');
+	for (const char *c = q; *c; c++) {
+		if (*c == '%' || *c == '_' || *c == '\\')
+			buf_putc(&b, '\\');
+		buf_putc(&b, *c);
+	}
+	buf_putc(&b, '%');
+	return arena_strndup(a, b.p, b.len);
+}
+
+static const char *sort_column(const char *sort)
+{
+	if (!sort || !strcmp(sort, "id"))
+		return "id";
+	if (!strcmp(sort, "is_test"))
+		return "is_test";
+	for (int f = 0; f < PF__COUNT; f++)
+		if (!strcmp(sort, person_field_names[f]))
+			return person_field_names[f];
+	return NULL;
+}
+
+int store_recipients(struct store *s, int64_t tenant_id, int64_t list_id, const struct recipient_query *q,
+		     struct arena *a, struct recipient **ret, size_t *ret_n, int64_t *ret_total)
+{
+	const char *col = sort_column(q->sort);
+	if (!col)
+		return -EINVAL;
+	const char *like = q->q && q->q[0] ? like_pattern(a, q->q) : "%";
+	if (!like)
+		return -ENOMEM;
+	/* ?1 tenant, ?2 list, ?3 after, ?4 pattern, ?5 limit, ?6 offset; the
+	 * column and direction come from the fixed table above, never the input. */
+	_cleanup_buf_ struct buf where = BUF_INIT(4096), sql = BUF_INIT(8192);
+	buf_puts(&where, " FROM recipients r JOIN lists l ON l.id = r.list_id "
+			 "WHERE l.tenant_id = ?1 AND r.list_id = ?2 AND r.id > ?3");
+	if (q->q && q->q[0])
+		search_clause(&where);
+	else
+		buf_puts(&where, " AND ?4 = '%'");
+	buf_printf(&sql, "SELECT r.id, r.list_id, " PERSON_COLS ", count(*) OVER ()%s ORDER BY r.%s %s, r.id %s "
+			 "LIMIT ?5 OFFSET ?6", where.p, col, q->desc ? "DESC" : "ASC", q->desc ? "DESC" : "ASC");
+
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	struct recipient *out = NULL;
 	size_t n = 0, cap = 0;
-	int r = prep(&cn, &st, "SELECT r.id, r.list_id, " PERSON_COLS " FROM recipients r "
-			       "JOIN lists l ON l.id = r.list_id "
-			       "WHERE l.tenant_id = ? AND r.list_id = ? AND r.id > ? ORDER BY r.id LIMIT ?", I(tenant_id), I(list_id), I(after), I((int64_t)limit));
+	int64_t total = 0;
+	int r = prep(&cn, &st, sql.p, I(tenant_id), I(list_id), I(q->after), T(like), I((int64_t)q->limit),
+		     I((int64_t)q->offset));
 	while (r >= 0 && (r = step_row(&cn, st)) > 0) {
 		struct recipient *rc = PUSH(a, out, n, cap);
 		if (!rc)
@@ -667,12 +720,135 @@ int store_recipients(struct store *s, int64_t tenant_id, int64_t list_id, int64_
 		rc->id = col_int(st, 0);
 		rc->list_id = col_int(st, 1);
 		person_read(st, 2, a, &rc->p);
+		total = col_int(st, 2 + PF__COUNT + 1);
+	}
+	if (r >= 0 && n == 0 && q->offset > 0) {
+		/* past the end: the count still matters to the caller */
+		_cleanup_stmt_ sqlite3_stmt *cnt = NULL;
+		buf_reset(&sql);
+		buf_printf(&sql, "SELECT count(*)%s", where.p);
+		r = prep(&cn, &cnt, sql.p, I(tenant_id), I(list_id), I(q->after), T(like));
+		if (r >= 0 && (r = step_row(&cn, cnt)) > 0)
+			total = col_int(cnt, 0);
 	}
 	if ((r = read_done(r, a)) < 0)
 		return r;
 	*ret = out;
 	*ret_n = n;
+	*ret_total = total;
 	return 0;
+}
+
+int store_recipient_get(struct store *s, int64_t tenant_id, int64_t list_id, int64_t id, struct arena *a,
+			struct recipient *ret)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int r = prep(&cn, &st, "SELECT r.id, r.list_id, " PERSON_COLS " FROM recipients r JOIN lists l "
+			       "ON l.id = r.list_id WHERE l.tenant_id = ? AND r.list_id = ? AND r.id = ?",
+		     I(tenant_id), I(list_id), I(id));
+	if (r < 0 || (r = step_row(&cn, st)) < 0)
+		return r;
+	if (r == 0)
+		return -ENOENT;
+	ret->id = col_int(st, 0);
+	ret->list_id = col_int(st, 1);
+	person_read(st, 2, a, &ret->p);
+	return read_done(0, a);
+}
+
+/* Inside a transaction: -ENOENT unless the list is the tenant's. */
+static int list_check(struct conn *cn, int64_t tenant_id, int64_t list_id)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int r = prep(cn, &st, "SELECT 1 FROM lists WHERE tenant_id = ? AND id = ?", I(tenant_id), I(list_id));
+	if (r >= 0 && (r = step_row(cn, st)) == 0)
+		r = -ENOENT;
+	return r < 0 ? r : 0;
+}
+
+#define PERSON_ARGS(p) T((p)->f[0]), T((p)->f[1]), T((p)->f[2]), T((p)->f[3]), T((p)->f[4]), \
+	T((p)->f[5]), T((p)->f[6]), T((p)->f[7]), I((int64_t)(p)->is_test)
+
+int store_recipient_add(struct store *s, int64_t tenant_id, int64_t list_id, const struct person *p,
+			int64_t *ret_id)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	int r = begin(&cn);
+	if (r < 0)
+		return r;
+	if ((r = list_check(&cn, tenant_id, list_id)) >= 0)
+		r = run(&cn, "INSERT INTO recipients (list_id, " PERSON_COLS ") VALUES (?,?,?,?,?,?,?,?,?,?)",
+			I(list_id), PERSON_ARGS(p));
+	int64_t id = sqlite3_last_insert_rowid(cn.db);
+	if (r < 0 || (r = commit(&cn)) < 0) {
+		rollback(&cn);
+		return r;
+	}
+	*ret_id = id;
+	return 0;
+}
+
+int store_recipient_update(struct store *s, int64_t tenant_id, int64_t list_id, int64_t id,
+			   const struct person *p)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	int r = begin(&cn);
+	if (r < 0)
+		return r;
+	if ((r = list_check(&cn, tenant_id, list_id)) >= 0)
+		r = run(&cn, "UPDATE recipients SET last_name = ?, first_name = ?, email = ?, department = ?, "
+			     "position = ?, field1 = ?, field2 = ?, field3 = ?, is_test = ? WHERE id = ? AND list_id = ?",
+			PERSON_ARGS(p), I(id), I(list_id));
+	if (r >= 0 && sqlite3_changes(cn.db) == 0)
+		r = -ENOENT;
+	if (r < 0 || (r = commit(&cn)) < 0) {
+		rollback(&cn);
+		return r;
+	}
+	return 0;
+}
+
+int store_recipient_delete(struct store *s, int64_t tenant_id, int64_t list_id, int64_t id)
+{
+	bool deleted;
+	int r = store_recipients_delete(s, tenant_id, list_id, &id, NULL, 1, &deleted);
+	return r < 0 ? r : deleted ? 0 : -ENOENT;
+}
+
+int store_recipients_delete(struct store *s, int64_t tenant_id, int64_t list_id, const int64_t *ids,
+			    const char *const *emails, size_t n, bool *ret_deleted)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	_cleanup_stmt_ sqlite3_stmt *del = NULL;
+	int r = begin(&cn);
+	if (r < 0)
+		return r;
+	if ((r = list_check(&cn, tenant_id, list_id)) >= 0)
+		r = prep(&cn, &del, ids ? "DELETE FROM recipients WHERE list_id = ? AND id = ?"
+					: "DELETE FROM recipients WHERE list_id = ? AND email = ? COLLATE NOCASE");
+	for (size_t i = 0; r >= 0 && i < n; i++) {
+		sqlite3_reset(del);
+		sqlite3_bind_int64(del, 1, list_id);
+		if (ids)
+			sqlite3_bind_int64(del, 2, ids[i]);
+		else
+			sqlite3_bind_text(del, 2, emails[i], -1, SQLITE_STATIC);
+		if ((r = step_done(&cn, del)) >= 0)
+			ret_deleted[i] = sqlite3_changes(cn.db) > 0;
+	}
+	if (r < 0 || (r = commit(&cn)) < 0) {
+		rollback(&cn);
+		return r;
+	}
+	return 0;
+}
+
+int store_list_rename(struct store *s, int64_t tenant_id, int64_t id, const char *name)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	int r = run(&cn, "UPDATE lists SET name = ? WHERE tenant_id = ? AND id = ?", T(name), I(tenant_id), I(id));
+	return r < 0 ? r : sqlite3_changes(cn.db) ? 0 : -ENOENT;
 }
 
 /* ---- scenarios ---- */
@@ -1039,7 +1215,7 @@ int store_target_failed(struct store *s, int64_t target_id, int64_t at_ms, const
 	return target_finish(s, target_id, at_ms, false, error);
 }
 
-int store_campaigns_settle(struct store *s, int64_t now)
+int store_campaigns_settle(struct store *s)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	int r = run(&cn, "UPDATE campaigns SET state = 'running' WHERE state = 'sending' AND NOT EXISTS "

@@ -120,9 +120,33 @@ int store_list_delete(struct store *s, int64_t tenant_id, int64_t id);
 /* Inserts or overwrites (by email) all rows in one transaction. */
 int store_recipients_import(struct store *s, int64_t tenant_id, int64_t list_id,
 			    const struct person *rows, size_t n, int64_t *ret_new, int64_t *ret_updated);
-/* Recipients with id > after, at most limit, by id. */
-int store_recipients(struct store *s, int64_t tenant_id, int64_t list_id, int64_t after, size_t limit,
-		     struct arena *a, struct recipient **ret, size_t *ret_n);
+/* A page of a list's recipients. */
+struct recipient_query {
+	const char *q;       /* substring of any text column (ASCII case-insensitive); NULL: all */
+	const char *sort;    /* "id" (NULL), a person_field_names entry, or "is_test" */
+	bool desc;
+	int64_t after;       /* id order only: ids above this */
+	size_t offset, limit;
+};
+/* -EINVAL for an unknown sort column.  *ret_total counts every match. */
+int store_recipients(struct store *s, int64_t tenant_id, int64_t list_id, const struct recipient_query *q,
+		     struct arena *a, struct recipient **ret, size_t *ret_n, int64_t *ret_total);
+int store_recipient_get(struct store *s, int64_t tenant_id, int64_t list_id, int64_t id, struct arena *a,
+			struct recipient *ret);
+/* -EEXIST when the address is in the list already (add) or taken by another
+ * recipient of the list (update); -ENOENT for a list or recipient that is
+ * not the tenant's. */
+int store_recipient_add(struct store *s, int64_t tenant_id, int64_t list_id, const struct person *p,
+			int64_t *ret_id);
+int store_recipient_update(struct store *s, int64_t tenant_id, int64_t list_id, int64_t id,
+			   const struct person *p);
+int store_recipient_delete(struct store *s, int64_t tenant_id, int64_t list_id, int64_t id);
+/* Deletes by ids or (ids NULL) by addresses (ASCII case ignored, as mail
+ * systems do), n of them, in one transaction; ret_deleted[i] says whether
+ * the i-th was there. */
+int store_recipients_delete(struct store *s, int64_t tenant_id, int64_t list_id, const int64_t *ids,
+			    const char *const *emails, size_t n, bool *ret_deleted);
+int store_list_rename(struct store *s, int64_t tenant_id, int64_t id, const char *name);
 
 /* ---- scenarios (tenant copies) ---- */
 
@@ -215,7 +239,7 @@ int store_target_is_claimed(struct store *s, int64_t target_id);
 int store_target_sent(struct store *s, int64_t target_id, int64_t at_ms, const char *message_id);
 int store_target_failed(struct store *s, int64_t target_id, int64_t at_ms, const char *error);
 /* Sending campaigns with nothing left to send become running. */
-int store_campaigns_settle(struct store *s, int64_t now);
+int store_campaigns_settle(struct store *s);
 
 /* Tracking: a target by rid, only while its campaign accepts events
  * (sending or running or paused).  -ENOENT otherwise. */

@@ -1,12 +1,16 @@
 // Unit tests of the console's pure functions, imported straight from web/js
-// (no server, no browser): time and rate formatting, the hash router, and
-// the <base target="_blank"> insertion used for mails in the Outbox.
+// (no server, no browser): time and rate formatting, the hash router, the
+// <base target="_blank"> insertion used for mails in the Outbox, the CSV the
+// browser makes, and the recipients view's paging state.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { formatTime, formatRate, formatCount, fullName } from '../../web/js/dom.js';
 import { parseHash, matchRoute } from '../../web/js/router.js';
 import { withBaseTarget } from '../../web/js/pages/outbox.js';
+import { csvCell, toCsv, csvBlob } from '../../web/js/csv.js';
+import { sortProblems, problemRows } from '../../web/js/pages/list-import.js';
+import { viewState, viewQuery, pageRange, pageCount } from '../../web/js/pages/list-recipients.js';
 
 test('formatTime keeps the wall-clock time the API gives', () => {
   assert.equal(formatTime('2026-11-27T21:45:00+09:00'), '2026/11/27 21:45');
@@ -54,4 +58,55 @@ test('withBaseTarget puts <base target="_blank"> first in the head', () => {
   assert.ok(bare.includes('<body><p>hello</p></body>'));
   // <header> is not <head>.
   assert.ok(withBaseTarget('<header>h</header>').includes(`${base}</head><body><header>h</header>`));
+});
+
+test('toCsv quotes like RFC 4180, ends rows with CRLF and defuses formulas', async () => {
+  assert.equal(csvCell('plain'), 'plain');
+  assert.equal(csvCell('a,b'), '"a,b"');
+  assert.equal(csvCell('say "hi"'), '"say ""hi"""');
+  assert.equal(csvCell('two\nlines'), '"two\nlines"');
+  assert.equal(csvCell('=HYPERLINK("x")'), '"\'=HYPERLINK(""x"")"');
+  assert.equal(csvCell('@SUM(A1)'), "'@SUM(A1)");
+  assert.equal(csvCell(3), '3');
+  assert.equal(csvCell(null), '');
+  assert.equal(csvCell(undefined), '');
+  assert.equal(toCsv([['行', '値'], [3, '㈱①～']]), '行,値\r\n3,㈱①～\r\n');
+  const bytes = new Uint8Array(await csvBlob([['姓']]).arrayBuffer());
+  assert.deepEqual([...bytes], [0xef, 0xbb, 0xbf, ...Buffer.from('姓\r\n')]);
+});
+
+test('import problems sort by line or column, stably, either way', () => {
+  const p = [
+    { line: 4, column: 'テスト対象', value: '2' },
+    { line: 3, column: 'メールアドレス', value: 'a@@b' },
+    { line: 3, column: '姓', value: 'x' },
+    { line: 10, column: 'メールアドレス', value: '' },
+  ];
+  const key = (list) => list.map((x) => `${x.line}:${x.column}`);
+  assert.deepEqual(key(sortProblems(p, 'line', 'asc')), ['3:メールアドレス', '3:姓', '4:テスト対象', '10:メールアドレス']);
+  assert.deepEqual(key(sortProblems(p, 'line', 'desc')), ['10:メールアドレス', '4:テスト対象', '3:姓', '3:メールアドレス']);
+  assert.deepEqual(key(sortProblems(p, 'column', 'asc')).map((k) => k.split(':')[1]),
+    [...p.map((x) => x.column)].sort((a, b) => a.localeCompare(b, 'ja')));
+  assert.equal(p[0].line, 4, 'the input is not changed');
+  const rows = problemRows([{ line: 3, column: 'メールアドレス', value: 'a@@b', code: 'none', reason: 'bad' }]);
+  assert.equal(rows.length, 2);
+  assert.deepEqual(rows[1], [3, 'メールアドレス', 'a@@b', 'bad']);
+});
+
+test('the recipients view state comes from the URL with defaults and bounds', () => {
+  assert.deepEqual(viewState({}), { q: '', sort: 'id', order: 'asc', size: 100, page: 1 });
+  assert.deepEqual(viewState({ q: '山田', sort: 'department', order: 'desc', size: '500', page: '3' }),
+    { q: '山田', sort: 'department', order: 'desc', size: 500, page: 3 });
+  // Unknown columns, sizes and pages fall back.
+  assert.deepEqual(viewState({ sort: 'password', order: 'up', size: '7', page: '-2' }),
+    { q: '', sort: 'id', order: 'asc', size: 100, page: 1 });
+  assert.deepEqual(viewQuery(viewState({})), {});
+  assert.deepEqual(viewQuery({ q: 'x', sort: 'email', order: 'desc', size: 50, page: 2 }),
+    { q: 'x', sort: 'email', order: 'desc', size: '50', page: '2' });
+  assert.deepEqual(pageRange(1, 100, 100000), { from: 1, to: 100 });
+  assert.deepEqual(pageRange(3, 100, 250), { from: 201, to: 250 });
+  assert.deepEqual(pageRange(1, 50, 0), { from: 0, to: 0 });
+  assert.equal(pageCount(100, 250), 3);
+  assert.equal(pageCount(100, 100000), 1000);
+  assert.equal(pageCount(50, 0), 1);
 });

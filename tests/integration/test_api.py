@@ -312,8 +312,6 @@ def test_import_english_headers_in_any_order(kunren_outbox):
     assert api.get_ok(f"/lists/{lid}")["test_count"] == 1
 
 
-@pytest.mark.xfail(strict=True, reason="SPEC C3: Shift_JIS/CP932 detection lands with issue 3 "
-                   "(recipient lists); strict, so this turns red the day it works")
 def test_import_shift_jis(kunren_outbox):
     api = kunren_outbox.api
     lid = new_list(api)

@@ -86,6 +86,7 @@ export async function request(method, path, opts = {}) {
 export const api = {
   get: (path, query) => request('GET', path, { query }),
   post: (path, json, query) => request('POST', path, { json: json === undefined ? {} : json, query }),
+  patch: (path, json) => request('PATCH', path, { json }),
   del: (path) => request('DELETE', path),
   raw: (method, path, body, contentType, query) => request(method, path, { body, contentType, query }),
 };

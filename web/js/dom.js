@@ -100,3 +100,24 @@ export function formatCount(n) {
 export function fullName(p) {
   return [p.last_name, p.first_name].filter((x) => x).join(' ');
 }
+
+/** fn delayed until `ms` have passed without another call; .cancel() drops a pending call. */
+export function debounce(fn, ms) {
+  let timer = null;
+  const run = (...args) => {
+    clearTimeout(timer);
+    timer = setTimeout(() => { timer = null; fn(...args); }, ms);
+  };
+  run.cancel = () => { clearTimeout(timer); timer = null; };
+  return run;
+}
+
+/** Saves a Blob made in the page as a file (an <a download> on an object URL). */
+export function downloadBlob(fileName, blob) {
+  const url = URL.createObjectURL(blob);
+  const a = h('a', { href: url, download: fileName, hidden: true });
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}

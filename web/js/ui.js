@@ -13,6 +13,7 @@ const ICONS = {
   grid: ['M4 4h7v7H4z', 'M13 4h7v7h-7z', 'M4 13h7v7H4z', 'M13 13h7v7h-7z'],
   mail: ['M3 6h18v12H3z', 'M3 7l9 6 9-6'],
   chevron: ['M9 6l6 6-6 6'],
+  back: ['M15 6l-6 6 6 6'],
   inbox: ['M3 13l3-8h12l3 8v6H3z', 'M3 13h5l1 3h6l1-3h5'],
 };
 
@@ -228,7 +229,7 @@ export function toast(message, kind = 'info', timeout = 6000) {
  */
 export function openModal({ title, body, footer, size, onClose }) {
   const titleId = uid('modal-title');
-  const dialog = h('dialog', { class: ['modal', size === 'sm' && 'modal-sm'], 'aria-labelledby': titleId });
+  const dialog = h('dialog', { class: ['modal', size && `modal-${size}`], 'aria-labelledby': titleId });
   const close = () => dialog.close();
   dialog.appendChild(h('div', { class: 'modal-inner' },
     h('div', { class: 'modal-header' },

@@ -1,4 +1,4 @@
-/* Unit tests for src/core/csv.c: the RFC 4180 reader. */
+/* Unit tests for src/core/csv.c: the RFC 4180 reader and the Excel encoder. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -295,6 +295,82 @@ static void test_error_messages(void **state)
 	assert_non_null(strstr(csv_error_message(CSV_ERR_UNTERMINATED_QUOTE), "never closed"));
 }
 
+/* ---- writing for Excel ---- */
+
+static void test_encode_utf8(void **state)
+{
+	struct buf b = BUF_INIT(0);
+	assert_int_equal(csv_encode(SLICE_LIT("姓,名\r\n山田,～〜\r\n"), CSV_UTF8_BOM, &b), 0);
+	assert_string_equal(b.p, "\xEF\xBB\xBF姓,名\r\n山田,～〜\r\n");
+	buf_release(&b);
+	assert_int_equal(csv_encode(SLICE_LIT(""), CSV_UTF8_BOM, &b), 0);
+	assert_string_equal(b.p, "\xEF\xBB\xBF");
+	buf_release(&b);
+}
+
+/* CP932 as Windows writes it: no BOM, the wave-dash family to 0x8160 and
+ * its kin, ① ㈱ and the IBM extensions kept. */
+static void test_encode_cp932(void **state)
+{
+	struct buf b = BUF_INIT(0);
+	assert_int_equal(csv_encode(SLICE_LIT("山田,①㈱～〜−－‖∥¬￢ⅰ纊髙\\~\r\n"), CSV_CP932, &b), 0);
+	assert_int_equal(b.len, 35);
+	assert_memory_equal(b.p, "\x8E\x52\x93\x63,\x87\x40\x87\x8A\x81\x60\x81\x60\x81\x7C\x81\x7C"
+				 "\x81\x61\x81\x61\x81\xCA\x81\xCA\xFA\x40\xFA\x5C\xFB\xFC\\~\r\n", 35);
+	buf_release(&b);
+}
+
+/* What CP932 lacks, and bytes that are not UTF-8, become one ? each. */
+static void test_encode_cp932_missing(void **state)
+{
+	struct buf b = BUF_INIT(0);
+	assert_int_equal(csv_encode(SLICE_LIT("a😀b\xFF" "c€d\xE3\x81"), CSV_CP932, &b), 0);
+	assert_string_equal(b.p, "a?b?c?d?");
+	buf_release(&b);
+
+	/* Longer than iconv's chunk, with a gap in the middle. */
+	struct buf in = BUF_INIT(0);
+	for (int i = 0; i < 3000; i++)
+		buf_puts(&in, "あ");
+	buf_puts(&in, "😀");
+	for (int i = 0; i < 3000; i++)
+		buf_puts(&in, "い");
+	assert_int_equal(csv_encode(buf_slice(&in), CSV_CP932, &b), 0);
+	assert_int_equal(b.len, 6000 * 2 + 1);
+	assert_memory_equal(b.p + 5998, "\x82\xA0?\x82\xA2", 5);
+	buf_release(&in);
+	buf_release(&b);
+}
+
+static void test_encode_cap(void **state)
+{
+	struct buf b = BUF_INIT(10);
+	assert_int_equal(csv_encode(SLICE_LIT("0123456789abc"), CSV_UTF8_BOM, &b), -E2BIG);
+	buf_release(&b);
+	b = BUF_INIT(10);
+	assert_int_equal(csv_encode(SLICE_LIT("あいうえおかきくけこ"), CSV_CP932, &b), -E2BIG);
+	assert_true(b.len <= 10);
+	buf_release(&b);
+}
+
+static void test_encoding_parse(void **state)
+{
+	enum csv_encoding e = CSV_CP932;
+	assert_int_equal(csv_encoding_parse(NULL, &e), 0);
+	assert_int_equal(e, CSV_UTF8_BOM);
+	e = CSV_CP932;
+	assert_int_equal(csv_encoding_parse("", &e), 0);
+	assert_int_equal(e, CSV_UTF8_BOM);
+	assert_int_equal(csv_encoding_parse("cp932", &e), 0);
+	assert_int_equal(e, CSV_CP932);
+	assert_int_equal(csv_encoding_parse("utf8", &e), 0);
+	assert_int_equal(e, CSV_UTF8_BOM);
+	e = CSV_CP932;
+	assert_int_equal(csv_encoding_parse("shift_jis", &e), -EINVAL);
+	assert_int_equal(csv_encoding_parse("UTF8", &e), -EINVAL);
+	assert_int_equal(e, CSV_CP932); /* untouched */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -311,6 +387,11 @@ int main(void)
 		cmocka_unit_test(test_ownership),
 		cmocka_unit_test(test_arena_full),
 		cmocka_unit_test(test_error_messages),
+		cmocka_unit_test(test_encode_utf8),
+		cmocka_unit_test(test_encode_cp932),
+		cmocka_unit_test(test_encode_cp932_missing),
+		cmocka_unit_test(test_encode_cap),
+		cmocka_unit_test(test_encoding_parse),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

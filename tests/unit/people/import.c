@@ -6,6 +6,9 @@
 
 #include <cmocka.h>
 
+#include <iconv.h>
+
+#include "core/csv.h"
 #include "people/people.h"
 
 #define BOM "\xEF\xBB\xBF"
@@ -242,7 +245,8 @@ static void test_row_problems(void **state)
 	assert_problem(&res, 2, 4, "テスト対象", "2", "bad_test_flag");
 	assert_problem(&res, 3, 6, "メールアドレス", "a b@example.jp", "invalid_email");
 	assert_problem(&res, 4, 7, "", "extra", "too_many_columns");
-	assert_string_equal(res.problems[0].reason, "not a valid e-mail address");
+	assert_string_equal(res.problems[0].reason,
+			    "not a valid e-mail address: the domain after the @ needs a dot (like example.co.jp)");
 }
 
 /* Several problems of one row are all reported. */
@@ -369,22 +373,327 @@ static void test_unnamed_column(void **state)
 	assert_int_equal(res.nrows, 1);
 }
 
+#define BAD_ENCODING "the file is neither UTF-8, Shift_JIS (CP932) nor UTF-16"
+
 static void test_bad_encoding(void **state)
 {
-	/* 山田 in Shift_JIS on line 3. */
+	/* A lead byte without its trail byte on line 3 (lines 1–2 are ASCII,
+	 * line 3 is neither UTF-8 nor CP932). */
 	struct import_result res = import(*state,
-		"email,last_name\r\na@example.jp,x\r\nb@example.jp,\x8E\x52\x93\x63\r\n");
+		"email,last_name\r\na@example.jp,x\r\nb@example.jp,\x8E\x52\x93\r\n");
 	assert_int_equal(res.nrows, 0);
+	assert_int_equal(res.total_records, 0);
 	assert_int_equal(res.nproblems, 1);
 	assert_problem(&res, 0, 3, "", "", "bad_encoding");
-	assert_string_equal(res.problems[0].reason, "the file is not UTF-8; save it as CSV UTF-8");
+	assert_string_equal(res.problems[0].reason, BAD_ENCODING);
+	assert_null(res.encoding);
+	assert_int_equal(res.separator, ',');
 
 	/* Lines ending in a lone CR count too, and so does a NUL byte. */
 	res = import_n(*state, "email\ra@example.jp\rb\0@example.jp\r", 33);
 	assert_problem(&res, 0, 3, "", "", "bad_encoding");
-	/* A UTF-16 file. */
-	res = import_n(*state, "\xFF\xFE" "e\0m\0", 6);
+	/* UTF-16 with a lone surrogate on line 2. */
+	res = import_n(*state, "\xFF\xFE" "e\0\n\0\x00\xD8", 8);
+	assert_problem(&res, 0, 2, "", "", "bad_encoding");
+	/* A binary file: an .xlsx uploaded instead of its CSV. */
+	res = import_n(*state, "PK\x03\x04\x14\0\x06\0\x08\0\0\0!\0", 14);
+	assert_int_equal(res.nproblems, 1);
 	assert_problem(&res, 0, 1, "", "", "bad_encoding");
+	/* A UTF-8 file with one broken byte on line 4 is reported there (as
+	 * CP932 it would fail sooner, on line 2). */
+	res = import(*state, "email,姓\na@example.jp,山田\nb@example.jp,川田\nc@example.jp,\xE5\xB7\n");
+	assert_problem(&res, 0, 4, "", "", "bad_encoding");
+}
+
+/* ---- encodings and separators (issue 3) ---- */
+
+/* s (UTF-8) converted by iconv, after prefix. */
+static void convert_to(const char *to, const char *prefix, size_t prefix_len, const char *s, struct buf *out)
+{
+	iconv_t cd = iconv_open(to, "UTF-8");
+	assert_true(cd != (iconv_t)-1);
+	size_t max = strlen(s) * 4 + 16;
+	char *o = xmalloc(max), *op = o, *in = (char *)s;
+	size_t ileft = strlen(s), oleft = max;
+	assert_int_not_equal(iconv(cd, &in, &ileft, &op, &oleft), (size_t)-1);
+	iconv_close(cd);
+	assert_int_equal(buf_append(out, prefix, prefix_len), 0);
+	assert_int_equal(buf_append(out, o, max - oleft), 0);
+	free(o);
+}
+
+static struct import_result import_converted(struct arena *a, const char *to, const char *prefix,
+					     size_t prefix_len, const char *utf8)
+{
+	struct buf b = BUF_INIT(0);
+	convert_to(to, prefix, prefix_len, utf8, &b);
+	/* The result is in the arena: the file may go right away. */
+	struct import_result res = import_n(a, b.p, b.len);
+	memset(b.p, 'X', b.len);
+	buf_release(&b);
+	return res;
+}
+
+static void test_utf8_result_fields(void **state)
+{
+	struct import_result res = import(*state, BOM JA_HEADER "\r\n山田,太郎,a@example.jp\r\n");
+	assert_string_equal(res.encoding, "utf-8");
+	assert_int_equal(res.separator, ',');
+	res = import(*state, "email\na@example.jp\n");
+	assert_string_equal(res.encoding, "utf-8");
+}
+
+/* Shift_JIS as iconv writes it: ① ㈱ ～ and the IBM extensions survive. */
+static void test_cp932(void **state)
+{
+	struct import_result res = import_converted(*state, "CP932", "", 0,
+		JA_HEADER "\r\n"
+		"山田,太郎,yamada@example.co.jp,営業部,①課長,㈱テスト,～,髙﨑,\r\n"
+		"川田,次郎,kawada@example.co.jp,\"総務部, 第2課\",〜,−,‖,¬,１\r\n");
+	assert_string_equal(res.encoding, "cp932");
+	assert_int_equal(res.separator, ',');
+	assert_int_equal(res.nproblems, 0);
+	assert_int_equal(res.nrows, 2);
+	assert_person(&res.rows[0], "山田", "太郎", "yamada@example.co.jp", "営業部", "①課長", "㈱テスト",
+		      "～", "髙﨑", false);
+	/* 〜 − ‖ ¬ were written as Windows writes them and read as Windows
+	 * reads them back: ～ － ∥ ￢. */
+	assert_person(&res.rows[1], "川田", "次郎", "kawada@example.co.jp", "総務部, 第2課", "～", "－",
+		      "∥", "￢", true);
+}
+
+/* The bytes Excel on Japanese Windows saves as "CSV (カンマ区切り)":
+ * CRLF records, LF in a quoted cell, 髙 as 0xFBFC, half-width katakana. */
+static const char excel_cp932[] =
+	"\x90\xA9,\x96\xBC,\x83\x81\x81[\x83\x8B\x83" "A\x83h\x83\x8C\x83X,\x95\x94\x8F\x90,\x96\xF0\x90"
+	"E,\x8D\x80\x96\xDA,\x8D\x80\x96\xDA" "2,\x8D\x80\x96\xDA" "3,\x83" "e\x83X\x83g\x91\xCE\x8F\xDB\r\n"
+	"\x8ER\x93" "c,\x91\xBE\x98Y,yamada.taro@example.co.jp,\x89" "c\x8B\xC6\x95\x94,\x95\x94\x92\xB7,"
+	"\x87@,\x87\x8A\x83" "e\x83X\x83g,\x81`,\r\n"
+	"\xFB\xFC\x8B\xB4,\"\x89\xD4\x8Eq,\"\"\x83n\x83i\"\"\",takahashi@example.co.jp,\"\x91\x8D\x96\xB1\x95\x94\n"
+	"\x91\xE6" "2\x89\xDB\",\xB6\xC0\xB6\xC5,\x81" "a,\x81|,\x81\xCA,1\r\n"
+	"x,y,bad@,,,,,,\r\n";
+
+static void test_cp932_excel_bytes(void **state)
+{
+	struct import_result res = import_n(*state, excel_cp932, sizeof(excel_cp932) - 1);
+	assert_string_equal(res.encoding, "cp932");
+	assert_int_equal(res.nrows, 2);
+	assert_person(&res.rows[0], "山田", "太郎", "yamada.taro@example.co.jp", "営業部", "部長", "①",
+		      "㈱テスト", "～", false);
+	assert_person(&res.rows[1], "髙橋", "花子,\"ハナ\"", "takahashi@example.co.jp", "総務部\n第2課",
+		      "ｶﾀｶﾅ", "∥", "－", "￢", true);
+	/* The quoted line break counts: the bad row is on line 5. */
+	assert_int_equal(res.nproblems, 1);
+	assert_problem(&res, 0, 5, "メールアドレス", "bad@", "invalid_email");
+}
+
+/* Quoted newlines in CP932 keep the line numbers of what follows. */
+static void test_cp932_quoted_newlines(void **state)
+{
+	struct import_result res = import_converted(*state, "CP932", "", 0,
+		"メールアドレス,部署\r\n"
+		"a@example.jp,\"営業部\r\n第1課\r\n㈱本社\"\r\n"
+		"b@example.jp,\"未完\r\n"
+		"c@example.jp,①\r\n"
+		"d@例え.jp,～\r\n");
+	assert_int_equal(res.nrows, 3);
+	assert_string_equal(res.rows[0].f[PF_DEPARTMENT], "営業部\r\n第1課\r\n㈱本社");
+	assert_string_equal(res.rows[1].f[PF_DEPARTMENT], "①");
+	assert_string_equal(res.rows[2].f[PF_EMAIL], "d@xn--r8jz45g.jp");
+	assert_int_equal(res.nproblems, 1);
+	assert_problem(&res, 0, 5, "部署", "", "bad_quote");
+}
+
+/* Excel's "Unicode text": UTF-16LE with a BOM, tab-separated. */
+static void test_utf16le_tabs(void **state)
+{
+	struct import_result res = import_converted(*state, "UTF-16LE", "\xFF\xFE", 2,
+		"姓\t名\tメールアドレス\t部署\tテスト対象\r\n"
+		"山田\t太郎\tyamada@example.co.jp\t\"営業部, 第1課\"\t\r\n"
+		"川田\t次郎\tkawada@例え.jp\t\"a\tb\"\t1\r\n"
+		"\t\t\t\t\r\n");
+	assert_string_equal(res.encoding, "utf-16le");
+	assert_int_equal(res.separator, '\t');
+	assert_int_equal(res.nproblems, 0);
+	assert_int_equal(res.nrows, 2);
+	assert_person(&res.rows[0], "山田", "太郎", "yamada@example.co.jp", "営業部, 第1課", "", "", "", "",
+		      false);
+	assert_person(&res.rows[1], "川田", "次郎", "kawada@xn--r8jz45g.jp", "a\tb", "", "", "", "", true);
+}
+
+static void test_utf16be(void **state)
+{
+	struct import_result res = import_converted(*state, "UTF-16BE", "\xFE\xFF", 2,
+		"email,last_name\n𠮷@example.jp,x\na@example.jp,𠮷野〜\n");
+	assert_string_equal(res.encoding, "utf-16be");
+	assert_int_equal(res.separator, ',');
+	assert_int_equal(res.nrows, 1);
+	assert_string_equal(res.rows[0].f[PF_LAST_NAME], "𠮷野〜");
+	assert_int_equal(res.nproblems, 1);
+	assert_problem(&res, 0, 2, "email", "𠮷@example.jp", "invalid_email");
+	assert_non_null(strstr(res.problems[0].reason, "ASCII"));
+}
+
+/* Rows with fewer fields than the header, and with more. */
+static void test_ragged_rows(void **state)
+{
+	struct import_result res = import_converted(*state, "CP932", "", 0,
+		"メールアドレス,姓,名,部署\r\n"
+		"a@example.jp\r\n"
+		"b@example.jp,川田\r\n"
+		"c@example.jp,海田,三郎,開発部,,,\r\n"
+		"d@example.jp,x,y,z,余分\r\n");
+	assert_int_equal(res.nrows, 3);
+	assert_person(&res.rows[0], "", "", "a@example.jp", "", "", "", "", "", false);
+	assert_person(&res.rows[1], "川田", "", "b@example.jp", "", "", "", "", "", false);
+	assert_person(&res.rows[2], "海田", "三郎", "c@example.jp", "開発部", "", "", "", "", false);
+	assert_int_equal(res.nproblems, 1);
+	assert_problem(&res, 0, 5, "", "余分", "too_many_columns");
+
+	res = import(*state, "email\tlast_name\na@example.jp\nb@example.jp\tB\tC\n");
+	assert_int_equal(res.separator, '\t');
+	assert_int_equal(res.nrows, 1);
+	assert_problem(&res, 0, 3, "", "C", "too_many_columns");
+}
+
+static void test_header_only(void **state)
+{
+	struct import_result res = import_converted(*state, "CP932", "", 0, JA_HEADER "\r\n");
+	assert_string_equal(res.encoding, "cp932");
+	assert_int_equal(res.nproblems, 1);
+	assert_problem(&res, 0, 1, "", "", "empty_file");
+	res = import_converted(*state, "UTF-16LE", "\xFF\xFE", 2, "メールアドレス\t姓\r\n\t\r\n");
+	assert_int_equal(res.nproblems, 1);
+	assert_problem(&res, 0, 1, "", "", "empty_file");
+	/* Nothing but a UTF-16 BOM. */
+	res = import_n(*state, "\xFF\xFE", 2);
+	assert_string_equal(res.encoding, "utf-16le");
+	assert_problem(&res, 0, 1, "", "", "empty_file");
+}
+
+/* A 10 MB line is reported as too long, whatever it holds. */
+static void test_ten_megabyte_line(void **state)
+{
+	size_t big = (size_t)10 << 20;
+	struct buf b = BUF_INIT((size_t)64 << 20);
+	buf_puts(&b, "email,部署\r\na@example.jp,x\r\nb@example.jp,");
+	for (size_t i = 0; i < big; i++)
+		buf_putc(&b, 'x');
+	buf_puts(&b, "\r\nc@example.jp,y\r\n");
+	struct import_result res = import_n(*state, b.p, b.len);
+	assert_int_equal(res.nrows, 2);
+	assert_int_equal(res.nproblems, 1);
+	assert_int_equal(res.problems[0].line, 3);
+	assert_string_equal(res.problems[0].code, "too_long");
+	assert_string_equal(res.problems[0].column, "部署");
+	assert_true(strlen(res.problems[0].value) < 100);
+
+	/* The same line as the header: nothing else can be read. */
+	buf_reset(&b);
+	for (size_t i = 0; i < big; i++)
+		buf_putc(&b, 'h');
+	buf_puts(&b, "\na@example.jp\n");
+	res = import_n(*state, b.p, b.len);
+	assert_int_equal(res.nrows, 0);
+	assert_int_equal(res.nproblems, 1);
+	assert_problem(&res, 0, 1, "", res.problems[0].value, "too_long");
+
+	/* 10 MB of CP932 (5 million あ, 15 MB once UTF-8) in a quoted field. */
+	buf_reset(&b);
+	buf_puts(&b, "email,last_name\r\na@example.jp,\"");
+	for (size_t i = 0; i < big / 2; i++)
+		buf_append(&b, "\x82\xA0", 2);
+	buf_puts(&b, "\"\r\nb@example.jp,\x8E\x52\r\n");
+	res = import_n(*state, b.p, b.len);
+	assert_string_equal(res.encoding, "cp932");
+	assert_int_equal(res.nrows, 1);
+	assert_string_equal(res.rows[0].f[PF_LAST_NAME], "山");
+	assert_problem(&res, 0, 2, "last_name", res.problems[0].value, "too_long");
+	assert_true(utf8_valid(res.problems[0].value, strlen(res.problems[0].value)));
+
+	/* One 10 MB line of commas: too many columns. */
+	buf_reset(&b);
+	buf_puts(&b, "email\n");
+	for (size_t i = 0; i < big; i++)
+		buf_putc(&b, ',');
+	res = import_n(*state, b.p, b.len);
+	assert_problem(&res, 0, 2, "", "", "too_many_columns");
+	buf_release(&b);
+}
+
+/* Internationalised and full-width addresses are stored as A-labels and
+ * ASCII, and repeat each other in those forms. */
+static void test_idn_addresses(void **state)
+{
+	struct import_result res = import(*state,
+		"email,last_name\n"
+		"user@例え.jp,first\n"
+		"Ｕｓｅｒ＠ＥＸＡＭＰＬＥ．ｃｏ．ｊｐ,full-width\n"
+		"user@xn--r8jz45g.jp,second\n"
+		"User@example.co.jp,again\n"
+		"山田@例え.jp,local\n");
+	assert_int_equal(res.duplicates, 2);
+	assert_int_equal(res.nrows, 2);
+	assert_string_equal(res.rows[0].f[PF_EMAIL], "user@xn--r8jz45g.jp");
+	assert_string_equal(res.rows[0].f[PF_LAST_NAME], "second");
+	assert_string_equal(res.rows[1].f[PF_EMAIL], "User@example.co.jp");
+	assert_string_equal(res.rows[1].f[PF_LAST_NAME], "again");
+	assert_int_equal(res.nproblems, 1);
+	assert_problem(&res, 0, 6, "email", "山田@例え.jp", "invalid_email");
+	assert_non_null(strstr(res.problems[0].reason, "non-ASCII"));
+}
+
+/* Kunren's CSV writers put a ' before = + - @; the import takes one off. */
+static void test_formula_guard(void **state)
+{
+	struct import_result res = import(*state,
+		"email,last_name,first_name,department,position,field1\n"
+		"'=x@example.jp,'=SUM(A1),\"'+81 3\",'-,'@home,''=two\n"
+		"a@example.jp,'0123,',''',' abc,'=\n");
+	assert_int_equal(res.nproblems, 0);
+	assert_int_equal(res.nrows, 2);
+	assert_person(&res.rows[0], "=SUM(A1)", "+81 3", "=x@example.jp", "-", "@home", "'=two", "", "",
+		      false);
+	assert_person(&res.rows[1], "'0123", "'", "a@example.jp", "'''", "' abc", "=", "", "", false);
+}
+
+/* ---- one recipient ---- */
+
+static void test_person_check(void **state)
+{
+	struct person p = { .f = { " 山田\xE3\x80\x80", "太郎", "Ｙａｍａｄａ＠例え．ｊｐ ", NULL, "", "a",
+				   "b", "c" }, .is_test = true };
+	struct import_problem *pr = (void *)1;
+	size_t n = 99;
+	assert_int_equal(people_person_check(&p, *state, &pr, &n), 0);
+	assert_int_equal(n, 0);
+	assert_null(pr);
+	/* The values as stored: trimmed, the address normalised. */
+	assert_person(&p, "山田", "太郎", "Yamada@xn--r8jz45g.jp", "", "", "a", "b", "c", true);
+
+	char long_name[300];
+	memset(long_name, 'n', 257);
+	long_name[257] = '\0';
+	struct person q = { .f = { long_name, "", "山田@example.jp", "", "", "", "", "\xFF" } };
+	struct person before = q;
+	assert_int_equal(people_person_check(&q, *state, &pr, &n), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(pr[0].line, 0);
+	assert_string_equal(pr[0].column, "last_name");
+	assert_string_equal(pr[0].code, "too_long");
+	assert_string_equal(pr[1].column, "email");
+	assert_string_equal(pr[1].code, "invalid_email");
+	assert_string_equal(pr[1].value, "山田@example.jp");
+	assert_non_null(strstr(pr[1].reason, "ASCII"));
+	assert_string_equal(pr[2].column, "field3");
+	assert_string_equal(pr[2].code, "bad_encoding");
+	assert_memory_equal(&q, &before, sizeof(q)); /* untouched */
+
+	struct person e = { .f = { "x" } };
+	assert_int_equal(people_person_check(&e, *state, &pr, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(pr[0].code, "missing_email");
+	assert_string_equal(pr[0].column, "email");
 }
 
 static void test_empty_file(void **state)
@@ -530,6 +839,18 @@ int main(void)
 		T(test_missing_header),
 		T(test_unnamed_column),
 		T(test_bad_encoding),
+		T(test_utf8_result_fields),
+		T(test_cp932),
+		T(test_cp932_excel_bytes),
+		T(test_cp932_quoted_newlines),
+		T(test_utf16le_tabs),
+		T(test_utf16be),
+		T(test_ragged_rows),
+		T(test_header_only),
+		T(test_ten_megabyte_line),
+		T(test_idn_addresses),
+		T(test_formula_guard),
+		T(test_person_check),
 		T(test_empty_file),
 		T(test_bad_quote),
 		T(test_reader_caps),

@@ -100,7 +100,10 @@ static void test_reimport_overwrites(void **state)
 	struct arena *a = arena_new(0);
 	struct recipient *r;
 	size_t n;
-	assert_int_equal(store_recipients(f->s, f->t1, list, 0, 100, a, &r, &n), 0);
+	struct recipient_query all = { .limit = 100 };
+	int64_t total;
+	assert_int_equal(store_recipients(f->s, f->t1, list, &all, a, &r, &n, &total), 0);
+	assert_int_equal(total, 3);
 	assert_int_equal(n, 3);
 	assert_string_equal(r[1].p.f[PF_LAST_NAME], "川田");
 	assert_true(r[1].p.is_test);
@@ -124,7 +127,10 @@ static void test_tenants_never_see_each_other(void **state)
 
 	assert_int_equal(store_list_get(f->s, f->t2, list, a, &li), -ENOENT);
 	assert_int_equal(store_scenario_get(f->s, f->t2, sc, a, &s), -ENOENT);
-	assert_int_equal(store_recipients(f->s, f->t2, list, 0, 100, a, &r, &n), 0);
+	struct recipient_query all = { .limit = 100 };
+	int64_t total;
+	assert_int_equal(store_recipients(f->s, f->t2, list, &all, a, &r, &n, &total), 0);
+	assert_int_equal(total, 0);
 	assert_int_equal(n, 0);
 	assert_int_equal(store_recipients_import(f->s, f->t2, list, &p, 1, &added, &updated), -ENOENT);
 	assert_int_equal(store_list_delete(f->s, f->t2, list), -ENOENT);
@@ -166,7 +172,7 @@ static void test_campaign_life(void **state)
 		assert_int_equal(t[i].tenant_id, f->t1);
 		assert_int_equal(store_target_sent(f->s, t[i].id, now_ms(), "<id@x>"), 0);
 	}
-	assert_int_equal(store_campaigns_settle(f->s, now_unix()), 0); /* two still pending */
+	assert_int_equal(store_campaigns_settle(f->s), 0); /* two still pending */
 	struct target *rest;
 	size_t nrest;
 	assert_int_equal(store_targets_claim(f->s, 10, a, &rest, &nrest), 0);
@@ -176,7 +182,7 @@ static void test_campaign_life(void **state)
 	assert_int_equal(store_targets_claim(f->s, 10, a, &rest, &nrest), 0);
 	assert_int_equal(nrest, 1);
 	assert_int_equal(store_target_sent(f->s, rest[0].id, now_ms(), "<id2@x>"), 0);
-	assert_int_equal(store_campaigns_settle(f->s, now_unix()), 1);
+	assert_int_equal(store_campaigns_settle(f->s), 1);
 	struct campaign got;
 	assert_int_equal(store_campaign_get(f->s, f->t1, cid, a, &got), 0);
 	assert_int_equal(got.state, CAMPAIGN_RUNNING);
@@ -290,6 +296,74 @@ static void test_launch_takes_each_address_once_from_the_first_list(void **state
 	arena_free(a);
 }
 
+static void test_recipient_editing_and_queries(void **state)
+{
+	struct fixture *f = *state;
+	int64_t list = make_list(f, f->t1, 30), id, total;
+	struct arena *a = arena_new(0);
+	struct recipient *r;
+	size_t n;
+
+	/* search (wildcards literal), sort, offset, total */
+	struct recipient_query q = { .q = "user1", .limit = 100 };
+	assert_int_equal(store_recipients(f->s, f->t1, list, &q, a, &r, &n, &total), 0);
+	assert_int_equal(total, 11); /* user1, user10..user19 */
+	q = (struct recipient_query){ .q = "%", .limit = 100 };
+	assert_int_equal(store_recipients(f->s, f->t1, list, &q, a, &r, &n, &total), 0);
+	assert_int_equal(total, 0);
+	q = (struct recipient_query){ .sort = "email", .desc = true, .offset = 5, .limit = 10 };
+	assert_int_equal(store_recipients(f->s, f->t1, list, &q, a, &r, &n, &total), 0);
+	assert_int_equal(n, 10);
+	assert_int_equal(total, 30);
+	for (size_t i = 1; i < n; i++)
+		assert_true(strcmp(r[i - 1].p.f[PF_EMAIL], r[i].p.f[PF_EMAIL]) > 0);
+	q = (struct recipient_query){ .offset = 100, .limit = 10 };
+	assert_int_equal(store_recipients(f->s, f->t1, list, &q, a, &r, &n, &total), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(total, 30);
+	q = (struct recipient_query){ .sort = "password; DROP TABLE lists", .limit = 10 };
+	assert_int_equal(store_recipients(f->s, f->t1, list, &q, a, &r, &n, &total), -EINVAL);
+
+	/* add, clash, update, delete */
+	struct person p = person("新", "new@example.co.jp", false);
+	assert_int_equal(store_recipient_add(f->s, f->t1, list, &p, &id), 0);
+	assert_int_equal(store_recipient_add(f->s, f->t1, list, &p, &id), -EEXIST);
+	assert_int_equal(store_recipient_add(f->s, f->t2, list, &p, &id), -ENOENT);
+	struct recipient got;
+	assert_int_equal(store_recipient_get(f->s, f->t1, list, id, a, &got), 0);
+	assert_string_equal(got.p.f[PF_LAST_NAME], "新");
+	assert_int_equal(store_recipient_get(f->s, f->t2, list, id, a, &got), -ENOENT);
+	p.f[PF_EMAIL] = "user0@example.co.jp";
+	assert_int_equal(store_recipient_update(f->s, f->t1, list, id, &p), -EEXIST);
+	p.f[PF_EMAIL] = "renamed@example.co.jp";
+	assert_int_equal(store_recipient_update(f->s, f->t2, list, id, &p), -ENOENT);
+	assert_int_equal(store_recipient_update(f->s, f->t1, list, id, &p), 0);
+	assert_int_equal(store_recipient_delete(f->s, f->t2, list, id), -ENOENT);
+	assert_int_equal(store_recipient_delete(f->s, f->t1, list, id), 0);
+	assert_int_equal(store_recipient_delete(f->s, f->t1, list, id), -ENOENT);
+
+	/* bulk delete by addresses, and by ids */
+	const char *emails[] = { "user1@example.co.jp", "nobody@example.co.jp", "user2@example.co.jp" };
+	bool deleted[3];
+	assert_int_equal(store_recipients_delete(f->s, f->t2, list, NULL, emails, 3, deleted), -ENOENT);
+	assert_int_equal(store_recipients_delete(f->s, f->t1, list, NULL, emails, 3, deleted), 0);
+	assert_true(deleted[0] && !deleted[1] && deleted[2]);
+	q = (struct recipient_query){ .limit = 2 };
+	assert_int_equal(store_recipients(f->s, f->t1, list, &q, a, &r, &n, &total), 0);
+	assert_int_equal(total, 28);
+	int64_t ids[] = { r[0].id, r[1].id };
+	assert_int_equal(store_recipients_delete(f->s, f->t1, list, ids, NULL, 2, deleted), 0);
+	assert_true(deleted[0] && deleted[1]);
+
+	assert_int_equal(store_list_rename(f->s, f->t2, list, "x"), -ENOENT);
+	assert_int_equal(store_list_rename(f->s, f->t1, list, "名前"), 0);
+	struct list_info li;
+	assert_int_equal(store_list_get(f->s, f->t1, list, a, &li), 0);
+	assert_string_equal(li.name, "名前");
+	assert_int_equal(li.recipient_count, 26);
+	arena_free(a);
+}
+
 static void test_accounts_and_secrets(void **state)
 {
 	struct fixture *f = *state;
@@ -324,6 +398,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_test_only_launch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cancel_takes_back_claimed_targets, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_launch_takes_each_address_once_from_the_first_list, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_recipient_editing_and_queries, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_accounts_and_secrets, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,16 +1,108 @@
-// Recipient lists (配信リスト): create lists; per list import a CSV (with the
-// table of problems on 422 and the option to skip bad rows), the recipients
-// table, the template download, and delete.
+// Recipient lists (配信リスト).
+//   #/lists      the overview: create, rename and delete lists, with their counts;
+//   #/lists/:id  one list: its recipients (list-recipients.js), CSV import and
+//                bulk delete by a file of addresses (list-import.js), export as
+//                CSV in UTF-8 or Shift_JIS, rename and delete.
 
 import { h, replace, formatTime, formatCount } from '../dom.js';
 import { t } from '../i18n.js';
-import { api, apiUrl, errorMessage } from '../api.js';
+import { api, apiUrl } from '../api.js';
 import {
-  pageHeader, card, table, field, input, button, linkButton, busy, emptyState,
-  errorAlert, alert, toast, confirmDialog, loading, tag, filePicker,
+  pageHeader, card, field, input, button, linkButton, busy, emptyState, errorAlert, alert, toast,
+  confirmDialog, loading, openModal, icon,
 } from '../ui.js';
+import { recipientsCard } from './list-recipients.js';
+import { importCard, bulkDeleteCard } from './list-import.js';
 
 export const titleKey = 'lists.title';
+
+/* ---------- shared: rename and delete ---------- */
+
+function nameError(err) {
+  const d = err.details.find((x) => x.field === 'name');
+  if (!d) return '';
+  const msg = String(d.message || '');
+  if (/empty|missing|required/i.test(msg)) return t('lists.name_required');
+  if (/long|at most|bytes/i.test(msg)) return t('lists.name_too_long');
+  return msg || t('errors.invalid');
+}
+
+/** The rename modal; onRenamed(list) after a save. */
+function renameModal(list, onRenamed) {
+  const name = input({ name: 'name', required: true, maxlength: 200, autocomplete: 'off', value: list.name, id: 'rename-name' });
+  const nameField = field(t('lists.name'), name, { name: 'name' });
+  const formError = h('div');
+  const formId = 'rename-form';
+  const save = h('button', { type: 'submit', class: 'btn btn-primary', form: formId, id: 'rename-save' }, t('lists.rename_save'));
+  const form = h('form', {
+    id: formId, novalidate: true,
+    onsubmit: (e) => {
+      e.preventDefault();
+      nameField.setError('');
+      replace(formError);
+      const value = name.value.trim();
+      if (!value) {
+        nameField.setError(t('lists.name_required'));
+        name.focus();
+        return;
+      }
+      if (value === list.name) {
+        modal.close();
+        return;
+      }
+      busy(save, async () => {
+        try {
+          const renamed = await api.patch(`/lists/${list.id}`, { name: value });
+          modal.close();
+          toast(t('lists.renamed', { name: renamed.name }), 'success');
+          onRenamed(renamed);
+        } catch (err) {
+          const fe = nameError(err);
+          if (fe) {
+            nameField.setError(fe);
+            name.focus();
+          } else {
+            replace(formError, errorAlert(err));
+          }
+        }
+      });
+    },
+  }, nameField, formError);
+  const modal = openModal({
+    title: t('lists.rename_title'), size: 'sm', body: form,
+    footer: [button('secondary', t('common.cancel'), () => modal.close()), save],
+  });
+  modal.dialog.id = 'rename-dialog';
+  name.focus();
+  name.select();
+}
+
+/**
+ * Asks, then deletes the list. A list that a campaign uses cannot go: the
+ * 409 in_use is shown in `alertBox`. Resolves true when deleted.
+ */
+async function deleteList(list, alertBox) {
+  replace(alertBox);
+  const ok = await confirmDialog(t('lists.delete_title'), t('lists.delete_text', { name: list.name }), t('lists.delete'));
+  if (!ok) return false;
+  try {
+    await api.del(`/lists/${list.id}`);
+    toast(t('lists.deleted', { name: list.name }), 'success');
+    return true;
+  } catch (err) {
+    if (err.status === 409 && err.code === 'in_use') {
+      replace(alertBox, alert('error',
+        h('h3', null, t('lists.in_use_title', { name: list.name })),
+        h('div', null, t('lists.in_use_text'))));
+    } else {
+      replace(alertBox, errorAlert(err));
+    }
+    alertBox.scrollIntoView({ block: 'nearest' });
+    return false;
+  }
+}
+
+/* ---------- #/lists ---------- */
 
 function createForm(navigate) {
   const name = input({ name: 'name', required: true, maxlength: 200, autocomplete: 'off' });
@@ -32,8 +124,8 @@ function createForm(navigate) {
         toast(t('lists.created', { name: list.name }), 'success');
         navigate(`/lists/${list.id}`);
       } catch (err) {
-        const fe = err.details.find((d) => d.field === 'name');
-        if (fe) nameField.setError(fe.message || errorMessage(err));
+        const fe = nameError(err);
+        if (fe) nameField.setError(fe);
         else replace(formError, errorAlert(err));
       }
     });
@@ -42,188 +134,128 @@ function createForm(navigate) {
     nameField, submit, formError);
 }
 
-function listNav(lists, currentId) {
+function listsTable(lists, { onRename, onDelete }) {
   if (!lists.length) return emptyState(t('lists.empty_title'), t('lists.empty_text'), null, 'users');
-  return h('ul', { class: 'list-nav', id: 'lists' }, lists.map((l) => h('li', null,
-    h('a', {
-      href: `#/lists/${encodeURIComponent(l.id)}`,
-      'aria-current': String(l.id) === String(currentId) ? 'page' : null,
-      dataset: { list: l.id },
-    },
-    h('span', null, h('strong', null, l.name), h('br'),
-      h('span', { class: 'meta' }, formatTime(l.created_at))),
-    h('span', { class: 'meta' }, t('lists.count', { n: formatCount(l.recipient_count) }))))));
+  return h('div', { class: 'table-wrap' },
+    h('table', { class: 'table', id: 'lists' },
+      h('caption', { class: 'visually-hidden' }, t('lists.all')),
+      h('thead', null, h('tr', null,
+        h('th', { scope: 'col' }, t('lists.name')),
+        h('th', { scope: 'col', class: 'num' }, t('lists.recipient_count')),
+        h('th', { scope: 'col', class: 'num' }, t('lists.test_count')),
+        h('th', { scope: 'col' }, t('common.created_at')),
+        h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, t('common.actions'))))),
+      h('tbody', null, lists.map((l) => h('tr', { dataset: { list: l.id } },
+        h('td', { class: 'wrap' }, h('a', { href: `#/lists/${encodeURIComponent(l.id)}`, class: 'list-link' }, l.name)),
+        h('td', { class: 'num' }, formatCount(l.recipient_count)),
+        h('td', { class: 'num' }, formatCount(l.test_count)),
+        h('td', { class: 'nowrap muted' }, formatTime(l.created_at)),
+        h('td', { class: 'row-actions' },
+          button('ghost', t('lists.rename'), () => onRename(l),
+            { class: 'btn-sm', 'aria-label': t('lists.rename_named', { name: l.name }), dataset: { action: 'rename' } }),
+          button('ghost', t('lists.delete_short'), () => onDelete(l),
+            { class: 'btn-sm btn-ghost-danger', 'aria-label': t('lists.delete_named', { name: l.name }), dataset: { action: 'delete' } })))))));
 }
 
-function problemsTable(problems, id) {
-  return table([
-    { label: t('import.line'), class: 'num' },
-    { label: t('import.column') },
-    { label: t('import.value') },
-    { label: t('import.reason') },
-  ], problems.map((p) => h('tr', null,
-    h('td', { class: 'num' }, p.line ?? ''),
-    h('td', null, p.column ?? ''),
-    h('td', { class: 'wrap' }, h('code', null, p.value ?? '')),
-    h('td', { class: 'wrap' }, p.reason || p.message || ''))), { id, class: 'table-compact' });
-}
-
-function recipientRow(r) {
-  return h('tr', { dataset: { email: r.email } },
-    h('td', null, r.last_name || ''),
-    h('td', null, r.first_name || ''),
-    h('td', null, r.email),
-    h('td', null, r.department || ''),
-    h('td', null, r.position || ''),
-    h('td', null, r.field1 || ''),
-    h('td', null, r.field2 || ''),
-    h('td', null, r.field3 || ''),
-    h('td', null, r.is_test ? tag(t('lists.test_target')) : ''));
-}
-
-/** The recipients card: first page, then "more" while the API has more. */
-function recipientsCard(listId) {
-  const tbody = h('tbody');
-  const more = button('secondary', t('common.load_more'), () => loadPage(), { hidden: true });
-  const holder = h('div', null, loading());
-  let after;
-  let shown = false;
-  async function loadPage() {
-    try {
-      const res = await api.get(`/lists/${listId}/recipients`, { limit: 500, after });
-      for (const r of res.items || []) tbody.appendChild(recipientRow(r));
-      after = res.next_after;
-      more.hidden = !after;
-      if (!tbody.children.length) {
-        replace(holder, emptyState(t('lists.no_recipients_title'), t('lists.no_recipients_text'), null, 'users'));
-      } else if (!shown) {
-        shown = true;
-        const cols = ['recipient.last_name', 'recipient.first_name', 'recipient.email', 'recipient.department',
-          'recipient.position', 'recipient.field1', 'recipient.field2', 'recipient.field3', 'recipient.test'];
-        replace(holder, h('div', { class: 'table-wrap' },
-          h('table', { class: 'table', id: 'recipients-table' },
-            h('thead', null, h('tr', null, cols.map((k) => h('th', { scope: 'col' }, t(k))))), tbody)));
-      }
-    } catch (err) {
-      replace(holder, errorAlert(err));
-    }
-  }
-  loadPage();
-  return card(t('lists.recipients'), [holder, h('div', { class: 'form-actions' }, more)], { flush: true });
-}
-
-function importCard(list, reload) {
-  const picker = filePicker({ name: 'csv', accept: '.csv,text/csv' });
-  const file = picker.input;
-  const fileField = field(t('import.file'), file, { help: t('import.help'), body: picker.el });
-  const submit = h('button', { type: 'submit', class: 'btn btn-primary', id: 'import-submit' }, t('import.submit'));
-  const result = h('div', { id: 'import-result', 'aria-live': 'polite' });
-
-  async function send(skip) {
-    fileField.setError('');
-    const f = file.files && file.files[0];
-    if (!f) {
-      fileField.setError(t('import.choose_file'));
-      file.focus();
-      return;
-    }
-    const bytes = await f.arrayBuffer();
-    try {
-      const res = await api.raw('POST', `/lists/${list.id}/import`, bytes, 'text/csv',
-        skip ? { skip_invalid: 1 } : undefined);
-      const done = [alert('success', t('import.done', {
-        imported: formatCount(res.imported), updated: formatCount(res.updated), total: formatCount(res.total),
-      }))];
-      if (res.skipped && res.skipped.length) {
-        done.push(h('h3', { class: 'mb-3' }, t('import.skipped', { n: res.skipped.length })),
-          problemsTable(res.skipped, 'import-skipped'));
-      }
-      replace(result, done);
-      toast(t('import.done_short'), 'success');
-      picker.reset();
-      reload();
-    } catch (err) {
-      if (err.status === 422 && err.details.some((d) => d.line !== undefined)) {
-        const skipBtn = button('secondary', t('import.skip_invalid'), () => busy(skipBtn, () => send(true)),
-          { id: 'import-skip' });
-        replace(result,
-          alert('error', h('h3', null, t('import.invalid_title')),
-            h('div', null, t('import.invalid_text', { n: err.details.length }))),
-          problemsTable(err.details, 'import-problems'),
-          h('div', { class: 'form-actions' }, skipBtn));
-      } else {
-        replace(result, errorAlert(err));
-      }
-    }
-  }
-
-  const form = h('form', { id: 'import-form', novalidate: true, onsubmit: (e) => { e.preventDefault(); busy(submit, () => send(false)); } },
-    fileField, h('div', { class: 'btn-group' }, submit,
-      linkButton('ghost', t('lists.template'), apiUrl('/lists/template.csv'), { download: 'template.csv' })));
-  return card(t('import.title'), [form, result]);
-}
-
-function summaryCard(list, ctx) {
-  const del = button('danger', t('lists.delete'), async () => {
-    const ok = await confirmDialog(t('lists.delete_title'), t('lists.delete_text', { name: list.name }), t('lists.delete'));
-    if (!ok) return;
-    try {
-      await api.del(`/lists/${list.id}`);
-      toast(t('lists.deleted', { name: list.name }), 'success');
-      ctx.navigate('/lists');
-    } catch (err) {
-      toast(errorMessage(err), 'error');
-    }
-  }, { id: 'delete-list' });
-  return card(list.name, h('dl', { class: 'kv mb-0' },
-    h('dt', null, t('lists.recipient_count')), h('dd', { id: 'recipient-count' }, formatCount(list.recipient_count)),
-    h('dt', null, t('lists.test_count')), h('dd', null, formatCount(list.test_count)),
-    h('dt', null, t('common.created_at')), h('dd', null, formatTime(list.created_at))), { actions: del });
-}
-
-/** The right-hand side for one list; the import result stays while the rest reloads. */
-async function listDetail(id, ctx, refreshNav) {
-  let list;
-  try {
-    list = await api.get(`/lists/${id}`);
-  } catch (err) {
-    return errorAlert(err);
-  }
-  const summary = h('div', null, summaryCard(list, ctx));
-  const recipients = h('div', null, recipientsCard(id));
-  async function reload() {
-    try {
-      replace(summary, summaryCard(await api.get(`/lists/${id}`), ctx));
-    } catch (err) {
-      replace(summary, errorAlert(err));
-    }
-    replace(recipients, recipientsCard(id));
-    refreshNav();
-  }
-  return h('div', null, summary, importCard(list, reload), recipients);
-}
-
-export async function render(ctx) {
-  const { main, params } = ctx;
+async function renderOverview(ctx) {
   const header = pageHeader(t('lists.title'), {
     subtitle: t('lists.subtitle'),
     actions: linkButton('secondary', t('lists.template'), apiUrl('/lists/template.csv'), { download: 'template.csv', id: 'template-link' }),
   });
-  const navHolder = h('div', null, loading());
-  async function refreshNav() {
+  const alertBox = h('div', { id: 'lists-alert' });
+  const holder = h('div', null, loading());
+  async function refresh() {
     try {
       const res = await api.get('/lists', { limit: 500 });
-      replace(navHolder, listNav(res.items || [], params.id));
+      replace(holder, listsTable(res.items || [], {
+        onRename: (l) => renameModal(l, refresh),
+        onDelete: async (l) => { if (await deleteList(l, alertBox)) refresh(); },
+      }));
     } catch (err) {
-      replace(navHolder, errorAlert(err));
+      replace(holder, errorAlert(err));
     }
   }
-  const left = h('div', null,
+  await refresh();
+  replace(ctx.main, header,
     card(t('lists.new'), createForm(ctx.navigate)),
-    card(t('lists.all'), navHolder, { flush: true }));
-  const right = params.id
-    ? await listDetail(params.id, ctx, refreshNav)
-    : card(null, emptyState(t('lists.pick_title'), t('lists.pick_text'), null, 'users'));
-  await refreshNav();
-  replace(main, header, h('div', { class: 'split' }, left, h('div', null, right)));
+    alertBox,
+    card(t('lists.all'), holder, { flush: true, attrs: { id: 'lists-card' } }));
+}
+
+/* ---------- #/lists/:id ---------- */
+
+function summary(list) {
+  return [
+    h('span', null, t('lists.recipient_count'), ' ', h('strong', { id: 'recipient-count' }, formatCount(list.recipient_count))),
+    h('span', null, t('lists.test_count'), ' ', h('strong', { id: 'test-count' }, formatCount(list.test_count))),
+    h('span', null, t('common.created_at'), ' ', formatTime(list.created_at)),
+  ];
+}
+
+function exportGroup(list) {
+  const url = (encoding) => apiUrl(`/lists/${list.id}/export.csv`, { encoding });
+  const fileName = `${String(list.name).replace(/[\\/:*?"<>|]/g, '_')}.csv`;
+  return h('div', { class: 'btn-group export-group', role: 'group', 'aria-labelledby': 'export-label' },
+    h('span', { class: 'muted small', id: 'export-label' }, t('lists.export')),
+    linkButton('secondary', t('lists.export_utf8'), url('utf8'), { class: 'btn-sm', id: 'export-utf8', download: fileName }),
+    linkButton('secondary', t('lists.export_sjis'), url('cp932'), { class: 'btn-sm', id: 'export-sjis', download: fileName }));
+}
+
+async function renderDetail(ctx) {
+  const id = ctx.params.id;
+  let list;
+  try {
+    list = await api.get(`/lists/${id}`);
+  } catch (err) {
+    replace(ctx.main, h('a', { class: 'back-link', href: '#/lists' }, icon('back', 'back-icon'), t('lists.back')),
+      pageHeader(t('lists.title')), errorAlert(err));
+    return undefined;
+  }
+  const alertBox = h('div', { id: 'list-alert' });
+  const sub = h('p', { class: 'summary', id: 'list-summary' }, summary(list));
+  const title = h('span', { id: 'list-title' }, list.name);
+  const exportHolder = h('div', null, exportGroup(list));
+
+  async function refreshSummary() {
+    try {
+      list = await api.get(`/lists/${id}`);
+      replace(sub, summary(list));
+      title.textContent = list.name;
+      replace(exportHolder, exportGroup(list));
+    } catch {
+      /* the counts stay as they were; the next change tries again */
+    }
+  }
+
+  const rename = button('secondary', t('lists.rename'), () => renameModal(list, (renamed) => {
+    list = { ...list, ...renamed };
+    title.textContent = list.name;
+    document.title = `${list.name} — Kunren`;
+    replace(exportHolder, exportGroup(list));
+  }), { id: 'rename-list' });
+  const del = button('danger', t('lists.delete'), async () => {
+    if (await deleteList(list, alertBox)) ctx.navigate('/lists');
+  }, { id: 'delete-list' });
+
+  const header = h('header', { class: 'page-header' },
+    h('div', null,
+      h('a', { class: 'back-link', href: '#/lists' }, icon('back', 'back-icon'), t('lists.back')),
+      h('h1', { tabindex: '-1' }, title),
+      sub),
+    h('div', { class: 'page-actions' }, exportHolder, rename, del));
+
+  const recipients = recipientsCard(list, {
+    query: ctx.query, basePath: `/lists/${encodeURIComponent(id)}`, onChanged: refreshSummary,
+  });
+  const reloadAll = () => { recipients.reload(); refreshSummary(); };
+  replace(ctx.main, header, alertBox,
+    recipients.el,
+    importCard(list, reloadAll), bulkDeleteCard(list, reloadAll));
+  document.title = `${list.name} — Kunren`;
+  return recipients.dispose;
+}
+
+export async function render(ctx) {
+  if (ctx.params.id) return renderDetail(ctx);
+  return renderOverview(ctx);
 }

@@ -1,0 +1,3 @@
+-- 0002: bulk delete by addresses matches them ignoring ASCII case (as mail
+-- systems do); this index keeps that a lookup, not a scan of the list.
+CREATE INDEX recipients_email_nocase ON recipients(list_id, email COLLATE NOCASE);
