@@ -32,8 +32,8 @@ for _ in $(seq 100); do grep -q '^Ready' "$work/out" 2>/dev/null && break; sleep
 console=$(sed -n 's/^Kunren console: *//p' "$work/out")
 api() { curl -sf -H 'Authorization: Bearer benchkey0123456789abcdef' "$@"; }
 api -d '{"name":"bench"}' "${console}api/v1/lists" > /dev/null
-hwm() { sed -n 's/^VmHWM: *\([0-9]*\) kB/\1/p' "/proc/$kpid/status"; }
-rss() { sed -n 's/^VmRSS: *\([0-9]*\) kB/\1/p' "/proc/$kpid/status"; }
+hwm() { awk '/^VmHWM:/ { print $2 }' "/proc/$kpid/status"; }
+rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$kpid/status"; }
 
 base=$(rss)
 start=$(date +%s.%N)

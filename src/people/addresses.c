@@ -50,7 +50,9 @@ static int row_read(struct reader *rd, const struct csv_record *rec)
 {
 	if (record_is_blank(rec))
 		return 0;
-	struct slice v = rd->col < rec->nfields ? people__value(rec->fields[rd->col]) : (struct slice){ "", 0 };
+	struct slice v = { "", 0 };
+	if (rd->col < rec->nfields)
+		v = people__value(rec->fields[rd->col]);
 	const char *email = NULL;
 	size_t before = rd->pr.n;
 	int r = people__check_email(&rd->pr, rec->line, rd->col_name, v, &email);
@@ -140,7 +142,8 @@ int people_addresses_csv(struct slice data, struct arena *a, const char ***ret_e
 
 	int r = people_decode(data, a, &text, &encoding, &bad_line);
 	if (r == -EILSEQ)
-		r = people__problem_add(&rd->pr, bad_line, "", "", "bad_encoding", PEOPLE__REASON_BAD_ENCODING);
+		r = people__problem_add(&rd->pr, bad_line, "", "", "bad_encoding",
+					PEOPLE__REASON_BAD_ENCODING);
 	else if (r >= 0) {
 		csv_reader_init(&rd->csv, text, people__separator(text), a);
 		r = read_all(rd);

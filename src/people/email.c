@@ -144,7 +144,8 @@ static const char *domain_problem(struct slice d)
 			return NOT_VALID ": a part of the domain is longer than 63 characters";
 		for (size_t i = 0; i < label.len; i++) {
 			if (!is_ldh(label.p[i]))
-				return NOT_VALID ": the domain may only have letters, digits, hyphens and dots";
+				return NOT_VALID ": the domain may only have letters, digits, hyphens "
+						 "and dots";
 		}
 		if (label.p[0] == '-' || label.p[label.len - 1] == '-')
 			return NOT_VALID ": a part of the domain starts or ends with a hyphen";

@@ -151,7 +151,8 @@ int people__problem_csv(struct people__problems *pl, const struct csv_reader *c,
 	case CSV_ERR_FIELD_TOO_LONG:
 		BUG_ON(c->err_field >= CSV_MAX_FIELDS);
 		return people__problem_add(pl, c->record_line, column,
-					   people__preview(pl->a, c->fields[c->err_field]), "too_long", reason);
+					   people__preview(pl->a, c->fields[c->err_field]), "too_long",
+					   reason);
 	default:
 		return people__problem_add(pl, c->record_line, column, "", "bad_quote", reason);
 	}

@@ -589,42 +589,44 @@ int store_list_delete(struct store *s, int64_t tenant_id, int64_t id)
 	return 0;
 }
 
+/* Inside a transaction: -ENOENT unless the list is the tenant's. */
+static int list_check(struct conn *cn, int64_t tenant_id, int64_t list_id)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int r = prep(cn, &st, "SELECT 1 FROM lists WHERE tenant_id = ? AND id = ?", I(tenant_id), I(list_id));
+	if (r >= 0 && (r = step_row(cn, st)) == 0)
+		r = -ENOENT;
+	return r < 0 ? r : 0;
+}
+
+static int list_size(struct conn *cn, int64_t list_id, int64_t *ret)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int r = prep(cn, &st, "SELECT count(*) FROM recipients WHERE list_id = ?", I(list_id));
+	if (r >= 0 && (r = step_row(cn, st)) > 0)
+		*ret = col_int(st, 0);
+	return r < 0 ? r : 0;
+}
+
 int store_recipients_import(struct store *s, int64_t tenant_id, int64_t list_id, const struct person *rows,
 			    size_t n, int64_t *ret_new, int64_t *ret_updated)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	int64_t added = 0, updated = 0;
+	_cleanup_stmt_ sqlite3_stmt *ins = NULL;
+	int64_t before = 0, after = 0;
 	int r = begin(&cn);
 	if (r < 0)
 		return r;
-	{
-		_cleanup_stmt_ sqlite3_stmt *chk = NULL;
-		if ((r = prep(&cn, &chk, "SELECT 1 FROM lists WHERE tenant_id = ? AND id = ?", I(tenant_id), I(list_id))) < 0 || (r = step_row(&cn, chk)) <= 0) {
-			rollback(&cn);
-			return r < 0 ? r : -ENOENT;
-		}
-	}
-	_cleanup_stmt_ sqlite3_stmt *ins = NULL, *exists = NULL;
-	r = prep(&cn, &ins,
-		 "INSERT INTO recipients (list_id, last_name, first_name, email, department, position, "
-		 "field1, field2, field3, is_test) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-		 "ON CONFLICT (list_id, email) DO UPDATE SET last_name = excluded.last_name, "
-		 "first_name = excluded.first_name, department = excluded.department, "
-		 "position = excluded.position, field1 = excluded.field1, field2 = excluded.field2, "
-		 "field3 = excluded.field3, is_test = excluded.is_test");
-	if (r >= 0)
-		r = prep(&cn, &exists, "SELECT 1 FROM recipients WHERE list_id = ? AND email = ?");
+	if ((r = list_check(&cn, tenant_id, list_id)) >= 0 && (r = list_size(&cn, list_id, &before)) >= 0)
+		r = prep(&cn, &ins,
+			 "INSERT INTO recipients (list_id, last_name, first_name, email, department, position, "
+			 "field1, field2, field3, is_test) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+			 "ON CONFLICT (list_id, email) DO UPDATE SET last_name = excluded.last_name, "
+			 "first_name = excluded.first_name, department = excluded.department, "
+			 "position = excluded.position, field1 = excluded.field1, field2 = excluded.field2, "
+			 "field3 = excluded.field3, is_test = excluded.is_test");
 	for (size_t i = 0; r >= 0 && i < n; i++) {
 		const struct person *p = &rows[i];
-		sqlite3_reset(exists);
-		sqlite3_bind_int64(exists, 1, list_id);
-		sqlite3_bind_text(exists, 2, p->f[PF_EMAIL], -1, SQLITE_STATIC);
-		if ((r = step_row(&cn, exists)) < 0)
-			break;
-		if (r)
-			updated++;
-		else
-			added++;
 		sqlite3_reset(ins);
 		sqlite3_bind_int64(ins, 1, list_id);
 		for (int f = 0; f < PF__COUNT; f++)
@@ -632,12 +634,15 @@ int store_recipients_import(struct store *s, int64_t tenant_id, int64_t list_id,
 		sqlite3_bind_int64(ins, 10, p->is_test);
 		r = step_done(&cn, ins);
 	}
+	if (r >= 0)
+		r = list_size(&cn, list_id, &after);
 	if (r < 0 || (r = commit(&cn)) < 0) {
 		rollback(&cn);
 		return r;
 	}
-	*ret_new = added;
-	*ret_updated = updated;
+	/* rows hold each address once: what did not add a row overwrote one */
+	*ret_new = after - before;
+	*ret_updated = (int64_t)n - (after - before);
 	return 0;
 }
 
@@ -755,16 +760,6 @@ int store_recipient_get(struct store *s, int64_t tenant_id, int64_t list_id, int
 	ret->list_id = col_int(st, 1);
 	person_read(st, 2, a, &ret->p);
 	return read_done(0, a);
-}
-
-/* Inside a transaction: -ENOENT unless the list is the tenant's. */
-static int list_check(struct conn *cn, int64_t tenant_id, int64_t list_id)
-{
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	int r = prep(cn, &st, "SELECT 1 FROM lists WHERE tenant_id = ? AND id = ?", I(tenant_id), I(list_id));
-	if (r >= 0 && (r = step_row(cn, st)) == 0)
-		r = -ENOENT;
-	return r < 0 ? r : 0;
 }
 
 #define PERSON_ARGS(p) T((p)->f[0]), T((p)->f[1]), T((p)->f[2]), T((p)->f[3]), T((p)->f[4]), \

@@ -117,7 +117,8 @@ int store_list_create(struct store *s, int64_t tenant_id, const char *name, int6
 int store_list_get(struct store *s, int64_t tenant_id, int64_t id, struct arena *a, struct list_info *ret);
 int store_lists(struct store *s, int64_t tenant_id, struct arena *a, struct list_info **ret, size_t *ret_n);
 int store_list_delete(struct store *s, int64_t tenant_id, int64_t id);
-/* Inserts or overwrites (by email) all rows in one transaction. */
+/* Inserts or overwrites (by email) all rows in one transaction; rows hold
+ * each address once (people_import_csv sees to it). */
 int store_recipients_import(struct store *s, int64_t tenant_id, int64_t list_id,
 			    const struct person *rows, size_t n, int64_t *ret_new, int64_t *ret_updated);
 /* A page of a list's recipients. */
