@@ -366,11 +366,8 @@ void api_campaign_results_csv(struct http_request *req, struct http_response *re
 	struct exclusion x;
 	if (!p || !campaign_load(req, res, p, &c) || !exclusion_get(req, res, &c, &x))
 		return;
-	const char *e = http_query(req, "encoding");
-	enum csv_encoding enc = CSV_UTF8_BOM;
-	if (e && !strcmp(e, "cp932"))
-		enc = CSV_CP932;
-	else if (e && strcmp(e, "utf8")) {
+	enum csv_encoding enc;
+	if (csv_encoding_parse(http_query(req, "encoding"), &enc) < 0) {
 		api__field_error(res, "encoding", "must be utf8 or cp932");
 		return;
 	}

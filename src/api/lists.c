@@ -144,11 +144,11 @@ static void import_respond(struct http_request *req, struct http_response *res, 
 	_cleanup_free_ char *detail = xasprintf("list %lld: %lld new, %lld updated", (long long)id,
 						(long long)added, (long long)updated);
 	api__audit(req, p, "list.import", detail);
-	http_response_json(res, 200, json_pack("{s:I, s:I, s:I, s:I, s:o, s:s}", "imported", (json_int_t)added,
+	http_response_json(res, 200, json_pack("{s:I, s:I, s:I, s:I, s:o, s:o}", "imported", (json_int_t)added,
 					       "updated", (json_int_t)updated, "total", (json_int_t)ir->total_records,
 					       "duplicates", (json_int_t)ir->duplicates, "skipped",
 					       problems_json(ir->problems, ir->nproblems), "encoding",
-					       ir->encoding ? ir->encoding : "utf-8"));
+					       ir->encoding ? json_string(ir->encoding) : json_null()));
 }
 
 void api_list_import(struct http_request *req, struct http_response *res)

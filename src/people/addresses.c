@@ -21,34 +21,17 @@ struct reader {
 	const char *col_name;        /* its header, or "" */
 };
 
-static bool record_is_blank(const struct csv_record *rec)
-{
-	for (size_t i = 0; i < rec->nfields; i++) {
-		if (people__trim(rec->fields[i]).len)
-			return false;
-	}
-	return true;
-}
-
 static int email_add(struct reader *rd, const char *email)
 {
-	if (rd->n == rd->cap) {
-		size_t cap = rd->cap ? st_mult(rd->cap, 2) : 64;
-		const char **v = arena_alloc(rd->pr.a, st_mult(cap, sizeof(*v)));
-		if (!v)
-			return -ENOMEM;
-		if (rd->n)
-			memcpy(v, rd->emails, rd->n * sizeof(*v));
-		rd->emails = v;
-		rd->cap = cap;
-	}
+	if (people__vec_grow(rd->pr.a, (void **)&rd->emails, &rd->cap, rd->n, sizeof(*rd->emails)) < 0)
+		return -ENOMEM;
 	rd->emails[rd->n++] = email;
 	return 0;
 }
 
 static int row_read(struct reader *rd, const struct csv_record *rec)
 {
-	if (record_is_blank(rec))
+	if (people__record_is_blank(rec))
 		return 0;
 	struct slice v = { "", 0 };
 	if (rd->col < rec->nfields)
@@ -100,7 +83,7 @@ static int read_all(struct reader *rd)
 		if (r < 0) {
 			const char *name = rd->col_name;
 			r = people__problem_csv(&rd->pr, &rd->csv, &name, 1);
-		} else if (first && !record_is_blank(&rec)) {
+		} else if (first && !people__record_is_blank(&rec)) {
 			first = false;
 			size_t before = rd->pr.n;
 			r = header_read(rd, &rec);

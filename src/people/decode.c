@@ -207,7 +207,7 @@ static bool line_has_content(struct slice t, size_t i, size_t *ret_end)
 {
 	bool content = false;
 	for (; i < t.len && t.p[i] != '\r' && t.p[i] != '\n'; i++) {
-		if (!strchr(" \t,", t.p[i]))
+		if (!memchr(" \t,", t.p[i], 3))
 			content = true;
 	}
 	*ret_end = i;

@@ -44,6 +44,15 @@ const char *people__text(struct arena *a, struct slice s);
  * boundary, followed by "…" when shortened. */
 const char *people__preview(struct arena *a, struct slice s);
 
+/* A record whose fields are all white space (people__trim). */
+bool people__record_is_blank(const struct csv_record *rec);
+
+/* Makes room for one more element of size bytes in an arena vector of n
+ * elements and room for *cap (64 at first, then doubling); the old copy
+ * stays in the arena (the sum of all is at most twice the last).  -ENOMEM
+ * when the arena is full. */
+int people__vec_grow(struct arena *a, void **p, size_t *cap, size_t n, size_t size);
+
 /* Problems collect in an arena vector. */
 struct people__problems {
 	struct arena *a;
