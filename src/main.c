@@ -312,6 +312,7 @@ static int serve(struct config *c)
 		.deliver = deliver,
 		.tracker_url = tracker_url,
 		.outbox_dir = outbox,
+		.console_url = c->console_url[0] ? c->console_url : NULL,
 		.limits = { c->session_idle_minutes * 60, c->session_max_hours * 3600 },
 		.secure_cookies = !strncmp(c->console_url, "https:", 6),
 	};

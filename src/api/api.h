@@ -18,6 +18,7 @@ struct api {
 	struct deliver *deliver;
 	const char *tracker_url;   /* without trailing slash */
 	const char *outbox_dir;    /* "" when mail goes to a relay */
+	const char *console_url;   /* configured public URL, or "" (share links are then relative) */
 	struct auth_limits limits;
 	bool secure_cookies;
 };

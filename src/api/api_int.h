@@ -3,6 +3,7 @@
 #define KUNREN_API_INT_H
 
 #include "api/api.h"
+#include "report/report.h"
 
 /* Who is calling: the account, its tenant and the tenant's zone. */
 struct principal {
@@ -35,6 +36,14 @@ json_t *api__page(json_t *items, bool more, int64_t last_id);
 void api__send_file(struct http_request *req, struct http_response *res, const char *type,
 		    const char *filename, struct buf *body);
 
+/* ?exclude=on|off (default on: the campaign's exclusion seconds apply). */
+bool api__exclusion(struct http_request *req, struct http_response *res, const struct campaign *c,
+		    struct exclusion *ret);
+/* The campaign of params[0] in the caller's tenant; false (response set) otherwise. */
+bool api__campaign(struct http_request *req, struct http_response *res, const struct principal *p,
+		   struct campaign *ret);
+json_t *api__campaign_json(const struct principal *p, const struct campaign *c, const struct campaign_counts *k);
+
 /* handlers, one file per resource */
 void api_login(struct http_request *req, struct http_response *res);
 void api_logout(struct http_request *req, struct http_response *res);
@@ -65,6 +74,28 @@ void api_campaign_launch(struct http_request *req, struct http_response *res);
 void api_campaign_cancel(struct http_request *req, struct http_response *res);
 void api_campaign_targets(struct http_request *req, struct http_response *res);
 void api_campaign_results_csv(struct http_request *req, struct http_response *res);
+void api_campaign_events_csv(struct http_request *req, struct http_response *res);
+void api_campaign_report_xlsx(struct http_request *req, struct http_response *res);
+void api_campaign_breakdown(struct http_request *req, struct http_response *res);
+void api_campaign_timeline(struct http_request *req, struct http_response *res);
+void api_results_cumulative_csv(struct http_request *req, struct http_response *res);
+void api_results_trends(struct http_request *req, struct http_response *res);
+void api_share_create(struct http_request *req, struct http_response *res);
+void api_shares_get(struct http_request *req, struct http_response *res);
+void api_share_delete(struct http_request *req, struct http_response *res);
+void api_share_view(struct http_request *req, struct http_response *res);
+void api_share_results_csv(struct http_request *req, struct http_response *res);
+void api_share_events_csv(struct http_request *req, struct http_response *res);
+void api_share_report_xlsx(struct http_request *req, struct http_response *res);
+/* shared by the campaign and share-link endpoints (results.c) */
+void api_results_csv_of(struct http_request *req, struct http_response *res, const struct principal *p,
+			const struct campaign *c, bool events);
+void api_workbook_of(struct http_request *req, struct http_response *res, const struct principal *p,
+		     const struct campaign *c);
+json_t *api__breakdown_json(struct http_request *req, struct http_response *res, const struct campaign *c,
+			    const struct exclusion *x, const char *by);
+json_t *api__timeline_json(struct http_request *req, struct http_response *res, const struct principal *p,
+			   const struct campaign *c, const struct exclusion *x);
 void api_outbox_get(struct http_request *req, struct http_response *res);
 void api_outbox_one(struct http_request *req, struct http_response *res);
 

@@ -4,8 +4,7 @@
 #include "people/people.h"
 #include "report/report.h"
 
-/* ?exclude=on|off (default on: the campaign's exclusion seconds apply). */
-static bool exclusion_get(struct http_request *req, struct http_response *res, const struct campaign *c,
+bool api__exclusion(struct http_request *req, struct http_response *res, const struct campaign *c,
 			  struct exclusion *ret)
 {
 	const char *x = http_query(req, "exclude");
@@ -22,7 +21,7 @@ static double rate(int64_t n, int64_t of)
 	return of ? (double)n / (double)of : 0.0;
 }
 
-static json_t *campaign_json(const struct principal *p, const struct campaign *c, const struct campaign_counts *k)
+json_t *api__campaign_json(const struct principal *p, const struct campaign *c, const struct campaign_counts *k)
 {
 	json_t *lists = json_array();
 	for (size_t i = 0; i < c->nlist_ids; i++)
@@ -50,8 +49,7 @@ static json_t *campaign_json(const struct principal *p, const struct campaign *c
 	return j;
 }
 
-/* Loads a campaign of the caller's tenant with its counts; false (response set) on error. */
-static bool campaign_load(struct http_request *req, struct http_response *res, const struct principal *p,
+bool api__campaign(struct http_request *req, struct http_response *res, const struct principal *p,
 			  struct campaign *ret)
 {
 	struct api *api = req->app;
@@ -72,14 +70,14 @@ static void campaign_respond(struct http_request *req, struct http_response *res
 	struct api *api = req->app;
 	struct campaign_counts k;
 	struct exclusion x;
-	if (!exclusion_get(req, res, c, &x))
+	if (!api__exclusion(req, res, c, &x))
 		return;
 	int r = report_campaign_counts(api->store, c, &x, &k);
 	if (r < 0) {
 		api__store_error(res, r, "campaign");
 		return;
 	}
-	http_response_json(res, status, campaign_json(p, c, &k));
+	http_response_json(res, status, api__campaign_json(p, c, &k));
 }
 
 void api_campaigns_get(struct http_request *req, struct http_response *res)
@@ -100,7 +98,7 @@ void api_campaigns_get(struct http_request *req, struct http_response *res)
 		struct campaign_counts k;
 		struct exclusion x = { true, c[i].exclusion_seconds };
 		if ((r = report_campaign_counts(api->store, &c[i], &x, &k)) >= 0)
-			json_array_append_new(items, campaign_json(p, &c[i], &k));
+			json_array_append_new(items, api__campaign_json(p, &c[i], &k));
 	}
 	if (r < 0) {
 		json_decref(items);
@@ -210,7 +208,7 @@ void api_campaign_get(struct http_request *req, struct http_response *res)
 {
 	struct principal *p = api__auth(req, res, API_READ);
 	struct campaign c;
-	if (p && campaign_load(req, res, p, &c))
+	if (p && api__campaign(req, res, p, &c))
 		campaign_respond(req, res, p, &c, 200);
 }
 
@@ -220,7 +218,7 @@ void api_campaign_launch(struct http_request *req, struct http_response *res)
 	struct principal *p = api__auth(req, res, API_WRITE);
 	struct campaign c;
 	int64_t n;
-	if (!p || !campaign_load(req, res, p, &c))
+	if (!p || !api__campaign(req, res, p, &c))
 		return;
 	int r = store_campaign_launch(api->store, p->tenant.id, c.id, now_unix(), &n);
 	if (r == -ENODATA) {
@@ -251,7 +249,7 @@ void api_campaign_cancel(struct http_request *req, struct http_response *res)
 	struct api *api = req->app;
 	struct principal *p = api__auth(req, res, API_WRITE);
 	struct campaign c;
-	if (!p || !campaign_load(req, res, p, &c))
+	if (!p || !api__campaign(req, res, p, &c))
 		return;
 	unsigned from = 1u << CAMPAIGN_DRAFT | 1u << CAMPAIGN_SCHEDULED | 1u << CAMPAIGN_SENDING |
 			1u << CAMPAIGN_RUNNING | 1u << CAMPAIGN_PAUSED;
@@ -279,6 +277,7 @@ struct targets_page {
 	size_t limit, n;
 	bool filter;
 	enum target_status status;
+	const char *q;   /* substring of the name, address, 部署, 役職 or 項目 */
 	json_t *items;
 	int64_t last_id;
 };
@@ -309,6 +308,13 @@ static int target_row(void *ctx, const struct target *t, const struct event *ev,
 	struct targets_page *pg = ctx;
 	if (t->id <= pg->after || (pg->filter && sum->status != pg->status))
 		return 0;
+	if (pg->q) {
+		bool hit = strstr(t->rid, pg->q) != NULL;
+		for (int f = 0; f < PF__COUNT && !hit; f++)
+			hit = strcasestr(t->p.f[f], pg->q) != NULL;
+		if (!hit)
+			return 0;
+	}
 	if (pg->n == pg->limit)
 		return -ECANCELED; /* one more exists: there is a next page */
 	json_t *j = json_object();
@@ -337,9 +343,12 @@ void api_campaign_targets(struct http_request *req, struct http_response *res)
 	struct campaign c;
 	struct exclusion x;
 	struct targets_page pg = { .p = p, .x = &x };
-	if (!p || !campaign_load(req, res, p, &c) || !exclusion_get(req, res, &c, &x) ||
+	if (!p || !api__campaign(req, res, p, &c) || !api__exclusion(req, res, &c, &x) ||
 	    !api__paging(req, res, &pg.after, &pg.limit))
 		return;
+	pg.q = http_query(req, "q");
+	if (pg.q && !pg.q[0])
+		pg.q = NULL;
 	const char *st = http_query(req, "status");
 	if (st && st[0]) {
 		if (report_status_parse(st, &pg.status) < 0) {
@@ -364,7 +373,7 @@ void api_campaign_results_csv(struct http_request *req, struct http_response *re
 	struct principal *p = api__auth(req, res, API_READ);
 	struct campaign c;
 	struct exclusion x;
-	if (!p || !campaign_load(req, res, p, &c) || !exclusion_get(req, res, &c, &x))
+	if (!p || !api__campaign(req, res, p, &c) || !api__exclusion(req, res, &c, &x))
 		return;
 	enum csv_encoding enc;
 	if (csv_encoding_parse(http_query(req, "encoding"), &enc) < 0) {

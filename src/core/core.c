@@ -293,6 +293,11 @@ int buf_put_url(struct buf *b, struct slice s)
 	return r;
 }
 
+bool csv_formula_char(char c)
+{
+	return c == '=' || c == '+' || c == '-' || c == '@' || c == '\t' || c == '\r';
+}
+
 int buf_put_csv(struct buf *b, struct slice s)
 {
 	bool quote = false;
@@ -300,7 +305,7 @@ int buf_put_csv(struct buf *b, struct slice s)
 		if (s.p[i] == ',' || s.p[i] == '"' || s.p[i] == '\n' || s.p[i] == '\r')
 			quote = true;
 	/* Neutralise spreadsheet formulas in values that came from outside. */
-	bool formula = s.len && (s.p[0] == '=' || s.p[0] == '+' || s.p[0] == '-' || s.p[0] == '@');
+	bool formula = s.len && csv_formula_char(s.p[0]);
 	if (!quote && !formula)
 		return buf_put_slice(b, s);
 	int r = buf_putc(b, '"');

@@ -109,6 +109,9 @@ static inline void buf_releasep(struct buf *b) { buf_release(b); }
 int buf_put_html(struct buf *b, struct slice s);     /* & < > " ' */
 int buf_put_url(struct buf *b, struct slice s);      /* RFC 3986 unreserved kept */
 int buf_put_csv(struct buf *b, struct slice s);      /* RFC 4180 field, quoted if needed */
+/* A cell starting with one of = + - @ TAB CR could run as a formula in a
+ * spreadsheet: buf_put_csv puts a ' in front of it (CSV injection). */
+bool csv_formula_char(char c);
 int buf_put_json_str(struct buf *b, struct slice s); /* "..." with escapes */
 /* Copies s, each byte that is not part of valid UTF-8 (and NUL) becoming
  * U+FFFD: for text from outside (headers, replies) that must be UTF-8. */

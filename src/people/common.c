@@ -36,7 +36,7 @@ struct slice people__value(struct slice raw)
 	size_t q = 0;
 	while (q < s.len && s.p[q] == '\'')
 		q++;
-	if (q > 0 && q < s.len && memchr("=+-@", s.p[q], 4))
+	if (q > 0 && q < s.len && csv_formula_char(s.p[q]))
 		return (struct slice){ s.p + 1, s.len - 1 };
 	return s;
 }

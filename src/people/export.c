@@ -6,10 +6,11 @@
 
 /*
  * One value as Kunren's CSV writers write it (buf_put_csv: quoted when it
- * holds , " CR or LF; a leading = + - @ guarded by a ' so a spreadsheet
- * does not run it).  The import drops one ' before = + - @ (people__value),
- * so a value that already starts with 's followed by one of them gets one
- * more ' here: every value comes back as it was.
+ * holds , " CR or LF; a leading = + - @ TAB CR guarded by a ' so a
+ * spreadsheet does not run it: csv_formula_char).  The import drops one '
+ * before such a character (people__value), so a value that already starts
+ * with 's followed by one of them gets one more ' here: every value comes
+ * back as it was.
  */
 static int put_value(struct buf *out, const char *v)
 {
@@ -17,7 +18,7 @@ static int put_value(struct buf *out, const char *v)
 	size_t q = 0;
 	while (q < s.len && s.p[q] == '\'')
 		q++;
-	if (q == 0 || q == s.len || !memchr("=+-@", s.p[q], 4))
+	if (q == 0 || q == s.len || !csv_formula_char(s.p[q]))
 		return buf_put_csv(out, s);
 	_cleanup_buf_ struct buf guarded = BUF_INIT(0);
 	int r = buf_putc(&guarded, '\'');

@@ -128,14 +128,93 @@ static int count_one(void *ctx, const struct target *t, const struct event *ev, 
 	return 0;
 }
 
+static int64_t exclusion_seconds(const struct exclusion *x)
+{
+	return x && x->exclude ? x->seconds : 0;
+}
+
+static void counts_from(const struct store_reach *r, struct campaign_counts *c)
+{
+	*c = (struct campaign_counts){
+		.targets = r->targets, .sent = r->reached[EV_SENT], .errors = r->errors,
+		.opened = r->reached[EV_OPENED], .clicked = r->reached[EV_CLICKED],
+		.file_opened = r->reached[EV_FILE_OPENED], .submitted = r->reached[EV_SUBMITTED],
+		.reported = r->reached[EV_REPORTED],
+	};
+}
+
 int report_campaign_counts(struct store *s, const struct campaign *c, const struct exclusion *x,
 			   struct campaign_counts *ret)
+{
+	struct arena *a = arena_new(1 << 20);
+	struct store_reach *rows;
+	size_t n;
+	int r = store_campaign_reach(s, c->tenant_id, c->id, exclusion_seconds(x), NULL, a, &rows, &n);
+	if (r >= 0) {
+		if (n)
+			counts_from(&rows[0], ret);
+		else
+			*ret = (struct campaign_counts){ 0 };
+	}
+	arena_free(a);
+	return r < 0 ? r : 0;
+}
+
+/* The same counts, target by target in C: what the SQL must agree with. */
+int report__counts_slow(struct store *s, const struct campaign *c, const struct exclusion *x,
+			struct campaign_counts *ret)
 {
 	struct campaign_counts counts = { 0 };
 	int r = report_each_target(s, c, x, count_one, &counts);
 	if (r < 0)
 		return r;
 	*ret = counts;
+	return 0;
+}
+
+int report_breakdown(struct store *s, const struct campaign *c, const struct exclusion *x, enum person_field by,
+		     struct arena *a, struct breakdown_row **ret, size_t *ret_n)
+{
+	struct store_reach *rows;
+	size_t n;
+	int r = store_campaign_reach(s, c->tenant_id, c->id, exclusion_seconds(x), person_field_names[by], a, &rows,
+				     &n);
+	if (r < 0)
+		return r;
+	struct breakdown_row *out = arena_alloc(a, (n ? n : 1) * sizeof(*out));
+	if (!out)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		out[i].value = rows[i].value;
+		counts_from(&rows[i], &out[i].counts);
+	}
+	*ret = out;
+	*ret_n = n;
+	return 0;
+}
+
+int report_timeline(struct store *s, const struct campaign *c, const struct exclusion *x, struct arena *a,
+		    int64_t *ret_bucket_seconds, struct timeline_row **ret, size_t *ret_n)
+{
+	int64_t origin = c->launched_at ? c->launched_at : c->created_at;
+	int64_t end = c->finished_at ? c->finished_at : now_unix();
+	int64_t bucket = end - origin > 3 * 86400 ? 86400 : 3600;
+	origin -= origin % bucket; /* whole hours / days (UTC) */
+	struct store_bucket *b;
+	size_t n;
+	int r = store_event_histogram(s, c->tenant_id, c->id, exclusion_seconds(x), origin, bucket, a, &b, &n);
+	if (r < 0)
+		return r;
+	struct timeline_row *out = arena_alloc(a, (n ? n : 1) * sizeof(*out));
+	if (!out)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		out[i].at = b[i].at;
+		memcpy(out[i].n, b[i].n, sizeof(out[i].n));
+	}
+	*ret_bucket_seconds = bucket;
+	*ret = out;
+	*ret_n = n;
 	return 0;
 }
 
@@ -196,4 +275,216 @@ int report_results_csv(struct store *s, const struct campaign *c, const struct t
 	if (r < 0)
 		return r;
 	return csv_encode(buf_slice(&text), enc, out);
+}
+
+/* ---- イベント.csv ---- */
+
+static void csv_event_row(struct csv_ctx *x, const struct target *t, const struct event *e, const char *label)
+{
+	static const char *const empty[PF__COUNT] = { "", "", "", "", "", "", "", "" };
+	const char *const *f = t ? t->p.f : empty;
+	csv_field(x->out, x->c->name, false);
+	csv_field(x->out, t ? t->rid : "", true);
+	for (int k = PF_LAST_NAME; k <= PF_POSITION; k++)
+		csv_field(x->out, f[k], true);
+	csv_field(x->out, e && e->ip ? e->ip : "", true);
+	csv_time(x, e ? e->at_ms : x->c->created_at * 1000);
+	csv_field(x->out, label, true);
+	csv_field(x->out, e && e->os ? e->os : "", true);
+	csv_field(x->out, e && e->browser ? e->browser : "", true);
+	for (int k = PF_FIELD1; k <= PF_FIELD3; k++)
+		csv_field(x->out, f[k], true);
+	buf_puts(x->out, "\r\n");
+}
+
+struct events_ctx {
+	struct csv_ctx csv;
+	const struct exclusion *x;
+};
+
+static int events_rows(void *ctx, const struct target *t, const struct event *ev, size_t n,
+		       const struct target_summary *sum)
+{
+	struct events_ctx *x = ctx;
+	for (size_t i = 0; i < n; i++)
+		if (report_event_counts(&ev[i], t, x->x))
+			csv_event_row(&x->csv, t, &ev[i], report_event_label(ev[i].kind));
+	return x->csv.out->len >= x->csv.out->max ? -E2BIG : 0;
+}
+
+int report_events_csv(struct store *s, const struct campaign *c, const struct tz *zone,
+		      const struct exclusion *x, enum csv_encoding enc, struct buf *out)
+{
+	_cleanup_buf_ struct buf text = BUF_INIT(out->max);
+	buf_puts(&text, "訓練名,識別コード,姓,名,メールアドレス,部署,役職,IPアドレス,日時,ステータス,OS,ブラウザ,"
+			"項目,項目2,項目3\r\n");
+	struct events_ctx ctx = { { c, zone, &text }, x };
+	/* the campaign's own 訓練作成 row first */
+	csv_event_row(&ctx.csv, NULL, NULL, report_event_label(EV_CREATED));
+	int r = report_each_target(s, c, x, events_rows, &ctx);
+	if (r < 0)
+		return r;
+	return csv_encode(buf_slice(&text), enc, out);
+}
+
+/* ---- across campaigns ---- */
+
+struct tally_map {
+	struct arena *a;
+	struct tally *items;
+	size_t n, cap;
+	size_t *slots;       /* index + 1, 0 empty; open addressing */
+	size_t nslots;
+	const struct exclusion *x;
+	bool clicked;        /* scratch, per target */
+};
+
+static uint64_t hash_str(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+static int map_grow(struct tally_map *m)
+{
+	size_t ns = m->nslots ? m->nslots * 2 : 1024;
+	size_t *slots = arena_alloc(m->a, st_mult(ns, sizeof(*slots)));
+	if (!slots)
+		return -ENOMEM;
+	for (size_t i = 0; i < m->n; i++) {
+		size_t k = hash_str(m->items[i].p.f[PF_EMAIL]) & (ns - 1);
+		while (slots[k])
+			k = (k + 1) & (ns - 1);
+		slots[k] = i + 1;
+	}
+	m->slots = slots;
+	m->nslots = ns;
+	return 0;
+}
+
+/* The tally of an address, made when new. */
+static struct tally *map_get(struct tally_map *m, const char *email)
+{
+	if ((m->n + 1) * 2 > m->nslots && map_grow(m) < 0)
+		return NULL;
+	size_t k = hash_str(email) & (m->nslots - 1);
+	while (m->slots[k]) {
+		struct tally *t = &m->items[m->slots[k] - 1];
+		if (!strcmp(t->p.f[PF_EMAIL], email))
+			return t;
+		k = (k + 1) & (m->nslots - 1);
+	}
+	if (m->n == m->cap) {
+		size_t nc = m->cap ? m->cap * 2 : 256;
+		struct tally *items = arena_alloc(m->a, st_mult(nc, sizeof(*items)));
+		if (!items)
+			return NULL;
+		if (m->n)
+			memcpy(items, m->items, m->n * sizeof(*items));
+		m->items = items;
+		m->cap = nc;
+	}
+	struct tally *t = &m->items[m->n];
+	memset(t, 0, sizeof(*t));
+	t->p.f[PF_EMAIL] = arena_strdup(m->a, email);
+	if (!t->p.f[PF_EMAIL])
+		return NULL;
+	m->slots[k] = ++m->n;
+	return t;
+}
+
+static int tally_target(void *ctx, const struct target *t, const struct event *ev, size_t n,
+			const struct target_summary *sum)
+{
+	struct tally_map *m = ctx;
+	struct tally *y = map_get(m, t->p.f[PF_EMAIL]);
+	if (!y)
+		return -ENOMEM;
+	for (int f = 0; f < PF__COUNT; f++)
+		if (f != PF_EMAIL && !(y->p.f[f] = arena_strdup(m->a, t->p.f[f])))
+			return -ENOMEM;
+	y->p.is_test = t->p.is_test;
+	for (int k = 0; k < EV__COUNT; k++)
+		y->events[k] += sum->count[k];
+	y->campaigns++;
+	y->clicked_in += sum->count[EV_CLICKED] > 0;
+	return 0;
+}
+
+static int launch_order(const void *a, const void *b)
+{
+	const struct campaign *x = a, *y = b;
+	int64_t tx = x->launched_at ? x->launched_at : x->created_at;
+	int64_t ty = y->launched_at ? y->launched_at : y->created_at;
+	return tx < ty ? -1 : tx > ty ? 1 : (x->id > y->id) - (x->id < y->id);
+}
+
+int report_tally(struct store *s, const struct campaign *c, size_t n, bool exclude, struct arena *a,
+		 struct tally **ret, size_t *ret_n)
+{
+	struct tally_map m = { .a = a };
+	struct campaign *sorted = arena_alloc(a, (n ? n : 1) * sizeof(*sorted));
+	if (!sorted)
+		return -ENOMEM;
+	memcpy(sorted, c, n * sizeof(*c));
+	qsort(sorted, n, sizeof(*sorted), launch_order);
+	int r = 0;
+	for (size_t i = 0; i < n && r >= 0; i++) {
+		struct exclusion x = { exclude, sorted[i].exclusion_seconds };
+		r = report_each_target(s, &sorted[i], &x, tally_target, &m);
+	}
+	if (r < 0)
+		return r;
+	*ret = m.items;
+	*ret_n = m.n;
+	return 0;
+}
+
+int report_cumulative_csv(struct store *s, const struct campaign *c, size_t n, bool exclude,
+			  enum csv_encoding enc, struct buf *out)
+{
+	static const enum event_kind cols[] = { EV_SENT, EV_OPENED, EV_CLICKED, EV_FILE_OPENED, EV_SUBMITTED };
+	struct arena *a = arena_new((size_t)1 << 30);
+	struct tally *t;
+	size_t nt;
+	int r = report_tally(s, c, n, exclude, a, &t, &nt);
+	_cleanup_buf_ struct buf text = BUF_INIT(out->max);
+	buf_puts(&text, "姓,名,メールアドレス,部署,役職,項目,項目2,項目3,メール送信,メール開封,リンククリック,"
+			"ファイル開封,データ送信\r\n");
+	for (size_t i = 0; r >= 0 && i < nt; i++) {
+		for (int f = 0; f < PF__COUNT; f++)
+			csv_field(&text, t[i].p.f[f], f > 0);
+		for (size_t k = 0; k < ARRAY_SIZE(cols); k++)
+			buf_printf(&text, ",%lld", (long long)t[i].events[cols[k]]);
+		r = buf_puts(&text, "\r\n");
+	}
+	arena_free(a);
+	return r < 0 ? r : csv_encode(buf_slice(&text), enc, out);
+}
+
+struct first_report {
+	int64_t at_ms;
+};
+
+static int first_report_of(void *ctx, const struct target *t, const struct event *ev, size_t n,
+			   const struct target_summary *sum)
+{
+	struct first_report *f = ctx;
+	int64_t at = sum->first_ms[EV_REPORTED];
+	if (at && (!f->at_ms || at < f->at_ms))
+		f->at_ms = at;
+	return 0;
+}
+
+int report_first_report(struct store *s, const struct campaign *c, bool exclude, int64_t *ret)
+{
+	struct first_report f = { 0 };
+	struct exclusion x = { exclude, c->exclusion_seconds };
+	int r = report_each_target(s, c, &x, first_report_of, &f);
+	if (r < 0)
+		return r;
+	*ret = f.at_ms && c->launched_at ? f.at_ms / 1000 - c->launched_at : -1;
+	return 0;
 }

@@ -59,4 +59,53 @@ int report_campaign_counts(struct store *s, const struct campaign *c, const stru
 int report_results_csv(struct store *s, const struct campaign *c, const struct tz *zone,
 		       const struct exclusion *x, enum csv_encoding enc, struct buf *out);
 
+/* ---- dashboards and downloads (issue 8) ---- */
+
+/* Distinct targets per value of one person field (部署, 役職, 項目1-3),
+ * largest group first; value "" is the group of targets without one. */
+struct breakdown_row {
+	const char *value;
+	struct campaign_counts counts;
+};
+int report_breakdown(struct store *s, const struct campaign *c, const struct exclusion *x, enum person_field by,
+		     struct arena *a, struct breakdown_row **ret, size_t *ret_n);
+
+/* Events per time bucket (an hour, or a day for campaigns longer than three
+ * days), from launch to the last event. */
+struct timeline_row {
+	int64_t at;                /* bucket start, unix seconds */
+	int64_t n[EV__COUNT];
+};
+int report_timeline(struct store *s, const struct campaign *c, const struct exclusion *x, struct arena *a,
+		    int64_t *ret_bucket_seconds, struct timeline_row **ret, size_t *ret_n);
+
+/* イベント.csv (SPEC G4): the 訓練作成 row first, then every counted event. */
+int report_events_csv(struct store *s, const struct campaign *c, const struct tz *zone,
+		      const struct exclusion *x, enum csv_encoding enc, struct buf *out);
+
+/* Per address over several campaigns of one tenant (SPEC G5, G8): the
+ * campaigns are taken in launch order, the person fields come from the last
+ * one the address was in, addresses in order of first appearance. */
+struct tally {
+	struct person p;
+	int64_t events[EV__COUNT];      /* counted events */
+	int64_t campaigns, clicked_in;  /* campaigns it was a target of / clicked in */
+};
+int report_tally(struct store *s, const struct campaign *c, size_t n, bool exclude, struct arena *a,
+		 struct tally **ret, size_t *ret_n);
+/* 訓練結果(累計).csv (SPEC G5). */
+int report_cumulative_csv(struct store *s, const struct campaign *c, size_t n, bool exclude,
+			  enum csv_encoding enc, struct buf *out);
+/* Seconds from launch to the campaign's first counted 報告, or -1. */
+int report_first_report(struct store *s, const struct campaign *c, bool exclude, int64_t *ret);
+
+/* The counts target by target in C (report_each_target): what the SQL of
+ * report_campaign_counts must agree with; for tests. */
+int report__counts_slow(struct store *s, const struct campaign *c, const struct exclusion *x,
+			struct campaign_counts *ret);
+
+/* 報告書 report.xlsx (SPEC G2), built with libxlsxwriter. */
+int report_workbook(struct store *s, const struct campaign *c, const struct tz *zone,
+		    const struct exclusion *x, struct buf *out);
+
 #endif

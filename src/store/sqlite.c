@@ -1266,6 +1266,180 @@ int store_events_add(struct store *s, const struct event *ev, size_t n)
 	return 0;
 }
 
+/* The machine-event rule of report_event_is_machine, in SQL: a reaction
+ * within ?3 seconds of the target's delivery (t is the target, e the event). */
+#define MACHINE_SQL "(?3 > 0 AND t.sent_at > 0 AND e.kind IN ('opened', 'clicked', 'file_opened', " \
+	"'submitted') AND e.at_ms < (t.sent_at + ?3) * 1000)"
+
+int store_campaign_reach(struct store *s, int64_t tenant_id, int64_t campaign_id, int64_t exclusion_seconds,
+			 const char *group_by, struct arena *a, struct store_reach **ret, size_t *ret_n)
+{
+	const char *col = group_by ? sort_column(group_by) : NULL;
+	if (group_by && (!col || !strcmp(col, "id") || !strcmp(col, "is_test")))
+		return -EINVAL;
+	/* ?1 tenant, ?2 campaign, ?3 exclusion seconds; the group column comes
+	 * from the fixed table of sort_column, never from the input. */
+	_cleanup_buf_ struct buf sql = BUF_INIT(8192);
+	buf_printf(&sql,
+		   "WITH reach AS (SELECT t.id, %s%s AS g, t.state AS state, "
+		   "max(e.kind = 'created') AS k0, max(e.kind = 'sent') AS k1, max(e.kind = 'send_error') AS k2, "
+		   "max(e.kind = 'opened') AS k3, max(e.kind = 'clicked') AS k4, max(e.kind = 'file_opened') AS k5, "
+		   "max(e.kind = 'submitted') AS k6, max(e.kind = 'reported') AS k7 "
+		   "FROM targets t JOIN campaigns c ON c.id = t.campaign_id "
+		   "LEFT JOIN events e ON e.campaign_id = t.campaign_id AND e.target_id = t.id AND NOT "
+		   MACHINE_SQL " "
+		   "WHERE c.tenant_id = ?1 AND t.campaign_id = ?2 GROUP BY t.id) "
+		   /* an error is a target whose send failed and who did nothing after all
+		    * (report_summarize: any later step outranks 送信エラー) */
+		   "SELECT g, count(*), sum(state = 'error' AND coalesce(k1, 0) + coalesce(k3, 0) + "
+		   "coalesce(k4, 0) + coalesce(k5, 0) + coalesce(k6, 0) = 0), sum(coalesce(k0, 0)), sum(coalesce(k1, 0)), "
+		   "sum(coalesce(k2, 0)), sum(coalesce(k3, 0)), sum(coalesce(k4, 0)), sum(coalesce(k5, 0)), "
+		   "sum(coalesce(k6, 0)), sum(coalesce(k7, 0)) FROM reach GROUP BY g ORDER BY count(*) DESC, g",
+		   col ? "t." : "", col ? col : "''");
+	_Static_assert(EV__COUNT == 8, "one column per event kind");
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	struct store_reach *out = NULL;
+	size_t n = 0, cap = 0;
+	int r = prep(&cn, &st, sql.p, I(tenant_id), I(campaign_id), I(exclusion_seconds));
+	while (r >= 0 && (r = step_row(&cn, st)) > 0) {
+		struct store_reach *x = PUSH(a, out, n, cap);
+		if (!x)
+			break;
+		x->value = col_text(st, 0, a);
+		x->targets = col_int(st, 1);
+		x->errors = col_int(st, 2);
+		for (int k = 0; k < EV__COUNT; k++)
+			x->reached[k] = col_int(st, 3 + k);
+	}
+	if ((r = read_done(r, a)) < 0)
+		return r;
+	*ret = out;
+	*ret_n = n;
+	return 0;
+}
+
+int store_event_histogram(struct store *s, int64_t tenant_id, int64_t campaign_id, int64_t exclusion_seconds,
+			  int64_t origin, int64_t bucket_seconds, struct arena *a, struct store_bucket **ret,
+			  size_t *ret_n)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	struct store_bucket *out = NULL;
+	size_t n = 0, cap = 0;
+	/* ?1 tenant, ?2 campaign, ?3 exclusion, ?4 origin, ?5 bucket */
+	int r = prep(&cn, &st, "SELECT (e.at_ms / 1000 - ?4) / ?5 AS b, e.kind, count(*) FROM events e "
+			       "JOIN campaigns c ON c.id = e.campaign_id LEFT JOIN targets t ON t.id = e.target_id "
+			       "WHERE c.tenant_id = ?1 AND e.campaign_id = ?2 AND e.at_ms >= ?4 * 1000 "
+			       "AND NOT coalesce(" MACHINE_SQL ", 0) GROUP BY b, e.kind ORDER BY b",
+		     I(tenant_id), I(campaign_id), I(exclusion_seconds), I(origin), I(bucket_seconds));
+	while (r >= 0 && (r = step_row(&cn, st)) > 0) {
+		int64_t at = origin + col_int(st, 0) * bucket_seconds;
+		int k = name_index(event_kind_names, EV__COUNT, (const char *)sqlite3_column_text(st, 1));
+		if (k < 0)
+			continue;
+		if (!n || out[n - 1].at != at) {
+			struct store_bucket *x = PUSH(a, out, n, cap);
+			if (!x)
+				break;
+			memset(x, 0, sizeof(*x));
+			x->at = at;
+		}
+		out[n - 1].n[k] = col_int(st, 2);
+	}
+	if ((r = read_done(r, a)) < 0)
+		return r;
+	*ret = out;
+	*ret_n = n;
+	return 0;
+}
+
+/* ---- share links ---- */
+
+#define SHARE_COLS "id, tenant_id, campaign_id, password_hash, created_at, expires_at, access_count, failures, " \
+	"failures_since, revoked"
+
+static void share_read(sqlite3_stmt *st, struct arena *a, struct share_link *l)
+{
+	*l = (struct share_link){
+		.id = col_int(st, 0), .tenant_id = col_int(st, 1), .campaign_id = col_int(st, 2),
+		.password_hash = col_text_null(st, 3, a), .created_at = col_int(st, 4), .expires_at = col_int(st, 5),
+		.access_count = col_int(st, 6), .failures = col_int(st, 7), .failures_since = col_int(st, 8),
+		.revoked = col_int(st, 9) != 0,
+	};
+}
+
+int store_share_create(struct store *s, int64_t tenant_id, int64_t campaign_id,
+		       const unsigned char hash[STORE_HASH_LEN], const char *password_hash, int64_t expires_at,
+		       int64_t *ret_id)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	int r = run(&cn, "INSERT INTO share_links (tenant_id, campaign_id, token_hash, password_hash, created_at, "
+			 "expires_at) SELECT ?1, id, ?3, ?4, ?5, ?6 FROM campaigns WHERE tenant_id = ?1 AND id = ?2",
+		    I(tenant_id), I(campaign_id), B(hash, (size_t)STORE_HASH_LEN), T(password_hash), I(now_unix()),
+		    I(expires_at));
+	if (r < 0)
+		return r;
+	if (sqlite3_changes(cn.db) == 0)
+		return -ENOENT;
+	*ret_id = sqlite3_last_insert_rowid(cn.db);
+	return 0;
+}
+
+int store_shares(struct store *s, int64_t tenant_id, int64_t campaign_id, struct arena *a,
+		 struct share_link **ret, size_t *ret_n)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	struct share_link *out = NULL;
+	size_t n = 0, cap = 0;
+	int r = prep(&cn, &st, "SELECT " SHARE_COLS " FROM share_links WHERE tenant_id = ? AND campaign_id = ? "
+			       "ORDER BY id DESC", I(tenant_id), I(campaign_id));
+	while (r >= 0 && (r = step_row(&cn, st)) > 0) {
+		struct share_link *l = PUSH(a, out, n, cap);
+		if (!l)
+			break;
+		share_read(st, a, l);
+	}
+	if ((r = read_done(r, a)) < 0)
+		return r;
+	*ret = out;
+	*ret_n = n;
+	return 0;
+}
+
+int store_share_revoke(struct store *s, int64_t tenant_id, int64_t id)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	int r = run(&cn, "UPDATE share_links SET revoked = 1 WHERE tenant_id = ? AND id = ?", I(tenant_id), I(id));
+	return r < 0 ? r : sqlite3_changes(cn.db) ? 0 : -ENOENT;
+}
+
+int store_share_find(struct store *s, const unsigned char hash[STORE_HASH_LEN], struct arena *a,
+		     struct share_link *ret)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int r = prep(&cn, &st, "SELECT " SHARE_COLS " FROM share_links WHERE token_hash = ?",
+		     B(hash, (size_t)STORE_HASH_LEN));
+	if (r < 0 || (r = step_row(&cn, st)) < 0)
+		return r;
+	if (r == 0)
+		return -ENOENT;
+	share_read(st, a, ret);
+	return read_done(0, a);
+}
+
+int store_share_note(struct store *s, int64_t id, bool ok, int64_t now, int64_t window)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	if (ok)
+		return run(&cn, "UPDATE share_links SET access_count = access_count + 1 WHERE id = ?", I(id));
+	return run(&cn, "UPDATE share_links SET failures = CASE WHEN failures_since + ?2 <= ?3 THEN 1 "
+			"ELSE failures + 1 END, failures_since = CASE WHEN failures_since + ?2 <= ?3 THEN ?3 "
+			"ELSE failures_since END WHERE id = ?1", I(id), I(window), I(now));
+}
+
 int store_target_get(struct store *s, int64_t tenant_id, int64_t campaign_id, int64_t target_id,
 		     struct arena *a, struct target *ret)
 {

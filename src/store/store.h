@@ -248,6 +248,32 @@ int store_target_by_rid(struct store *s, const char *rid, struct arena *a, struc
 /* Appends events in one transaction (the event writer's group commit). */
 int store_events_add(struct store *s, const struct event *ev, size_t n);
 
+/*
+ * How many targets reached each step, in SQL (a dashboard of 100,000
+ * targets answers at once), optionally grouped by one person field
+ * ("department", ...; NULL: one row with value "").  Reactions within
+ * exclusion_seconds of a target's delivery are left out when it is > 0 —
+ * the rule of report_event_is_machine, which must agree (a unit test
+ * compares them).  Rows come largest group first.
+ */
+struct store_reach {
+	const char *value;
+	int64_t targets, errors;
+	int64_t reached[EV__COUNT];  /* distinct targets with an event of the kind */
+};
+int store_campaign_reach(struct store *s, int64_t tenant_id, int64_t campaign_id, int64_t exclusion_seconds,
+			 const char *group_by, struct arena *a, struct store_reach **ret, size_t *ret_n);
+
+/* Events per bucket of bucket_seconds from origin (unix seconds), machine
+ * events left out as above; only buckets with events, in order. */
+struct store_bucket {
+	int64_t at;
+	int64_t n[EV__COUNT];
+};
+int store_event_histogram(struct store *s, int64_t tenant_id, int64_t campaign_id, int64_t exclusion_seconds,
+			  int64_t origin, int64_t bucket_seconds, struct arena *a, struct store_bucket **ret,
+			  size_t *ret_n);
+
 int store_target_get(struct store *s, int64_t tenant_id, int64_t campaign_id, int64_t target_id,
 		     struct arena *a, struct target *ret);
 int store_targets(struct store *s, int64_t tenant_id, int64_t campaign_id, int64_t after, size_t limit,
@@ -257,5 +283,28 @@ int store_targets(struct store *s, int64_t tenant_id, int64_t campaign_id, int64
  * target then time. */
 int store_events(struct store *s, int64_t tenant_id, int64_t campaign_id, int64_t target_min,
 		 int64_t target_max, struct arena *a, struct event **ret, size_t *ret_n);
+
+/* ---- share links (SPEC G7) ---- */
+
+struct share_link {
+	int64_t id, tenant_id, campaign_id;
+	const char *password_hash;   /* NULL: no password */
+	int64_t created_at, expires_at, access_count, failures, failures_since;
+	bool revoked;
+};
+
+int store_share_create(struct store *s, int64_t tenant_id, int64_t campaign_id,
+		       const unsigned char hash[STORE_HASH_LEN], const char *password_hash, int64_t expires_at,
+		       int64_t *ret_id);
+int store_shares(struct store *s, int64_t tenant_id, int64_t campaign_id, struct arena *a,
+		 struct share_link **ret, size_t *ret_n);
+int store_share_revoke(struct store *s, int64_t tenant_id, int64_t id);
+/* By the token's hash, whatever its state (the caller checks expiry and revocation). */
+int store_share_find(struct store *s, const unsigned char hash[STORE_HASH_LEN], struct arena *a,
+		     struct share_link *ret);
+/* An opening: ok counts one access; a wrong password counts one failure in
+ * the window that started at failures_since (a new window after `window`
+ * seconds). */
+int store_share_note(struct store *s, int64_t id, bool ok, int64_t now, int64_t window);
 
 #endif

@@ -119,6 +119,9 @@ static void test_escaping(void **state)
 	expect_escape(buf_put_csv, "two\nlines", "\"two\nlines\"");
 	expect_escape(buf_put_csv, "=1+2", "\"'=1+2\"");
 	expect_escape(buf_put_csv, "@SUM(A1)", "\"'@SUM(A1)\"");
+	expect_escape(buf_put_csv, "\tx", "\"'\tx\"");
+	expect_escape(buf_put_csv, "\rx", "\"'\rx\"");
+	expect_escape(buf_put_csv, "a=b", "a=b");
 	expect_escape(buf_put_json_str, "a\"b\\c\n\x01<", "\"a\\\"b\\\\c\\n\\u0001\\u003c\"");
 }
 

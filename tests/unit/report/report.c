@@ -1,0 +1,274 @@
+/*
+ * Tests of src/report/report.c: golden files for the three CSVs (SPEC G3,
+ * G4, G5) in both encodings, and the SQL counts against the C rule.
+ * KUNREN_UPDATE_GOLDEN=1 rewrites the golden files (check the diff!).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "report/report.h"
+
+#include <sqlite3.h>
+#include <unistd.h>
+
+#ifndef GOLDEN_DIR
+#define GOLDEN_DIR "tests/unit/report/golden"
+#endif
+
+struct fixture {
+	char dir[64];
+	struct store *s;
+	sqlite3 *db;
+	int64_t tenant, c1, c2;
+};
+
+static void sql(struct fixture *f, const char *q)
+{
+	char *err = NULL;
+	if (sqlite3_exec(f->db, q, NULL, NULL, &err) != SQLITE_OK)
+		fail_msg("%s: %s", q, err);
+}
+
+static int64_t make_campaign(struct fixture *f, const char *name, int64_t list, int64_t scenario, int64_t excl)
+{
+	int64_t ids[] = { list }, id, n;
+	struct campaign c = { .name = name, .scenario_id = scenario, .sender_name = "情報システム部",
+			      .sender_local = "it", .sender_domain = "example.co.jp", .list_ids = ids, .nlist_ids = 1,
+			      .exclusion_seconds = excl };
+	assert_int_equal(store_campaign_create(f->s, f->tenant, &c, &id), 0);
+	assert_int_equal(store_campaign_launch(f->s, f->tenant, id, now_unix(), &n), 0);
+	return id;
+}
+
+/* Two campaigns over the same four people, with fixed rids and times. */
+static int setup(void **state)
+{
+	struct fixture *f = xcalloc(1, sizeof(*f));
+	char *err = NULL;
+	int applied;
+	int64_t list, sc, added, updated;
+	snprintf(f->dir, sizeof(f->dir), "/tmp/kunren-report-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	char *path = xasprintf("%s/k.db", f->dir);
+	assert_int_equal(store_open(path, &f->s, &err), 0);
+	assert_int_equal(store_migrate(f->s, &applied), 0);
+	assert_int_equal(sqlite3_open(path, &f->db), SQLITE_OK);
+	free(path);
+	assert_int_equal(store_tenant_create(f->s, "A社", "Asia/Tokyo", &f->tenant), 0);
+	assert_int_equal(store_list_create(f->s, f->tenant, "全社", &list), 0);
+	struct person p[4] = {
+		{ { "山田", "太郎", "taro@example.co.jp", "営業部", "部長", "10年以上", "本社", "社員" }, false },
+		{ { "佐藤", "花子", "hanako@example.co.jp", "営業部,東京", "主任", "=1+2", "", "" }, true },
+		{ { "鈴木", "一郎", "ichiro@example.co.jp", "総務部", "", "", "テレワーク", "" }, false },
+		{ { "髙橋", "①", "kenta@example.co.jp", "", "", "", "", "派遣社員" }, false },
+	};
+	assert_int_equal(store_recipients_import(f->s, f->tenant, list, p, 4, &added, &updated), 0);
+	struct scenario_rec s = { .name = "s", .description = "", .genre = "その他", .type = "URLリンク型",
+				  .level = "初級", .lang = "ja", .subject = "件名", .html = "<p>{{URL}}</p>",
+				  .text = "{{URL}}", .sender_name = "", .sender_local = "it",
+				  .sender_domain = "example.co.jp", .explain_html = "<p>訓練</p>" };
+	assert_int_equal(store_scenario_create(f->s, f->tenant, &s, &sc), 0);
+	f->c1 = make_campaign(f, "第1回訓練", list, sc, 60);
+	f->c2 = make_campaign(f, "第2回訓練", list, sc, 0);
+	/* fixed times (2024-04-06 10:00 JST = 1712365200) and rids */
+	sql(f, "UPDATE campaigns SET created_at = 1712365200 - 3600, launched_at = 1712365200 WHERE id = 1;"
+	       "UPDATE campaigns SET created_at = 1712970000 - 3600, launched_at = 1712970000 WHERE id = 2;"
+	       "UPDATE events SET at_ms = (SELECT created_at FROM campaigns c WHERE c.id = campaign_id) * 1000;"
+	       "UPDATE targets SET rid = printf('RID%02d%015d', campaign_id, id), state = 'sent', "
+	       "sent_at = (SELECT launched_at FROM campaigns c WHERE c.id = campaign_id) + id * 60;"
+	       "INSERT INTO events (campaign_id, target_id, kind, at_ms) SELECT campaign_id, id, 'sent', sent_at * 1000 "
+	       "FROM targets;");
+	/* campaign 1 (60 s exclusion): taro opened 10 s after delivery (a mail checker) and again
+	 * later, clicked and submitted; hanako opened and clicked; ichiro's send failed */
+	sql(f, "INSERT INTO events (campaign_id, target_id, kind, at_ms, ip, user_agent, os, browser, detail) VALUES "
+	       "(1, 1, 'opened', (1712365200 + 60 + 10) * 1000, '203.0.113.9', 'Scanner/1.0', '', '', NULL),"
+	       "(1, 1, 'opened', (1712365200 + 60 + 600) * 1000, '198.51.100.7', 'Mozilla/5.0', 'Windows 10', "
+	       "'Chrome 124', NULL),"
+	       "(1, 1, 'clicked', (1712365200 + 60 + 660) * 1000, '198.51.100.7', 'Mozilla/5.0', 'Windows 10', "
+	       "'Chrome 124', NULL),"
+	       "(1, 1, 'submitted', (1712365200 + 60 + 700) * 1000, '198.51.100.7', 'Mozilla/5.0', 'Windows 10', "
+	       "'Chrome 124', '{\"fields\":[\"password\"]}'),"
+	       "(1, 2, 'opened', (1712365200 + 120 + 3600) * 1000, '2001:db8::1', 'Mozilla/5.0 (iPhone)', 'iOS 17', "
+	       "'Safari 17', NULL),"
+	       "(1, 2, 'clicked', (1712365200 + 120 + 3700) * 1000, '2001:db8::1', 'Mozilla/5.0 (iPhone)', 'iOS 17', "
+	       "'Safari 17', NULL),"
+	       "(1, 2, 'file_opened', (1712365200 + 120 + 3800) * 1000, '2001:db8::1', '', '', '', NULL);"
+	       "UPDATE targets SET state = 'error', sent_at = 0, error = '550 no such user' WHERE id = 3;"
+	       "DELETE FROM events WHERE target_id = 3 AND kind = 'sent';"
+	       "INSERT INTO events (campaign_id, target_id, kind, at_ms, detail) VALUES "
+	       "(1, 3, 'send_error', (1712365200 + 180) * 1000, '{\"error\":\"550 no such user\"}');"
+	       /* campaign 2: taro clicks again, kenta reports */
+	       "INSERT INTO events (campaign_id, target_id, kind, at_ms, ip) VALUES "
+	       "(2, 5, 'opened', (1712970000 + 300 + 20) * 1000, '198.51.100.7'),"
+	       "(2, 5, 'clicked', (1712970000 + 300 + 40) * 1000, '198.51.100.7'),"
+	       "(2, 8, 'reported', (1712970000 + 480 + 900) * 1000, '198.51.100.8');");
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	sqlite3_close(f->db);
+	store_close(f->s);
+	char *cmd = xasprintf("rm -rf %s", f->dir);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+	free(f);
+	return 0;
+}
+
+static void golden(const char *name, const struct buf *got)
+{
+	char *path = xasprintf("%s/%s", GOLDEN_DIR, name);
+	if (getenv("KUNREN_UPDATE_GOLDEN")) {
+		assert_int_equal(file_write_atomic(path, got->p, got->len), 0);
+	} else {
+		struct buf want = BUF_INIT(0);
+		if (file_read(path, 1 << 20, &want) < 0)
+			fail_msg("cannot read %s (KUNREN_UPDATE_GOLDEN=1 writes it)", path);
+		if (want.len != got->len || memcmp(want.p, got->p, want.len) != 0) {
+			char *out = xasprintf("/tmp/kunren-golden-%s", name);
+			file_write_atomic(out, got->p, got->len);
+			fail_msg("%s differs from %s (written to %s)", name, path, out);
+		}
+		buf_release(&want);
+	}
+	free(path);
+}
+
+static void test_golden_csvs(void **state)
+{
+	struct fixture *f = *state;
+	struct arena *a = arena_new(0);
+	struct campaign c[2];
+	const struct tz *zone = tz_get("Asia/Tokyo");
+	assert_int_equal(store_campaign_get(f->s, f->tenant, f->c1, a, &c[0]), 0);
+	assert_int_equal(store_campaign_get(f->s, f->tenant, f->c2, a, &c[1]), 0);
+	static const struct { enum csv_encoding enc; const char *suffix; } encs[] = {
+		{ CSV_UTF8_BOM, "utf8" }, { CSV_CP932, "cp932" },
+	};
+	for (size_t e = 0; e < ARRAY_SIZE(encs); e++) {
+		for (int excl = 0; excl < 2; excl++) {
+			struct exclusion x = { excl, c[0].exclusion_seconds };
+			struct buf out = BUF_INIT(0);
+			char *name = xasprintf("results-%s-%s.csv", excl ? "excluded" : "all", encs[e].suffix);
+			assert_int_equal(report_results_csv(f->s, &c[0], zone, &x, encs[e].enc, &out), 0);
+			golden(name, &out);
+			free(name);
+			buf_reset(&out);
+			name = xasprintf("events-%s-%s.csv", excl ? "excluded" : "all", encs[e].suffix);
+			assert_int_equal(report_events_csv(f->s, &c[0], zone, &x, encs[e].enc, &out), 0);
+			golden(name, &out);
+			free(name);
+			buf_release(&out);
+		}
+		struct buf out = BUF_INIT(0);
+		char *name = xasprintf("cumulative-%s.csv", encs[e].suffix);
+		assert_int_equal(report_cumulative_csv(f->s, c, 2, true, encs[e].enc, &out), 0);
+		golden(name, &out);
+		free(name);
+		buf_release(&out);
+	}
+	arena_free(a);
+}
+
+static void expect_same_counts(struct store *s, const struct campaign *c, const struct exclusion *x)
+{
+	struct campaign_counts fast, slow;
+	assert_int_equal(report_campaign_counts(s, c, x, &fast), 0);
+	assert_int_equal(report__counts_slow(s, c, x, &slow), 0);
+	assert_memory_equal(&fast, &slow, sizeof(fast));
+}
+
+static void test_sql_counts_agree_with_the_c_rule(void **state)
+{
+	struct fixture *f = *state;
+	struct arena *a = arena_new(0);
+	struct campaign c;
+	assert_int_equal(store_campaign_get(f->s, f->tenant, f->c1, a, &c), 0);
+	struct campaign_counts k;
+	struct exclusion on = { true, c.exclusion_seconds }, off = { false, c.exclusion_seconds };
+	assert_int_equal(report_campaign_counts(f->s, &c, &on, &k), 0);
+	assert_int_equal(k.targets, 4);
+	assert_int_equal(k.sent, 3);
+	assert_int_equal(k.errors, 1);
+	assert_int_equal(k.opened, 2);
+	assert_int_equal(k.clicked, 2);
+	assert_int_equal(k.file_opened, 1);
+	assert_int_equal(k.submitted, 1);
+	expect_same_counts(f->s, &c, &on);
+	expect_same_counts(f->s, &c, &off);
+	/* many random events, some within the exclusion window */
+	srand(7);
+	for (int i = 0; i < 400; i++) {
+		static const char *kinds[] = { "opened", "clicked", "file_opened", "submitted", "reported" };
+		char *q = xasprintf("INSERT INTO events (campaign_id, target_id, kind, at_ms) VALUES (1, %d, '%s', "
+				    "(1712365200 + %d) * 1000)", 1 + rand() % 4, kinds[rand() % 5], rand() % 400);
+		sql(f, q);
+		free(q);
+		if (i % 50 == 0) {
+			for (int64_t secs = 0; secs <= 300; secs += 100) {
+				struct exclusion x = { true, secs };
+				expect_same_counts(f->s, &c, &x);
+			}
+		}
+	}
+	/* and grouped: every group's counts add up to the whole */
+	struct breakdown_row *rows;
+	size_t n;
+	assert_int_equal(report_breakdown(f->s, &c, &on, PF_DEPARTMENT, a, &rows, &n), 0);
+	int64_t targets = 0, opened = 0;
+	for (size_t i = 0; i < n; i++) {
+		targets += rows[i].counts.targets;
+		opened += rows[i].counts.opened;
+	}
+	assert_int_equal(report_campaign_counts(f->s, &c, &on, &k), 0);
+	assert_int_equal(targets, k.targets);
+	assert_int_equal(opened, k.opened);
+	arena_free(a);
+}
+
+static void test_timeline_and_tally(void **state)
+{
+	struct fixture *f = *state;
+	struct arena *a = arena_new(0);
+	struct campaign c[2];
+	assert_int_equal(store_campaign_get(f->s, f->tenant, f->c1, a, &c[0]), 0);
+	assert_int_equal(store_campaign_get(f->s, f->tenant, f->c2, a, &c[1]), 0);
+	struct exclusion off = { false, 0 };
+	struct timeline_row *t;
+	size_t n;
+	int64_t bucket;
+	assert_int_equal(report_timeline(f->s, &c[0], &off, a, &bucket, &t, &n), 0);
+	assert_int_equal(bucket, 86400); /* launched in 2024: a long campaign, daily buckets */
+	int64_t opened = 0;
+	for (size_t i = 0; i < n; i++)
+		opened += t[i].n[EV_OPENED];
+	assert_int_equal(opened, 3);
+	struct tally *y;
+	size_t ny;
+	assert_int_equal(report_tally(f->s, c, 2, true, a, &y, &ny), 0);
+	assert_int_equal(ny, 4);
+	assert_string_equal(y[0].p.f[PF_EMAIL], "taro@example.co.jp");
+	assert_int_equal(y[0].clicked_in, 2); /* a repeat clicker */
+	assert_int_equal(y[0].campaigns, 2);
+	int64_t first;
+	assert_int_equal(report_first_report(f->s, &c[1], true, &first), 0);
+	assert_int_equal(first, 480 + 900);
+	assert_int_equal(report_first_report(f->s, &c[0], true, &first), 0);
+	assert_int_equal(first, -1);
+	arena_free(a);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_golden_csvs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sql_counts_agree_with_the_c_rule, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_timeline_and_tally, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
