@@ -122,6 +122,18 @@ static void cell_time(struct xlsx *x, lxw_worksheet *ws, lxw_row_t row, lxw_col_
 
 /* ---- table sheets ---- */
 
+/* Printing: A4, one page wide; tables landscape with the header row on
+ * every page. */
+static void print_setup(struct xlsx *x, lxw_worksheet *ws, bool table)
+{
+	worksheet_set_paper(ws, 9 /* A4 */);
+	worksheet_fit_to_pages(ws, 1, table ? 0 : 1);
+	if (table) {
+		worksheet_set_landscape(ws);
+		xlsx_check(x, worksheet_repeat_rows(ws, 0, 0));
+	}
+}
+
 static void sheet_open(struct xlsx *x, struct xsheet *sh)
 {
 	char name[64];
@@ -134,11 +146,14 @@ static void sheet_open(struct xlsx *x, struct xsheet *sh)
 		x->err = x->err ? x->err : -ENOMEM;
 		return;
 	}
+	/* two lines for the long headers (constant_memory: before the row's cells) */
+	xlsx_check(x, worksheet_set_row(sh->ws, 0, 30, NULL));
 	for (size_t i = 0; i < sh->ncols; i++) {
 		xlsx_check(x, worksheet_set_column(sh->ws, (lxw_col_t)i, (lxw_col_t)i, sh->widths[i], NULL));
 		cell_text(x, sh->ws, 0, (lxw_col_t)i, sh->head[i], XF_HEAD);
 	}
 	worksheet_freeze_panes(sh->ws, 1, 0);
+	print_setup(x, sh->ws, true);
 	sh->row = 1;
 }
 
@@ -308,7 +323,8 @@ static lxw_chart_series *chart_series(struct xlsx *x, lxw_chart *ch)
 	return s;
 }
 
-/* A clustered column chart of click and submit rates of the largest groups. */
+/* A clustered column chart of click and submit rates of the largest
+ * groups, below the table (so it prints with it). */
 static void group_chart(struct xlsx *x, struct xsheet *sh, const char *label, size_t n)
 {
 	static const struct { lxw_col_t col; const char *name; } series[] = {
@@ -335,8 +351,8 @@ static void group_chart(struct xlsx *x, struct xsheet *sh, const char *label, si
 	chart_axis_set_num_format(ch->y_axis, "0%");
 	chart_axis_set_min(ch->y_axis, 0);
 	chart_legend_set_position(ch, LXW_CHART_LEGEND_BOTTOM);
-	lxw_chart_options at = { .x_offset = 10, .x_scale = 1.5, .y_scale = 1.3 };
-	xlsx_check(x, worksheet_insert_chart_opt(sh->ws, 1, GROUP_COLS + 1, ch, &at));
+	lxw_chart_options at = { .x_offset = 10, .y_offset = 10, .x_scale = 2, .y_scale = 1.3 };
+	xlsx_check(x, worksheet_insert_chart_opt(sh->ws, sh->row + 1, 0, ch, &at));
 }
 
 static int write_breakdown(struct xlsx *x, struct store *s, struct xsheet *sh, enum person_field by,
@@ -349,7 +365,7 @@ static int write_breakdown(struct xlsx *x, struct store *s, struct xsheet *sh, e
 	for (size_t i = 0; r >= 0 && i < n; i++)
 		group_row(x, sh, &g[i]);
 	arena_free(a);
-	if (r < 0)
+	if (r < 0 || (r = x->err) < 0)
 		return r;
 	sheet_close(x, sh);
 	group_chart(x, sh, label, n);
@@ -359,12 +375,13 @@ static int write_breakdown(struct xlsx *x, struct store *s, struct xsheet *sh, e
 /* ---- サマリー ---- */
 
 #define SUMMARY_SHEET "サマリー"
-/* Rows of the summary (0-based). */
+/* Rows of the summary (0-based); the charts sit right of the tables. */
 enum {
 	SUM_TITLE = 0, SUM_SUBTITLE = 1, SUM_INFO = 3,
 	SUM_COUNTS_HEAD = 11, SUM_COUNTS = 12,             /* 7 rows: 配信件数 .. 報告 */
-	SUM_COUNTS_NOTE = SUM_COUNTS + 7,
-	SUM_STATUS_HEAD = SUM_COUNTS_NOTE + 2, SUM_STATUS = SUM_STATUS_HEAD + 1,
+	SUM_COUNTS_NOTE = SUM_COUNTS + 7,                  /* 2 rows */
+	SUM_STATUS_HEAD = SUM_COUNTS_NOTE + 3, SUM_STATUS = SUM_STATUS_HEAD + 1,
+	SUM_CHART_COL = 4, SUM_RATE_CHART = SUM_COUNTS_HEAD, SUM_STATUS_CHART = SUM_COUNTS_HEAD + 16,
 };
 /* The rows of reactions in the counts table: メール開封 .. 報告. */
 enum { SUM_RATES_FIRST = SUM_COUNTS + 2, SUM_RATES_LAST = SUM_COUNTS + 6 };
@@ -375,11 +392,6 @@ static const char *const state_labels[] = {
 	[CAMPAIGN_PAUSED] = "一時停止",
 };
 
-static void put_time(struct buf *b, const struct tz *zone, int64_t t)
-{
-	tz_put_csv_time(b, zone, t);
-}
-
 /* 期間: launch to the end, or to now while the campaign goes on. */
 static void period_text(struct xlsx *x, struct buf *b)
 {
@@ -388,9 +400,9 @@ static void period_text(struct xlsx *x, struct buf *b)
 		buf_puts(b, "未開始");
 		return;
 	}
-	put_time(b, x->zone, c->launched_at);
+	tz_put_csv_time(b, x->zone, c->launched_at);
 	buf_puts(b, " 〜 ");
-	put_time(b, x->zone, c->finished_at ? c->finished_at : now_unix());
+	tz_put_csv_time(b, x->zone, c->finished_at ? c->finished_at : now_unix());
 	if (!c->finished_at)
 		buf_puts(b, " (実施中・出力時点)");
 }
@@ -404,11 +416,13 @@ static void summary_info(struct xlsx *x, lxw_worksheet *ws)
 		buf_printf(&sender, "%s <%s@%s>", c->sender_name, c->sender_local, c->sender_domain);
 	else
 		buf_printf(&sender, "%s@%s", c->sender_local, c->sender_domain);
-	if (x->x && x->x->exclude)
+	if (x->x && x->x->exclude && x->x->seconds <= 0)
+		buf_puts(&excl, "メールチェックシステム除外 ON (除外時間 0 秒: 除外なし)");
+	else if (x->x && x->x->exclude)
 		buf_printf(&excl, "メールチェックシステム除外 ON (配信から %" PRId64 " 秒以内の反応を除外)", x->x->seconds);
 	else
 		buf_puts(&excl, "メールチェックシステム除外 OFF");
-	put_time(&now, x->zone, now_unix());
+	tz_put_csv_time(&now, x->zone, now_unix());
 	const char *rows[][2] = {
 		{ "期間", period.p }, { "シナリオ", c->scenario_name }, { "送信元", sender.p },
 		{ "除外設定", excl.p }, { "状態", state_labels[c->state] }, { "タイムゾーン", tz_name(x->zone) },
@@ -438,8 +452,8 @@ static void summary_counts(struct xlsx *x, lxw_worksheet *ws, const struct campa
 		if (i > 0)
 			cell_num(x, ws, row, 2, rate(rows[i].n, rows[i].of), XF_PCT);
 	}
-	cell_text(x, ws, SUM_COUNTS_NOTE, 0,
-		  "割合: メール送信は配信件数に対する割合、ほかはメール送信の人数に対する割合です。", XF_NOTE);
+	cell_text(x, ws, SUM_COUNTS_NOTE, 0, "※ メール送信の割合: 配信件数に対して", XF_NOTE);
+	cell_text(x, ws, SUM_COUNTS_NOTE + 1, 0, "※ ほかの割合: メール送信の人数に対して", XF_NOTE);
 }
 
 static void summary_statuses(struct xlsx *x, lxw_worksheet *ws)
@@ -476,8 +490,8 @@ static void summary_rate_chart(struct xlsx *x, lxw_worksheet *ws)
 	chart_axis_set_num_format(ch->y_axis, "0%");
 	chart_axis_set_min(ch->y_axis, 0);
 	chart_legend_set_position(ch, LXW_CHART_LEGEND_NONE);
-	lxw_chart_options at = { .x_offset = 20, .x_scale = 1.2, .y_scale = 1.1 };
-	xlsx_check(x, worksheet_insert_chart_opt(ws, SUM_INFO, 4, ch, &at));
+	lxw_chart_options at = { .x_offset = 10, .x_scale = 1.2 };
+	xlsx_check(x, worksheet_insert_chart_opt(ws, SUM_RATE_CHART, SUM_CHART_COL, ch, &at));
 }
 
 /* A doughnut of the final statuses; statuses nobody has get no label. */
@@ -502,8 +516,8 @@ static void summary_status_chart(struct xlsx *x, lxw_worksheet *ws)
 	chart_series_set_labels_font(s, &small);
 	chart_fonts(ch, "最終ステータスの内訳");
 	chart_legend_set_position(ch, LXW_CHART_LEGEND_RIGHT);
-	lxw_chart_options at = { .x_offset = 20, .x_scale = 1.2, .y_scale = 1.1 };
-	xlsx_check(x, worksheet_insert_chart_opt(ws, SUM_STATUS_HEAD - 2, 4, ch, &at));
+	lxw_chart_options at = { .x_offset = 10, .x_scale = 1.2 };
+	xlsx_check(x, worksheet_insert_chart_opt(ws, SUM_STATUS_CHART, SUM_CHART_COL, ch, &at));
 }
 
 static int write_summary(struct xlsx *x, struct store *s, lxw_worksheet *ws)
@@ -514,7 +528,8 @@ static int write_summary(struct xlsx *x, struct store *s, lxw_worksheet *ws)
 		return r;
 	xlsx_check(x, worksheet_set_column(ws, 0, 0, 16, NULL));
 	xlsx_check(x, worksheet_set_column(ws, 1, 2, 12, NULL));
-	xlsx_check(x, worksheet_set_column(ws, 3, 3, 4, NULL));
+	xlsx_check(x, worksheet_set_column(ws, 3, 3, 2, NULL));
+	print_setup(x, ws, false);
 	cell_text(x, ws, SUM_TITLE, 0, x->c->name, XF_TITLE);
 	cell_text(x, ws, SUM_SUBTITLE, 0, "標的型攻撃メール訓練 報告書", XF_SUBTITLE);
 	summary_info(x, ws);
@@ -585,6 +600,8 @@ static int workbook_fill(struct xlsx *x, struct store *s)
 		return r;
 	properties_set(x);
 	lxw_worksheet *summary = workbook_add_worksheet(x->wb, SUMMARY_SHEET);
+	if (!summary)
+		return -ENOMEM;
 	struct xsheet dept = { "部署別", NULL, group_widths, GROUP_COLS, NULL, 0, 1 };
 	struct xsheet pos = { "役職別", NULL, group_widths, GROUP_COLS, NULL, 0, 1 };
 	const char *dept_head[GROUP_COLS] = { "部署" }, *pos_head[GROUP_COLS] = { "役職" };
@@ -597,19 +614,31 @@ static int workbook_fill(struct xlsx *x, struct store *s)
 		.targets = { "訓練対象者", target_head, target_widths, ARRAY_SIZE(target_head), NULL, 0, 1 },
 		.events = { "イベント", event_head, event_widths, ARRAY_SIZE(event_head), NULL, 0, 1 },
 	};
-	if (!summary)
-		return -ENOMEM;
 	sheet_open(x, &dept);
 	sheet_open(x, &pos);
 	sheet_open(x, &p.targets);
 	sheet_open(x, &p.events);
 	if (x->err)
 		return x->err;
-	if ((r = write_targets_and_events(x, s, &p)) < 0 || (r = write_breakdown(x, s, &dept, PF_DEPARTMENT, "部署")) < 0 ||
+	if ((r = write_targets_and_events(x, s, &p)) < 0 ||
+	    (r = write_breakdown(x, s, &dept, PF_DEPARTMENT, "部署")) < 0 ||
 	    (r = write_breakdown(x, s, &pos, PF_POSITION, "役職")) < 0)
 		return r;
 	worksheet_activate(summary);
 	return write_summary(x, s, summary);
+}
+
+/* Frees a workbook that will not be written.  lxw_workbook_free() leaves
+ * the constant_memory sheets' temporary files open: close them first. */
+static void workbook_abandon(lxw_workbook *wb)
+{
+	lxw_worksheet *ws;
+	LXW_FOREACH_WORKSHEET(ws, wb)
+		if (ws->optimize_tmpfile) {
+			fclose(ws->optimize_tmpfile);
+			ws->optimize_tmpfile = NULL;
+		}
+	lxw_workbook_free(wb);
 }
 
 /* A fresh private file name in $TMPDIR (or /tmp) for libxlsxwriter to write. */
@@ -642,7 +671,7 @@ int report_workbook(struct store *s, const struct campaign *c, const struct tz *
 	if (!w.wb)
 		r = -ENOMEM;
 	else if ((r = workbook_fill(&w, s)) < 0)
-		lxw_workbook_free(w.wb);
+		workbook_abandon(w.wb);
 	else {
 		lxw_error e = workbook_close(w.wb);
 		r = e == LXW_NO_ERROR ? 0 : xlsx_error(e);

@@ -1168,8 +1168,8 @@ static int target_finish(struct store *s, int64_t target_id, int64_t at_ms, bool
 	if (r < 0)
 		return r;
 	if (ok)
-		r = run(&cn, "UPDATE targets SET state = 'sent', sent_at = ?, message_id = ? "
-			     "WHERE id = ? AND state = 'claimed'", I(at_ms / 1000), T(text), I(target_id));
+		r = run(&cn, "UPDATE targets SET state = 'sent', sent_at = ?, message_id = ?, last_sent_ms = ? "
+			     "WHERE id = ? AND state = 'claimed'", I(at_ms / 1000), T(text), I(at_ms), I(target_id));
 	else
 		r = run(&cn, "UPDATE targets SET state = 'error', error = ? WHERE id = ? AND state = 'claimed'",
 			T(text), I(target_id));
@@ -1235,6 +1235,13 @@ int store_target_by_rid(struct store *s, const char *rid, struct arena *a, struc
 	return read_done(0, a);
 }
 
+/* Keeps targets.last_<kind>_ms (migration 0004) with every event written:
+ * ?1 kind, ?2 at_ms, ?3 target id. */
+#define LAST_MS_COL(k) "last_" k "_ms = CASE WHEN ?1 = '" k "' THEN max(last_" k "_ms, ?2) ELSE last_" k "_ms END"
+#define LAST_MS_UPDATE "UPDATE targets SET " LAST_MS_COL("sent") ", " LAST_MS_COL("opened") ", " \
+	LAST_MS_COL("clicked") ", " LAST_MS_COL("file_opened") ", " LAST_MS_COL("submitted") ", " \
+	LAST_MS_COL("reported") " WHERE id = ?3"
+
 int store_events_add(struct store *s, const struct event *ev, size_t n)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
@@ -1242,8 +1249,11 @@ int store_events_add(struct store *s, const struct event *ev, size_t n)
 	int r = begin(&cn);
 	if (r < 0)
 		return r;
+	_cleanup_stmt_ sqlite3_stmt *last = NULL;
 	r = prep(&cn, &ins, "INSERT INTO events (campaign_id, target_id, kind, at_ms, ip, user_agent, os, "
 			    "browser, device, detail) VALUES (?, nullif(?, 0), ?, ?, ?, ?, ?, ?, ?, ?)");
+	if (r >= 0)
+		r = prep(&cn, &last, LAST_MS_UPDATE);
 	for (size_t i = 0; r >= 0 && i < n; i++) {
 		const struct event *e = &ev[i];
 		const char *texts[] = { e->ip, e->user_agent, e->os, e->browser, e->device, e->detail };
@@ -1258,6 +1268,13 @@ int store_events_add(struct store *s, const struct event *ev, size_t n)
 			else
 				sqlite3_bind_null(ins, (int)k + 5);
 		r = step_done(&cn, ins);
+		if (r >= 0 && e->target_id) {
+			sqlite3_reset(last);
+			sqlite3_bind_text(last, 1, event_kind_name(e->kind), -1, SQLITE_STATIC);
+			sqlite3_bind_int64(last, 2, e->at_ms);
+			sqlite3_bind_int64(last, 3, e->target_id);
+			r = step_done(&cn, last);
+		}
 	}
 	if (r < 0 || (r = commit(&cn)) < 0) {
 		rollback(&cn);
@@ -1280,22 +1297,22 @@ int store_campaign_reach(struct store *s, int64_t tenant_id, int64_t campaign_id
 	/* ?1 tenant, ?2 campaign, ?3 exclusion seconds; the group column comes
 	 * from the fixed table of sort_column, never from the input. */
 	_cleanup_buf_ struct buf sql = BUF_INIT(8192);
+	/* A step counts when the latest such event is outside the exclusion
+	 * window: then at least one of them is not a machine event (the rule
+	 * of report_event_is_machine; a unit test compares the two). */
+#define REACH(k) "(t.last_" k "_ms > 0 AND NOT (?3 > 0 AND t.sent_at > 0 AND " \
+	"t.last_" k "_ms < (t.sent_at + ?3) * 1000))"
 	buf_printf(&sql,
-		   "WITH reach AS (SELECT t.id, %s%s AS g, t.state AS state, "
-		   "max(e.kind = 'created') AS k0, max(e.kind = 'sent') AS k1, max(e.kind = 'send_error') AS k2, "
-		   "max(e.kind = 'opened') AS k3, max(e.kind = 'clicked') AS k4, max(e.kind = 'file_opened') AS k5, "
-		   "max(e.kind = 'submitted') AS k6, max(e.kind = 'reported') AS k7 "
+		   "SELECT %s%s AS g, count(*), "
+		   /* an error is a target whose send failed and who did nothing after all */
+		   "sum(t.state = 'error' AND t.last_sent_ms = 0 AND NOT (" REACH("opened") " OR "
+		   REACH("clicked") " OR " REACH("file_opened") " OR " REACH("submitted") ")), "
+		   "0, sum(t.last_sent_ms > 0), 0, sum" REACH("opened") ", sum" REACH("clicked") ", "
+		   "sum" REACH("file_opened") ", sum" REACH("submitted") ", sum(t.last_reported_ms > 0) "
 		   "FROM targets t JOIN campaigns c ON c.id = t.campaign_id "
-		   "LEFT JOIN events e ON e.campaign_id = t.campaign_id AND e.target_id = t.id AND NOT "
-		   MACHINE_SQL " "
-		   "WHERE c.tenant_id = ?1 AND t.campaign_id = ?2 GROUP BY t.id) "
-		   /* an error is a target whose send failed and who did nothing after all
-		    * (report_summarize: any later step outranks 送信エラー) */
-		   "SELECT g, count(*), sum(state = 'error' AND coalesce(k1, 0) + coalesce(k3, 0) + "
-		   "coalesce(k4, 0) + coalesce(k5, 0) + coalesce(k6, 0) = 0), sum(coalesce(k0, 0)), sum(coalesce(k1, 0)), "
-		   "sum(coalesce(k2, 0)), sum(coalesce(k3, 0)), sum(coalesce(k4, 0)), sum(coalesce(k5, 0)), "
-		   "sum(coalesce(k6, 0)), sum(coalesce(k7, 0)) FROM reach GROUP BY g ORDER BY count(*) DESC, g",
+		   "WHERE c.tenant_id = ?1 AND t.campaign_id = ?2 GROUP BY g ORDER BY count(*) DESC, g",
 		   col ? "t." : "", col ? col : "''");
+#undef REACH
 	_Static_assert(EV__COUNT == 8, "one column per event kind");
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
@@ -1484,12 +1501,19 @@ int store_events(struct store *s, int64_t tenant_id, int64_t campaign_id, int64_
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	struct event *out = NULL;
 	size_t n = 0, cap = 0;
-	int r = prep(&cn, &st, "SELECT e.id, e.campaign_id, coalesce(e.target_id, 0), e.kind, e.at_ms, e.ip, "
-			       "e.user_agent, e.os, e.browser, e.device, e.detail FROM events e "
-			       "JOIN campaigns c ON c.id = e.campaign_id WHERE c.tenant_id = ? "
-			       "AND e.campaign_id = ? AND (e.target_id BETWEEN ? AND ? OR (e.target_id IS NULL AND ? = 0)) "
-			       "ORDER BY coalesce(e.target_id, 0), e.at_ms, e.id",
-		     I(tenant_id), I(campaign_id), I(target_min), I(target_max), I(target_min));
+	/* Two shapes, so a page of targets is an index range, not a scan:
+	 * only a range from 0 needs the campaign's own (target-less) events. */
+	int r = target_min > 0
+		? prep(&cn, &st, "SELECT e.id, e.campaign_id, e.target_id, e.kind, e.at_ms, e.ip, e.user_agent, "
+				 "e.os, e.browser, e.device, e.detail FROM events e JOIN campaigns c ON c.id = e.campaign_id "
+				 "WHERE c.tenant_id = ? AND e.campaign_id = ? AND e.target_id BETWEEN ? AND ? "
+				 "ORDER BY e.target_id, e.at_ms, e.id",
+		       I(tenant_id), I(campaign_id), I(target_min), I(target_max))
+		: prep(&cn, &st, "SELECT e.id, e.campaign_id, coalesce(e.target_id, 0), e.kind, e.at_ms, e.ip, "
+				 "e.user_agent, e.os, e.browser, e.device, e.detail FROM events e "
+				 "JOIN campaigns c ON c.id = e.campaign_id WHERE c.tenant_id = ? AND e.campaign_id = ? "
+				 "AND coalesce(e.target_id, 0) <= ? ORDER BY coalesce(e.target_id, 0), e.at_ms, e.id",
+		       I(tenant_id), I(campaign_id), I(target_max));
 	while (r >= 0 && (r = step_row(&cn, st)) > 0) {
 		int k = name_index(event_kind_names, EV__COUNT, (const char *)sqlite3_column_text(st, 3));
 		if (k < 0)

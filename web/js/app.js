@@ -13,12 +13,14 @@ import * as galleryPage from './pages/gallery.js';
 import * as newCampaignPage from './pages/campaign-new.js';
 import * as campaignPage from './pages/campaign.js';
 import * as outboxPage from './pages/outbox.js';
+import * as trendsPage from './pages/trends.js';
 
 const routes = [
   { path: '/login', page: loginPage, public: true },
   { path: '/campaigns', page: dashboardPage, nav: 'campaigns' },
   { path: '/campaigns/new', page: newCampaignPage, nav: 'new' },
   { path: '/campaigns/:id', page: campaignPage, nav: 'campaigns' },
+  { path: '/results', page: trendsPage, nav: 'results' },
   { path: '/lists', page: listsPage, nav: 'lists' },
   { path: '/lists/:id', page: listsPage, nav: 'lists' },
   { path: '/gallery', page: galleryPage, nav: 'gallery' },
@@ -29,6 +31,7 @@ const routes = [
 const NAV = [
   { id: 'campaigns', href: '#/campaigns', key: 'nav.campaigns', icon: 'flag' },
   { id: 'new', href: '#/campaigns/new', key: 'nav.new_campaign', icon: 'plus' },
+  { id: 'results', href: '#/results', key: 'nav.results', icon: 'chart' },
   { id: 'lists', href: '#/lists', key: 'nav.lists', icon: 'users' },
   { id: 'gallery', href: '#/gallery', key: 'nav.gallery', icon: 'grid' },
   { id: 'outbox', href: '#/outbox', key: 'nav.outbox', icon: 'mail' },

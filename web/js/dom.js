@@ -81,6 +81,12 @@ export function formatTime(iso) {
   return String(iso);
 }
 
+/** The same with seconds ("2026/11/27 21:45:07"), for event histories. */
+export function formatTimeSeconds(iso) {
+  const m = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})/.exec(String(iso || ''));
+  if (m) return `${m[1]}/${m[2]}/${m[3]} ${m[4]}:${m[5]}:${m[6]}`;
+  return formatTime(iso);
+}
 
 /** A fraction 0..1 as "12.5%" (one decimal, trailing ".0" dropped). */
 export function formatRate(fraction) {

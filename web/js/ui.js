@@ -15,6 +15,9 @@ const ICONS = {
   chevron: ['M9 6l6 6-6 6'],
   back: ['M15 6l-6 6 6 6'],
   inbox: ['M3 13l3-8h12l3 8v6H3z', 'M3 13h5l1 3h6l1-3h5'],
+  chart: ['M4 4v16h16', 'M7 15l4-5 3 3 5-6'],
+  link: ['M10 14a4 4 0 0 0 5.7 0l3-3a4 4 0 0 0-5.7-5.7l-1 1', 'M14 10a4 4 0 0 0-5.7 0l-3 3a4 4 0 0 0 5.7 5.7l1-1'],
+  lock: ['M6 11h12v9H6z', 'M8 11V8a4 4 0 0 1 8 0v3'],
 };
 
 export function icon(name, cls = 'nav-icon') {

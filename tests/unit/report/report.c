@@ -31,6 +31,19 @@ static void sql(struct fixture *f, const char *q)
 		fail_msg("%s: %s", q, err);
 }
 
+/* Events written with raw SQL here bypass store_events_add: bring the
+ * targets' last_*_ms up to date the way migration 0004 does. */
+static void refresh_reach(struct fixture *f)
+{
+	static const char *kinds[] = { "sent", "opened", "clicked", "file_opened", "submitted", "reported" };
+	for (size_t i = 0; i < ARRAY_SIZE(kinds); i++) {
+		char *q = xasprintf("UPDATE targets SET last_%s_ms = coalesce((SELECT max(at_ms) FROM events e "
+				    "WHERE e.target_id = targets.id AND e.kind = '%s'), 0)", kinds[i], kinds[i]);
+		sql(f, q);
+		free(q);
+	}
+}
+
 static int64_t make_campaign(struct fixture *f, const char *name, int64_t list, int64_t scenario, int64_t excl)
 {
 	int64_t ids[] = { list }, id, n;
@@ -104,6 +117,7 @@ static int setup(void **state)
 	       "(2, 5, 'opened', (1712970000 + 300 + 20) * 1000, '198.51.100.7'),"
 	       "(2, 5, 'clicked', (1712970000 + 300 + 40) * 1000, '198.51.100.7'),"
 	       "(2, 8, 'reported', (1712970000 + 480 + 900) * 1000, '198.51.100.8');");
+	refresh_reach(f);
 	*state = f;
 	return 0;
 }
@@ -210,12 +224,15 @@ static void test_sql_counts_agree_with_the_c_rule(void **state)
 		sql(f, q);
 		free(q);
 		if (i % 50 == 0) {
+			refresh_reach(f);
 			for (int64_t secs = 0; secs <= 300; secs += 100) {
 				struct exclusion x = { true, secs };
 				expect_same_counts(f->s, &c, &x);
 			}
 		}
 	}
+	refresh_reach(f);
+	expect_same_counts(f->s, &c, &on);
 	/* and grouped: every group's counts add up to the whole */
 	struct breakdown_row *rows;
 	size_t n;
