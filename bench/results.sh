@@ -55,7 +55,7 @@ with c:
     # what store_events_add keeps with every event (migration 0004)
     for k in ("sent", "opened", "clicked", "file_opened", "submitted", "reported"):
         c.execute(f"UPDATE targets SET last_{k}_ms = coalesce((SELECT max(at_ms) FROM events e "
-                  f"WHERE e.target_id = targets.id AND e.kind = '{k}'), 0)")
+                  f"WHERE e.campaign_id = targets.campaign_id AND e.target_id = targets.id AND e.kind = '{k}'), 0)")
 print(f"seeded {n} targets, {c.execute('SELECT count(*) FROM events').fetchone()[0]} events")
 PY
 

@@ -80,7 +80,8 @@ void report_summarize(const struct target *t, const struct event *ev, size_t n, 
 	*ret = s;
 }
 
-int report_each_target(struct store *s, const struct campaign *c, const struct exclusion *x,
+/* full: events with the client's details; else kinds and times only. */
+static int each_target(struct store *s, const struct campaign *c, const struct exclusion *x, bool full,
 		       report_target_fn fn, void *ctx)
 {
 	int64_t after = 0;
@@ -93,7 +94,8 @@ int report_each_target(struct store *s, const struct campaign *c, const struct e
 		size_t nt, nev = 0, ei = 0;
 		r = store_targets(s, c->tenant_id, c->id, after, REPORT_PAGE, page, &t, &nt);
 		if (r >= 0 && nt)
-			r = store_events(s, c->tenant_id, c->id, t[0].id, t[nt - 1].id, page, &ev, &nev);
+			r = (full ? store_events : store_event_times)(s, c->tenant_id, c->id, t[0].id, t[nt - 1].id,
+								     page, &ev, &nev);
 		for (size_t i = 0; r >= 0 && i < nt; i++) {
 			/* events are ordered by target id, like the targets */
 			while (ei < nev && ev[ei].target_id < t[i].id)
@@ -111,6 +113,12 @@ int report_each_target(struct store *s, const struct campaign *c, const struct e
 			break;
 	}
 	return r < 0 ? r : 0;
+}
+
+int report_each_target(struct store *s, const struct campaign *c, const struct exclusion *x,
+		       report_target_fn fn, void *ctx)
+{
+	return each_target(s, c, x, true, fn, ctx);
 }
 
 static int count_one(void *ctx, const struct target *t, const struct event *ev, size_t n,
@@ -165,7 +173,7 @@ int report__counts_slow(struct store *s, const struct campaign *c, const struct 
 			struct campaign_counts *ret)
 {
 	struct campaign_counts counts = { 0 };
-	int r = report_each_target(s, c, x, count_one, &counts);
+	int r = each_target(s, c, x, false, count_one, &counts);
 	if (r < 0)
 		return r;
 	*ret = counts;
@@ -262,19 +270,37 @@ static int csv_row(void *ctx, const struct target *t, const struct event *ev, si
 	return buf_puts(x->out, "\r\n");
 }
 
+/* CSV text goes straight into out for UTF-8 (after the BOM); for CP932 into
+ * a scratch buffer converted at the end.  Either way one copy at most. */
+static struct buf *csv_begin(struct buf *scratch, struct buf *out, enum csv_encoding enc)
+{
+	*scratch = BUF_INIT(out->max);
+	if (enc != CSV_UTF8_BOM)
+		return scratch;
+	buf_puts(out, "\xEF\xBB\xBF");
+	return out;
+}
+
+static int csv_finish(struct buf *scratch, struct buf *out, enum csv_encoding enc, int r)
+{
+	if (r >= 0 && enc != CSV_UTF8_BOM)
+		r = csv_encode(buf_slice(scratch), enc, out);
+	buf_release(scratch);
+	return r < 0 ? r : 0;
+}
+
 int report_results_csv(struct store *s, const struct campaign *c, const struct tz *zone,
 		       const struct exclusion *x, enum csv_encoding enc, struct buf *out)
 {
-	_cleanup_buf_ struct buf text = BUF_INIT(out->max);
-	buf_puts(&text, "訓練名,識別コード,姓,名,メールアドレス,部署,役職,ステータス,ファイル開封,送信日時,"
+	struct buf scratch;
+	struct buf *text = csv_begin(&scratch, out, enc);
+	buf_puts(text, "訓練名,識別コード,姓,名,メールアドレス,部署,役職,ステータス,ファイル開封,送信日時,"
 			"メール開封初回アクセス日時,メール開封更新日時,リンククリック初回アクセス日時,"
 			"リンククリック更新日時,ファイル開封初回アクセス日時,ファイル開封更新日時,"
 			"データ送信初回アクセス日時,データ送信更新日時,項目,項目2,項目3\r\n");
-	struct csv_ctx ctx = { c, zone, &text };
-	int r = report_each_target(s, c, x, csv_row, &ctx);
-	if (r < 0)
-		return r;
-	return csv_encode(buf_slice(&text), enc, out);
+	struct csv_ctx ctx = { c, zone, text };
+	int r = each_target(s, c, x, false, csv_row, &ctx);
+	return csv_finish(&scratch, out, enc, r);
 }
 
 /* ---- イベント.csv ---- */
@@ -315,16 +341,15 @@ static int events_rows(void *ctx, const struct target *t, const struct event *ev
 int report_events_csv(struct store *s, const struct campaign *c, const struct tz *zone,
 		      const struct exclusion *x, enum csv_encoding enc, struct buf *out)
 {
-	_cleanup_buf_ struct buf text = BUF_INIT(out->max);
-	buf_puts(&text, "訓練名,識別コード,姓,名,メールアドレス,部署,役職,IPアドレス,日時,ステータス,OS,ブラウザ,"
+	struct buf scratch;
+	struct buf *text = csv_begin(&scratch, out, enc);
+	buf_puts(text, "訓練名,識別コード,姓,名,メールアドレス,部署,役職,IPアドレス,日時,ステータス,OS,ブラウザ,"
 			"項目,項目2,項目3\r\n");
-	struct events_ctx ctx = { { c, zone, &text }, x };
+	struct events_ctx ctx = { { c, zone, text }, x };
 	/* the campaign's own 訓練作成 row first */
 	csv_event_row(&ctx.csv, NULL, NULL, report_event_label(EV_CREATED));
 	int r = report_each_target(s, c, x, events_rows, &ctx);
-	if (r < 0)
-		return r;
-	return csv_encode(buf_slice(&text), enc, out);
+	return csv_finish(&scratch, out, enc, r);
 }
 
 /* ---- across campaigns ---- */
@@ -433,7 +458,7 @@ int report_tally(struct store *s, const struct campaign *c, size_t n, bool exclu
 	int r = 0;
 	for (size_t i = 0; i < n && r >= 0; i++) {
 		struct exclusion x = { exclude, sorted[i].exclusion_seconds };
-		r = report_each_target(s, &sorted[i], &x, tally_target, &m);
+		r = each_target(s, &sorted[i], &x, false, tally_target, &m);
 	}
 	if (r < 0)
 		return r;
@@ -482,7 +507,7 @@ int report_first_report(struct store *s, const struct campaign *c, bool exclude,
 {
 	struct first_report f = { 0 };
 	struct exclusion x = { exclude, c->exclusion_seconds };
-	int r = report_each_target(s, c, &x, first_report_of, &f);
+	int r = each_target(s, c, &x, false, first_report_of, &f);
 	if (r < 0)
 		return r;
 	*ret = f.at_ms && c->launched_at ? f.at_ms / 1000 - c->launched_at : -1;

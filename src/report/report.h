@@ -104,7 +104,9 @@ int report_first_report(struct store *s, const struct campaign *c, bool exclude,
 int report__counts_slow(struct store *s, const struct campaign *c, const struct exclusion *x,
 			struct campaign_counts *ret);
 
-/* 報告書 report.xlsx (SPEC G2), built with libxlsxwriter. */
+/* 報告書 report.xlsx (SPEC G2), built with libxlsxwriter: サマリー with charts,
+ * 部署別, 役職別, 訓練対象者, イベント (layout in docs/internals/REPORT.md).
+ * On failure out is left as it was. */
 int report_workbook(struct store *s, const struct campaign *c, const struct tz *zone,
 		    const struct exclusion *x, struct buf *out);
 

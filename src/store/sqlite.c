@@ -1494,8 +1494,10 @@ int store_targets(struct store *s, int64_t tenant_id, int64_t campaign_id, int64
 	return 0;
 }
 
-int store_events(struct store *s, int64_t tenant_id, int64_t campaign_id, int64_t target_min,
-		 int64_t target_max, struct arena *a, struct event **ret, size_t *ret_n)
+/* full: with the client's details; else kind and time only (what counts
+ * and 訓練結果.csv need), which copies no strings. */
+static int events_read(struct store *s, int64_t tenant_id, int64_t campaign_id, int64_t target_min,
+		       int64_t target_max, bool full, struct arena *a, struct event **ret, size_t *ret_n)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
@@ -1523,15 +1525,32 @@ int store_events(struct store *s, int64_t tenant_id, int64_t campaign_id, int64_
 			break;
 		*e = (struct event){
 			.id = col_int(st, 0), .campaign_id = col_int(st, 1), .target_id = col_int(st, 2),
-			.kind = (enum event_kind)k, .at_ms = col_int(st, 4), .ip = col_text_null(st, 5, a),
-			.user_agent = col_text_null(st, 6, a), .os = col_text_null(st, 7, a),
-			.browser = col_text_null(st, 8, a), .device = col_text_null(st, 9, a),
-			.detail = col_text_null(st, 10, a),
+			.kind = (enum event_kind)k, .at_ms = col_int(st, 4),
 		};
+		if (full) {
+			e->ip = col_text_null(st, 5, a);
+			e->user_agent = col_text_null(st, 6, a);
+			e->os = col_text_null(st, 7, a);
+			e->browser = col_text_null(st, 8, a);
+			e->device = col_text_null(st, 9, a);
+			e->detail = col_text_null(st, 10, a);
+		}
 	}
 	if ((r = read_done(r, a)) < 0)
 		return r;
 	*ret = out;
 	*ret_n = n;
 	return 0;
+}
+
+int store_events(struct store *s, int64_t tenant_id, int64_t campaign_id, int64_t target_min,
+		 int64_t target_max, struct arena *a, struct event **ret, size_t *ret_n)
+{
+	return events_read(s, tenant_id, campaign_id, target_min, target_max, true, a, ret, ret_n);
+}
+
+int store_event_times(struct store *s, int64_t tenant_id, int64_t campaign_id, int64_t target_min,
+		      int64_t target_max, struct arena *a, struct event **ret, size_t *ret_n)
+{
+	return events_read(s, tenant_id, campaign_id, target_min, target_max, false, a, ret, ret_n);
 }

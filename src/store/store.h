@@ -283,6 +283,9 @@ int store_targets(struct store *s, int64_t tenant_id, int64_t campaign_id, int64
  * target then time. */
 int store_events(struct store *s, int64_t tenant_id, int64_t campaign_id, int64_t target_min,
 		 int64_t target_max, struct arena *a, struct event **ret, size_t *ret_n);
+/* The same with kind and times only (ip, user_agent, … and detail NULL). */
+int store_event_times(struct store *s, int64_t tenant_id, int64_t campaign_id, int64_t target_min,
+		      int64_t target_max, struct arena *a, struct event **ret, size_t *ret_n);
 
 /* ---- share links (SPEC G7) ---- */
 

@@ -38,7 +38,7 @@ static void refresh_reach(struct fixture *f)
 	static const char *kinds[] = { "sent", "opened", "clicked", "file_opened", "submitted", "reported" };
 	for (size_t i = 0; i < ARRAY_SIZE(kinds); i++) {
 		char *q = xasprintf("UPDATE targets SET last_%s_ms = coalesce((SELECT max(at_ms) FROM events e "
-				    "WHERE e.target_id = targets.id AND e.kind = '%s'), 0)", kinds[i], kinds[i]);
+				    "WHERE e.campaign_id = targets.campaign_id AND e.target_id = targets.id AND e.kind = '%s'), 0)", kinds[i], kinds[i]);
 		sql(f, q);
 		free(q);
 	}
