@@ -9,7 +9,6 @@
 set -eu
 cd "$(dirname "$0")/.."
 rows=${1:-100000}
-bin=${KUNREN_BIN:-build/kunren}
 work=$(mktemp -d)
 trap 'kill $kpid 2>/dev/null || true; rm -rf "$work"' EXIT
 
@@ -24,13 +23,7 @@ with open(path, "w", encoding="utf-8", newline="") as f:
 PY
 size=$(wc -c < "$work/list.csv")
 
-KUNREN_DATA=$work/data KUNREN_CONSOLE_LISTEN=127.0.0.1:0 KUNREN_TRACKER_LISTEN=127.0.0.1:0 \
-KUNREN_INITIAL_API_KEY=benchkey0123456789abcdef KUNREN_LOG_LEVEL=warn \
-	"$bin" serve > "$work/out" 2> "$work/err" &
-kpid=$!
-for _ in $(seq 100); do grep -q '^Ready' "$work/out" 2>/dev/null && break; sleep 0.1; done
-console=$(sed -n 's/^Kunren console: *//p' "$work/out")
-api() { curl -sf -H 'Authorization: Bearer benchkey0123456789abcdef' "$@"; }
+. bench/lib.sh
 api -d '{"name":"bench"}' "${console}api/v1/lists" > /dev/null
 hwm() { awk '/^VmHWM:/ { print $2 }' "/proc/$kpid/status"; }
 rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$kpid/status"; }

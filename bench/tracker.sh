@@ -8,20 +8,12 @@ set -eu
 cd "$(dirname "$0")/.."
 secs=${1:-10}
 conns=${2:-32}
-bin=${KUNREN_BIN:-build/kunren}
 work=$(mktemp -d)
 trap 'kill $kpid $npid 2>/dev/null || true; rm -rf "$work"' EXIT
 
 freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-KUNREN_DATA=$work/data KUNREN_CONSOLE_LISTEN=127.0.0.1:0 KUNREN_TRACKER_LISTEN=127.0.0.1:0 \
-KUNREN_INITIAL_API_KEY=benchkey0123456789abcdef KUNREN_LOG_LEVEL=warn \
-	"$bin" serve > "$work/out" 2> "$work/err" &
-kpid=$!
-for _ in $(seq 100); do grep -q '^Ready' "$work/out" 2>/dev/null && break; sleep 0.1; done
-console=$(sed -n 's/^Kunren console: *//p' "$work/out")
-tracker=$(sed -n 's/^Kunren tracker: *//p' "$work/out")
-api() { curl -sf -H 'Authorization: Bearer benchkey0123456789abcdef' "$@"; }
+. bench/lib.sh
 
 api -d '{"name":"bench"}' "${console}api/v1/lists" > /dev/null
 { printf 'メールアドレス\r\n'; for i in $(seq 100); do printf 'user%d@example.co.jp\r\n' "$i"; done; } > "$work/list.csv"
