@@ -11,6 +11,22 @@ static json_t *list_json(const struct principal *p, const struct list_info *l)
 			 "created_at", api__time(p, l->created_at));
 }
 
+/* The list of params[0] in the caller's tenant; false (response set) otherwise. */
+static bool list_load(struct http_request *req, struct http_response *res, const struct principal *p,
+		      struct list_info *ret)
+{
+	struct api *api = req->app;
+	int64_t id;
+	if (!api__id(req, res, 0, &id))
+		return false;
+	int r = store_list_get(api->store, p->tenant.id, id, req->arena, ret);
+	if (r < 0) {
+		api__store_error(res, r, "list");
+		return false;
+	}
+	return true;
+}
+
 void api_lists_get(struct http_request *req, struct http_response *res)
 {
 	struct api *api = req->app;
@@ -74,18 +90,10 @@ void api_lists_post(struct http_request *req, struct http_response *res)
 
 void api_list_get(struct http_request *req, struct http_response *res)
 {
-	struct api *api = req->app;
 	struct principal *p = api__auth(req, res, API_READ);
 	struct list_info l;
-	int64_t id;
-	if (!p || !api__id(req, res, 0, &id))
-		return;
-	int r = store_list_get(api->store, p->tenant.id, id, req->arena, &l);
-	if (r < 0) {
-		api__store_error(res, r, "list");
-		return;
-	}
-	http_response_json(res, 200, list_json(p, &l));
+	if (p && list_load(req, res, p, &l))
+		http_response_json(res, 200, list_json(p, &l));
 }
 
 void api_list_delete(struct http_request *req, struct http_response *res)
@@ -153,21 +161,14 @@ static void import_respond(struct http_request *req, struct http_response *res, 
 
 void api_list_import(struct http_request *req, struct http_response *res)
 {
-	struct api *api = req->app;
 	struct principal *p = api__auth(req, res, API_WRITE);
 	struct import_result ir;
 	struct list_info l;
-	int64_t id;
-	if (!p || !api__id(req, res, 0, &id))
+	if (!p || !list_load(req, res, p, &l))
 		return;
-	int r = store_list_get(api->store, p->tenant.id, id, req->arena, &l);
-	if (r < 0) {
-		api__store_error(res, r, "list");
-		return;
-	}
 	/* The import needs a few times the file's size; its own arena, freed here. */
 	struct arena *work = arena_new(st_add(st_mult(req->body.len, 6), (size_t)32 << 20));
-	r = people_import_csv(req->body, work, &ir);
+	int r = people_import_csv(req->body, work, &ir);
 	if (r == -ENOMEM) {
 		arena_free(work);
 		http_response_error(res, 413, "too_large", "the file is too large to import at once; split it", NULL);
@@ -178,7 +179,7 @@ void api_list_import(struct http_request *req, struct http_response *res)
 		api__store_error(res, r, "import");
 		return;
 	}
-	import_respond(req, res, p, id, &ir);
+	import_respond(req, res, p, l.id, &ir);
 	arena_free(work);
 }
 
@@ -451,18 +452,14 @@ void api_list_export(struct http_request *req, struct http_response *res)
 	struct principal *p = api__auth(req, res, API_READ);
 	struct list_info l;
 	enum csv_encoding enc;
-	int64_t id;
-	if (!p || !api__id(req, res, 0, &id))
+	if (!p || !list_load(req, res, p, &l))
 		return;
 	if (csv_encoding_parse(http_query(req, "encoding"), &enc) < 0) {
 		api__field_error(res, "encoding", "must be utf8 or cp932");
 		return;
 	}
-	int r = store_list_get(api->store, p->tenant.id, id, req->arena, &l);
-	if (r < 0) {
-		api__store_error(res, r, "list");
-		return;
-	}
+	int64_t id = l.id;
+	int r = 0;
 	/* Every recipient, a page at a time, into one array the exporter writes. */
 	struct arena *a = arena_new((size_t)1 << 30);
 	struct person *all = arena_alloc(a, (size_t)(l.recipient_count ? l.recipient_count : 1) * sizeof(*all));
