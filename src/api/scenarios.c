@@ -120,35 +120,88 @@ void api_scenario_get(struct http_request *req, struct http_response *res)
 	http_response_json(res, 200, scenario_json(p, &s));
 }
 
-/* Reads a scenario written by hand (D3); every template is checked. */
-static bool scenario_from_body(struct http_response *res, json_t *body, struct scenario_rec *sc)
+static bool one_of(const char *v, const char *const *set, size_t n)
 {
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(v, set[i]))
+			return true;
+	return false;
+}
+
+/* red_flags: [{"part", "text"}], 0 to 10, into compact JSON in the arena. */
+static bool red_flags_from_body(struct http_request *req, struct http_response *res, json_t *v,
+				const char **ret)
+{
+	static const char *const parts[] = { "sender", "subject", "body", "link", "attachment" };
+	if (!json_is_array(v) || json_array_size(v) > 10) {
+		api__field_error(res, "red_flags", "must be a list of at most 10 {part, text}");
+		return false;
+	}
+	for (size_t i = 0; i < json_array_size(v); i++) {
+		json_t *f = json_array_get(v, i);
+		const char *part = NULL, *text = NULL, *msg;
+		if (!json_is_object(f) || json_get_str(f, "part", true, 32, &part, &msg) < 0 ||
+		    json_get_str(f, "text", true, 1000, &text, &msg) < 0 ||
+		    !one_of(part, parts, ARRAY_SIZE(parts)) || !slice_trim(slice_from(text)).len) {
+			_cleanup_free_ char *field = xasprintf("red_flags[%zu]", i);
+			api__field_error(res, field, "needs a part (sender, subject, body, link, attachment) and a text");
+			return false;
+		}
+	}
+	char *j = json_dumps(v, JSON_COMPACT);
+	*ret = arena_strdup(req->arena, j);
+	free(j);
+	return *ret != NULL;
+}
+
+/*
+ * Reads a scenario from a body (D3).  partial: a PATCH, where absent fields
+ * keep sc's values; otherwise the required fields must be there.  Every
+ * template is checked, and the HTML part must have a link to track.
+ */
+static bool scenario_from_body(struct http_request *req, struct http_response *res, json_t *body,
+			       struct scenario_rec *sc, bool partial)
+{
+	static const char *const genres[] = { "社内業務連絡", "社外/取引先", "外部組織", "通知系", "その他" };
+	static const char *const types[] = { "URLリンク型", "添付ファイル型", "複合型" };
+	static const char *const levels[] = { "初級", "中級", "上級" };
+	static const char *const langs[] = { "ja", "en" };
 	struct {
 		const char *key;
 		const char **dst;
 		bool required, is_template;
 		const char *def;
 		size_t max;
+		const char *const *set;
+		size_t nset;
 	} fields[] = {
-		{ "name", &sc->name, true, false, NULL, 200 },
-		{ "description", &sc->description, false, false, "", 2000 },
-		{ "genre", &sc->genre, false, false, "その他", 64 },
-		{ "type", &sc->type, false, false, "URLリンク型", 64 },
-		{ "level", &sc->level, false, false, "初級", 64 },
-		{ "lang", &sc->lang, false, false, "ja", 8 },
-		{ "subject", &sc->subject, true, true, NULL, 998 },
-		{ "html", &sc->html, true, true, NULL, 1 << 20 },
-		{ "text", &sc->text, true, true, NULL, 1 << 20 },
-		{ "sender_name", &sc->sender_name, false, false, "", 200 },
-		{ "sender_local", &sc->sender_local, false, false, "", 64 },
-		{ "sender_domain", &sc->sender_domain, false, false, "", 253 },
-		{ "landing_html", &sc->landing_html, false, true, NULL, 1 << 20 },
-		{ "explain_html", &sc->explain_html, true, true, NULL, 1 << 20 },
+		{ "name", &sc->name, true, false, NULL, 200, NULL, 0 },
+		{ "description", &sc->description, false, false, "", 2000, NULL, 0 },
+		{ "genre", &sc->genre, false, false, "その他", 64, genres, ARRAY_SIZE(genres) },
+		{ "type", &sc->type, false, false, "URLリンク型", 64, types, ARRAY_SIZE(types) },
+		{ "level", &sc->level, false, false, "初級", 64, levels, ARRAY_SIZE(levels) },
+		{ "lang", &sc->lang, false, false, "ja", 8, langs, ARRAY_SIZE(langs) },
+		{ "subject", &sc->subject, true, true, NULL, 998, NULL, 0 },
+		{ "html", &sc->html, true, true, NULL, 1 << 20, NULL, 0 },
+		{ "text", &sc->text, true, true, NULL, 1 << 20, NULL, 0 },
+		{ "sender_name", &sc->sender_name, false, false, "", 200, NULL, 0 },
+		{ "sender_local", &sc->sender_local, false, false, "", 64, NULL, 0 },
+		{ "sender_domain", &sc->sender_domain, false, false, "", 253, NULL, 0 },
+		{ "landing_html", &sc->landing_html, false, true, NULL, 1 << 20, NULL, 0 },
+		{ "explain_html", &sc->explain_html, true, true, NULL, 1 << 20, NULL, 0 },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(fields); i++) {
-		const char *msg, *v = fields[i].def;
-		if (json_get_str(body, fields[i].key, fields[i].required, fields[i].max, &v, &msg) < 0) {
+		const char *msg, *v = partial ? *fields[i].dst : fields[i].def;
+		if (json_get_str(body, fields[i].key, fields[i].required && !partial, fields[i].max, &v, &msg) < 0) {
 			api__field_error(res, fields[i].key, msg);
+			return false;
+		}
+		if (v && fields[i].set && !one_of(v, fields[i].set, fields[i].nset)) {
+			api__field_error(res, fields[i].key, "is not one of the allowed values");
+			return false;
+		}
+		if (v && fields[i].required && !slice_trim(slice_from(v)).len) {
+			api__field_error(res, fields[i].key, "must not be empty");
 			return false;
 		}
 		_cleanup_free_ char *err = NULL;
@@ -158,7 +211,21 @@ static bool scenario_from_body(struct http_response *res, json_t *body, struct s
 		}
 		*fields[i].dst = v;
 	}
-	sc->red_flags_json = "[]";
+	/* a landing page sent as "" means "none" */
+	if (sc->landing_html && !slice_trim(slice_from(sc->landing_html)).len)
+		sc->landing_html = NULL;
+	json_t *flags = json_object_get(body, "red_flags");
+	if (flags && !red_flags_from_body(req, res, flags, &sc->red_flags_json))
+		return false;
+	if (!sc->red_flags_json)
+		sc->red_flags_json = "[]";
+	/* the tracking rewrite needs a link to rewrite */
+	_cleanup_buf_ struct buf tracked = BUF_INIT(0);
+	if (content_html_track(&tracked, slice_from(sc->html), "https://kunren.invalid/c/CHECK", NULL) < 0 ||
+	    !strstr(tracked.p, "https://kunren.invalid/c/CHECK")) {
+		api__field_error(res, "html", "has no link to track: link to {{URL}} (or any http(s) address)");
+		return false;
+	}
 	return true;
 }
 
@@ -197,7 +264,7 @@ void api_scenarios_post(struct http_request *req, struct http_response *res)
 			return;
 		}
 		scenario_from_gallery(g, req->arena, &sc);
-	} else if (!scenario_from_body(res, body, &sc)) {
+	} else if (!scenario_from_body(req, res, body, &sc, false)) {
 		return;
 	}
 	int r = store_scenario_create(api->store, p->tenant.id, &sc, &id);
@@ -209,4 +276,103 @@ void api_scenarios_post(struct http_request *req, struct http_response *res)
 	}
 	api__audit(req, p, "scenario.create", sc.name);
 	http_response_json(res, 201, scenario_json(p, &sc));
+}
+
+void api_scenario_patch(struct http_request *req, struct http_response *res)
+{
+	struct api *api = req->app;
+	struct principal *p = api__auth(req, res, API_WRITE);
+	json_auto_t *body = p ? api__body(req, res) : NULL;
+	struct scenario_rec sc;
+	int64_t id;
+	if (!body || !api__id(req, res, 0, &id))
+		return;
+	int r = store_scenario_get(api->store, p->tenant.id, id, req->arena, &sc);
+	if (r < 0) {
+		api__store_error(res, r, "scenario");
+		return;
+	}
+	if (!scenario_from_body(req, res, body, &sc, true))
+		return;
+	if ((r = store_scenario_update(api->store, p->tenant.id, id, &sc)) >= 0)
+		r = store_scenario_get(api->store, p->tenant.id, id, req->arena, &sc);
+	if (r < 0) {
+		api__store_error(res, r, "scenario");
+		return;
+	}
+	api__audit(req, p, "scenario.update", sc.name);
+	http_response_json(res, 200, scenario_json(p, &sc));
+}
+
+void api_scenario_delete(struct http_request *req, struct http_response *res)
+{
+	struct api *api = req->app;
+	struct principal *p = api__auth(req, res, API_WRITE);
+	int64_t id;
+	if (!p || !api__id(req, res, 0, &id))
+		return;
+	int r = store_scenario_delete(api->store, p->tenant.id, id);
+	if (r == -EBUSY) {
+		http_response_error(res, 409, "in_use", "a campaign uses this scenario; it cannot be deleted", NULL);
+		return;
+	}
+	if (r < 0) {
+		api__store_error(res, r, "scenario");
+		return;
+	}
+	api__audit(req, p, "scenario.delete", req->params[0]);
+	http_response_json(res, 200, json_pack("{s:b}", "ok", 1));
+}
+
+/* Renders what the body gives with sample values; stores nothing. */
+void api_scenario_preview(struct http_request *req, struct http_response *res)
+{
+	static const char *const keys[] = { "subject", "html", "text", "landing_html", "explain_html" };
+	static const enum content_ctx ctx[] = { CONTENT_HEADER, CONTENT_HTML, CONTENT_TEXT, CONTENT_HTML,
+						CONTENT_HTML };
+	struct principal *p = api__auth(req, res, API_READ);
+	json_auto_t *body = p ? api__body(req, res) : NULL;
+	if (!body)
+		return;
+	struct merge_vars vars = { {
+		[MF_LAST_NAME] = "山田", [MF_FIRST_NAME] = "太郎", [MF_EMAIL] = "taro.yamada@example.co.jp",
+		[MF_DEPARTMENT] = "営業部", [MF_POSITION] = "課長", [MF_FIELD1] = "勤続10年",
+		[MF_FIELD2] = "本社", [MF_FIELD3] = "正社員", [MF_URL] = "https://tracker.example/c/PREVIEW",
+		[MF_SENDER_NAME] = "情報システム部", [MF_SENDER_EMAIL] = "it@example.co.jp",
+		[MF_SEND_DATE] = "2026年11月27日",
+	} };
+	json_t *out = json_object();
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+		const char *v = NULL, *msg;
+		_cleanup_free_ char *err = NULL;
+		_cleanup_buf_ struct buf b = BUF_INIT((size_t)4 << 20);
+		if (json_get_str(body, keys[i], false, 1 << 20, &v, &msg) < 0 ||
+		    (v && content_template_check(slice_from(v), &err) < 0)) {
+			json_decref(out);
+			api__field_error(res, keys[i], err ? err : msg);
+			return;
+		}
+		if (v && content_render(&b, slice_from(v), ctx[i], &vars) >= 0)
+			json_object_set_new(out, keys[i], json_stringn(b.p, b.len));
+	}
+	http_response_json(res, 200, out);
+}
+
+void api_scenario_text_from_html(struct http_request *req, struct http_response *res)
+{
+	struct principal *p = api__auth(req, res, API_READ);
+	json_auto_t *body = p ? api__body(req, res) : NULL;
+	const char *html = NULL, *msg;
+	if (!body)
+		return;
+	if (json_get_str(body, "html", true, 1 << 20, &html, &msg) < 0) {
+		api__field_error(res, "html", msg);
+		return;
+	}
+	_cleanup_buf_ struct buf text = BUF_INIT((size_t)4 << 20);
+	if (content_html_to_text(&text, slice_from(html)) < 0) {
+		api__field_error(res, "html", "is too large");
+		return;
+	}
+	http_response_json(res, 200, json_pack("{s:s%}", "text", text.p, text.len));
 }

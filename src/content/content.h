@@ -93,6 +93,11 @@ int content_scenario_parse(const char *id,
 			   struct scenario **ret, char **ret_err);
 void content_scenario_free(struct scenario *s);
 
+/* A plain-text part made from an HTML part (SPEC D3: regenerate the text
+ * part): paragraphs and breaks kept, links as "text (URL)", entities
+ * decoded, head/style/script dropped, merge fields untouched. */
+int content_html_to_text(struct buf *out, struct slice html);
+
 /* ---- merge values of one target (used by mails and landing pages) ---- */
 
 struct campaign;

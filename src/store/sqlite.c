@@ -910,6 +910,41 @@ int store_scenarios(struct store *s, int64_t tenant_id, struct arena *a, struct 
 	return 0;
 }
 
+int store_scenario_update(struct store *s, int64_t tenant_id, int64_t id, const struct scenario_rec *sc)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	int r = run(&cn, "UPDATE scenarios SET name = ?, description = ?, genre = ?, type = ?, level = ?, lang = ?, "
+			 "subject = ?, html = ?, text = ?, sender_name = ?, sender_local = ?, sender_domain = ?, "
+			 "landing_html = ?, explain_html = ?, red_flags = ? WHERE tenant_id = ? AND id = ?",
+		    T(sc->name), T(sc->description), T(sc->genre), T(sc->type), T(sc->level), T(sc->lang),
+		    T(sc->subject), T(sc->html), T(sc->text), T(sc->sender_name), T(sc->sender_local),
+		    T(sc->sender_domain), T(sc->landing_html), T(sc->explain_html),
+		    T(sc->red_flags_json ? sc->red_flags_json : "[]"), I(tenant_id), I(id));
+	return r < 0 ? r : sqlite3_changes(cn.db) ? 0 : -ENOENT;
+}
+
+int store_scenario_delete(struct store *s, int64_t tenant_id, int64_t id)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int r = begin(&cn);
+	if (r < 0)
+		return r;
+	r = prep(&cn, &st, "SELECT EXISTS (SELECT 1 FROM campaigns WHERE scenario_id = sc.id) FROM scenarios sc "
+			   "WHERE sc.tenant_id = ? AND sc.id = ?", I(tenant_id), I(id));
+	if (r >= 0 && (r = step_row(&cn, st)) == 0)
+		r = -ENOENT;
+	if (r > 0 && col_int(st, 0))
+		r = -EBUSY;
+	if (r >= 0)
+		r = run(&cn, "DELETE FROM scenarios WHERE id = ?", I(id));
+	if (r < 0 || (r = commit(&cn)) < 0) {
+		rollback(&cn);
+		return r;
+	}
+	return 0;
+}
+
 /* ---- campaigns ---- */
 
 static int state_parse(const char *s, enum campaign_state *ret)

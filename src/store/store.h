@@ -166,6 +166,10 @@ struct scenario_rec {
 int store_scenario_create(struct store *s, int64_t tenant_id, const struct scenario_rec *sc, int64_t *ret_id);
 int store_scenario_get(struct store *s, int64_t tenant_id, int64_t id, struct arena *a, struct scenario_rec *ret);
 int store_scenarios(struct store *s, int64_t tenant_id, struct arena *a, struct scenario_rec **ret, size_t *ret_n);
+/* Replaces every editable field of a tenant's scenario with sc's. */
+int store_scenario_update(struct store *s, int64_t tenant_id, int64_t id, const struct scenario_rec *sc);
+/* -EBUSY while a campaign uses it. */
+int store_scenario_delete(struct store *s, int64_t tenant_id, int64_t id);
 
 /* ---- campaigns, targets, events ---- */
 
