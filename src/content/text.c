@@ -158,8 +158,9 @@ int content_html_to_text(struct buf *out, struct slice html)
 				struct slice text = slice_trim((struct slice){ out->p + link_start, out->len - link_start });
 				if (href.len && !slice_eq(text, href) && !slice_starts_with(href, "mailto:")) {
 					r = buf_puts(out, " (");
-					if (r == 0)
-						r = buf_put_slice(out, href);
+					for (size_t k = 0; k < href.len && r == 0; k++)
+						if (href.p[k] != '\0') /* NUL never reaches the text */
+							r = buf_putc(out, href.p[k]);
 					if (r == 0)
 						r = buf_putc(out, ')');
 				}
@@ -179,7 +180,7 @@ int content_html_to_text(struct buf *out, struct slice html)
 		} else if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
 			if (out->len && out->p[out->len - 1] != ' ' && out->p[out->len - 1] != '\n')
 				r = buf_putc(out, ' ');
-		} else {
+		} else if (c != '\0') {
 			r = buf_putc(out, c);
 		}
 	}

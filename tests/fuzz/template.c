@@ -78,6 +78,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		[MF_FIELD3] = self,
 	} };
 
+	/* the HTML-to-text converter: any input, a text that ends in one newline */
+	{
+		_cleanup_buf_ struct buf text = BUF_INIT((size_t)8 << 20);
+		if (content_html_to_text(&text, in) == 0)
+			CHECK(text.len >= 1 && text.p[text.len - 1] == '\n' && strlen(text.p) == text.len);
+	}
+
 	char *err = NULL;
 	int r = content_template_check(in, &err);
 	CHECK(r == 0 || r == -EINVAL);
