@@ -98,6 +98,16 @@ void content_scenario_free(struct scenario *s);
  * decoded, head/style/script dropped, merge fields untouched. */
 int content_html_to_text(struct buf *out, struct slice html);
 
+/* The mail a target received, for the explanation page (SPEC D8): from,
+ * subject and the rendered HTML part (its links made inert, no beacon) in a
+ * sandboxed frame, then the red flags with the part each is about. */
+struct mail_review {
+	const char *from, *subject, *html;  /* rendered for the target */
+	const char *red_flags_json;         /* [{"part", "text"}] */
+	const char *lang;                   /* "ja" or "en": the labels */
+};
+int content_mail_review(struct buf *out, const struct mail_review *m);
+
 /* ---- merge values of one target (used by mails and landing pages) ---- */
 
 struct campaign;

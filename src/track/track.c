@@ -147,6 +147,33 @@ static void open_beacon(struct http_request *req, struct http_response *res)
 	http_response_text(res, 200, "image/gif", (struct slice){ (const char *)gif, sizeof(gif) });
 }
 
+/* Puts the mail the target received, with its red flags, before </body>. */
+static int add_review(struct buf *page, const struct campaign *c, const struct scenario_rec *sc,
+		      const struct merge_vars *vars, struct arena *a)
+{
+	_cleanup_buf_ struct buf subject = BUF_INIT(4096), html = BUF_INIT(page->max), review = BUF_INIT(page->max);
+	int r = content_render(&subject, slice_from(sc->subject), CONTENT_HEADER, vars);
+	if (r >= 0)
+		r = content_render(&html, slice_from(sc->html), CONTENT_HTML, vars);
+	const char *from = arena_printf(a, "%s <%s>", c->sender_name, vars->v[MF_SENDER_EMAIL]);
+	struct mail_review m = { from ? from : "", subject.p, html.p, sc->red_flags_json, sc->lang };
+	if (r >= 0)
+		r = content_mail_review(&review, &m);
+	if (r < 0)
+		return r;
+	/* before the last </body>, or at the end */
+	const char *at = NULL;
+	for (const char *p = page->p; (p = strcasestr(p, "</body>")); p++)
+		at = p;
+	size_t pos = at ? (size_t)(at - page->p) : page->len;
+	_cleanup_buf_ struct buf out = BUF_INIT(page->max);
+	if ((r = buf_append(&out, page->p, pos)) < 0 || (r = buf_put_slice(&out, buf_slice(&review))) < 0 ||
+	    (r = buf_append(&out, page->p + pos, page->len - pos)) < 0)
+		return r;
+	buf_reset(page);
+	return buf_put_slice(page, buf_slice(&out));
+}
+
 /* Renders one of the scenario's pages for a target. */
 static void landing(struct http_request *req, struct http_response *res, const struct target *tg, bool explain)
 {
@@ -171,9 +198,12 @@ static void landing(struct http_request *req, struct http_response *res, const s
 	_cleanup_free_ char *url = track_click_url(track__url(t), tg->rid);
 	struct merge_vars vars;
 	content_merge_vars(&c, tg, url, zone, req->arena, &vars);
-	const char *tmpl = explain || !sc.landing_html ? sc.explain_html : sc.landing_html;
+	explain = explain || !sc.landing_html;
 	page_headers(req, res);
-	if ((r = content_render(&res->body, slice_from(tmpl), CONTENT_HTML, &vars)) < 0) {
+	r = content_render(&res->body, slice_from(explain ? sc.explain_html : sc.landing_html), CONTENT_HTML, &vars);
+	if (r >= 0 && explain)
+		r = add_review(&res->body, &c, &sc, &vars, req->arena);
+	if (r < 0) {
 		log_error("track: rendering the page of scenario %lld failed", (long long)sc.id);
 		track_not_found(req, res);
 		return;

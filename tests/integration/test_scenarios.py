@@ -65,3 +65,26 @@ def test_edits_reach_unsent_mail_and_used_scenarios_stay(kunren_outbox):
     fresh = k.api.post_ok("/scenarios", {"gallery_id": "ja-parcel-redelivery"}, status=201)
     assert k.api.request("DELETE", f"/scenarios/{fresh['id']}").status == 200
     assert k.api.get(f"/scenarios/{fresh['id']}").status == 404
+
+
+def test_explanation_page_shows_the_mail_and_its_red_flags(kunren_outbox):
+    import html as htmllib
+    from kunren_testlib import tracking_urls
+    k = kunren_outbox
+    d = setup_drill(k.api)
+    wait_campaign(k.api, d.campaign["id"], "running")
+    mail = k.api.get_ok("/outbox/" + k.api.get_ok("/outbox")["items"][0]["id"])
+    _, click, rid = tracking_urls(mail["html"], k.tracker_url)
+    before = k.api.get_ok(f"/campaigns/{d.campaign['id']}")["counts"]
+    page = k.tracker("GET", k.tracker_url.rstrip("/") + f"/e/{rid}")
+    assert page.status == 200
+    text = page.text
+    assert "あなたが受け取ったメール" in text and "見抜くポイント" in text
+    assert htmllib.escape(mail["subject"], quote=True) in text
+    for flag in d.scenario["red_flags"]:
+        assert htmllib.escape(flag["text"], quote=True) in text, flag
+    review = text[text.index("kunren-review"):]
+    assert 'sandbox=""' in review
+    assert f"/c/{rid}" not in review and "/o/" not in review  # links inert, no beacon
+    after = k.api.get_ok(f"/campaigns/{d.campaign['id']}")["counts"]
+    assert after == before  # looking at the explanation records nothing
