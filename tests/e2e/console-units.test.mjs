@@ -11,6 +11,8 @@ import { withBaseTarget } from '../../web/js/pages/outbox.js';
 import { csvCell, toCsv, csvBlob } from '../../web/js/csv.js';
 import { sortProblems, problemRows } from '../../web/js/pages/list-import.js';
 import { viewState, viewQuery, pageRange, pageCount } from '../../web/js/pages/list-recipients.js';
+import { isScriptUrl, neutralizeHandlers } from '../../web/js/html-editor.js';
+import { detailField } from '../../web/js/pages/scenario-editor.js';
 
 test('formatTime keeps the wall-clock time the API gives', () => {
   assert.equal(formatTime('2026-11-27T21:45:00+09:00'), '2026/11/27 21:45');
@@ -109,4 +111,37 @@ test('the recipients view state comes from the URL with defaults and bounds', ()
   assert.equal(pageCount(100, 250), 3);
   assert.equal(pageCount(100, 100000), 1000);
   assert.equal(pageCount(50, 0), 1);
+});
+
+test('the HTML editor recognises URLs that would run script', () => {
+  assert.equal(isScriptUrl('javascript:alert(1)'), true);
+  assert.equal(isScriptUrl(' JavaScript:alert(1)'), true);
+  assert.equal(isScriptUrl('java\tscript:alert(1)'), true);
+  assert.equal(isScriptUrl('vbscript:msgbox'), true);
+  assert.equal(isScriptUrl('data:text/html,<script>1</script>'), true);
+  assert.equal(isScriptUrl('{{URL}}'), false);
+  assert.equal(isScriptUrl('https://example.jp/javascript:'), false);
+  assert.equal(isScriptUrl(''), false);
+});
+
+test('inline handlers are renamed inside tags only, before parsing', () => {
+  assert.equal(neutralizeHandlers('<p id="e" onclick="x()">onclick=text</p>'),
+    '<p id="e" data-kunren-onclick="x()">onclick=text</p>');
+  assert.equal(neutralizeHandlers('<img/onerror=alert(1) src=x><a title="x"ONMOUSEOVER=1>'),
+    '<img/data-kunren-onerror=alert(1) src=x><a title="x"data-kunren-ONMOUSEOVER=1>');
+  assert.equal(neutralizeHandlers('<a href="{{URL}}" data-on="1">{{姓}}</a>'), '<a href="{{URL}}" data-on="1">{{姓}}</a>');
+  assert.equal(neutralizeHandlers(null), '');
+});
+
+test('an API error detail is shown at its form field', () => {
+  assert.equal(detailField('html'), 'html');
+  assert.equal(detailField('red_flags[2].text'), 'red_flags');
+  assert.equal(detailField('red_flags.1'), 'red_flags');
+  assert.equal(detailField(undefined), '');
+});
+
+test('#/scenarios/new and #/scenarios/12 reach the scenario editor', () => {
+  const routes = [{ path: '/scenarios/:id', page: 'editor' }];
+  assert.deepEqual(matchRoute(routes, '/scenarios/new').params, { id: 'new' });
+  assert.deepEqual(matchRoute(routes, '/scenarios/12').params, { id: '12' });
 });

@@ -10,6 +10,7 @@ import * as loginPage from './pages/login.js';
 import * as dashboardPage from './pages/dashboard.js';
 import * as listsPage from './pages/lists.js';
 import * as galleryPage from './pages/gallery.js';
+import * as scenarioEditorPage from './pages/scenario-editor.js';
 import * as newCampaignPage from './pages/campaign-new.js';
 import * as campaignPage from './pages/campaign.js';
 import * as outboxPage from './pages/outbox.js';
@@ -24,6 +25,7 @@ const routes = [
   { path: '/lists', page: listsPage, nav: 'lists' },
   { path: '/lists/:id', page: listsPage, nav: 'lists' },
   { path: '/gallery', page: galleryPage, nav: 'gallery' },
+  { path: '/scenarios/:id', page: scenarioEditorPage, nav: 'gallery' },
   { path: '/outbox', page: outboxPage, nav: 'outbox' },
   { path: '/outbox/:id', page: outboxPage, nav: 'outbox' },
 ];

@@ -16,7 +16,7 @@ export const titleKey = 'gallery.title';
 export const GENRES = { 社内業務連絡: 'internal', '社外/取引先': 'partner', 外部組織: 'external', 通知系: 'notification', その他: 'other' };
 export const TYPES = { URLリンク型: 'link', 添付ファイル型: 'attachment', 複合型: 'combined' };
 export const LEVELS = { 初級: 'beginner', 中級: 'intermediate', 上級: 'advanced' };
-const LANGS = { ja: 'ja', en: 'en' };
+export const LANGS = { ja: 'ja', en: 'en' };
 
 /** The translated label of a gallery attribute value (unknown values as they are). */
 export function attrLabel(kind, value) {
@@ -175,13 +175,17 @@ function galleryPanel(onImported) {
   return h('div', null, h('div', { class: 'card' }, form), results);
 }
 
+function newButton() {
+  return linkButton('primary', t('gallery.new_scenario'), '#/scenarios/new', { class: 'btn-sm', id: 'scenario-new' });
+}
+
 function importedPanel() {
   const holder = h('div', { id: 'imported-scenarios' }, loading());
   async function load() {
     try {
       const res = await api.get('/scenarios', { limit: 500 });
       const items = res.items || [];
-      replace(holder, items.length
+      replace(holder, h('div', { class: 'form-actions form-actions-start mb-3' }, newButton()), items.length
         ? card(null, table([
           { label: t('scenario.name') },
           { label: t('scenario.subject') },
@@ -193,9 +197,13 @@ function importedPanel() {
           h('td', { class: 'wrap' }, sc.subject || ''),
           h('td', { class: 'wrap' }, scenarioTags(sc)),
           h('td', { class: 'nowrap muted' }, formatTime(sc.created_at)),
-          h('td', { class: 'nowrap' }, linkButton('secondary', t('gallery.use'), `#/campaigns/new?scenario=${encodeURIComponent(sc.id)}`, { class: 'btn-sm' }))))),
+          h('td', { class: 'nowrap' },
+            h('div', { class: 'btn-row' },
+              linkButton('secondary', t('gallery.edit'), `#/scenarios/${encodeURIComponent(sc.id)}`,
+                { class: 'btn-sm', 'aria-label': `${t('gallery.edit')}: ${sc.name}`, dataset: { edit: sc.id } }),
+              linkButton('secondary', t('gallery.use'), `#/campaigns/new?scenario=${encodeURIComponent(sc.id)}`, { class: 'btn-sm' })))))),
         { flush: true })
-        : card(null, emptyState(t('gallery.no_imported_title'), t('gallery.no_imported_text'), null, 'grid')));
+        : card(null, emptyState(t('gallery.no_imported_title'), t('gallery.no_imported_text'), newButton(), 'grid')));
     } catch (err) {
       replace(holder, errorAlert(err));
     }
