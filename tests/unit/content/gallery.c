@@ -258,6 +258,52 @@ static char *json_with(const char *path, const char *value)
 	return s;
 }
 
+/* Every http(s) address written in a text part also stands in its HTML
+ * part: the two parts send the reader to the same places. */
+static void assert_text_links_in_html(const struct scenario *s)
+{
+	for (const char *p = s->text; (p = strstr(p, "http")); p++) {
+		if (strncmp(p, "http://", 7) && strncmp(p, "https://", 8))
+			continue;
+		size_t n = strcspn(p, " \t\r\n）)」>\"'");
+		char *url = xstrndup(p, n);
+		if (!strstr(s->html, url))
+			fail_msg("%s: the text part links to %s, the HTML part does not", s->id, url);
+		free(url);
+	}
+}
+
+static void test_the_gallery_as_a_whole(void **state)
+{
+	char *err = NULL;
+	assert_true(content_gallery_load(&err) > 0);
+	size_t n = content_gallery_count();
+	static const char *const genres[] = { "社内業務連絡", "社外/取引先", "外部組織", "通知系", "その他" };
+	static const char *const levels[] = { "初級", "中級", "上級" };
+	static const char *const langs[] = { "ja", "en" };
+	for (size_t i = 0; i < n; i++) {
+		const struct scenario *a = content_gallery_at(i);
+		assert_text_links_in_html(a);
+		for (size_t j = i + 1; j < n; j++)
+			if (!strcmp(a->name, content_gallery_at(j)->name))
+				fail_msg("%s and %s have the same name", a->id, content_gallery_at(j)->id);
+	}
+	/* each genre at each level, in both languages (types: issue 4 adds the
+	 * attachment scenarios and then this covers them too) */
+	for (size_t l = 0; l < ARRAY_SIZE(langs); l++)
+		for (size_t g = 0; g < ARRAY_SIZE(genres); g++)
+			for (size_t v = 0; v < ARRAY_SIZE(levels); v++) {
+				bool found = false;
+				for (size_t i = 0; i < n && !found; i++) {
+					const struct scenario *s = content_gallery_at(i);
+					found = !strcmp(s->lang, langs[l]) && !strcmp(s->genre, genres[g]) &&
+						!strcmp(s->level, levels[v]);
+				}
+				if (!found)
+					fail_msg("no %s scenario for %s / %s", langs[l], genres[g], levels[v]);
+			}
+}
+
 static void test_parse_good(void **state)
 {
 	struct folder f = folder_with(good_json, NULL, NULL);
@@ -392,6 +438,7 @@ int main(void)
 		cmocka_unit_test(test_sorted_and_findable),
 		cmocka_unit_test(test_first_three),
 		cmocka_unit_test(test_every_scenario_keeps_the_rules),
+		cmocka_unit_test(test_the_gallery_as_a_whole),
 		cmocka_unit_test(test_parse_good),
 		cmocka_unit_test(test_parse_broken_json),
 		cmocka_unit_test(test_parse_broken_files),
