@@ -38,7 +38,7 @@ test-deps:
 $(BUILD)/gen/embedded.c: scripts/embed $(EMBED_IN)
 	@mkdir -p $(@D)
 	@echo "  EMBED   $(words $(EMBED_IN)) files"
-	@scripts/embed $(EMBED_IN) > $@.tmp && mv $@.tmp $@
+	@scripts/embed $(EMBED_IN) > $@.tmp.$$$$ && mv $@.tmp.$$$$ $@
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
