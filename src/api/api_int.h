@@ -92,10 +92,9 @@ void api_share_results_csv(struct http_request *req, struct http_response *res);
 void api_share_events_csv(struct http_request *req, struct http_response *res);
 void api_share_report_xlsx(struct http_request *req, struct http_response *res);
 /* shared by the campaign and share-link endpoints (results.c) */
-void api_results_csv_of(struct http_request *req, struct http_response *res, const struct principal *p,
-			const struct campaign *c, bool events);
-void api_workbook_of(struct http_request *req, struct http_response *res, const struct principal *p,
-		     const struct campaign *c);
+enum api_download { API_DOWNLOAD_RESULTS, API_DOWNLOAD_EVENTS, API_DOWNLOAD_WORKBOOK };
+void api__download(struct http_request *req, struct http_response *res, const struct principal *p,
+		   const struct campaign *c, const struct exclusion *x, enum api_download kind);
 json_t *api__breakdown_json(struct http_request *req, struct http_response *res, const struct campaign *c,
 			    const struct exclusion *x, const char *by);
 json_t *api__timeline_json(struct http_request *req, struct http_response *res, const struct principal *p,

@@ -366,26 +366,3 @@ void api_campaign_targets(struct http_request *req, struct http_response *res)
 	}
 	http_response_json(res, 200, api__page(pg.items, r == -ECANCELED, pg.last_id));
 }
-
-void api_campaign_results_csv(struct http_request *req, struct http_response *res)
-{
-	struct api *api = req->app;
-	struct principal *p = api__auth(req, res, API_READ);
-	struct campaign c;
-	struct exclusion x;
-	if (!p || !api__campaign(req, res, p, &c) || !api__exclusion(req, res, &c, &x))
-		return;
-	enum csv_encoding enc;
-	if (csv_encoding_parse(http_query(req, "encoding"), &enc) < 0) {
-		api__field_error(res, "encoding", "must be utf8 or cp932");
-		return;
-	}
-	_cleanup_buf_ struct buf out = BUF_INIT((size_t)512 << 20);
-	int r = report_results_csv(api->store, &c, p->zone, &x, enc, &out);
-	if (r < 0) {
-		api__store_error(res, r, "campaign");
-		return;
-	}
-	api__send_file(req, res, enc == CSV_CP932 ? "text/csv; charset=Shift_JIS" : "text/csv; charset=utf-8",
-		       "訓練結果.csv", &out);
-}

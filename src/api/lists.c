@@ -46,18 +46,20 @@ void api_lists_get(struct http_request *req, struct http_response *res)
 	http_response_json(res, 200, api__page(items, false, 0));
 }
 
-static bool name_ok(struct http_response *res, const char *name)
+/* The body's "name": trimmed, 1 to 200 bytes, in the arena; NULL (400 set) otherwise. */
+static const char *name_get(struct http_request *req, struct http_response *res, json_t *body)
 {
+	const char *name = NULL, *msg;
+	if (json_get_str(body, "name", true, 1000, &name, &msg) < 0) {
+		api__field_error(res, "name", msg);
+		return NULL;
+	}
 	struct slice s = slice_trim(slice_from(name));
-	if (s.len == 0) {
-		api__field_error(res, "name", "must not be empty");
-		return false;
+	if (s.len == 0 || s.len > 200) {
+		api__field_error(res, "name", s.len ? "must be at most 200 bytes" : "must not be empty");
+		return NULL;
 	}
-	if (s.len > 200) {
-		api__field_error(res, "name", "must be at most 200 bytes");
-		return false;
-	}
-	return true;
+	return arena_slice(req->arena, s);
 }
 
 void api_lists_post(struct http_request *req, struct http_response *res)
@@ -65,19 +67,12 @@ void api_lists_post(struct http_request *req, struct http_response *res)
 	struct api *api = req->app;
 	struct principal *p = api__auth(req, res, API_WRITE);
 	json_auto_t *body = p ? api__body(req, res) : NULL;
-	const char *name = NULL, *msg;
+	const char *name = body ? name_get(req, res, body) : NULL;
 	struct list_info l;
 	int64_t id;
-	if (!body)
+	if (!name)
 		return;
-	if (json_get_str(body, "name", true, 1000, &name, &msg) < 0) {
-		api__field_error(res, "name", msg);
-		return;
-	}
-	if (!name_ok(res, name))
-		return;
-	struct slice nm = slice_trim(slice_from(name));
-	int r = store_list_create(api->store, p->tenant.id, arena_slice(req->arena, nm), &id);
+	int r = store_list_create(api->store, p->tenant.id, name, &id);
 	if (r >= 0)
 		r = store_list_get(api->store, p->tenant.id, id, req->arena, &l);
 	if (r < 0) {
@@ -201,8 +196,8 @@ void api_list_recipients(struct http_request *req, struct http_response *res)
 	struct recipient *rc;
 	struct list_info l;
 	size_t n;
-	int64_t id, offset = 0, total;
-	if (!p || !api__id(req, res, 0, &id) || !api__paging(req, res, &q.after, &q.limit))
+	int64_t offset = 0, total;
+	if (!p || !list_load(req, res, p, &l) || !api__paging(req, res, &q.after, &q.limit))
 		return;
 	const char *order = http_query(req, "order"), *off = http_query(req, "offset");
 	if (order && strcmp(order, "asc") && strcmp(order, "desc")) {
@@ -219,9 +214,7 @@ void api_list_recipients(struct http_request *req, struct http_response *res)
 		api__field_error(res, "q", "must be at most 256 bytes");
 		return;
 	}
-	int r = store_list_get(api->store, p->tenant.id, id, req->arena, &l);
-	if (r >= 0)
-		r = store_recipients(api->store, p->tenant.id, id, &q, req->arena, &rc, &n, &total);
+	int r = store_recipients(api->store, p->tenant.id, l.id, &q, req->arena, &rc, &n, &total);
 	if (r == -EINVAL) {
 		api__field_error(res, "sort", "unknown column");
 		return;
@@ -498,19 +491,14 @@ void api_list_patch(struct http_request *req, struct http_response *res)
 	struct api *api = req->app;
 	struct principal *p = api__auth(req, res, API_WRITE);
 	json_auto_t *body = p ? api__body(req, res) : NULL;
-	const char *name = NULL, *msg;
 	struct list_info l;
 	int64_t id;
 	if (!body || !api__id(req, res, 0, &id))
 		return;
-	if (json_get_str(body, "name", true, 1000, &name, &msg) < 0) {
-		api__field_error(res, "name", msg);
+	const char *name = name_get(req, res, body);
+	if (!name)
 		return;
-	}
-	if (!name_ok(res, name))
-		return;
-	struct slice nm = slice_trim(slice_from(name));
-	int r = store_list_rename(api->store, p->tenant.id, id, arena_slice(req->arena, nm));
+	int r = store_list_rename(api->store, p->tenant.id, id, name);
 	if (r >= 0)
 		r = store_list_get(api->store, p->tenant.id, id, req->arena, &l);
 	if (r < 0) {

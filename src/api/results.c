@@ -11,64 +11,65 @@ static bool encoding_get(struct http_request *req, struct http_response *res, en
 	return false;
 }
 
-static void send_csv(struct http_request *req, struct http_response *res, int r, enum csv_encoding enc,
-		     const char *filename, struct buf *out)
+#define DOWNLOAD_MAX ((size_t)512 << 20)
+
+/* 訓練結果.csv, イベント.csv or report.xlsx of c with the exclusion x;
+ * the CSVs in the encoding of ?encoding=. */
+void api__download(struct http_request *req, struct http_response *res, const struct principal *p,
+		   const struct campaign *c, const struct exclusion *x, enum api_download kind)
 {
+	struct api *api = req->app;
+	enum csv_encoding enc = CSV_UTF8_BOM;
+	if (kind != API_DOWNLOAD_WORKBOOK && !encoding_get(req, res, &enc))
+		return;
+	_cleanup_buf_ struct buf out = BUF_INIT(DOWNLOAD_MAX);
+	_cleanup_free_ char *name = NULL;
+	const char *type = enc == CSV_CP932 ? "text/csv; charset=Shift_JIS" : "text/csv; charset=utf-8";
+	int r;
+	switch (kind) {
+	case API_DOWNLOAD_RESULTS:
+		r = report_results_csv(api->store, c, p->zone, x, enc, &out);
+		name = xstrdup("訓練結果.csv");
+		break;
+	case API_DOWNLOAD_EVENTS:
+		r = report_events_csv(api->store, c, p->zone, x, enc, &out);
+		name = xstrdup("イベント.csv");
+		break;
+	default:
+		r = report_workbook(api->store, c, p->zone, x, &out);
+		name = xasprintf("報告書_%s.xlsx", c->name);
+		type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+	}
 	if (r < 0) {
 		api__store_error(res, r, "campaign");
 		return;
 	}
-	api__send_file(req, res, enc == CSV_CP932 ? "text/csv; charset=Shift_JIS" : "text/csv; charset=utf-8",
-		       filename, out);
+	api__send_file(req, res, type, name, &out);
 }
 
-#define DOWNLOAD_MAX ((size_t)512 << 20)
-
-void api_results_csv_of(struct http_request *req, struct http_response *res, const struct principal *p,
-			const struct campaign *c, bool events)
+/* The trainer's downloads: ?exclude= chooses the exclusion. */
+static void campaign_download(struct http_request *req, struct http_response *res, enum api_download kind)
 {
-	struct api *api = req->app;
+	struct principal *p = api__auth(req, res, API_READ);
+	struct campaign c;
 	struct exclusion x;
-	enum csv_encoding enc;
-	if (!api__exclusion(req, res, c, &x) || !encoding_get(req, res, &enc))
-		return;
-	_cleanup_buf_ struct buf out = BUF_INIT(DOWNLOAD_MAX);
-	int r = events ? report_events_csv(api->store, c, p->zone, &x, enc, &out)
-		       : report_results_csv(api->store, c, p->zone, &x, enc, &out);
-	send_csv(req, res, r, enc, events ? "イベント.csv" : "訓練結果.csv", &out);
+	if (p && api__campaign(req, res, p, &c) && api__exclusion(req, res, &c, &x))
+		api__download(req, res, p, &c, &x, kind);
 }
 
-void api_workbook_of(struct http_request *req, struct http_response *res, const struct principal *p,
-		     const struct campaign *c)
+void api_campaign_results_csv(struct http_request *req, struct http_response *res)
 {
-	struct api *api = req->app;
-	struct exclusion x;
-	if (!api__exclusion(req, res, c, &x))
-		return;
-	_cleanup_buf_ struct buf out = BUF_INIT(DOWNLOAD_MAX);
-	int r = report_workbook(api->store, c, p->zone, &x, &out);
-	if (r < 0) {
-		api__store_error(res, r, "report");
-		return;
-	}
-	_cleanup_free_ char *name = xasprintf("報告書_%s.xlsx", c->name);
-	api__send_file(req, res, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", name, &out);
+	campaign_download(req, res, API_DOWNLOAD_RESULTS);
 }
 
 void api_campaign_events_csv(struct http_request *req, struct http_response *res)
 {
-	struct principal *p = api__auth(req, res, API_READ);
-	struct campaign c;
-	if (p && api__campaign(req, res, p, &c))
-		api_results_csv_of(req, res, p, &c, true);
+	campaign_download(req, res, API_DOWNLOAD_EVENTS);
 }
 
 void api_campaign_report_xlsx(struct http_request *req, struct http_response *res)
 {
-	struct principal *p = api__auth(req, res, API_READ);
-	struct campaign c;
-	if (p && api__campaign(req, res, p, &c))
-		api_workbook_of(req, res, p, &c);
+	campaign_download(req, res, API_DOWNLOAD_WORKBOOK);
 }
 
 static json_t *counts_json(const struct campaign_counts *k)
@@ -216,7 +217,12 @@ void api_results_cumulative_csv(struct http_request *req, struct http_response *
 		return;
 	_cleanup_buf_ struct buf out = BUF_INIT(DOWNLOAD_MAX);
 	int r = report_cumulative_csv(api->store, c, n, exclude, enc, &out);
-	send_csv(req, res, r, enc, "訓練結果(累計).csv", &out);
+	if (r < 0) {
+		api__store_error(res, r, "campaigns");
+		return;
+	}
+	api__send_file(req, res, enc == CSV_CP932 ? "text/csv; charset=Shift_JIS" : "text/csv; charset=utf-8",
+		       "訓練結果(累計).csv", &out);
 }
 
 static double rate(int64_t k, int64_t of)

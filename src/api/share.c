@@ -193,38 +193,28 @@ void api_share_view(struct http_request *req, struct http_response *res)
 					       "timeline", timeline));
 }
 
-static bool share_exclusion(struct http_request *req)
+/* A link's downloads always use the campaign's own exclusion setting. */
+static void share_download(struct http_request *req, struct http_response *res, enum api_download kind)
 {
-	/* downloads of a share link always use the campaign's exclusion setting */
-	return http_query(req, "exclude") == NULL;
+	struct principal p = { 0 };
+	struct campaign c;
+	if (!share_open(req, res, false, &p, &c))
+		return;
+	struct exclusion x = { true, c.exclusion_seconds };
+	api__download(req, res, &p, &c, &x, kind);
 }
 
 void api_share_results_csv(struct http_request *req, struct http_response *res)
 {
-	struct principal p = { 0 };
-	struct campaign c;
-	if (share_exclusion(req) && share_open(req, res, false, &p, &c))
-		api_results_csv_of(req, res, &p, &c, false);
-	else if (!share_exclusion(req))
-		api__field_error(res, "exclude", "a share link uses the campaign's own setting");
+	share_download(req, res, API_DOWNLOAD_RESULTS);
 }
 
 void api_share_events_csv(struct http_request *req, struct http_response *res)
 {
-	struct principal p = { 0 };
-	struct campaign c;
-	if (share_exclusion(req) && share_open(req, res, false, &p, &c))
-		api_results_csv_of(req, res, &p, &c, true);
-	else if (!share_exclusion(req))
-		api__field_error(res, "exclude", "a share link uses the campaign's own setting");
+	share_download(req, res, API_DOWNLOAD_EVENTS);
 }
 
 void api_share_report_xlsx(struct http_request *req, struct http_response *res)
 {
-	struct principal p = { 0 };
-	struct campaign c;
-	if (share_exclusion(req) && share_open(req, res, false, &p, &c))
-		api_workbook_of(req, res, &p, &c);
-	else if (!share_exclusion(req))
-		api__field_error(res, "exclude", "a share link uses the campaign's own setting");
+	share_download(req, res, API_DOWNLOAD_WORKBOOK);
 }
