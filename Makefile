@@ -4,7 +4,7 @@
 # `make fuzz` builds the libFuzzer targets (clang).
 
 CC      ?= cc
-PKGS    := libmicrohttpd libcurl sqlite3 jansson libsodium libidn2 xlsxwriter
+PKGS    := libmicrohttpd libcurl sqlite3 jansson libsodium libidn2 xlsxwriter opendkim openssl
 CSTD    := -std=c11 -D_GNU_SOURCE
 WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wformat=2 -Wvla
 OPT     ?= -O2 -g

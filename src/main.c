@@ -28,6 +28,9 @@ static void usage(FILE *f)
 	      "            create an account; the password is KUNREN_NEW_PASSWORD or printed\n"
 	      "  apikey add USERNAME\n"
 	      "            create an API key for an account and print it\n"
+	      "  dkim add DOMAIN SELECTOR [rsa-sha256|ed25519-sha256] [KEY-FILE]\n"
+	      "            make (or import) the DKIM key of a sending domain; prints the DNS record\n"
+	      "  dkim list | dkim delete ID\n"
 	      "  version   print the version\n"
 	      "  config-example  print a commented configuration file with every option\n"
 	      "\n"
@@ -212,6 +215,80 @@ static int admin(const struct config *c, int argc, char **argv)
 	return r < 0 ? 1 : 0;
 }
 
+/* ---- dkim: the operator's keys per sending domain ---- */
+
+static int dkim_cmd(const struct config *c, int argc, char **argv)
+{
+	const char *verb = argc > 2 ? argv[2] : "";
+	struct store *s;
+	struct secret_key key;
+	int applied, r;
+	_cleanup_free_ char *key_path = xasprintf("%s/secret.key", c->data_dir);
+	bool add = !strcmp(verb, "add") && (argc == 5 || argc == 6 || argc == 7);
+	if (!add && !(!strcmp(verb, "list") && argc == 3) && !(!strcmp(verb, "delete") && argc == 4)) {
+		usage(stderr);
+		return 2;
+	}
+	if (mkdir_p(c->data_dir, 0750) < 0 || (r = secret_key_load(key_path, &key)) < 0) {
+		fprintf(stderr, "kunren: cannot read or create %s\n", key_path);
+		return 1;
+	}
+	if (store_prepare(c, &s, &applied))
+		return 1;
+	struct arena *a = arena_new(0);
+	if (add) {
+		/* dkim add DOMAIN SELECTOR [rsa-sha256|ed25519-sha256] [PRIVATE-KEY-FILE] */
+		enum mail_dkim_alg alg = MAIL_DKIM_RSA_SHA256;
+		_cleanup_free_ char *priv = NULL, *txt = NULL;
+		_cleanup_buf_ struct buf sealed = BUF_INIT(1 << 16), file = BUF_INIT(1 << 16);
+		const char *domain = argv[3], *selector = argv[4];
+		r = argc >= 6 && mail_dkim_alg_parse(argv[5], &alg) < 0 ? -EINVAL : 0;
+		if (r < 0)
+			fprintf(stderr, "kunren: algorithm must be rsa-sha256 or ed25519-sha256\n");
+		else if (!mail_addr_valid(arena_printf(a, "x@%s", domain)) || !mail_addr_valid(arena_printf(a, "%s@x", selector)))
+			fprintf(stderr, "kunren: \"%s\" / \"%s\" is not a domain and selector\n", domain, selector), r = -EINVAL;
+		else if (argc == 7) {
+			if ((r = file_read(argv[6], 1 << 16, &file)) < 0)
+				fprintf(stderr, "kunren: %s: %s\n", argv[6], strerror(-r));
+			else if ((r = mail_dkim_public_txt(alg, file.p, &txt)) < 0)
+				fprintf(stderr, "kunren: %s is not a %s private key\n", argv[6], mail_dkim_alg_name(alg));
+			else
+				priv = xstrdup(file.p);
+		} else if ((r = mail_dkim_keygen(alg, &priv, &txt)) < 0) {
+			fprintf(stderr, "kunren: key generation failed: %s\n", strerror(-r));
+		}
+		int64_t id;
+		if (r >= 0 && (r = secret_seal(&key, slice_from(priv), &sealed)) >= 0) {
+			struct dkim_key k = { .domain = domain, .selector = selector, .algorithm = mail_dkim_alg_name(alg),
+					      .private_sealed = buf_slice(&sealed), .dns_txt = txt };
+			if ((r = store_dkim_add(s, &k, &id)) >= 0)
+				printf("DKIM key %lld for %s. Publish this TXT record:\n%s._domainkey.%s. IN TXT \"%s\"\n",
+				       (long long)id, domain, selector, domain, txt);
+			else if (r == -EEXIST)
+				fprintf(stderr, "kunren: %s has a DKIM key already (kunren dkim delete ID first)\n", domain);
+		}
+		if (priv)
+			explicit_bzero(priv, strlen(priv));
+	} else if (!strcmp(verb, "list")) {
+		struct dkim_key *k;
+		size_t n;
+		if ((r = store_dkim_keys(s, a, &k, &n)) >= 0)
+			for (size_t i = 0; i < n; i++)
+				printf("%lld\t%s\t%s\t%s\t%s._domainkey.%s. IN TXT \"%s\"\n", (long long)k[i].id, k[i].domain,
+				       k[i].selector, k[i].algorithm, k[i].selector, k[i].domain, k[i].dns_txt);
+	} else {
+		int64_t id;
+		r = slice_to_i64(slice_from(argv[3]), 1, INT64_MAX, &id) < 0 ? -EINVAL : store_dkim_delete(s, id);
+		if (r >= 0)
+			printf("DKIM key %lld deleted\n", (long long)id);
+		else
+			fprintf(stderr, "kunren: no DKIM key %s\n", argv[3]);
+	}
+	arena_free(a);
+	store_close(s);
+	return r < 0 ? 1 : 0;
+}
+
 /* ---- serve ---- */
 
 /* "http://host:port" for a listen address and the port actually bound. */
@@ -244,7 +321,8 @@ static int serve(struct config *c)
 	struct track *track = NULL;
 	struct deliver *deliver = NULL;
 	struct http_server *tracker = NULL, *console = NULL;
-	_cleanup_free_ char *tracker_url = NULL, *console_url = NULL, *outbox = NULL;
+	_cleanup_free_ char *tracker_url = NULL, *console_url = NULL, *outbox = NULL, *key_path = NULL;
+	struct secret_key key;
 	char *err = NULL;
 	sigset_t sigs;
 	int applied, sig, rc = 1, r;
@@ -285,6 +363,15 @@ static int serve(struct config *c)
 					: listen_url(c->tracker_listen, http_server_port(tracker));
 	track_set_url(track, tracker_url);
 
+	key_path = xasprintf("%s/secret.key", c->data_dir);
+	if ((r = secret_key_load(key_path, &key)) < 0) {
+		die("secret key", xasprintf("%s: %s", key_path,
+					    r == -EINVAL ? "not a Kunren key (32 bytes expected)" : strerror(-r)));
+		goto out;
+	}
+	if (r == 1)
+		log_info("created %s: it seals SMTP passwords and DKIM keys; back it up with the database", key_path);
+
 	outbox = c->smtp_url[0] ? xstrdup("") : xasprintf("%s/outbox", c->data_dir);
 	struct deliver_options dopt = {
 		.store = store,
@@ -296,10 +383,15 @@ static int serve(struct config *c)
 			.helo = c->helo_name[0] ? c->helo_name : NULL,
 			.outbox_dir = outbox,
 			.timeout_seconds = 60,
+			.per_connection = c->smtp_per_connection,
 		},
+		.connections = c->smtp_connections,
+		.key = &key,
 		.tracker_url = tracker_url,
 		.id_domain = c->helo_name,
 		.batch = (size_t)c->delivery_batch,
+		.retries = c->smtp_retries,
+		.retry_seconds = c->smtp_retry_seconds,
 	};
 	if (!(deliver = deliver_start(&dopt, &err))) {
 		die("delivery", err);
@@ -310,6 +402,8 @@ static int serve(struct config *c)
 		.cfg = c,
 		.store = store,
 		.deliver = deliver,
+		.key = &key,
+		.id_domain = c->helo_name,
 		.tracker_url = tracker_url,
 		.outbox_dir = outbox,
 		.console_url = c->console_url[0] ? c->console_url : NULL,
@@ -376,6 +470,8 @@ int main(int argc, char **argv)
 		}
 	} else if (!strcmp(cmd, "tenant") || !strcmp(cmd, "user") || !strcmp(cmd, "apikey")) {
 		rc = admin(&c, argc, argv);
+	} else if (!strcmp(cmd, "dkim")) {
+		rc = dkim_cmd(&c, argc, argv);
 	} else if (!strcmp(cmd, "config-example")) {
 		config_example();
 		rc = 0;

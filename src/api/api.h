@@ -16,6 +16,8 @@ struct api {
 	const struct config *cfg;
 	struct store *store;
 	struct deliver *deliver;
+	const struct secret_key *key;  /* seals SMTP passwords */
+	const char *id_domain;     /* for test mails' Message-IDs and sender */
 	const char *tracker_url;   /* without trailing slash */
 	const char *outbox_dir;    /* "" when mail goes to a relay */
 	const char *console_url;   /* configured public URL, or "" (share links are then relative) */

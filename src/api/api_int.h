@@ -15,6 +15,9 @@ struct principal {
 
 enum api_need { API_READ, API_WRITE };
 
+/* A test delivery (test_only) goes to at most this many targets (SPEC E6). */
+#define API_TEST_MAX 10
+
 /* Authenticates (cookie + CSRF header for writes, or Bearer key) and checks
  * the role.  NULL when refused; the response is then already set. */
 struct principal *api__auth(struct http_request *req, struct http_response *res, enum api_need need);
@@ -76,6 +79,19 @@ void api_campaigns_post(struct http_request *req, struct http_response *res);
 void api_campaign_get(struct http_request *req, struct http_response *res);
 void api_campaign_launch(struct http_request *req, struct http_response *res);
 void api_campaign_cancel(struct http_request *req, struct http_response *res);
+void api_campaign_pause(struct http_request *req, struct http_response *res);
+void api_campaign_resume(struct http_request *req, struct http_response *res);
+void api_campaign_patch(struct http_request *req, struct http_response *res);
+void api_campaign_plan(struct http_request *req, struct http_response *res);
+void api_schedule_preview(struct http_request *req, struct http_response *res);
+void api_profiles_get(struct http_request *req, struct http_response *res);
+void api_profiles_post(struct http_request *req, struct http_response *res);
+void api_profile_get(struct http_request *req, struct http_response *res);
+void api_profile_patch(struct http_request *req, struct http_response *res);
+void api_profile_delete(struct http_request *req, struct http_response *res);
+void api_profile_test(struct http_request *req, struct http_response *res);
+void api_dkim_get(struct http_request *req, struct http_response *res);
+void api_usage_get(struct http_request *req, struct http_response *res);
 void api_campaign_targets(struct http_request *req, struct http_response *res);
 void api_campaign_results_csv(struct http_request *req, struct http_response *res);
 void api_campaign_events_csv(struct http_request *req, struct http_response *res);

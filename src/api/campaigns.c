@@ -21,6 +21,17 @@ static double rate(int64_t n, int64_t of)
 	return of ? (double)n / (double)of : 0.0;
 }
 
+/* The campaign's stored schedule (the default when it cannot be read). */
+static void campaign_schedule(const struct principal *p, const struct campaign *c, struct schedule *ret)
+{
+	json_error_t err;
+	json_t *j = json_loads(c->schedule_json ? c->schedule_json : "{}", 0, &err);
+	const char *field, *msg;
+	if (!j || schedule_from_json(j, p->zone, ret, &field, &msg) < 0)
+		schedule_default(ret);
+	json_decref(j);
+}
+
 json_t *api__campaign_json(const struct principal *p, const struct campaign *c, const struct campaign_counts *k)
 {
 	json_t *lists = json_array();
@@ -33,6 +44,13 @@ json_t *api__campaign_json(const struct principal *p, const struct campaign *c, 
 			      "domain", c->sender_domain, "test_only", c->test_only, "exclusion_seconds",
 			      (json_int_t)c->exclusion_seconds, "created_at", api__time(p, c->created_at),
 			      "launched_at", api__time(p, c->launched_at), "finished_at", api__time(p, c->finished_at));
+	struct schedule sch;
+	campaign_schedule(p, c, &sch);
+	json_object_set_new(j, "schedule", schedule_to_json(&sch, p->zone));
+	json_object_set_new(j, "start_at", api__time(p, c->start_at));
+	json_object_set_new(j, "ends_at", api__time(p, c->ends_at));
+	json_object_set_new(j, "profile_id", c->profile_id ? json_integer(c->profile_id) : json_null());
+	json_object_set_new(j, "target_count", json_integer(c->target_count));
 	if (k) {
 		json_object_set_new(j, "counts",
 				    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "targets",
@@ -72,12 +90,21 @@ static void campaign_respond(struct http_request *req, struct http_response *res
 	struct exclusion x;
 	if (!api__exclusion(req, res, c, &x))
 		return;
+	struct delivery_counts dc;
 	int r = report_campaign_counts(api->store, c, &x, &k);
+	if (r >= 0)
+		r = store_campaign_delivery(api->store, p->tenant.id, c->id, &dc);
 	if (r < 0) {
 		api__store_error(res, r, "campaign");
 		return;
 	}
-	http_response_json(res, status, api__campaign_json(p, c, &k));
+	json_t *j = api__campaign_json(p, c, &k), *d = json_object();
+	for (int i = 0; i <= TARGET_CANCELLED; i++)
+		json_object_set_new(d, target_state_name((enum target_state)i), json_integer(dc.n[i]));
+	json_object_set_new(d, "retrying", json_integer(dc.retrying));
+	json_object_set_new(d, "next_due", api__time(p, dc.next_due));
+	json_object_set_new(j, "delivery", d);
+	http_response_json(res, status, j);
 }
 
 void api_campaigns_get(struct http_request *req, struct http_response *res)
@@ -141,6 +168,70 @@ static bool sender_get(struct http_request *req, struct http_response *res, json
 	return true;
 }
 
+static bool list_ids_get(struct http_request *req, struct http_response *res, json_t *body, struct campaign *c)
+{
+	json_t *lists = json_object_get(body, "list_ids");
+	if (!json_is_array(lists) || json_array_size(lists) == 0 || json_array_size(lists) > 100) {
+		api__field_error(res, "list_ids", "must be a list of 1 to 100 list ids");
+		return false;
+	}
+	c->nlist_ids = 0;
+	c->list_ids = arena_alloc(req->arena, json_array_size(lists) * sizeof(int64_t));
+	if (!c->list_ids) {
+		api__store_error(res, -ENOMEM, "campaign");
+		return false;
+	}
+	for (size_t i = 0; i < json_array_size(lists); i++) {
+		json_t *v = json_array_get(lists, i);
+		if (!json_is_integer(v) || json_integer_value(v) < 1) {
+			api__field_error(res, "list_ids", "each entry must be a list id");
+			return false;
+		}
+		c->list_ids[c->nlist_ids++] = json_integer_value(v);
+	}
+	return true;
+}
+
+/* "schedule": validated, stored in its normal form with start_at and ends_at. */
+static bool schedule_get(struct http_request *req, struct http_response *res, const struct principal *p,
+			 json_t *body, struct campaign *c)
+{
+	json_t *j = json_object_get(body, "schedule");
+	struct schedule sch;
+	const char *field = "schedule", *msg = "must be an object";
+	if (!j || json_is_null(j)) {
+		if (!c->schedule_json)
+			c->schedule_json = "{}";
+		return true;
+	}
+	if (!json_is_object(j) || schedule_from_json(j, p->zone, &sch, &field, &msg) < 0) {
+		api__field_error(res, field, msg);
+		return false;
+	}
+	json_t *norm = schedule_to_json(&sch, p->zone);
+	_cleanup_free_ char *text = json_dumps(norm, JSON_COMPACT);
+	json_decref(norm);
+	c->schedule_json = arena_strndup(req->arena, text, strlen(text));
+	c->start_at = sch.start_at;
+	c->ends_at = sch.ends_at;
+	return c->schedule_json != NULL;
+}
+
+static bool profile_get(struct http_response *res, json_t *body, struct campaign *c)
+{
+	json_t *j = json_object_get(body, "profile_id");
+	const char *msg;
+	if (json_is_null(j)) {
+		c->profile_id = 0;
+		return true;
+	}
+	if (json_get_int(body, "profile_id", false, 1, INT64_MAX, &c->profile_id, &msg) < 0) {
+		api__field_error(res, "profile_id", msg);
+		return false;
+	}
+	return true;
+}
+
 void api_campaigns_post(struct http_request *req, struct http_response *res)
 {
 	struct api *api = req->app;
@@ -161,24 +252,8 @@ void api_campaigns_post(struct http_request *req, struct http_response *res)
 		api__field_error(res, "scenario_id", msg);
 		return;
 	}
-	json_t *lists = json_object_get(body, "list_ids");
-	if (!json_is_array(lists) || json_array_size(lists) == 0 || json_array_size(lists) > 100) {
-		api__field_error(res, "list_ids", "must be a list of 1 to 100 list ids");
+	if (!list_ids_get(req, res, body, &c))
 		return;
-	}
-	c.list_ids = arena_alloc(req->arena, json_array_size(lists) * sizeof(int64_t));
-	if (!c.list_ids) {
-		api__store_error(res, -ENOMEM, "campaign");
-		return;
-	}
-	for (size_t i = 0; i < json_array_size(lists); i++) {
-		json_t *v = json_array_get(lists, i);
-		if (!json_is_integer(v) || json_integer_value(v) < 1) {
-			api__field_error(res, "list_ids", "each entry must be a list id");
-			return;
-		}
-		c.list_ids[c.nlist_ids++] = json_integer_value(v);
-	}
 	if (!sender_get(req, res, body, &c))
 		return;
 	if (json_get_bool(body, "test_only", false, &c.test_only, &msg) < 0) {
@@ -189,9 +264,11 @@ void api_campaigns_post(struct http_request *req, struct http_response *res)
 		api__field_error(res, "exclusion_seconds", msg);
 		return;
 	}
+	if (!schedule_get(req, res, p, body, &c) || !profile_get(res, body, &c))
+		return;
 	int r = store_campaign_create(api->store, p->tenant.id, &c, &id);
 	if (r == -ENOENT) {
-		api__field_error(res, "scenario_id", "no such scenario or list in this tenant");
+		api__field_error(res, "scenario_id", "no such scenario, list or sending profile in this tenant");
 		return;
 	}
 	if (r >= 0)
@@ -220,7 +297,23 @@ void api_campaign_launch(struct http_request *req, struct http_response *res)
 	int64_t n;
 	if (!p || !api__campaign(req, res, p, &c))
 		return;
-	int r = store_campaign_launch(api->store, p->tenant.id, c.id, now_unix(), &n);
+	struct schedule sch;
+	campaign_schedule(p, &c, &sch);
+	struct deliver_plan plan = { &sch, p->zone, now_unix(), 0 };
+	random_bytes(&plan.seed, sizeof(plan.seed));
+	int r = store_campaign_launch(api->store, p->tenant.id, c.id, plan.now, API_TEST_MAX, deliver_plan_targets,
+				      &plan, &n);
+	if (r == -E2BIG) {
+		http_response_error(res, 422, "too_many_test_targets",
+				    "a test delivery goes to at most 10 test targets (テスト対象); these lists have more",
+				    NULL);
+		return;
+	}
+	if (r == -EINVAL || r == -ERANGE) {
+		api__field_error(res, "schedule", r == -EINVAL ? "the schedule allows no time to send at all"
+							       : "the schedule does not fit: the mails cannot all go before spread_until at this domain rate, or it would take more than three years");
+		return;
+	}
 	if (r == -ENODATA) {
 		http_response_error(res, 422, "no_recipients",
 				    c.test_only ? "the lists have no test targets (テスト対象)"
@@ -232,7 +325,8 @@ void api_campaign_launch(struct http_request *req, struct http_response *res)
 		http_response_error(res, 409, "wrong_state", "only a draft campaign can be launched", NULL);
 		return;
 	}
-	if (r >= 0)
+	/* a start that has come: sending at once, not at the clock's next tick */
+	if (r >= 0 && (r = store_campaigns_tick(api->store, now_unix())) >= 0)
 		r = store_campaign_get(api->store, p->tenant.id, c.id, req->arena, &c);
 	if (r < 0) {
 		api__store_error(res, r, "campaign");
@@ -253,7 +347,8 @@ void api_campaign_cancel(struct http_request *req, struct http_response *res)
 		return;
 	unsigned from = 1u << CAMPAIGN_DRAFT | 1u << CAMPAIGN_SCHEDULED | 1u << CAMPAIGN_SENDING |
 			1u << CAMPAIGN_RUNNING | 1u << CAMPAIGN_PAUSED;
-	int r = store_campaign_transition(api->store, p->tenant.id, c.id, from, CAMPAIGN_CANCELLED, now_unix());
+	int r = store_campaign_transition(api->store, p->tenant.id, c.id, from, CAMPAIGN_CANCELLED, now_unix(), NULL,
+					  NULL);
 	if (r == -EBUSY) {
 		http_response_error(res, 409, "wrong_state", "the campaign has already ended", NULL);
 		return;
@@ -268,7 +363,192 @@ void api_campaign_cancel(struct http_request *req, struct http_response *res)
 	campaign_respond(req, res, p, &c, 200);
 }
 
+/* pause, resume: the state machine of SPEC E1 (and E7's pause and resume). */
+static void campaign_move(struct http_request *req, struct http_response *res, unsigned from, enum campaign_state to,
+			  const char *action, const char *refusal)
+{
+	struct api *api = req->app;
+	struct principal *p = api__auth(req, res, API_WRITE);
+	struct campaign c;
+	if (!p || !api__campaign(req, res, p, &c))
+		return;
+	struct schedule sch;
+	campaign_schedule(p, &c, &sch);
+	struct deliver_plan plan = { &sch, p->zone, now_unix(), 0 };
+	random_bytes(&plan.seed, sizeof(plan.seed));
+	int r = store_campaign_transition(api->store, p->tenant.id, c.id, from, to, plan.now, deliver_plan_targets, &plan);
+	if (r == -EBUSY) {
+		http_response_error(res, 409, "wrong_state", refusal, NULL);
+		return;
+	}
+	if (r >= 0)
+		r = store_campaign_get(api->store, p->tenant.id, c.id, req->arena, &c);
+	if (r < 0) {
+		api__store_error(res, r, "campaign");
+		return;
+	}
+	deliver_wake(api->deliver);
+	api__audit(req, p, action, c.name);
+	campaign_respond(req, res, p, &c, 200);
+}
+
+void api_campaign_pause(struct http_request *req, struct http_response *res)
+{
+	campaign_move(req, res, 1u << CAMPAIGN_SCHEDULED | 1u << CAMPAIGN_SENDING, CAMPAIGN_PAUSED, "campaign.pause",
+		      "only a scheduled or sending campaign can be paused");
+}
+
+void api_campaign_resume(struct http_request *req, struct http_response *res)
+{
+	campaign_move(req, res, 1u << CAMPAIGN_PAUSED, CAMPAIGN_SENDING, "campaign.resume",
+		      "only a paused campaign can be resumed");
+}
+
+/* PATCH: SPEC E5 — what is not yet sent follows the edit. */
+void api_campaign_patch(struct http_request *req, struct http_response *res)
+{
+	struct api *api = req->app;
+	struct principal *p = api__auth(req, res, API_WRITE);
+	json_auto_t *body = p ? api__body(req, res) : NULL;
+	struct campaign c;
+	const char *msg;
+	if (!body || !api__campaign(req, res, p, &c))
+		return;
+	if (json_object_get(body, "name") &&
+	    (json_get_str(body, "name", true, 200, &c.name, &msg) < 0 ||
+	     (!slice_trim(slice_from(c.name)).len && (msg = "must not be empty")))) {
+		api__field_error(res, "name", msg);
+		return;
+	}
+	if (json_object_get(body, "sender") && !sender_get(req, res, body, &c))
+		return;
+	if (json_get_int(body, "exclusion_seconds", false, 0, 86400, &c.exclusion_seconds, &msg) < 0) {
+		api__field_error(res, "exclusion_seconds", msg);
+		return;
+	}
+	if (json_object_get(body, "list_ids") && !list_ids_get(req, res, body, &c))
+		return;
+	if ((json_object_get(body, "schedule") && !schedule_get(req, res, p, body, &c)) ||
+	    (json_object_get(body, "profile_id") && !profile_get(res, body, &c)))
+		return;
+	struct schedule sch;
+	campaign_schedule(p, &c, &sch);
+	struct deliver_plan plan = { &sch, p->zone, now_unix(), 0 };
+	random_bytes(&plan.seed, sizeof(plan.seed));
+	int r = store_campaign_update(api->store, p->tenant.id, c.id, &c, deliver_plan_targets, &plan);
+	if (r == -EBUSY) {
+		http_response_error(res, 409, "wrong_state", "a finished or cancelled campaign cannot be changed", NULL);
+		return;
+	}
+	if (r == -ENOENT) {
+		api__field_error(res, "list_ids", "no such list or sending profile in this tenant");
+		return;
+	}
+	if (r == -EINVAL || r == -ERANGE) {
+		api__field_error(res, "schedule", r == -EINVAL ? "the schedule allows no time to send at all"
+							       : "the schedule does not fit: the mails cannot all go before spread_until at this domain rate, or it would take more than three years");
+		return;
+	}
+	if (r >= 0)
+		r = store_campaign_get(api->store, p->tenant.id, c.id, req->arena, &c);
+	if (r < 0) {
+		api__store_error(res, r, "campaign");
+		return;
+	}
+	deliver_wake(api->deliver);
+	api__audit(req, p, "campaign.update", c.name);
+	campaign_respond(req, res, p, &c, 200);
+}
+
+/* ---- the planned send curve (SPEC E3: shown before launch) ---- */
+
+static json_t *curve_json(const struct principal *p, const int64_t *at, const bool *sent, size_t n)
+{
+	static const int64_t sizes[] = { 60, 300, 900, 3600, 3 * 3600, 6 * 3600, 86400, 7 * 86400 };
+	json_t *j = json_object(), *buckets = json_array();
+	int64_t first = n ? at[0] : 0, last = n ? at[n - 1] : 0, size = sizes[0];
+	for (size_t i = 0; i < ARRAY_SIZE(sizes); i++) {
+		size = sizes[i];
+		if ((last - first) / size < 200)
+			break;
+	}
+	/* buckets start on the size's boundary in the tenant's local time */
+	int64_t off = n ? tz_offset(p->zone, first) : 0;
+	for (size_t i = 0; i < n;) {
+		int64_t b = (at[i] + off) / size * size - off, planned = 0, done = 0;
+		for (; i < n && at[i] < b + size; i++)
+			*(sent && sent[i] ? &done : &planned) += 1;
+		json_array_append_new(buckets, json_pack("{s:o, s:I, s:I}", "at", api__time(p, b), "planned",
+							 (json_int_t)planned, "sent", (json_int_t)done));
+	}
+	json_object_set_new(j, "targets", json_integer((json_int_t)n));
+	json_object_set_new(j, "first", api__time(p, first));
+	json_object_set_new(j, "last", api__time(p, last));
+	json_object_set_new(j, "bucket_seconds", json_integer(size));
+	json_object_set_new(j, "buckets", buckets);
+	return j;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return (x > y) - (x < y);
+}
+
+/* POST /api/v1/schedule/preview {schedule, list_ids, test_only}: the curve a launch now would plan. */
+void api_schedule_preview(struct http_request *req, struct http_response *res)
+{
+	struct api *api = req->app;
+	struct principal *p = api__auth(req, res, API_READ);
+	json_auto_t *body = p ? api__body(req, res) : NULL;
+	struct campaign c = { 0 };
+	const char *msg, **emails;
+	size_t n;
+	if (!body || !list_ids_get(req, res, body, &c) || !schedule_get(req, res, p, body, &c))
+		return;
+	if (json_get_bool(body, "test_only", false, &c.test_only, &msg) < 0) {
+		api__field_error(res, "test_only", msg);
+		return;
+	}
+	int r = store_lists_emails(api->store, p->tenant.id, c.list_ids, c.nlist_ids, c.test_only, req->arena, &emails, &n);
+	if (r < 0) {
+		api__store_error(res, r, "lists");
+		return;
+	}
+	struct schedule sch;
+	campaign_schedule(p, &c, &sch);
+	struct deliver_plan plan = { &sch, p->zone, now_unix(), 1 };
+	_cleanup_free_ int64_t *due = xcalloc(n ? n : 1, sizeof(*due));
+	if ((r = deliver_plan_targets(&plan, n, emails, due)) < 0) {
+		api__field_error(res, "schedule", r == -EINVAL ? "the schedule allows no time to send at all"
+							       : "the schedule does not fit: the mails cannot all go before spread_until at this domain rate, or it would take more than three years");
+		return;
+	}
+	qsort(due, n, sizeof(*due), cmp_i64);
+	http_response_json(res, 200, curve_json(p, due, NULL, n));
+}
+
+/* GET /api/v1/campaigns/{id}/plan: what was sent when, and what is planned. */
+void api_campaign_plan(struct http_request *req, struct http_response *res)
+{
+	struct api *api = req->app;
+	struct principal *p = api__auth(req, res, API_READ);
+	struct campaign c;
+	int64_t *at;
+	bool *sent;
+	size_t n;
+	if (!p || !api__campaign(req, res, p, &c))
+		return;
+	int r = store_campaign_times(api->store, p->tenant.id, c.id, req->arena, &at, &sent, &n);
+	if (r < 0) {
+		api__store_error(res, r, "campaign");
+		return;
+	}
+	http_response_json(res, 200, curve_json(p, at, sent, n));
+}
+
 /* ---- targets ---- */
+
 
 struct targets_page {
 	const struct principal *p;

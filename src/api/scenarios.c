@@ -75,7 +75,7 @@ static json_t *scenario_json(const struct principal *p, const struct scenario_re
 {
 	json_error_t err;
 	json_t *flags = json_loads(s->red_flags_json, 0, &err);
-	return json_pack("{s:I, s:o, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:o, s:o}",
+	json_t *j = json_pack("{s:I, s:o, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:o, s:o}",
 			 "id", (json_int_t)s->id, "gallery_id", s->gallery_id ? json_string(s->gallery_id) : json_null(),
 			 "name", s->name, "description", s->description, "genre", s->genre, "type", s->type,
 			 "level", s->level, "lang", s->lang, "subject", s->subject, "html", s->html, "text", s->text,
@@ -83,6 +83,11 @@ static json_t *scenario_json(const struct principal *p, const struct scenario_re
 			 s->sender_domain, "landing_html", s->landing_html ? json_string(s->landing_html) : json_null(),
 			 "explain_html", s->explain_html, "red_flags", flags ? flags : json_array(), "created_at",
 			 api__time(p, s->created_at));
+	json_t *headers = json_loads(s->headers_json ? s->headers_json : "[]", 0, &err);
+	json_object_set_new(j, "envelope_from", json_string(s->envelope_from ? s->envelope_from : ""));
+	json_object_set_new(j, "reply_to", json_string(s->reply_to ? s->reply_to : ""));
+	json_object_set_new(j, "headers", headers ? headers : json_array());
+	return j;
 }
 
 void api_scenarios_get(struct http_request *req, struct http_response *res)
@@ -154,6 +159,67 @@ static bool red_flags_from_body(struct http_request *req, struct http_response *
 	return *ret != NULL;
 }
 
+/* True for a header field name (RFC 5322 ftext) the scenario may set. */
+static bool header_name_ok(const char *n)
+{
+	static const char *const reserved[] = {
+		"Date", "From", "To", "Cc", "Bcc", "Reply-To", "Subject", "Message-ID", "MIME-Version", "Content-Type",
+		"Content-Transfer-Encoding", "DKIM-Signature", "Return-Path", "Received",
+	};
+	if (!n[0] || strlen(n) > 76)
+		return false;
+	for (const char *c = n; *c; c++)
+		if (*c <= 32 || *c >= 127 || *c == ':')
+			return false;
+	for (size_t i = 0; i < ARRAY_SIZE(reserved); i++)
+		if (!strcasecmp(n, reserved[i]))
+			return false;
+	return true;
+}
+
+/* envelope_from, reply_to (addresses or ""), headers [{name, value}] (E7). */
+static bool sending_from_body(struct http_request *req, struct http_response *res, json_t *body,
+			      struct scenario_rec *sc, bool partial)
+{
+	const char *keys[] = { "envelope_from", "reply_to" };
+	const char **dst[] = { &sc->envelope_from, &sc->reply_to };
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+		const char *v = partial && *dst[i] ? *dst[i] : "", *msg;
+		if (json_get_str(body, keys[i], false, 254, &v, &msg) < 0 ||
+		    (v[0] && !mail_addr_valid(v) && (msg = "must be an address (local@domain) or empty"))) {
+			api__field_error(res, keys[i], msg);
+			return false;
+		}
+		*dst[i] = v;
+	}
+	json_t *h = json_object_get(body, "headers");
+	if (!h) {
+		if (!partial || !sc->headers_json)
+			sc->headers_json = "[]";
+		return true;
+	}
+	if (!json_is_array(h) || json_array_size(h) > 20) {
+		api__field_error(res, "headers", "must be a list of at most 20 {name, value}");
+		return false;
+	}
+	for (size_t i = 0; i < json_array_size(h); i++) {
+		json_t *x = json_array_get(h, i);
+		const char *name = NULL, *value = NULL, *msg = "needs a name and a value";
+		_cleanup_free_ char *field = xasprintf("headers[%zu]", i);
+		if (!json_is_object(x) || json_get_str(x, "name", true, 76, &name, &msg) < 0 ||
+		    json_get_str(x, "value", true, 998, &value, &msg) < 0 ||
+		    (!header_name_ok(name) && (msg = "name must be a header name other than From, To, Subject and the like")) ||
+		    (strpbrk(value, "\r\n") && (msg = "value must be one line"))) {
+			api__field_error(res, field, msg);
+			return false;
+		}
+	}
+	char *j = json_dumps(h, JSON_COMPACT);
+	sc->headers_json = arena_strdup(req->arena, j);
+	free(j);
+	return sc->headers_json != NULL;
+}
+
 /*
  * Reads a scenario from a body (D3).  partial: a PATCH, where absent fields
  * keep sc's values; otherwise the required fields must be there.  Every
@@ -216,6 +282,8 @@ static bool scenario_from_body(struct http_request *req, struct http_response *r
 		sc->landing_html = NULL;
 	json_t *flags = json_object_get(body, "red_flags");
 	if (flags && !red_flags_from_body(req, res, flags, &sc->red_flags_json))
+		return false;
+	if (!sending_from_body(req, res, body, sc, partial))
 		return false;
 	if (!sc->red_flags_json)
 		sc->red_flags_json = "[]";

@@ -172,6 +172,7 @@ struct config {
 	int64_t session_idle_minutes;
 	int64_t session_max_hours;
 	int64_t delivery_batch;
+	int64_t smtp_connections, smtp_per_connection, smtp_retries, smtp_retry_seconds;
 	char *log_level;
 };
 
@@ -259,6 +260,21 @@ int file_read(const char *path, size_t max, struct buf *b);
 /* Writes atomically: temp file in the same folder, fsync, rename. */
 int file_write_atomic(const char *path, const void *data, size_t len);
 int mkdir_p(const char *path, unsigned mode);
+
+/* ---- secrets at rest (secret.c, libsodium secretbox) -------------------- */
+
+struct secret_key {
+	unsigned char k[32];
+};
+/* Reads the server's key file, or creates it (0600, random) when missing:
+ * 1 created, 0 read, -EINVAL for a file of the wrong size. */
+int secret_key_load(const char *path, struct secret_key *ret);
+/* Appends nonce + ciphertext + tag of plain. */
+int secret_seal(const struct secret_key *k, struct slice plain, struct buf *out);
+/* Appends the plain text; -EBADMSG when sealed was not made with k or was altered. */
+int secret_open(const struct secret_key *k, struct slice sealed, struct buf *out);
+/* Zeroes a buf that held a secret (its whole allocation); it stays usable. */
+void secret_wipe(struct buf *b);
 
 /* UTF-8 validity of a byte string (no overlongs, no surrogates). */
 bool utf8_valid(const char *s, size_t n);

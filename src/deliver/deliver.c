@@ -1,19 +1,10 @@
-/* deliver.c — the sender thread. */
+/* deliver.c — the dispatcher, the lanes and their workers. */
 #include "deliver/deliver.h"
 
 #include "content/content.h"
 #include "track/track.h"
 
 #include <pthread.h>
-
-struct deliver {
-	struct deliver_options o;
-	struct mail_sender *sender;
-	pthread_t thread;
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	bool stop, work;
-};
 
 /* "姓 名", or NULL when both are empty; line breaks and other controls
  * (a quoted CSV field may hold them) become spaces. */
@@ -27,6 +18,29 @@ static const char *display_name(const struct target *t, struct arena *a)
 		if ((unsigned char)*c < 0x20 || *c == 0x7f)
 			*c = ' ';
 	return name;
+}
+
+/* The scenario's extra headers as name, value pairs (NULL-terminated). */
+static const char *const *extra_headers(const char *headers_json, struct arena *a)
+{
+	json_error_t err;
+	json_t *j = headers_json ? json_loads(headers_json, 0, &err) : NULL;
+	const char **out = NULL;
+	size_t n = json_is_array(j) ? json_array_size(j) : 0, k = 0;
+	if (n && (out = arena_alloc(a, st_mult(2 * n + 1, sizeof(*out))))) {
+		for (size_t i = 0; i < n; i++) {
+			json_t *h = json_array_get(j, i);
+			const char *name = json_string_value(json_object_get(h, "name"));
+			const char *value = json_string_value(json_object_get(h, "value"));
+			if (name && value) {
+				out[k++] = arena_strndup(a, name, strlen(name));
+				out[k++] = arena_strndup(a, value, strlen(value));
+			}
+		}
+		out[k] = NULL;
+	}
+	json_decref(j);
+	return k ? out : NULL;
 }
 
 int deliver_build_mail(const struct campaign *c, const struct scenario_rec *sc, const struct target *t,
@@ -56,6 +70,8 @@ int deliver_build_mail(const struct campaign *c, const struct scenario_rec *sc, 
 			.date = t->sent_at ? t->sent_at : now_unix(),
 			.tz = zone,
 			.id_domain = id_domain && id_domain[0] ? id_domain : c->sender_domain,
+			.reply_to = sc->reply_to && sc->reply_to[0] ? sc->reply_to : NULL,
+			.extra_headers = extra_headers(sc->headers_json, a),
 		};
 		r = mail_build(&m, out, ret_message_id);
 	}
@@ -63,125 +79,418 @@ int deliver_build_mail(const struct campaign *c, const struct scenario_rec *sc, 
 	return r;
 }
 
-/* Loads what a target's mail needs; caches the last campaign. */
-struct job {
-	int64_t campaign_id;
-	struct arena *a;
-	struct campaign c;
-	struct scenario_rec sc;
-	const struct tz *zone;
+/* ---- planning ---- */
+
+int deliver_plan_targets(void *ctx, size_t n, const char *const *emails, int64_t *due)
+{
+	const struct deliver_plan *p = ctx;
+	const char **domains = xcalloc(n ? n : 1, sizeof(*domains));
+	for (size_t i = 0; i < n; i++) {
+		const char *at = strrchr(emails[i], '@');
+		domains[i] = at ? at + 1 : emails[i];
+	}
+	int r = plan_schedule(p->schedule, p->zone, p->now, n, domains, p->seed, due);
+	free(domains);
+	return r;
+}
+
+/* ---- sending profiles ---- */
+
+void deliver_profile_options(const struct sending_profile *p, const char *password, struct arena *a,
+			     struct mail_sender_options *ret)
+{
+	bool v6 = strchr(p->host, ':') != NULL;
+	*ret = (struct mail_sender_options){
+		.smtp_url = arena_printf(a, "%s://%s%s%s:%lld", p->security == SMTP_SECURITY_TLS ? "smtps" : "smtp",
+					 v6 ? "[" : "", p->host, v6 ? "]" : "", (long long)p->port),
+		.user = p->username[0] ? p->username : NULL,
+		.password = password,
+		.verify_tls = p->verify_tls,
+		.tls = p->security == SMTP_SECURITY_NONE ? MAIL_TLS_NONE : MAIL_TLS_STARTTLS,
+		.helo = p->helo[0] ? p->helo : NULL,
+		.timeout_seconds = 30,
+		.per_connection = p->per_connection,
+	};
+}
+
+int deliver_profile_test(const struct sending_profile *p, const char *password, const char *from,
+			 const char *to, const char *id_domain, char **ret_reply)
+{
+	struct arena *a = arena_new(0);
+	struct mail_sender_options o;
+	_cleanup_buf_ struct buf msg = BUF_INIT(1 << 20);
+	deliver_profile_options(p, password, a, &o);
+	struct mail_sender *s = mail_sender_new(&o);
+	int r = -EINVAL;
+	if (!s) {
+		*ret_reply = xstrdup("the profile's host, port or HELO name is not usable");
+		goto out;
+	}
+	struct mail_message m = {
+		.from_name = "Kunren",
+		.from_addr = from,
+		.to_addr = to,
+		.subject = "Kunren: 送信プロファイルのテスト / sending profile test",
+		.text = "この送信プロファイルからメールが届きました。\r\nThis sending profile delivers mail.\r\n",
+		.date = now_unix(),
+		.tz = tz_get("UTC"),
+		.id_domain = id_domain,
+	};
+	if ((r = mail_build(&m, &msg, NULL)) < 0) {
+		*ret_reply = xstrdup("the test mail could not be built (check the addresses)");
+		goto out;
+	}
+	r = mail_sender_send(s, from, to, buf_slice(&msg), NULL, ret_reply);
+	if (r == -EINVAL && !*ret_reply)
+		*ret_reply = xstrdup("invalid address");
+out:
+	mail_sender_free(s);
+	arena_free(a);
+	return r;
+}
+
+/* ---- the engine ---- */
+
+struct lane {
+	struct deliver *d;
+	int64_t profile_id;
+	pthread_t *threads;
+	size_t nthreads;
+	bool wake;            /* under d->lock: there are due targets */
+	struct lane *next;
 };
 
-static int job_load(struct deliver *d, struct job *j, const struct target *t)
+struct deliver {
+	struct deliver_options o;
+	pthread_t dispatcher;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;       /* the dispatcher's */
+	pthread_cond_t lane_cond;  /* the workers' */
+	bool stop, work;
+	struct lane *lanes;
+};
+
+static bool stopping(struct deliver *d)
 {
-	if (j->a && j->campaign_id == t->campaign_id)
+	pthread_mutex_lock(&d->lock);
+	bool stop = d->stop;
+	pthread_mutex_unlock(&d->lock);
+	return stop;
+}
+
+/* What a worker keeps between mails: its sender (rebuilt when the profile
+ * changes) and the campaign it is sending (reloaded every batch, so edits
+ * reach the mails not yet sent). */
+struct worker {
+	struct lane *lane;
+	struct mail_sender *sender;
+	char *sender_fingerprint;
+	/* the campaign in hand */
+	struct arena *a;
+	int64_t campaign_id;
+	struct campaign c;
+	struct scenario_rec sc;
+	struct schedule schedule;
+	const struct tz *zone;
+	const char *dkim_key;      /* opened private key, or NULL */
+	struct dkim_key dkim;
+};
+
+/* A worker's sender for its lane's profile; rebuilt when the profile changed. */
+static int worker_sender(struct worker *w)
+{
+	struct deliver *d = w->lane->d;
+	if (w->lane->profile_id == 0) {
+		if (!w->sender && !(w->sender = mail_sender_new(&d->o.sender)))
+			return -EINVAL;
 		return 0;
-	arena_free(j->a);
-	j->a = arena_new(0);
-	j->campaign_id = t->campaign_id;
+	}
+	struct arena *a = arena_new(0);
+	struct sending_profile p;
+	_cleanup_buf_ struct buf pw = BUF_INIT(4096);
+	int r = store_profile_load(d->o.store, w->lane->profile_id, a, &p);
+	if (r >= 0 && p.password_sealed.len && d->o.key)
+		r = secret_open(d->o.key, p.password_sealed, &pw);
+	if (r >= 0) {
+		_cleanup_free_ char *fp = xasprintf("%s|%lld|%d|%d|%s|%s|%s|%lld", p.host, (long long)p.port, p.security,
+						    p.verify_tls, p.username, pw.p, p.helo, (long long)p.per_connection);
+		if (!w->sender || !w->sender_fingerprint || strcmp(fp, w->sender_fingerprint)) {
+			struct mail_sender_options o;
+			deliver_profile_options(&p, pw.len ? pw.p : NULL, a, &o);
+			mail_sender_free(w->sender);
+			free(w->sender_fingerprint);
+			w->sender_fingerprint = NULL;
+			if (!(w->sender = mail_sender_new(&o)))
+				r = -EINVAL;
+			else
+				w->sender_fingerprint = xstrdup(fp);
+		}
+		secret_wipe(&pw);
+	}
+	arena_free(a);
+	return r;
+}
+
+static void worker_forget(struct worker *w)
+{
+	arena_free(w->a);
+	w->a = NULL;
+	w->campaign_id = 0;
+}
+
+static int worker_load(struct worker *w, const struct target *t)
+{
+	struct deliver *d = w->lane->d;
+	if (w->a && w->campaign_id == t->campaign_id)
+		return 0;
+	worker_forget(w);
+	w->a = arena_new(0);
+	w->campaign_id = t->campaign_id;
+	w->dkim_key = NULL;
 	struct tenant ten;
-	int r = store_campaign_get(d->o.store, t->tenant_id, t->campaign_id, j->a, &j->c);
+	int r = store_campaign_get(d->o.store, t->tenant_id, t->campaign_id, w->a, &w->c);
 	if (r >= 0)
-		r = store_scenario_get(d->o.store, t->tenant_id, j->c.scenario_id, j->a, &j->sc);
+		r = store_scenario_get(d->o.store, t->tenant_id, w->c.scenario_id, w->a, &w->sc);
 	if (r >= 0)
-		r = store_tenant_get(d->o.store, t->tenant_id, j->a, &ten);
+		r = store_tenant_get(d->o.store, t->tenant_id, w->a, &ten);
 	if (r < 0) {
-		arena_free(j->a);
-		j->a = NULL;
+		worker_forget(w);
 		return r;
 	}
-	j->zone = tz_get(ten.time_zone);
-	if (!j->zone)
-		j->zone = tz_get("UTC");
+	w->zone = tz_get(ten.time_zone);
+	if (!w->zone)
+		w->zone = tz_get("UTC");
+	json_error_t err;
+	json_t *j = json_loads(w->c.schedule_json, 0, &err);
+	const char *field, *msg;
+	if (!j || schedule_from_json(j, w->zone, &w->schedule, &field, &msg) < 0)
+		schedule_default(&w->schedule);
+	json_decref(j);
+	/* the sending domain's DKIM key, opened for this campaign */
+	if (d->o.key && store_dkim_for_domain(d->o.store, w->c.sender_domain, w->a, &w->dkim) >= 0) {
+		_cleanup_buf_ struct buf k = BUF_INIT(64 << 10);
+		if (secret_open(d->o.key, w->dkim.private_sealed, &k) >= 0)
+			w->dkim_key = arena_strndup(w->a, k.p, k.len);
+		else
+			log_error("deliver: the DKIM key of %s cannot be opened with this server's key", w->dkim.domain);
+		secret_wipe(&k);
+	}
 	return 0;
 }
 
 /* Records the outcome; the reply of a relay is outside text (valid UTF-8, bounded). */
-static void record_outcome(struct deliver *d, const struct target *t, int r, const char *message_id,
+static void record_outcome(struct worker *w, const struct target *t, int r, const char *message_id,
 			   const char *reply)
 {
-	int w;
-	if (r == 0) {
-		w = store_target_sent(d->o.store, t->id, now_ms(), message_id);
-	} else {
-		_cleanup_buf_ struct buf text = BUF_INIT(4096);
-		struct slice s = slice_from(reply ? reply : strerror(-r));
-		if (s.len > 1000)
-			s.len = 1000;
-		buf_put_utf8(&text, s);
-		log_warn("deliver: target %lld: %s", (long long)t->id, text.p);
-		w = store_target_failed(d->o.store, t->id, now_ms(), text.p);
+	struct deliver *d = w->lane->d;
+	_cleanup_buf_ struct buf text = BUF_INIT(4096);
+	int s;
+	if (r != 0) {
+		struct slice sl = slice_from(reply ? reply : strerror(-r));
+		if (sl.len > 1000)
+			sl.len = 1000;
+		buf_put_utf8(&text, sl);
 	}
-	if (w == -ESTALE)
-		log_info("deliver: target %lld was cancelled while its mail was in hand", (long long)t->id);
-	else if (w < 0)
-		log_error("deliver: recording target %lld failed: %s", (long long)t->id, strerror(-w));
+	if (r == 0) {
+		s = store_target_sent(d->o.store, t->id, now_ms(), message_id);
+	} else if (r == -EAGAIN && t->attempts < d->o.retries) {
+		int64_t wait = d->o.retry_seconds;
+		for (int64_t i = 0; i < t->attempts && wait < 3600; i++)
+			wait *= 2;
+		if (wait > 3600)
+			wait = 3600;
+		int64_t due = now_unix() + wait;
+		if (w->a) {
+			int64_t next = plan_next_allowed(&w->schedule, w->zone, due);
+			if (next > 0)
+				due = next;
+		}
+		log_info("deliver: target %lld: retry %lld in %lld s: %s", (long long)t->id, (long long)t->attempts + 1,
+			 (long long)(due - now_unix()), text.p);
+		s = store_target_retry(d->o.store, t->id, due, text.p);
+	} else {
+		log_warn("deliver: target %lld: %s", (long long)t->id, text.p);
+		s = store_target_failed(d->o.store, t->id, now_ms(), text.p);
+	}
+	if (s == -ESTALE)
+		log_info("deliver: target %lld changed while its mail was in hand", (long long)t->id);
+	else if (s < 0)
+		log_error("deliver: recording target %lld failed: %s", (long long)t->id, strerror(-s));
 }
 
-static void send_one(struct deliver *d, struct job *j, struct target *t)
+/* Fails a target before anything went to the relay. */
+static void fail_early(struct worker *w, const struct target *t, int r, const char *why)
 {
+	struct deliver *d = w->lane->d;
+	if (store_target_begin(d->o.store, t->id) == 1)
+		record_outcome(w, t, r == -EAGAIN ? -EIO : r, NULL, why);
+}
+
+static void send_one(struct worker *w, struct target *t)
+{
+	struct deliver *d = w->lane->d;
 	_cleanup_buf_ struct buf msg = BUF_INIT(32 << 20);
-	_cleanup_free_ char *message_id = NULL, *reply = NULL, *subdir = NULL;
-	int r = job_load(d, j, t);
+	_cleanup_free_ char *message_id = NULL, *reply = NULL, *subdir = NULL, *dkim_err = NULL;
+	int r = worker_load(w, t);
 	if (r < 0) {
-		record_outcome(d, t, r, NULL, "the campaign could not be loaded");
+		fail_early(w, t, r, "the campaign could not be loaded");
 		return;
 	}
 	t->sent_at = now_unix();
-	r = deliver_build_mail(&j->c, &j->sc, t, j->zone, d->o.tracker_url, d->o.id_domain, &msg, &message_id);
+	r = deliver_build_mail(&w->c, &w->sc, t, w->zone, d->o.tracker_url, d->o.id_domain, &msg, &message_id);
 	if (r < 0) {
-		record_outcome(d, t, r, NULL, "the mail could not be built");
+		fail_early(w, t, r, "the mail could not be built (a header with a line break, or an invalid address)");
 		return;
+	}
+	if (w->dkim_key) {
+		enum mail_dkim_alg alg;
+		_cleanup_buf_ struct buf signed_msg = BUF_INIT(33 << 20);
+		if ((r = mail_dkim_alg_parse(w->dkim.algorithm, &alg)) >= 0)
+			r = mail_dkim_sign(alg, w->dkim.domain, w->dkim.selector, w->dkim_key, buf_slice(&msg), &signed_msg,
+					   &dkim_err);
+		if (r >= 0)
+			r = buf_put_slice(&signed_msg, buf_slice(&msg));
+		if (r < 0) {
+			log_error("deliver: DKIM signing for %s failed: %s", w->dkim.domain, dkim_err ? dkim_err : strerror(-r));
+			fail_early(w, t, r, "the mail could not be DKIM-signed");
+			return;
+		}
+		buf_release(&msg);
+		msg = signed_msg;
+		signed_msg = BUF_INIT(0);
 	}
 	subdir = xasprintf("tenant-%lld", (long long)t->tenant_id);
-	const char *from = arena_printf(j->a, "%s@%s", j->c.sender_local, j->c.sender_domain);
+	const char *from = w->sc.envelope_from && w->sc.envelope_from[0]
+				   ? w->sc.envelope_from
+				   : arena_printf(w->a, "%s@%s", w->c.sender_local, w->c.sender_domain);
 	if (!from) {
-		record_outcome(d, t, -ENOMEM, NULL, "out of memory");
+		fail_early(w, t, -ENOMEM, "out of memory");
 		return;
 	}
-	for (int attempt = 0;; attempt++) {
-		/* A cancel takes claimed targets back: check right before each try. */
-		if (store_target_is_claimed(d->o.store, t->id) != 1)
-			return;
-		free(reply);
-		reply = NULL;
-		r = mail_sender_send(d->sender, from, t->p.f[PF_EMAIL], buf_slice(&msg), subdir, &reply);
-		if (r != -EAGAIN || attempt == 2)
-			break;
-		struct timespec ts = { .tv_sec = 1 + attempt };
-		nanosleep(&ts, NULL);
+	/* The last word before the relay: committed "sending".  A pause or a
+	 * cancel since the claim keeps the mail back. */
+	if ((r = store_target_begin(d->o.store, t->id)) != 1) {
+		if (r < 0)
+			log_error("deliver: target %lld: %s", (long long)t->id, strerror(-r));
+		return;
 	}
-	record_outcome(d, t, r, message_id, reply);
+	r = mail_sender_send(w->sender, from, t->p.f[PF_EMAIL], buf_slice(&msg), subdir, &reply);
+	record_outcome(w, t, r, message_id, reply);
 }
 
-static void *deliver_main(void *arg)
+static void *worker_main(void *arg)
 {
-	struct deliver *d = arg;
-	struct job j = { 0 };
+	struct worker w = { .lane = arg };
+	struct lane *l = w.lane;
+	struct deliver *d = l->d;
 	for (;;) {
+		pthread_mutex_lock(&d->lock);
+		while (!d->stop && !l->wake)
+			pthread_cond_wait(&d->lane_cond, &d->lock);
+		bool stop = d->stop;
+		pthread_mutex_unlock(&d->lock);
+		if (stop)
+			break;
+
 		struct arena *a = arena_new(0);
 		struct target *t = NULL;
 		size_t n = 0;
-		int r = store_targets_claim(d->o.store, d->o.batch, a, &t, &n);
+		int r = worker_sender(&w);
 		if (r < 0)
+			log_error("deliver: sending profile %lld is not usable: %s", (long long)l->profile_id, strerror(-r));
+		else if ((r = store_targets_claim(d->o.store, l->profile_id, now_unix(), d->o.batch, a, &t, &n)) < 0)
 			log_error("deliver: claiming targets failed: %s", strerror(-r));
-		for (size_t i = 0; i < n; i++) {
-			pthread_mutex_lock(&d->lock);
-			bool stop = d->stop;
-			pthread_mutex_unlock(&d->lock);
-			if (stop)
-				break; /* what was claimed goes back to pending at the next start */
-			send_one(d, &j, &t[i]);
-		}
+		worker_forget(&w); /* each batch sees the campaign as it is now */
+		size_t i = 0;
+		for (; i < n && !stopping(d); i++)
+			send_one(&w, &t[i]);
+		for (; i < n; i++) /* stopping: what was claimed goes back */
+			store_target_release(d->o.store, t[i].id);
 		arena_free(a);
-		if (n)
-			store_campaigns_settle(d->o.store);
+		if (n == 0) {
+			/* nothing due: sleep until the dispatcher sees more */
+			pthread_mutex_lock(&d->lock);
+			l->wake = false;
+			if (r < 0 && !d->stop) {
+				struct timespec until;
+				clock_gettime(CLOCK_REALTIME, &until);
+				until.tv_sec += 5;
+				pthread_cond_timedwait(&d->lane_cond, &d->lock, &until);
+			}
+			pthread_mutex_unlock(&d->lock);
+		} else {
+			pthread_mutex_lock(&d->lock);
+			d->work = true; /* a campaign may have finished sending */
+			pthread_cond_signal(&d->cond);
+			pthread_mutex_unlock(&d->lock);
+		}
+	}
+	worker_forget(&w);
+	mail_sender_free(w.sender);
+	free(w.sender_fingerprint);
+	return NULL;
+}
+
+/* The lane of a profile, started on first use (d->lock held). */
+static struct lane *lane_get(struct deliver *d, int64_t profile_id)
+{
+	for (struct lane *l = d->lanes; l; l = l->next)
+		if (l->profile_id == profile_id)
+			return l;
+	long conns = d->o.connections;
+	if (profile_id) {
+		struct arena *a = arena_new(0);
+		struct sending_profile p;
+		if (store_profile_load(d->o.store, profile_id, a, &p) >= 0)
+			conns = p.connections;
+		arena_free(a);
+	}
+	if (conns < 1)
+		conns = 1;
+	struct lane *l = xcalloc(1, sizeof(*l));
+	l->d = d;
+	l->profile_id = profile_id;
+	l->threads = xcalloc((size_t)conns, sizeof(*l->threads));
+	for (long i = 0; i < conns; i++) {
+		int e = pthread_create(&l->threads[l->nthreads], NULL, worker_main, l);
+		if (e) {
+			log_error("deliver: cannot start a worker: %s", strerror(e));
+			break;
+		}
+		l->nthreads++;
+	}
+	l->next = d->lanes;
+	d->lanes = l;
+	log_info("deliver: %zu workers for %s %lld", l->nthreads, profile_id ? "sending profile" : "the server's relay",
+		 (long long)profile_id);
+	return l;
+}
+
+static void *dispatcher_main(void *arg)
+{
+	struct deliver *d = arg;
+	for (;;) {
+		int64_t now = now_unix(), next_due = 0, *profiles = NULL;
+		size_t n = 0;
+		struct arena *a = arena_new(0);
+		int r = store_campaigns_tick(d->o.store, now);
+		if (r < 0)
+			log_error("deliver: the campaign clock failed: %s", strerror(-r));
+		if ((r = store_delivery_outlook(d->o.store, now, a, &profiles, &n, &next_due)) < 0)
+			log_error("deliver: looking for due mail failed: %s", strerror(-r));
 
 		pthread_mutex_lock(&d->lock);
-		if (!d->stop && !d->work && n == 0) {
+		for (size_t i = 0; i < n && !d->stop; i++)
+			lane_get(d, profiles[i])->wake = true;
+		if (n)
+			pthread_cond_broadcast(&d->lane_cond);
+		arena_free(a);
+		if (!d->stop && !d->work) {
+			/* until the next due mail, at most a second (the clock's resolution) */
 			struct timespec until;
 			clock_gettime(CLOCK_REALTIME, &until);
 			until.tv_sec += 1;
+			(void)next_due;
 			pthread_cond_timedwait(&d->cond, &d->lock, &until);
 		}
 		d->work = false;
@@ -190,7 +499,6 @@ static void *deliver_main(void *arg)
 		if (stop)
 			break;
 	}
-	arena_free(j.a);
 	return NULL;
 }
 
@@ -198,20 +506,35 @@ struct deliver *deliver_start(const struct deliver_options *o, char **ret_err)
 {
 	struct deliver *d = xcalloc(1, sizeof(*d));
 	d->o = *o;
-	d->sender = mail_sender_new(&o->sender);
-	if (!d->sender) {
-		*ret_err = xstrdup("cannot set up the mail sender");
+	if (d->o.batch < 1)
+		d->o.batch = 1;
+	if (d->o.retry_seconds < 1)
+		d->o.retry_seconds = 60;
+	/* the server's relay must be usable even before any mail */
+	struct mail_sender *probe = mail_sender_new(&o->sender);
+	if (!probe) {
+		*ret_err = xstrdup("cannot set up the mail sender (smtp_url, helo_name)");
 		free(d);
 		return NULL;
 	}
-	int r = store_targets_unclaim_all(o->store);
-	if (r > 0)
-		log_warn("deliver: %d targets claimed before a restart are pending again", r);
+	mail_sender_free(probe);
+	int64_t requeued, uncertain;
+	int r = store_targets_recover(o->store, &requeued, &uncertain);
+	if (r < 0) {
+		*ret_err = xasprintf("cannot recover the delivery state: %s", strerror(-r));
+		free(d);
+		return NULL;
+	}
+	if (requeued)
+		log_warn("deliver: %lld targets claimed before a restart are pending again", (long long)requeued);
+	if (uncertain)
+		log_warn("deliver: %lld mails were being handed to the relay when the server stopped: marked uncertain, "
+			 "not sent again", (long long)uncertain);
 	pthread_mutex_init(&d->lock, NULL);
 	pthread_cond_init(&d->cond, NULL);
-	if ((r = pthread_create(&d->thread, NULL, deliver_main, d)) != 0) {
-		*ret_err = xasprintf("cannot start the sender thread: %s", strerror(r));
-		mail_sender_free(d->sender);
+	pthread_cond_init(&d->lane_cond, NULL);
+	if ((r = pthread_create(&d->dispatcher, NULL, dispatcher_main, d)) != 0) {
+		*ret_err = xasprintf("cannot start the delivery thread: %s", strerror(r));
 		free(d);
 		return NULL;
 	}
@@ -235,10 +558,19 @@ void deliver_stop(struct deliver *d)
 	pthread_mutex_lock(&d->lock);
 	d->stop = true;
 	pthread_cond_signal(&d->cond);
+	pthread_cond_broadcast(&d->lane_cond);
 	pthread_mutex_unlock(&d->lock);
-	pthread_join(d->thread, NULL);
-	mail_sender_free(d->sender);
+	pthread_join(d->dispatcher, NULL);
+	/* the dispatcher has stopped: nobody adds lanes any more */
+	for (struct lane *l = d->lanes, *next; l; l = next) {
+		next = l->next;
+		for (size_t i = 0; i < l->nthreads; i++)
+			pthread_join(l->threads[i], NULL);
+		free(l->threads);
+		free(l);
+	}
 	pthread_mutex_destroy(&d->lock);
 	pthread_cond_destroy(&d->cond);
+	pthread_cond_destroy(&d->lane_cond);
 	free(d);
 }

@@ -1,33 +1,64 @@
 /*
- * deliver — sending a launched campaign: one sender thread claims pending
- * targets in batches, builds each target's own mail (merge fields, the
- * tracked links and the open beacon) and hands it to mail_sender.
+ * deliver — sending launched campaigns (SPEC E1–E8).
  *
- * Scheduling, rates, windows, retries with back-off and multi-node claiming
- * come with SPEC E2–E7; today every launched campaign is sent at once.
+ * A dispatcher thread keeps the campaign clock (scheduled -> sending at the
+ * start, running when all is sent, finished at the end of the training
+ * period) and wakes one lane per sending profile that has due targets.  A
+ * lane has as many worker threads as its profile has connections; each
+ * worker claims a few due targets at a time, builds each target's own mail
+ * (merge fields, tracked links, open beacon, DKIM signature) and hands it
+ * to its own mail_sender, which keeps its SMTP connection open.
+ *
+ * Every target is claimed, then marked sending (committed) right before the
+ * relay sees it, then recorded sent / error / retry: after a kill -9 a
+ * restart requeues what was only claimed and marks what was being sent
+ * "uncertain" — never sent twice.  See docs/internals/DELIVER.md.
  */
 #ifndef KUNREN_DELIVER_H
 #define KUNREN_DELIVER_H
 
 #include "core/core.h"
+#include "deliver/plan.h"
 #include "mail/mail.h"
 #include "store/store.h"
 
 struct deliver_options {
 	struct store *store;
-	struct mail_sender_options sender;
-	const char *tracker_url;   /* without trailing slash */
-	const char *id_domain;     /* Message-ID right side */
-	size_t batch;
+	struct mail_sender_options sender; /* the server's relay (profile 0) */
+	long connections;                  /* workers for the server's relay */
+	const struct secret_key *key;      /* opens sealed passwords and DKIM keys */
+	const char *tracker_url;           /* without trailing slash */
+	const char *id_domain;             /* Message-ID right side */
+	size_t batch;                      /* targets a worker claims at a time */
+	long retries;                      /* retries of a 4xx before 送信エラー */
+	long retry_seconds;                /* first back-off; doubled each time, at most an hour */
 };
 
 struct deliver *deliver_start(const struct deliver_options *o, char **ret_err);
-void deliver_stop(struct deliver *d);  /* finishes the mail in hand; NULL is a no-op */
-void deliver_wake(struct deliver *d);  /* there may be new work (a launch) */
+void deliver_stop(struct deliver *d);  /* finishes the mails in hand; NULL is a no-op */
+void deliver_wake(struct deliver *d);  /* there may be new work (a launch, a resume) */
 
 /* Builds the mail of one target.  sent_at of t is used as the send date. */
 int deliver_build_mail(const struct campaign *c, const struct scenario_rec *sc, const struct target *t,
 		       const struct tz *zone, const char *tracker_url, const char *id_domain,
 		       struct buf *out, char **ret_message_id);
+
+/* A store_plan_fn: plans with a schedule in a zone at `now`. */
+struct deliver_plan {
+	const struct schedule *schedule;
+	const struct tz *zone;
+	int64_t now;
+	uint64_t seed;
+};
+int deliver_plan_targets(void *ctx, size_t n, const char *const *emails, int64_t *due);
+
+/* The sender options of a profile; url and the password live in `a`.
+ * password is the opened secret (NULL: none). */
+void deliver_profile_options(const struct sending_profile *p, const char *password, struct arena *a,
+			     struct mail_sender_options *ret);
+/* Sends one plain test mail through a profile (the console's "send test
+ * mail").  *ret_reply (caller frees) gets the relay's reply or the error. */
+int deliver_profile_test(const struct sending_profile *p, const char *password, const char *from,
+			 const char *to, const char *id_domain, char **ret_reply);
 
 #endif

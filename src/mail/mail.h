@@ -42,13 +42,21 @@ int mail_put_address(struct buf *out, const char *name, const char *addr);
 
 /* ---- sending ---- */
 
+enum mail_tls {
+	MAIL_TLS_TRY,       /* smtp://: STARTTLS when offered; smtps://: implicit TLS */
+	MAIL_TLS_NONE,      /* never TLS */
+	MAIL_TLS_STARTTLS,  /* STARTTLS required: no mail goes in clear */
+};
+
 struct mail_sender_options {
 	const char *smtp_url;     /* "" or NULL: outbox mode */
 	const char *user, *password;
 	bool verify_tls;
+	enum mail_tls tls;        /* for smtp:// URLs */
 	const char *helo;         /* EHLO name (NULL: libcurl's default) */
 	const char *outbox_dir;   /* where .eml files go in outbox mode */
 	long timeout_seconds;
+	long per_connection;      /* mails per connection before it is closed; 0: no limit */
 };
 
 /* One sender per thread: it keeps its SMTP connection open between mails.
@@ -71,6 +79,37 @@ void mail_sender_free(struct mail_sender *s);
  */
 int mail_sender_send(struct mail_sender *s, const char *envelope_from, const char *rcpt,
 		     struct slice message, const char *subdir, char **ret_reply);
+
+/* ---- DKIM signing (RFC 6376, RFC 8463; dkim.c, libopendkim) ---- */
+
+enum mail_dkim_alg { MAIL_DKIM_RSA_SHA256, MAIL_DKIM_ED25519_SHA256 };
+/* "rsa-sha256" / "ed25519-sha256" and back. */
+int mail_dkim_alg_parse(const char *s, enum mail_dkim_alg *ret);
+const char *mail_dkim_alg_name(enum mail_dkim_alg alg);
+
+/*
+ * Generates a key pair.  *ret_private (caller frees): the private key in the
+ * form mail_dkim_sign takes (PEM for RSA 2048 bits; base64 of the 32-byte
+ * seed for Ed25519).  *ret_txt (caller frees): the DNS TXT record value to
+ * publish at <selector>._domainkey.<domain>, "v=DKIM1; k=rsa; p=..." or
+ * "v=DKIM1; k=ed25519; p=...".
+ */
+int mail_dkim_keygen(enum mail_dkim_alg alg, char **ret_private, char **ret_txt);
+/* The TXT record value for an existing private key; -EINVAL for a key that
+ * is not one of alg's. */
+int mail_dkim_public_txt(enum mail_dkim_alg alg, const char *private_key, char **ret_txt);
+
+/*
+ * Signs a complete message (as mail_build makes it: CRLF line ends) for
+ * domain d= and selector s=: appends one "DKIM-Signature: ..." header field
+ * (folded, ending in CRLF) to out; the caller sends it in front of the
+ * message.  relaxed/relaxed canonicalisation; signs From, To, Subject, Date,
+ * Message-ID, MIME-Version, Content-Type and Reply-To when present.
+ * Thread-safe.  -EINVAL (message in *ret_err, caller frees) for a bad key,
+ * domain or selector; -EIO when signing fails.
+ */
+int mail_dkim_sign(enum mail_dkim_alg alg, const char *domain, const char *selector, const char *private_key,
+		   struct slice message, struct buf *out, char **ret_err);
 
 /* ---- reading back ---- */
 

@@ -25,6 +25,7 @@ struct mail_sender {
 	bool reply_done;       /* the next reply line starts a new reply */
 	struct buf refusal;    /* first 4xx/5xx reply of this transfer */
 	long refusal_code;
+	long per_connection, on_connection; /* mails allowed / sent over the open connection */
 	char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -132,7 +133,10 @@ static int sender_setup(struct mail_sender *s, const struct mail_sender_options 
 	}
 	e |= curl_easy_setopt(c, CURLOPT_URL, url ? url : o->smtp_url);
 	e |= curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
-	e |= curl_easy_setopt(c, CURLOPT_USE_SSL, (long)(implicit_tls ? CURLUSESSL_ALL : CURLUSESSL_TRY));
+	long use_ssl = implicit_tls || o->tls == MAIL_TLS_STARTTLS ? CURLUSESSL_ALL
+		       : o->tls == MAIL_TLS_NONE			 ? CURLUSESSL_NONE
+									 : CURLUSESSL_TRY;
+	e |= curl_easy_setopt(c, CURLOPT_USE_SSL, use_ssl);
 	e |= curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, o->verify_tls ? 1L : 0L);
 	e |= curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, o->verify_tls ? 2L : 0L);
 	e |= curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, timeout);
@@ -166,6 +170,7 @@ struct mail_sender *mail_sender_new(const struct mail_sender_options *o)
 		return s;
 	}
 	pthread_once(&curl_once, curl_init_once);
+	s->per_connection = o->per_connection;
 	if (curl_init_result != CURLE_OK || !(s->curl = curl_easy_init()) || sender_setup(s, o) < 0) {
 		mail_sender_free(s);
 		return NULL;
@@ -287,6 +292,11 @@ static int smtp_send(struct mail_sender *s, const char *from, const char *rcpt, 
 	curl_easy_setopt(s->curl, CURLOPT_MAIL_FROM, mail_from);
 	curl_easy_setopt(s->curl, CURLOPT_MAIL_RCPT, rcpts);
 	curl_easy_setopt(s->curl, CURLOPT_INFILESIZE_LARGE, (curl_off_t)message.len);
+	/* the last mail of a connection closes it; the next one opens another */
+	bool last = s->per_connection > 0 && ++s->on_connection >= s->per_connection;
+	curl_easy_setopt(s->curl, CURLOPT_FORBID_REUSE, last ? 1L : 0L);
+	if (last)
+		s->on_connection = 0;
 
 	CURLcode e = curl_easy_perform(s->curl);
 	curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &code);

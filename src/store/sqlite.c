@@ -33,7 +33,8 @@ static const char *const role_names[] = { "operator", "owner", "full", "readonly
 static const char *const campaign_state_names[] = {
 	"draft", "scheduled", "sending", "running", "finished", "cancelled", "paused",
 };
-static const char *const target_state_names[] = { "pending", "claimed", "sent", "error" };
+static const char *const target_state_names[] = { "pending", "claimed", "sending", "sent", "error", "uncertain",
+						    "cancelled" };
 static const char *const event_kind_names[EV__COUNT] = {
 	"created", "sent", "send_error", "opened", "clicked", "file_opened", "submitted", "reported",
 };
@@ -297,6 +298,19 @@ int store_schema_version(struct store *s, int *ret_version)
 	return 0;
 }
 
+/* -EIO (logged) when a row points at nothing. */
+static int foreign_keys_check(struct conn *cn, const char *migration)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int r = prep(cn, &st, "PRAGMA foreign_key_check");
+	if (r >= 0 && (r = step_row(cn, st)) > 0) {
+		log_error("store: migration %s leaves a dangling reference in %s", migration,
+			  (const char *)sqlite3_column_text(st, 0));
+		r = -EIO;
+	}
+	return r;
+}
+
 int store_migrate(struct store *s, int *ret_applied)
 {
 	const struct embedded_file *m[256];
@@ -313,6 +327,11 @@ int store_migrate(struct store *s, int *ret_applied)
 	qsort(m, n, sizeof(m[0]), migration_cmp);
 
 	_cleanup_conn_ struct conn cn = conn_get(s);
+	/* A migration may rebuild a table (create, copy, drop, rename): with
+	 * foreign keys on, the drop would cascade.  They are checked instead
+	 * before each commit. */
+	if ((r = exec(&cn, "PRAGMA foreign_keys=OFF")) < 0)
+		return r;
 	for (size_t i = 0; i < n; i++) {
 		const char *name = m[i]->path + strlen(prefix);
 		int64_t version;
@@ -324,14 +343,17 @@ int store_migrate(struct store *s, int *ret_applied)
 		_cleanup_free_ char *sql = xstrndup((const char *)m[i]->data, m[i]->len);
 		if ((r = begin(&cn)) < 0)
 			return r;
-		if ((r = exec(&cn, sql)) < 0 ||
+		if ((r = exec(&cn, sql)) < 0 || (r = foreign_keys_check(&cn, name)) < 0 ||
 		    (r = run(&cn, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)", I(version), T(name), I(now_unix()))) < 0 ||
 		    (r = commit(&cn)) < 0) {
 			rollback(&cn);
+			exec(&cn, "PRAGMA foreign_keys=ON");
 			return r;
 		}
 		applied++;
 	}
+	if ((r = exec(&cn, "PRAGMA foreign_keys=ON")) < 0)
+		return r;
 	*ret_applied = applied;
 	return 0;
 }
@@ -849,7 +871,8 @@ int store_list_rename(struct store *s, int64_t tenant_id, int64_t id, const char
 /* ---- scenarios ---- */
 
 #define SCENARIO_COLS "id, tenant_id, gallery_id, name, description, genre, type, level, lang, subject, " \
-	"html, text, sender_name, sender_local, sender_domain, landing_html, explain_html, red_flags, created_at"
+	"html, text, sender_name, sender_local, sender_domain, landing_html, explain_html, red_flags, created_at, " \
+	"envelope_from, reply_to, headers"
 
 static void scenario_read(sqlite3_stmt *st, struct arena *a, struct scenario_rec *sc)
 {
@@ -861,7 +884,8 @@ static void scenario_read(sqlite3_stmt *st, struct arena *a, struct scenario_rec
 		.sender_name = col_text(st, 12, a), .sender_local = col_text(st, 13, a),
 		.sender_domain = col_text(st, 14, a), .landing_html = col_text_null(st, 15, a),
 		.explain_html = col_text(st, 16, a), .red_flags_json = col_text(st, 17, a),
-		.created_at = col_int(st, 18),
+		.created_at = col_int(st, 18), .envelope_from = col_text(st, 19, a),
+		.reply_to = col_text(st, 20, a), .headers_json = col_text(st, 21, a),
 	};
 }
 
@@ -870,7 +894,8 @@ int store_scenario_create(struct store *s, int64_t tenant_id, const struct scena
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	int r = run(&cn, "INSERT INTO scenarios (tenant_id, gallery_id, name, description, genre, type, level, "
 			 "lang, subject, html, text, sender_name, sender_local, sender_domain, landing_html, "
-			 "explain_html, red_flags, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", I(tenant_id), T(sc->gallery_id), T(sc->name), T(sc->description), T(sc->genre), T(sc->type), T(sc->level), T(sc->lang), T(sc->subject), T(sc->html), T(sc->text), T(sc->sender_name), T(sc->sender_local), T(sc->sender_domain), T(sc->landing_html), T(sc->explain_html), T(sc->red_flags_json ? sc->red_flags_json : "[]"), I(now_unix()));
+			 "explain_html, red_flags, created_at, envelope_from, reply_to, headers) "
+			 "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", I(tenant_id), T(sc->gallery_id), T(sc->name), T(sc->description), T(sc->genre), T(sc->type), T(sc->level), T(sc->lang), T(sc->subject), T(sc->html), T(sc->text), T(sc->sender_name), T(sc->sender_local), T(sc->sender_domain), T(sc->landing_html), T(sc->explain_html), T(sc->red_flags_json ? sc->red_flags_json : "[]"), I(now_unix()), T(sc->envelope_from ? sc->envelope_from : ""), T(sc->reply_to ? sc->reply_to : ""), T(sc->headers_json ? sc->headers_json : "[]"));
 	if (r < 0)
 		return r;
 	*ret_id = sqlite3_last_insert_rowid(cn.db);
@@ -915,11 +940,14 @@ int store_scenario_update(struct store *s, int64_t tenant_id, int64_t id, const 
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	int r = run(&cn, "UPDATE scenarios SET name = ?, description = ?, genre = ?, type = ?, level = ?, lang = ?, "
 			 "subject = ?, html = ?, text = ?, sender_name = ?, sender_local = ?, sender_domain = ?, "
-			 "landing_html = ?, explain_html = ?, red_flags = ? WHERE tenant_id = ? AND id = ?",
+			 "landing_html = ?, explain_html = ?, red_flags = ?, envelope_from = ?, reply_to = ?, "
+			 "headers = ? WHERE tenant_id = ? AND id = ?",
 		    T(sc->name), T(sc->description), T(sc->genre), T(sc->type), T(sc->level), T(sc->lang),
 		    T(sc->subject), T(sc->html), T(sc->text), T(sc->sender_name), T(sc->sender_local),
 		    T(sc->sender_domain), T(sc->landing_html), T(sc->explain_html),
-		    T(sc->red_flags_json ? sc->red_flags_json : "[]"), I(tenant_id), I(id));
+		    T(sc->red_flags_json ? sc->red_flags_json : "[]"), T(sc->envelope_from ? sc->envelope_from : ""),
+		    T(sc->reply_to ? sc->reply_to : ""), T(sc->headers_json ? sc->headers_json : "[]"), I(tenant_id),
+		    I(id));
 	return r < 0 ? r : sqlite3_changes(cn.db) ? 0 : -ENOENT;
 }
 
@@ -956,6 +984,34 @@ static int state_parse(const char *s, enum campaign_state *ret)
 	return 0;
 }
 
+/* Checks that every list of c and its profile (when set) belong to the tenant. */
+static int campaign_refs_check(struct conn *cn, int64_t tenant_id, const struct campaign *c)
+{
+	int r = 0;
+	for (size_t i = 0; r >= 0 && i < c->nlist_ids; i++) {
+		_cleanup_stmt_ sqlite3_stmt *chk = NULL;
+		r = prep(cn, &chk, "SELECT 1 FROM lists WHERE tenant_id = ? AND id = ?", I(tenant_id), I(c->list_ids[i]));
+		if (r >= 0 && (r = step_row(cn, chk)) == 0)
+			r = -ENOENT;
+	}
+	if (r >= 0 && c->profile_id) {
+		_cleanup_stmt_ sqlite3_stmt *chk = NULL;
+		r = prep(cn, &chk, "SELECT 1 FROM sending_profiles WHERE id = ? AND (tenant_id IS NULL OR tenant_id = ?)",
+			 I(c->profile_id), I(tenant_id));
+		if (r >= 0 && (r = step_row(cn, chk)) == 0)
+			r = -ENOENT;
+	}
+	return r;
+}
+
+static int campaign_lists_set(struct conn *cn, int64_t id, const struct campaign *c)
+{
+	int r = run(cn, "DELETE FROM campaign_lists WHERE campaign_id = ?", I(id));
+	for (size_t i = 0; r >= 0 && i < c->nlist_ids; i++)
+		r = run(cn, "INSERT OR IGNORE INTO campaign_lists (campaign_id, list_id) VALUES (?, ?)", I(id), I(c->list_ids[i]));
+	return r;
+}
+
 int store_campaign_create(struct store *s, int64_t tenant_id, const struct campaign *c, int64_t *ret_id)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
@@ -970,17 +1026,14 @@ int store_campaign_create(struct store *s, int64_t tenant_id, const struct campa
 			r = -ENOENT;
 	}
 	if (r >= 0)
+		r = campaign_refs_check(&cn, tenant_id, c);
+	if (r >= 0)
 		r = run(&cn, "INSERT INTO campaigns (tenant_id, name, scenario_id, state, sender_name, sender_local, "
-			     "sender_domain, test_only, exclusion_seconds, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)", I(tenant_id), T(c->name), I(c->scenario_id), T(campaign_state_name(CAMPAIGN_DRAFT)), T(c->sender_name), T(c->sender_local), T(c->sender_domain), I((int64_t)c->test_only), I(c->exclusion_seconds), I(now));
+			     "sender_domain, test_only, exclusion_seconds, created_at, schedule, start_at, ends_at, "
+			     "profile_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,nullif(?, 0))", I(tenant_id), T(c->name), I(c->scenario_id), T(campaign_state_name(CAMPAIGN_DRAFT)), T(c->sender_name), T(c->sender_local), T(c->sender_domain), I((int64_t)c->test_only), I(c->exclusion_seconds), I(now), T(c->schedule_json ? c->schedule_json : "{}"), I(c->start_at), I(c->ends_at), I(c->profile_id));
 	id = sqlite3_last_insert_rowid(cn.db);
-	for (size_t i = 0; r >= 0 && i < c->nlist_ids; i++) {
-		_cleanup_stmt_ sqlite3_stmt *chk = NULL;
-		r = prep(&cn, &chk, "SELECT 1 FROM lists WHERE tenant_id = ? AND id = ?", I(tenant_id), I(c->list_ids[i]));
-		if (r >= 0 && (r = step_row(&cn, chk)) == 0)
-			r = -ENOENT;
-		if (r >= 0)
-			r = run(&cn, "INSERT OR IGNORE INTO campaign_lists (campaign_id, list_id) VALUES (?, ?)", I(id), I(c->list_ids[i]));
-	}
+	if (r >= 0)
+		r = campaign_lists_set(&cn, id, c);
 	if (r >= 0)
 		r = run(&cn, "INSERT INTO events (campaign_id, kind, at_ms) VALUES (?, ?, ?)", I(id), T(event_kind_name(EV_CREATED)), I(now_ms()));
 	if (r < 0 || (r = commit(&cn)) < 0) {
@@ -993,7 +1046,7 @@ int store_campaign_create(struct store *s, int64_t tenant_id, const struct campa
 
 #define CAMPAIGN_COLS "c.id, c.tenant_id, c.scenario_id, c.name, coalesce(sc.name, ''), c.state, " \
 	"c.sender_name, c.sender_local, c.sender_domain, c.test_only, c.exclusion_seconds, c.created_at, " \
-	"c.launched_at, c.finished_at"
+	"c.launched_at, c.finished_at, c.schedule, c.start_at, c.ends_at, coalesce(c.profile_id, 0), c.target_count"
 
 static int campaign_read(struct conn *cn, sqlite3_stmt *st, struct arena *a, struct campaign *c)
 {
@@ -1004,6 +1057,8 @@ static int campaign_read(struct conn *cn, sqlite3_stmt *st, struct arena *a, str
 		.sender_domain = col_text(st, 8, a), .test_only = col_int(st, 9) != 0,
 		.exclusion_seconds = col_int(st, 10), .created_at = col_int(st, 11),
 		.launched_at = col_int(st, 12), .finished_at = col_int(st, 13),
+		.schedule_json = col_text(st, 14, a), .start_at = col_int(st, 15), .ends_at = col_int(st, 16),
+		.profile_id = col_int(st, 17), .target_count = col_int(st, 18),
 	};
 	int r = state_parse((const char *)sqlite3_column_text(st, 5), &c->state);
 	if (r < 0)
@@ -1054,34 +1109,23 @@ int store_campaigns(struct store *s, int64_t tenant_id, struct arena *a, struct 
 	return 0;
 }
 
-int store_campaign_launch(struct store *s, int64_t tenant_id, int64_t id, int64_t now, int64_t *ret_targets)
+/* The recipients of a campaign's lists not yet among its targets, one per
+ * address (the lowest list id wins), become pending targets. */
+static int targets_add_new(struct conn *cn, int64_t id, int64_t *ret_added)
 {
-	_cleanup_conn_ struct conn cn = conn_get(s);
 	_cleanup_stmt_ sqlite3_stmt *src = NULL, *ins = NULL;
 	int64_t count = 0;
-	int r = begin(&cn);
-	if (r < 0)
-		return r;
-	r = run(&cn, "UPDATE campaigns SET state = 'sending', launched_at = ? "
-		     "WHERE tenant_id = ? AND id = ? AND state = 'draft'", I(now), I(tenant_id), I(id));
-	if (r >= 0 && sqlite3_changes(cn.db) == 0) {
-		_cleanup_stmt_ sqlite3_stmt *chk = NULL;
-		r = prep(&cn, &chk, "SELECT 1 FROM campaigns WHERE tenant_id = ? AND id = ?", I(tenant_id), I(id));
-		if (r >= 0)
-			r = step_row(&cn, chk) > 0 ? -EBUSY : -ENOENT;
-	}
-	/* One target per address over all the lists; the lowest list id wins. */
+	int r = prep(cn, &src, "SELECT " PERSON_COLS " FROM (SELECT r.*, row_number() OVER "
+			       "(PARTITION BY r.email ORDER BY r.list_id, r.id) AS nth FROM recipients r "
+			       "JOIN campaign_lists cl ON cl.list_id = r.list_id "
+			       "JOIN campaigns c ON c.id = cl.campaign_id "
+			       "WHERE cl.campaign_id = ? AND (c.test_only = 0 OR r.is_test)) AS x "
+			       "WHERE nth = 1 AND NOT EXISTS (SELECT 1 FROM targets t WHERE t.campaign_id = ? "
+			       "AND t.email = x.email) ORDER BY list_id, id", I(id), I(id));
 	if (r >= 0)
-		r = prep(&cn, &src, "SELECT " PERSON_COLS " FROM (SELECT r.*, row_number() OVER "
-				    "(PARTITION BY r.email ORDER BY r.list_id, r.id) AS nth FROM recipients r "
-				    "JOIN campaign_lists cl ON cl.list_id = r.list_id "
-				    "JOIN campaigns c ON c.id = cl.campaign_id "
-				    "WHERE cl.campaign_id = ? AND (c.test_only = 0 OR r.is_test)) "
-				    "WHERE nth = 1 ORDER BY list_id, id", I(id));
-	if (r >= 0)
-		r = prep(&cn, &ins, "INSERT INTO targets (campaign_id, rid, " PERSON_COLS ") "
-				    "VALUES (?,?,?,?,?,?,?,?,?,?,?)");
-	while (r >= 0 && (r = step_row(&cn, src)) > 0) {
+		r = prep(cn, &ins, "INSERT INTO targets (campaign_id, rid, " PERSON_COLS ") "
+				   "VALUES (?,?,?,?,?,?,?,?,?,?,?)");
+	while (r >= 0 && (r = step_row(cn, src)) > 0) {
 		char rid[RID_LEN + 1];
 		id_random(rid, RID_LEN);
 		sqlite3_reset(ins);
@@ -1089,11 +1133,96 @@ int store_campaign_launch(struct store *s, int64_t tenant_id, int64_t id, int64_
 		sqlite3_bind_text(ins, 2, rid, -1, SQLITE_TRANSIENT);
 		for (int f = 0; f <= PF__COUNT; f++)
 			sqlite3_bind_value(ins, f + 3, sqlite3_column_value(src, f));
-		r = step_done(&cn, ins);
+		r = step_done(cn, ins);
 		count++;
 	}
+	if (r >= 0)
+		*ret_added = count;
+	return r;
+}
+
+int store_plan_at_once(void *ctx, size_t n, const char *const *emails, int64_t *due)
+{
+	(void)ctx;
+	(void)emails;
+	memset(due, 0, n * sizeof(*due));
+	return 0;
+}
+
+/* Plans every pending target of a campaign (target id order) with plan. */
+static int targets_plan(struct conn *cn, int64_t id, store_plan_fn plan, void *ctx)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL, *up = NULL;
+	struct arena *a = arena_new(0);
+	const char **emails = NULL;
+	int64_t *ids = NULL, *due = NULL;
+	size_t n = 0, cap = 0, capi = 0;
+	int r = prep(cn, &st, "SELECT id, email FROM targets WHERE campaign_id = ? AND state = 'pending' ORDER BY id", I(id));
+	while (r >= 0 && (r = step_row(cn, st)) > 0) {
+		size_t k = n;
+		const char **e = PUSH(a, emails, n, cap);
+		int64_t *i = PUSH(a, ids, k, capi);
+		if (!e || !i)
+			break;
+		*e = col_text(st, 1, a);
+		*i = col_int(st, 0);
+	}
+	r = read_done(r, a);
+	if (r >= 0 && n && !(due = arena_alloc(a, st_mult(n, sizeof(*due)))))
+		r = -ENOMEM;
+	if (r >= 0 && n)
+		r = plan(ctx, n, emails, due);
+	if (r >= 0 && n)
+		r = prep(cn, &up, "UPDATE targets SET due_at = ? WHERE id = ?");
+	for (size_t i = 0; r >= 0 && i < n; i++) {
+		sqlite3_reset(up);
+		sqlite3_bind_int64(up, 1, due[i]);
+		sqlite3_bind_int64(up, 2, ids[i]);
+		r = step_done(cn, up);
+	}
+	arena_free(a);
+	return r;
+}
+
+/* -ENOENT for no such campaign of the tenant, else its state. */
+static int campaign_state_get(struct conn *cn, int64_t tenant_id, int64_t id, enum campaign_state *ret)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int r = prep(cn, &st, "SELECT state FROM campaigns WHERE tenant_id = ? AND id = ?", I(tenant_id), I(id));
+	if (r >= 0 && (r = step_row(cn, st)) == 0)
+		r = -ENOENT;
+	if (r >= 0)
+		r = state_parse((const char *)sqlite3_column_text(st, 0), ret);
+	return r;
+}
+
+int store_campaign_launch(struct store *s, int64_t tenant_id, int64_t id, int64_t now, size_t max_test,
+			  store_plan_fn plan, void *ctx, int64_t *ret_targets)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	enum campaign_state st;
+	int64_t count = 0;
+	int r = begin(&cn);
+	if (r < 0)
+		return r;
+	r = campaign_state_get(&cn, tenant_id, id, &st);
+	if (r >= 0 && st != CAMPAIGN_DRAFT)
+		r = -EBUSY;
+	if (r >= 0)
+		r = targets_add_new(&cn, id, &count);
 	if (r >= 0 && count == 0)
 		r = -ENODATA;
+	if (r >= 0 && (size_t)count > max_test) {
+		_cleanup_stmt_ sqlite3_stmt *t = NULL;
+		r = prep(&cn, &t, "SELECT test_only FROM campaigns WHERE id = ?", I(id));
+		if (r >= 0 && (r = step_row(&cn, t)) > 0 && col_int(t, 0))
+			r = -E2BIG;
+	}
+	if (r >= 0)
+		r = targets_plan(&cn, id, plan, ctx);
+	if (r >= 0)
+		r = run(&cn, "UPDATE campaigns SET state = 'scheduled', launched_at = ?, target_count = ?, "
+			     "start_at = max(start_at, ?) WHERE id = ?", I(now), I(count), I(now), I(id));
 	if (r < 0 || (r = commit(&cn)) < 0) {
 		rollback(&cn);
 		return r;
@@ -1102,27 +1231,78 @@ int store_campaign_launch(struct store *s, int64_t tenant_id, int64_t id, int64_
 	return 0;
 }
 
-int store_campaign_transition(struct store *s, int64_t tenant_id, int64_t id, unsigned from,
-			      enum campaign_state to, int64_t now)
+int store_campaign_update(struct store *s, int64_t tenant_id, int64_t id, const struct campaign *c,
+			  store_plan_fn plan, void *ctx)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	enum campaign_state st;
+	int64_t added;
+	int r = begin(&cn);
+	if (r < 0)
+		return r;
+	r = campaign_state_get(&cn, tenant_id, id, &st);
+	if (r >= 0 && (st == CAMPAIGN_FINISHED || st == CAMPAIGN_CANCELLED))
+		r = -EBUSY;
+	if (r >= 0)
+		r = campaign_refs_check(&cn, tenant_id, c);
+	if (r >= 0)
+		r = run(&cn, "UPDATE campaigns SET name = ?, sender_name = ?, sender_local = ?, sender_domain = ?, "
+			     "schedule = ?, start_at = ?, ends_at = ?, profile_id = nullif(?, 0), exclusion_seconds = ? "
+			     "WHERE id = ?", T(c->name), T(c->sender_name), T(c->sender_local), T(c->sender_domain), T(c->schedule_json ? c->schedule_json : "{}"), I(c->start_at), I(c->ends_at), I(c->profile_id), I(c->exclusion_seconds), I(id));
+	if (r >= 0)
+		r = campaign_lists_set(&cn, id, c);
+	if (r >= 0 && st != CAMPAIGN_DRAFT) {
+		/* Pending targets whose address left every list go; new ones come. */
+		r = run(&cn, "DELETE FROM targets WHERE campaign_id = ? AND state = 'pending' AND NOT EXISTS "
+			     "(SELECT 1 FROM recipients r JOIN campaign_lists cl ON cl.list_id = r.list_id "
+			     "JOIN campaigns c ON c.id = cl.campaign_id WHERE cl.campaign_id = targets.campaign_id "
+			     "AND r.email = targets.email AND (c.test_only = 0 OR r.is_test)) "
+			     "AND NOT EXISTS (SELECT 1 FROM events e WHERE e.campaign_id = targets.campaign_id "
+			     "AND e.target_id = targets.id)", I(id));
+		if (r >= 0)
+			r = targets_add_new(&cn, id, &added);
+		if (r >= 0 && plan)
+			r = targets_plan(&cn, id, plan, ctx);
+		if (r >= 0)
+			r = run(&cn, "UPDATE campaigns SET target_count = (SELECT count(*) FROM targets t "
+				     "WHERE t.campaign_id = campaigns.id) WHERE id = ?", I(id));
+		/* a running campaign with new targets sends again */
+		if (r >= 0 && st == CAMPAIGN_RUNNING)
+			r = run(&cn, "UPDATE campaigns SET state = 'sending' WHERE id = ? AND EXISTS (SELECT 1 FROM "
+				     "targets t WHERE t.campaign_id = campaigns.id AND t.state = 'pending')", I(id));
+	}
+	if (r < 0 || (r = commit(&cn)) < 0) {
+		rollback(&cn);
+		return r;
+	}
+	return 0;
+}
+
+int store_campaign_transition(struct store *s, int64_t tenant_id, int64_t id, unsigned from,
+			      enum campaign_state to, int64_t now, store_plan_fn plan, void *ctx)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
 	enum campaign_state cur;
 	int r = begin(&cn);
 	if (r < 0)
 		return r;
-	r = prep(&cn, &st, "SELECT state FROM campaigns WHERE tenant_id = ? AND id = ?", I(tenant_id), I(id));
-	if (r >= 0 && (r = step_row(&cn, st)) == 0)
-		r = -ENOENT;
-	if (r >= 0 && (r = state_parse((const char *)sqlite3_column_text(st, 0), &cur)) >= 0 &&
-	    !(from & (1u << cur)))
+	r = campaign_state_get(&cn, tenant_id, id, &cur);
+	if (r >= 0 && !(from & (1u << cur)))
 		r = -EBUSY;
 	bool ends = to == CAMPAIGN_FINISHED || to == CAMPAIGN_CANCELLED;
-	if (r >= 0)
+	if (r >= 0 && cur == CAMPAIGN_PAUSED && to == CAMPAIGN_SENDING) {
+		/* resume into the state it was paused from, with a fresh plan */
+		r = run(&cn, "UPDATE campaigns SET state = coalesce(resume_state, 'sending'), resume_state = NULL "
+			     "WHERE id = ?", I(id));
+		if (r >= 0 && plan)
+			r = targets_plan(&cn, id, plan, ctx);
+	} else if (r >= 0 && to == CAMPAIGN_PAUSED) {
+		r = run(&cn, "UPDATE campaigns SET state = 'paused', resume_state = state WHERE id = ?", I(id));
+	} else if (r >= 0) {
 		r = run(&cn, "UPDATE campaigns SET state = ?, finished_at = ? WHERE id = ?", T(campaign_state_name(to)), I(ends ? now : 0), I(id));
+	}
 	if (r >= 0 && to == CAMPAIGN_CANCELLED)
-		r = run(&cn, "UPDATE targets SET state = 'error', error = 'cancelled' "
-			     "WHERE campaign_id = ? AND state IN ('pending', 'claimed')", I(id));
+		r = run(&cn, "UPDATE targets SET state = 'cancelled' WHERE campaign_id = ? AND state IN ('pending', 'claimed')", I(id));
 	if (r < 0 || (r = commit(&cn)) < 0) {
 		rollback(&cn);
 		return r;
@@ -1132,43 +1312,100 @@ int store_campaign_transition(struct store *s, int64_t tenant_id, int64_t id, un
 
 /* ---- delivery ---- */
 
-#define TARGET_COLS "t.id, t.campaign_id, c.tenant_id, t.rid, t.state, t.sent_at, t.error, " PERSON_COLS
+#define TARGET_COLS "t.id, t.campaign_id, c.tenant_id, t.rid, t.state, t.sent_at, t.error, t.due_at, t.attempts, " PERSON_COLS
+
+const char *target_state_name(enum target_state st)
+{
+	return (size_t)st < ARRAY_SIZE(target_state_names) ? target_state_names[st] : "error";
+}
 
 static void target_read(sqlite3_stmt *st, struct arena *a, struct target *t)
 {
 	*t = (struct target){
 		.id = col_int(st, 0), .campaign_id = col_int(st, 1), .tenant_id = col_int(st, 2),
 		.rid = col_text(st, 3, a), .sent_at = col_int(st, 5), .error = col_text_null(st, 6, a),
+		.due_at = col_int(st, 7), .attempts = col_int(st, 8),
 	};
 	int i = name_index(target_state_names, ARRAY_SIZE(target_state_names),
 			   (const char *)sqlite3_column_text(st, 4));
 	t->state = i < 0 ? TARGET_ERROR : (enum target_state)i;
-	person_read(st, 7, a, &t->p);
+	person_read(st, 9, a, &t->p);
 }
 
-int store_targets_claim(struct store *s, size_t limit, struct arena *a, struct target **ret, size_t *ret_n)
+int store_campaigns_tick(struct store *s, int64_t now)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	int changed = 0;
+	int r = begin(&cn);
+	if (r < 0)
+		return r;
+	r = run(&cn, "UPDATE campaigns SET state = 'sending' WHERE state = 'scheduled' AND start_at <= ?", I(now));
+	changed += r >= 0 ? sqlite3_changes(cn.db) : 0;
+	if (r >= 0)
+		r = run(&cn, "UPDATE campaigns SET state = 'running' WHERE state = 'sending' AND NOT EXISTS "
+			     "(SELECT 1 FROM targets t WHERE t.campaign_id = campaigns.id "
+			     "AND t.state IN ('pending', 'claimed', 'sending'))");
+	changed += r >= 0 ? sqlite3_changes(cn.db) : 0;
+	/* The end of the training period: what was not sent stays unsent. */
+	if (r >= 0)
+		r = run(&cn, "UPDATE targets SET state = 'cancelled' WHERE state = 'pending' AND campaign_id IN "
+			     "(SELECT id FROM campaigns WHERE ends_at > 0 AND ends_at <= ? AND state IN "
+			     "('scheduled', 'sending', 'running', 'paused'))", I(now));
+	if (r >= 0)
+		r = run(&cn, "UPDATE campaigns SET state = 'finished', finished_at = ? WHERE ends_at > 0 AND ends_at <= ? "
+			     "AND state IN ('scheduled', 'sending', 'running', 'paused')", I(now), I(now));
+	changed += r >= 0 ? sqlite3_changes(cn.db) : 0;
+	if (r < 0 || (r = commit(&cn)) < 0) {
+		rollback(&cn);
+		return r;
+	}
+	return changed;
+}
+
+int store_delivery_outlook(struct store *s, int64_t now, struct arena *a, int64_t **ret_profiles,
+			   size_t *ret_n, int64_t *ret_next_due)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	_cleanup_stmt_ sqlite3_stmt *st = NULL, *next = NULL;
+	int64_t *out = NULL;
+	size_t n = 0, cap = 0;
+	int r = prep(&cn, &st, "SELECT DISTINCT coalesce(c.profile_id, 0) FROM campaigns c WHERE c.state = 'sending' "
+			       "AND EXISTS (SELECT 1 FROM targets t WHERE t.campaign_id = c.id AND t.state = 'pending' "
+			       "AND t.due_at <= ?)", I(now));
+	while (r >= 0 && (r = step_row(&cn, st)) > 0) {
+		int64_t *p = PUSH(a, out, n, cap);
+		if (!p)
+			break;
+		*p = col_int(st, 0);
+	}
+	if ((r = read_done(r, a)) < 0)
+		return r;
+	r = prep(&cn, &next, "SELECT coalesce(min(t.due_at), 0) FROM targets t JOIN campaigns c ON c.id = t.campaign_id "
+			     "WHERE t.state = 'pending' AND t.due_at > ? AND c.state IN ('sending', 'scheduled')", I(now));
+	if (r >= 0 && (r = step_row(&cn, next)) > 0) {
+		*ret_next_due = col_int(next, 0);
+		r = 0;
+	}
+	if (r < 0)
+		return r;
+	*ret_profiles = out;
+	*ret_n = n;
+	return 0;
+}
+
+int store_targets_claim(struct store *s, int64_t profile_id, int64_t now, size_t limit, struct arena *a,
+			struct target **ret, size_t *ret_n)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	struct target *out = NULL;
 	size_t n = 0, cap = 0;
-	/* The sender polls: look before taking the write lock. */
-	{
-		_cleanup_stmt_ sqlite3_stmt *any = NULL;
-		int r = prep(&cn, &any, "SELECT 1 FROM targets t JOIN campaigns c ON c.id = t.campaign_id "
-					"WHERE t.state = 'pending' AND c.state = 'sending' LIMIT 1");
-		if (r >= 0 && (r = step_row(&cn, any)) == 0) {
-			*ret = NULL;
-			*ret_n = 0;
-		}
-		if (r <= 0)
-			return r;
-	}
 	int r = begin(&cn);
 	if (r < 0)
 		return r;
 	r = prep(&cn, &st, "SELECT " TARGET_COLS " FROM targets t JOIN campaigns c ON c.id = t.campaign_id "
-			   "WHERE t.state = 'pending' AND c.state = 'sending' ORDER BY t.id LIMIT ?", I((int64_t)limit));
+			   "WHERE t.state = 'pending' AND t.due_at <= ? AND c.state = 'sending' "
+			   "AND coalesce(c.profile_id, 0) = ? ORDER BY t.due_at, t.id LIMIT ?", I(now), I(profile_id), I((int64_t)limit));
 	while (r >= 0 && (r = step_row(&cn, st)) > 0) {
 		struct target *t = PUSH(a, out, n, cap);
 		if (!t)
@@ -1189,11 +1426,75 @@ int store_targets_claim(struct store *s, size_t limit, struct arena *a, struct t
 	return 0;
 }
 
-int store_targets_unclaim_all(struct store *s)
+int store_targets_recover(struct store *s, int64_t *ret_requeued, int64_t *ret_uncertain)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	int r = run(&cn, "UPDATE targets SET state = 'pending' WHERE state = 'claimed'");
-	return r < 0 ? r : sqlite3_changes(cn.db);
+	int64_t requeued = 0, uncertain = 0;
+	int r = begin(&cn);
+	if (r < 0)
+		return r;
+	r = run(&cn, "UPDATE targets SET state = 'pending' WHERE state = 'claimed'");
+	if (r >= 0)
+		requeued = sqlite3_changes(cn.db);
+	if (r >= 0)
+		r = run(&cn, "INSERT INTO events (campaign_id, target_id, kind, at_ms, detail) SELECT campaign_id, id, ?, ?, "
+			     "'{\"error\":\"uncertain: the server stopped while this mail was being handed to the relay; "
+			     "it is not sent again\"}' FROM targets WHERE state = 'sending'", T(event_kind_name(EV_SEND_ERROR)), I(now_ms()));
+	if (r >= 0)
+		r = run(&cn, "UPDATE targets SET state = 'uncertain', error = 'uncertain: the server stopped while this "
+			     "mail was being handed to the relay' WHERE state = 'sending'");
+	if (r >= 0)
+		uncertain = sqlite3_changes(cn.db);
+	if (r < 0 || (r = commit(&cn)) < 0) {
+		rollback(&cn);
+		return r;
+	}
+	*ret_requeued = requeued;
+	*ret_uncertain = uncertain;
+	return 0;
+}
+
+int store_target_begin(struct store *s, int64_t target_id)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	int r = begin(&cn);
+	if (r < 0)
+		return r;
+	r = run(&cn, "UPDATE targets SET state = 'sending' WHERE id = ? AND state = 'claimed' AND "
+		     "(SELECT state FROM campaigns c WHERE c.id = targets.campaign_id) = 'sending'", I(target_id));
+	int began = r >= 0 ? sqlite3_changes(cn.db) : 0;
+	if (r >= 0 && !began)
+		r = run(&cn, "UPDATE targets SET state = 'pending' WHERE id = ? AND state = 'claimed'", I(target_id));
+	if (r < 0 || (r = commit(&cn)) < 0) {
+		rollback(&cn);
+		return r;
+	}
+	return began;
+}
+
+int store_target_release(struct store *s, int64_t target_id)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	return run(&cn, "UPDATE targets SET state = 'pending' WHERE id = ? AND state = 'claimed'", I(target_id));
+}
+
+/* A counted send adds to the tenant's usage of its current period. */
+static int usage_count(struct conn *cn, int64_t target_id, int64_t at)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int r = prep(cn, &st, "SELECT c.tenant_id, tn.period_start, t.email FROM targets t "
+			      "JOIN campaigns c ON c.id = t.campaign_id JOIN tenants tn ON tn.id = c.tenant_id "
+			      "WHERE t.id = ? AND t.is_test = 0 AND c.test_only = 0 AND c.target_count > 10", I(target_id));
+	if (r < 0 || (r = step_row(cn, st)) <= 0)
+		return r;
+	int64_t tenant = col_int(st, 0), period = col_int(st, 1);
+	const char *email = (const char *)sqlite3_column_text(st, 2);
+	r = run(cn, "INSERT INTO usage_sends (tenant_id, period_start, sends) VALUES (?, ?, 1) "
+		    "ON CONFLICT (tenant_id, period_start) DO UPDATE SET sends = sends + 1", I(tenant), I(period));
+	if (r >= 0)
+		r = run(cn, "INSERT OR IGNORE INTO usage_addresses (tenant_id, period_start, email, first_at) "
+			    "VALUES (?, ?, ?, ?)", I(tenant), I(period), T(email), I(at));
+	return r;
 }
 
 static int target_finish(struct store *s, int64_t target_id, int64_t at_ms, bool ok, const char *text)
@@ -1203,13 +1504,13 @@ static int target_finish(struct store *s, int64_t target_id, int64_t at_ms, bool
 	if (r < 0)
 		return r;
 	if (ok)
-		r = run(&cn, "UPDATE targets SET state = 'sent', sent_at = ?, message_id = ?, last_sent_ms = ? "
-			     "WHERE id = ? AND state = 'claimed'", I(at_ms / 1000), T(text), I(at_ms), I(target_id));
+		r = run(&cn, "UPDATE targets SET state = 'sent', sent_at = ?, message_id = ?, last_sent_ms = ?, error = NULL "
+			     "WHERE id = ? AND state = 'sending'", I(at_ms / 1000), T(text), I(at_ms), I(target_id));
 	else
-		r = run(&cn, "UPDATE targets SET state = 'error', error = ? WHERE id = ? AND state = 'claimed'",
+		r = run(&cn, "UPDATE targets SET state = 'error', error = ? WHERE id = ? AND state = 'sending'",
 			T(text), I(target_id));
 	if (r >= 0 && sqlite3_changes(cn.db) == 0)
-		r = -ESTALE; /* no longer claimed (cancelled meanwhile): nothing to record */
+		r = -ESTALE;
 	if (r >= 0) {
 		_cleanup_free_ char *detail = NULL;
 		if (!ok) {
@@ -1220,19 +1521,13 @@ static int target_finish(struct store *s, int64_t target_id, int64_t at_ms, bool
 		r = run(&cn, "INSERT INTO events (campaign_id, target_id, kind, at_ms, detail) "
 			     "SELECT campaign_id, id, ?, ?, ? FROM targets WHERE id = ?", T(event_kind_name(ok ? EV_SENT : EV_SEND_ERROR)), I(at_ms), T(detail), I(target_id));
 	}
+	if (r >= 0 && ok)
+		r = usage_count(&cn, target_id, at_ms / 1000);
 	if (r < 0 || (r = commit(&cn)) < 0) {
 		rollback(&cn);
 		return r;
 	}
 	return 0;
-}
-
-int store_target_is_claimed(struct store *s, int64_t target_id)
-{
-	_cleanup_conn_ struct conn cn = conn_get(s);
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	int r = prep(&cn, &st, "SELECT 1 FROM targets WHERE id = ? AND state = 'claimed'", I(target_id));
-	return r < 0 ? r : step_row(&cn, st);
 }
 
 int store_target_sent(struct store *s, int64_t target_id, int64_t at_ms, const char *message_id)
@@ -1245,13 +1540,308 @@ int store_target_failed(struct store *s, int64_t target_id, int64_t at_ms, const
 	return target_finish(s, target_id, at_ms, false, error);
 }
 
-int store_campaigns_settle(struct store *s)
+int store_target_retry(struct store *s, int64_t target_id, int64_t due_at, const char *error)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	int r = run(&cn, "UPDATE campaigns SET state = 'running' WHERE state = 'sending' AND NOT EXISTS "
-			 "(SELECT 1 FROM targets t WHERE t.campaign_id = campaigns.id "
-			 "AND t.state IN ('pending', 'claimed'))");
-	return r < 0 ? r : sqlite3_changes(cn.db);
+	int r = run(&cn, "UPDATE targets SET state = 'pending', due_at = ?, attempts = attempts + 1, error = ? "
+			 "WHERE id = ? AND state = 'sending'", I(due_at), T(error), I(target_id));
+	return r < 0 ? r : sqlite3_changes(cn.db) ? 0 : -ESTALE;
+}
+
+int store_campaign_delivery(struct store *s, int64_t tenant_id, int64_t id, struct delivery_counts *ret)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	struct delivery_counts k = { 0 };
+	int r = prep(&cn, &st, "SELECT t.state, count(*), sum(t.state = 'pending' AND t.attempts > 0), "
+			       "min(CASE WHEN t.state = 'pending' THEN t.due_at END) FROM targets t JOIN campaigns c "
+			       "ON c.id = t.campaign_id WHERE c.tenant_id = ? AND c.id = ? GROUP BY t.state", I(tenant_id), I(id));
+	while (r >= 0 && (r = step_row(&cn, st)) > 0) {
+		int i = name_index(target_state_names, ARRAY_SIZE(target_state_names),
+				   (const char *)sqlite3_column_text(st, 0));
+		if (i >= 0)
+			k.n[i] = col_int(st, 1);
+		k.retrying += col_int(st, 2);
+		if (sqlite3_column_type(st, 3) != SQLITE_NULL)
+			k.next_due = col_int(st, 3);
+	}
+	if (r < 0)
+		return r;
+	*ret = k;
+	return 0;
+}
+
+int store_campaign_times(struct store *s, int64_t tenant_id, int64_t id, struct arena *a, int64_t **ret_at,
+			 bool **ret_sent, size_t *ret_n)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int64_t *at = NULL;
+	bool *sent = NULL;
+	size_t n = 0, n2 = 0, cap = 0, cap2 = 0;
+	int r = prep(&cn, &st, "SELECT CASE WHEN t.state = 'sent' THEN t.sent_at ELSE t.due_at END AS at, "
+			       "t.state = 'sent' FROM targets t JOIN campaigns c ON c.id = t.campaign_id "
+			       "WHERE c.tenant_id = ? AND c.id = ? AND t.state IN ('sent', 'pending', 'claimed', 'sending') "
+			       "ORDER BY at", I(tenant_id), I(id));
+	while (r >= 0 && (r = step_row(&cn, st)) > 0) {
+		int64_t *x = PUSH(a, at, n, cap);
+		bool *y = PUSH(a, sent, n2, cap2);
+		if (!x || !y)
+			break;
+		*x = col_int(st, 0);
+		*y = col_int(st, 1) != 0;
+	}
+	if ((r = read_done(r, a)) < 0)
+		return r;
+	*ret_at = at;
+	*ret_sent = sent;
+	*ret_n = n;
+	return 0;
+}
+
+int store_lists_emails(struct store *s, int64_t tenant_id, const int64_t *list_ids, size_t nlists, bool test_only,
+		       struct arena *a, const char ***ret, size_t *ret_n)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_buf_ struct buf ids = BUF_INIT(1 << 20);
+	const char **out = NULL;
+	size_t n = 0, cap = 0;
+	for (size_t i = 0; i < nlists; i++)
+		buf_printf(&ids, "%s%lld", i ? "," : "", (long long)list_ids[i]);
+	_cleanup_free_ char *sql = xasprintf(
+		"SELECT email FROM (SELECT r.email, r.list_id, r.id, row_number() OVER (PARTITION BY r.email "
+		"ORDER BY r.list_id, r.id) AS nth FROM recipients r JOIN lists l ON l.id = r.list_id "
+		"WHERE l.tenant_id = ? AND r.list_id IN (%s) AND (? = 0 OR r.is_test)) WHERE nth = 1 "
+		"ORDER BY list_id, id", nlists ? ids.p : "0");
+	int r = prep(&cn, &st, sql, I(tenant_id), I((int64_t)test_only));
+	while (r >= 0 && (r = step_row(&cn, st)) > 0) {
+		const char **e = PUSH(a, out, n, cap);
+		if (!e)
+			break;
+		*e = col_text(st, 0, a);
+	}
+	if ((r = read_done(r, a)) < 0)
+		return r;
+	*ret = out;
+	*ret_n = n;
+	return 0;
+}
+
+int store_usage_get(struct store *s, int64_t tenant_id, struct usage *ret)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int r = prep(&cn, &st, "SELECT tn.period_start, coalesce((SELECT sends FROM usage_sends u WHERE u.tenant_id = tn.id "
+			       "AND u.period_start = tn.period_start), 0), (SELECT count(*) FROM usage_addresses u "
+			       "WHERE u.tenant_id = tn.id AND u.period_start = tn.period_start) FROM tenants tn WHERE tn.id = ?", I(tenant_id));
+	if (r < 0 || (r = step_row(&cn, st)) < 0)
+		return r;
+	if (r == 0)
+		return -ENOENT;
+	*ret = (struct usage){ col_int(st, 0), col_int(st, 1), col_int(st, 2) };
+	return 0;
+}
+
+/* ---- sending profiles, DKIM keys ---- */
+
+static const char *const smtp_security_names[] = { "none", "starttls", "tls" };
+
+const char *smtp_security_name(enum smtp_security sec)
+{
+	return (size_t)sec < ARRAY_SIZE(smtp_security_names) ? smtp_security_names[sec] : "none";
+}
+
+int smtp_security_parse(const char *str, enum smtp_security *ret)
+{
+	int i = name_index(smtp_security_names, ARRAY_SIZE(smtp_security_names), str);
+	if (i < 0)
+		return -EINVAL;
+	*ret = (enum smtp_security)i;
+	return 0;
+}
+
+static struct slice col_blob(sqlite3_stmt *st, int i, struct arena *a)
+{
+	size_t n = (size_t)sqlite3_column_bytes(st, i);
+	const void *p = sqlite3_column_blob(st, i);
+	char *copy = n ? arena_alloc(a, n) : NULL;
+	if (copy)
+		memcpy(copy, p, n);
+	return (struct slice){ copy, copy ? n : 0 };
+}
+
+#define PROFILE_COLS "id, coalesce(tenant_id, 0), name, host, port, security, verify_tls, username, " \
+	"password_sealed, helo, connections, per_connection, created_at"
+
+static void profile_read(sqlite3_stmt *st, struct arena *a, struct sending_profile *p)
+{
+	*p = (struct sending_profile){
+		.id = col_int(st, 0), .tenant_id = col_int(st, 1), .name = col_text(st, 2, a),
+		.host = col_text(st, 3, a), .port = col_int(st, 4), .verify_tls = col_int(st, 6) != 0,
+		.username = col_text(st, 7, a), .password_sealed = col_blob(st, 8, a), .helo = col_text(st, 9, a),
+		.connections = col_int(st, 10), .per_connection = col_int(st, 11), .created_at = col_int(st, 12),
+	};
+	if (smtp_security_parse((const char *)sqlite3_column_text(st, 5), &p->security) < 0)
+		p->security = SMTP_SECURITY_STARTTLS;
+}
+
+int store_profile_create(struct store *s, const struct sending_profile *p, int64_t *ret_id)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	int r = run(&cn, "INSERT INTO sending_profiles (tenant_id, name, host, port, security, verify_tls, username, "
+			 "password_sealed, helo, connections, per_connection, created_at) "
+			 "VALUES (nullif(?, 0),?,?,?,?,?,?,?,?,?,?,?)", I(p->tenant_id), T(p->name), T(p->host), I(p->port), T(smtp_security_name(p->security)), I((int64_t)p->verify_tls), T(p->username), B(p->password_sealed.p, p->password_sealed.len), T(p->helo), I(p->connections), I(p->per_connection), I(now_unix()));
+	if (r < 0)
+		return r;
+	*ret_id = sqlite3_last_insert_rowid(cn.db);
+	return 0;
+}
+
+static int profile_query(struct store *s, const char *where, int64_t a1, int64_t a2, struct arena *a,
+			 struct sending_profile *ret)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_free_ char *sql = xasprintf("SELECT " PROFILE_COLS " FROM sending_profiles WHERE %s", where);
+	int r = prep(&cn, &st, sql, I(a1), I(a2));
+	if (r < 0 || (r = step_row(&cn, st)) < 0)
+		return r;
+	if (r == 0)
+		return -ENOENT;
+	profile_read(st, a, ret);
+	return read_done(0, a);
+}
+
+int store_profile_get(struct store *s, int64_t tenant_id, int64_t id, struct arena *a, struct sending_profile *ret)
+{
+	return profile_query(s, "id = ? AND (tenant_id IS NULL OR tenant_id = nullif(?, 0))", id, tenant_id, a, ret);
+}
+
+int store_profile_load(struct store *s, int64_t id, struct arena *a, struct sending_profile *ret)
+{
+	return profile_query(s, "id = ? AND ? = 0", id, 0, a, ret);
+}
+
+int store_profiles(struct store *s, int64_t tenant_id, struct arena *a, struct sending_profile **ret, size_t *ret_n)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	struct sending_profile *out = NULL;
+	size_t n = 0, cap = 0;
+	int r = prep(&cn, &st, "SELECT " PROFILE_COLS " FROM sending_profiles WHERE tenant_id IS NULL "
+			       "OR tenant_id = nullif(?, 0) ORDER BY tenant_id IS NOT NULL, id", I(tenant_id));
+	while (r >= 0 && (r = step_row(&cn, st)) > 0) {
+		struct sending_profile *p = PUSH(a, out, n, cap);
+		if (!p)
+			break;
+		profile_read(st, a, p);
+	}
+	if ((r = read_done(r, a)) < 0)
+		return r;
+	*ret = out;
+	*ret_n = n;
+	return 0;
+}
+
+/* tenant_id 0 matches the operator's rows (NULL). */
+#define PROFILE_OWNED "id = ? AND coalesce(tenant_id, 0) = ?"
+
+int store_profile_update(struct store *s, int64_t tenant_id, int64_t id, const struct sending_profile *p)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	int r;
+	if (p->password_sealed.p)
+		r = run(&cn, "UPDATE sending_profiles SET name = ?, host = ?, port = ?, security = ?, verify_tls = ?, "
+			     "username = ?, helo = ?, connections = ?, per_connection = ?, password_sealed = ? "
+			     "WHERE " PROFILE_OWNED, T(p->name), T(p->host), I(p->port), T(smtp_security_name(p->security)), I((int64_t)p->verify_tls), T(p->username), T(p->helo), I(p->connections), I(p->per_connection), B(p->password_sealed.p, p->password_sealed.len), I(id), I(tenant_id));
+	else
+		r = run(&cn, "UPDATE sending_profiles SET name = ?, host = ?, port = ?, security = ?, verify_tls = ?, "
+			     "username = ?, helo = ?, connections = ?, per_connection = ? WHERE " PROFILE_OWNED, T(p->name), T(p->host), I(p->port), T(smtp_security_name(p->security)), I((int64_t)p->verify_tls), T(p->username), T(p->helo), I(p->connections), I(p->per_connection), I(id), I(tenant_id));
+	return r < 0 ? r : sqlite3_changes(cn.db) ? 0 : -ENOENT;
+}
+
+int store_profile_delete(struct store *s, int64_t tenant_id, int64_t id)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int r = begin(&cn);
+	if (r < 0)
+		return r;
+	r = prep(&cn, &st, "SELECT 1 FROM campaigns WHERE profile_id = ? AND state NOT IN ('finished', 'cancelled')", I(id));
+	if (r >= 0 && (r = step_row(&cn, st)) > 0)
+		r = -EBUSY;
+	if (r >= 0)
+		r = run(&cn, "DELETE FROM sending_profiles WHERE " PROFILE_OWNED, I(id), I(tenant_id));
+	if (r >= 0 && sqlite3_changes(cn.db) == 0)
+		r = -ENOENT;
+	if (r < 0 || (r = commit(&cn)) < 0) {
+		rollback(&cn);
+		return r;
+	}
+	return 0;
+}
+
+#define DKIM_COLS "id, domain, selector, algorithm, private_sealed, dns_txt, created_at"
+
+static void dkim_read(sqlite3_stmt *st, struct arena *a, struct dkim_key *k)
+{
+	*k = (struct dkim_key){
+		.id = col_int(st, 0), .domain = col_text(st, 1, a), .selector = col_text(st, 2, a),
+		.algorithm = col_text(st, 3, a), .private_sealed = col_blob(st, 4, a), .dns_txt = col_text(st, 5, a),
+		.created_at = col_int(st, 6),
+	};
+}
+
+int store_dkim_add(struct store *s, const struct dkim_key *k, int64_t *ret_id)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	int r = run(&cn, "INSERT INTO dkim_keys (domain, selector, algorithm, private_sealed, dns_txt, created_at) "
+			 "VALUES (?,?,?,?,?,?)", T(k->domain), T(k->selector), T(k->algorithm), B(k->private_sealed.p, k->private_sealed.len), T(k->dns_txt), I(now_unix()));
+	if (r < 0)
+		return r;
+	*ret_id = sqlite3_last_insert_rowid(cn.db);
+	return 0;
+}
+
+int store_dkim_keys(struct store *s, struct arena *a, struct dkim_key **ret, size_t *ret_n)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	struct dkim_key *out = NULL;
+	size_t n = 0, cap = 0;
+	int r = prep(&cn, &st, "SELECT " DKIM_COLS " FROM dkim_keys ORDER BY domain");
+	while (r >= 0 && (r = step_row(&cn, st)) > 0) {
+		struct dkim_key *k = PUSH(a, out, n, cap);
+		if (!k)
+			break;
+		dkim_read(st, a, k);
+	}
+	if ((r = read_done(r, a)) < 0)
+		return r;
+	*ret = out;
+	*ret_n = n;
+	return 0;
+}
+
+int store_dkim_for_domain(struct store *s, const char *domain, struct arena *a, struct dkim_key *ret)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int r = prep(&cn, &st, "SELECT " DKIM_COLS " FROM dkim_keys WHERE domain = ?", T(domain));
+	if (r < 0 || (r = step_row(&cn, st)) < 0)
+		return r;
+	if (r == 0)
+		return -ENOENT;
+	dkim_read(st, a, ret);
+	return read_done(0, a);
+}
+
+int store_dkim_delete(struct store *s, int64_t id)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	int r = run(&cn, "DELETE FROM dkim_keys WHERE id = ?", I(id));
+	return r < 0 ? r : sqlite3_changes(cn.db) ? 0 : -ENOENT;
 }
 
 /* ---- tracking and results ---- */

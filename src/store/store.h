@@ -161,6 +161,9 @@ struct scenario_rec {
 	const char *explain_html;
 	const char *red_flags_json; /* JSON array of {"part", "text"} */
 	int64_t created_at;
+	const char *envelope_from;  /* SMTP MAIL FROM; "": the From address */
+	const char *reply_to;       /* "": none */
+	const char *headers_json;   /* JSON array of {"name", "value"}: extra headers */
 };
 
 int store_scenario_create(struct store *s, int64_t tenant_id, const struct scenario_rec *sc, int64_t *ret_id);
@@ -188,9 +191,21 @@ struct campaign {
 	int64_t exclusion_seconds, created_at, launched_at, finished_at;
 	int64_t *list_ids;
 	size_t nlist_ids;
+	const char *schedule_json;  /* deliver/plan.h's form; "{}" for the default */
+	int64_t start_at, ends_at;  /* unix seconds; 0: at launch / never */
+	int64_t profile_id;         /* sending profile; 0: the server's relay */
+	int64_t target_count;       /* fixed at launch */
 };
 
-enum target_state { TARGET_PENDING, TARGET_CLAIMED, TARGET_SENT, TARGET_ERROR };
+/* A target's delivery: pending (waiting for due_at) -> claimed (taken by a
+ * worker) -> sending (handed to the relay) -> sent | error; pending again
+ * for a retry.  A target found "sending" after a crash becomes uncertain:
+ * nobody knows whether the relay took it, and it is never resent. */
+enum target_state {
+	TARGET_PENDING, TARGET_CLAIMED, TARGET_SENDING, TARGET_SENT, TARGET_ERROR, TARGET_UNCERTAIN,
+	TARGET_CANCELLED,
+};
+const char *target_state_name(enum target_state st);
 
 struct target {
 	int64_t id, campaign_id, tenant_id;
@@ -198,7 +213,8 @@ struct target {
 	struct person p;
 	enum target_state state;
 	int64_t sent_at;
-	const char *error;      /* server reply of a failed send, or NULL */
+	const char *error;      /* server reply of a failed send (or of the last retry), or NULL */
+	int64_t due_at, attempts;
 };
 
 /* Event kinds, in the order of SPEC F1.  The names are the API's. */
@@ -221,30 +237,147 @@ struct event {
 int store_campaign_create(struct store *s, int64_t tenant_id, const struct campaign *c, int64_t *ret_id);
 int store_campaign_get(struct store *s, int64_t tenant_id, int64_t id, struct arena *a, struct campaign *ret);
 int store_campaigns(struct store *s, int64_t tenant_id, struct arena *a, struct campaign **ret, size_t *ret_n);
-/*
- * Draft -> sending: snapshots the recipients of the campaign's lists into
- * targets (one per address; test targets only when test_only), each with a
- * fresh rid, all in one transaction.  -EBUSY unless the campaign is a
- * draft; -ENODATA when there is nobody to send to.  *ret_targets: count.
- */
-int store_campaign_launch(struct store *s, int64_t tenant_id, int64_t id, int64_t now, int64_t *ret_targets);
-/* Moves to `to` only from one of the states in `from` (bit mask of 1 << state). */
-int store_campaign_transition(struct store *s, int64_t tenant_id, int64_t id, unsigned from,
-			      enum campaign_state to, int64_t now);
 
-/* Delivery: claims up to `limit` pending targets of sending campaigns
- * (they become TARGET_CLAIMED), with their campaign ids. */
-int store_targets_claim(struct store *s, size_t limit, struct arena *a, struct target **ret, size_t *ret_n);
-/* Claimed targets left over from a crash go back to pending. */
-int store_targets_unclaim_all(struct store *s);
-/* 1 while a target is still claimed (a cancel takes it back), else 0. */
-int store_target_is_claimed(struct store *s, int64_t target_id);
-/* Record the outcome of a claimed target's send with its event; -ESTALE when
- * it is no longer claimed (cancelled meanwhile), and nothing is written. */
+/* A planner: due[i] for the i-th of n targets (emails in target id order).
+ * Called inside the store's transaction; returns 0 or a negative errno that
+ * rolls everything back. */
+typedef int (*store_plan_fn)(void *ctx, size_t n, const char *const *emails, int64_t *due);
+/* The plainest plan: everyone due at once (ctx unused). */
+int store_plan_at_once(void *ctx, size_t n, const char *const *emails, int64_t *due);
+
+/*
+ * Draft -> scheduled: snapshots the recipients of the campaign's lists into
+ * targets (one per address; test targets only when test_only), each with a
+ * fresh rid, plans their send times with `plan`, all in one transaction.
+ * The delivery engine moves it on to sending at start_at.  -EBUSY unless
+ * the campaign is a draft; -ENODATA when there is nobody to send to;
+ * -E2BIG when test_only and more than max_test targets.  *ret_targets: count.
+ */
+int store_campaign_launch(struct store *s, int64_t tenant_id, int64_t id, int64_t now, size_t max_test,
+			  store_plan_fn plan, void *ctx, int64_t *ret_targets);
+/*
+ * Edits a campaign (SPEC E5): name, sender, schedule_json, start_at,
+ * ends_at, profile_id, list_ids and exclusion_seconds of c replace the
+ * stored ones.  Once launched (scheduled, sending, paused, running), the
+ * pending targets follow: recipients new to the lists become targets,
+ * pending targets no longer in them are removed, and every pending target
+ * is planned again with `plan` (may be NULL for a draft).  What was sent
+ * stays as it was.  -EBUSY for a finished or cancelled campaign; -ENOENT
+ * for a list or profile that is not the tenant's.
+ */
+int store_campaign_update(struct store *s, int64_t tenant_id, int64_t id, const struct campaign *c,
+			  store_plan_fn plan, void *ctx);
+/* Moves to `to` only from one of the states in `from` (bit mask of 1 << state).
+ * Pausing remembers the state to resume into; to == CAMPAIGN_SENDING from
+ * paused resumes into it (and plans the pending targets again from now with
+ * `plan`, which may be NULL otherwise); a cancel marks every target not yet
+ * handed to the relay cancelled. */
+int store_campaign_transition(struct store *s, int64_t tenant_id, int64_t id, unsigned from,
+			      enum campaign_state to, int64_t now, store_plan_fn plan, void *ctx);
+
+/* ---- delivery ---- */
+
+/* The campaign clock: scheduled campaigns whose start has come become
+ * sending; sending ones with nothing left to send become running; every
+ * campaign past its training period (ends_at) becomes finished.  Returns the
+ * number of campaigns changed. */
+int store_campaigns_tick(struct store *s, int64_t now);
+/* Sending profiles with due targets (0 for the server's relay), and the
+ * earliest due time after now of any pending target (0: none). */
+int store_delivery_outlook(struct store *s, int64_t now, struct arena *a, int64_t **ret_profiles,
+			   size_t *ret_n, int64_t *ret_next_due);
+/* Claims up to `limit` pending targets due by `now` of sending campaigns
+ * using profile_id (0: the server's relay), earliest due first; they become
+ * claimed. */
+int store_targets_claim(struct store *s, int64_t profile_id, int64_t now, size_t limit, struct arena *a,
+			struct target **ret, size_t *ret_n);
+/* At start: claimed targets go back to pending; targets found sending
+ * become uncertain (with a send_error event saying so). */
+int store_targets_recover(struct store *s, int64_t *ret_requeued, int64_t *ret_uncertain);
+/* Right before handing a claimed target to the relay: claimed -> sending,
+ * committed.  0 when its campaign is no longer sending — the target is
+ * then pending again (paused) or already cancelled — and it must not go. */
+int store_target_begin(struct store *s, int64_t target_id);
+/* A claimed target not sent after all (shutdown): back to pending. */
+int store_target_release(struct store *s, int64_t target_id);
+/*
+ * Outcomes of a target being sent, each with its event, in one transaction;
+ * -ESTALE when the target is not sending (nothing written).  A counted send
+ * (not a test target, not a test_only campaign, campaign of more than 10
+ * targets) adds to the tenant's usage for its current period.
+ */
 int store_target_sent(struct store *s, int64_t target_id, int64_t at_ms, const char *message_id);
 int store_target_failed(struct store *s, int64_t target_id, int64_t at_ms, const char *error);
-/* Sending campaigns with nothing left to send become running. */
-int store_campaigns_settle(struct store *s);
+/* A transient failure: pending again, due at due_at, attempts + 1. */
+int store_target_retry(struct store *s, int64_t target_id, int64_t due_at, const char *error);
+
+/* How many of a campaign's targets are in each delivery state, and the
+ * next planned send (0: none pending). */
+struct delivery_counts {
+	int64_t n[TARGET_CANCELLED + 1];
+	int64_t retrying;   /* pending after at least one refusal */
+	int64_t next_due;
+};
+int store_campaign_delivery(struct store *s, int64_t tenant_id, int64_t id, struct delivery_counts *ret);
+/* The send times of a campaign: when each sent target went, when each
+ * pending one is planned (sent[i] tells which), in time order. */
+int store_campaign_times(struct store *s, int64_t tenant_id, int64_t id, struct arena *a, int64_t **ret_at,
+			 bool **ret_sent, size_t *ret_n);
+/* The addresses a launch of these lists would reach (one per address; test
+ * targets only when test_only), in target order — for a plan preview. */
+int store_lists_emails(struct store *s, int64_t tenant_id, const int64_t *list_ids, size_t nlists, bool test_only,
+		       struct arena *a, const char ***ret, size_t *ret_n);
+
+/* What a tenant used in its current service period (licence hooks). */
+struct usage {
+	int64_t period_start, sends, addresses;
+};
+int store_usage_get(struct store *s, int64_t tenant_id, struct usage *ret);
+
+/* ---- sending profiles and DKIM keys ---- */
+
+enum smtp_security { SMTP_SECURITY_NONE, SMTP_SECURITY_STARTTLS, SMTP_SECURITY_TLS };
+const char *smtp_security_name(enum smtp_security sec);
+int smtp_security_parse(const char *s, enum smtp_security *ret);
+
+struct sending_profile {
+	int64_t id, tenant_id;      /* tenant_id 0: the operator's, offered to every tenant */
+	const char *name, *host;
+	int64_t port;
+	enum smtp_security security;
+	bool verify_tls;
+	const char *username;
+	struct slice password_sealed; /* secret_seal'ed; len 0: none */
+	const char *helo;
+	int64_t connections, per_connection, created_at;
+};
+
+/* tenant_id 0 manages the operator's profiles.  A tenant reads its own and
+ * the operator's, and writes only its own (-ENOENT otherwise). */
+int store_profile_create(struct store *s, const struct sending_profile *p, int64_t *ret_id);
+int store_profile_get(struct store *s, int64_t tenant_id, int64_t id, struct arena *a, struct sending_profile *ret);
+/* Any profile by id, for the delivery engine. */
+int store_profile_load(struct store *s, int64_t id, struct arena *a, struct sending_profile *ret);
+int store_profiles(struct store *s, int64_t tenant_id, struct arena *a, struct sending_profile **ret, size_t *ret_n);
+/* Replaces every field but id, tenant_id and created_at; a password_sealed
+ * with p == NULL keeps the stored password. */
+int store_profile_update(struct store *s, int64_t tenant_id, int64_t id, const struct sending_profile *p);
+/* -EBUSY while a campaign that is not over uses it. */
+int store_profile_delete(struct store *s, int64_t tenant_id, int64_t id);
+
+struct dkim_key {
+	int64_t id;
+	const char *domain, *selector, *algorithm;
+	struct slice private_sealed;
+	const char *dns_txt;
+	int64_t created_at;
+};
+/* One key per domain: -EEXIST when the domain has one. */
+int store_dkim_add(struct store *s, const struct dkim_key *k, int64_t *ret_id);
+int store_dkim_keys(struct store *s, struct arena *a, struct dkim_key **ret, size_t *ret_n);
+/* The key of a sending domain (ASCII case ignored); -ENOENT when none. */
+int store_dkim_for_domain(struct store *s, const char *domain, struct arena *a, struct dkim_key *ret);
+int store_dkim_delete(struct store *s, int64_t id);
 
 /* Tracking: a target by rid, only while its campaign accepts events
  * (sending or running or paused).  -ENOENT otherwise. */

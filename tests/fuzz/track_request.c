@@ -17,6 +17,31 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+/* Launch with everyone due at once, and let the campaign clock start it. */
+static int launch_now(struct store *s, int64_t tenant, int64_t cid, int64_t *ret_n)
+{
+	int r = store_campaign_launch(s, tenant, cid, now_unix(), 10, store_plan_at_once, NULL, ret_n);
+	if (r >= 0)
+		store_campaigns_tick(s, now_unix());
+	return r;
+}
+
+/* Claim due targets and mark them being sent, as a delivery worker does. */
+static inline int claim_and_begin(struct store *s, size_t limit, struct arena *a, struct target **t, size_t *n)
+{
+	int r = store_targets_claim(s, 0, now_unix(), limit, a, t, n);
+	for (size_t i = 0; r >= 0 && i < *n; i++)
+		if (store_target_begin(s, (*t)[i].id) != 1)
+			r = -EIO;
+	return r;
+}
+
+/* The clock's "sending -> running" step, counted. */
+static inline int store_campaigns_tick_now(struct store *s)
+{
+	return store_campaigns_tick(s, now_unix());
+}
+
 static struct store *store;
 static struct track *track;
 static sqlite3 *db;
@@ -78,7 +103,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	struct campaign c = { .name = "c", .scenario_id = sid, .sender_name = "s", .sender_local = "it",
 			      .sender_domain = "example.co.jp", .list_ids = ids, .nlist_ids = 1 };
 	BUG_ON(store_campaign_create(store, tenant, &c, &cid) < 0);
-	BUG_ON(store_campaign_launch(store, tenant, cid, now_unix(), &n) < 0);
+	BUG_ON(launch_now(store, tenant, cid, &n) < 0);
 	struct arena *a = arena_new(0);
 	struct target *t;
 	size_t nt;

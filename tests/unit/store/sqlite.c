@@ -9,6 +9,31 @@
 
 #include <unistd.h>
 
+/* Launch with everyone due at once, and let the campaign clock start it. */
+static int launch_now(struct store *s, int64_t tenant, int64_t cid, int64_t *ret_n)
+{
+	int r = store_campaign_launch(s, tenant, cid, now_unix(), 10, store_plan_at_once, NULL, ret_n);
+	if (r >= 0)
+		store_campaigns_tick(s, now_unix());
+	return r;
+}
+
+/* Claim due targets and mark them being sent, as a delivery worker does. */
+static inline int claim_and_begin(struct store *s, size_t limit, struct arena *a, struct target **t, size_t *n)
+{
+	int r = store_targets_claim(s, 0, now_unix(), limit, a, t, n);
+	for (size_t i = 0; r >= 0 && i < *n; i++)
+		if (store_target_begin(s, (*t)[i].id) != 1)
+			r = -EIO;
+	return r;
+}
+
+/* The clock's "sending -> running" step, counted. */
+static inline int store_campaigns_tick_now(struct store *s)
+{
+	return store_campaigns_tick(s, now_unix());
+}
+
 struct fixture {
 	char dir[64];
 	struct store *s;
@@ -143,7 +168,7 @@ static void test_tenants_never_see_each_other(void **state)
 	struct campaign got;
 	assert_int_equal(store_campaign_get(f->s, f->t2, cid, a, &got), -ENOENT);
 	int64_t nt;
-	assert_int_equal(store_campaign_launch(f->s, f->t2, cid, now_unix(), &nt), -ENOENT);
+	assert_int_equal(launch_now(f->s, f->t2, cid, &nt), -ENOENT);
 	struct event *ev;
 	assert_int_equal(store_events(f->s, f->t2, cid, 0, INT64_MAX, a, &ev, &n), 0);
 	assert_int_equal(n, 0);
@@ -159,30 +184,34 @@ static void test_campaign_life(void **state)
 			      .sender_domain = "example.co.jp", .list_ids = ids, .nlist_ids = 2 };
 	struct arena *a = arena_new(0);
 	assert_int_equal(store_campaign_create(f->s, f->t1, &c, &cid), 0);
-	assert_int_equal(store_campaign_launch(f->s, f->t1, cid, now_unix(), &nt), 0);
+	assert_int_equal(launch_now(f->s, f->t1, cid, &nt), 0);
 	assert_int_equal(nt, 5); /* the same list twice: each address once */
-	assert_int_equal(store_campaign_launch(f->s, f->t1, cid, now_unix(), &nt), -EBUSY);
+	assert_int_equal(launch_now(f->s, f->t1, cid, &nt), -EBUSY);
 
 	struct target *t;
 	size_t n;
-	assert_int_equal(store_targets_claim(f->s, 3, a, &t, &n), 0);
+	assert_int_equal(claim_and_begin(f->s, 3, a, &t, &n), 0);
 	assert_int_equal(n, 3);
 	for (size_t i = 0; i < n; i++) {
 		assert_int_equal(strlen(t[i].rid), RID_LEN);
 		assert_int_equal(t[i].tenant_id, f->t1);
 		assert_int_equal(store_target_sent(f->s, t[i].id, now_ms(), "<id@x>"), 0);
 	}
-	assert_int_equal(store_campaigns_settle(f->s), 0); /* two still pending */
+	assert_int_equal(store_campaigns_tick_now(f->s), 0); /* two still pending */
 	struct target *rest;
 	size_t nrest;
-	assert_int_equal(store_targets_claim(f->s, 10, a, &rest, &nrest), 0);
+	assert_int_equal(claim_and_begin(f->s, 10, a, &rest, &nrest), 0);
 	assert_int_equal(nrest, 2);
 	assert_int_equal(store_target_failed(f->s, rest[0].id, now_ms(), "550 no such user"), 0);
-	assert_int_equal(store_targets_unclaim_all(f->s), 1);
-	assert_int_equal(store_targets_claim(f->s, 10, a, &rest, &nrest), 0);
+	/* a 4xx: pending again, due now, one attempt more */
+	assert_int_equal(store_target_retry(f->s, rest[1].id, now_unix(), "451 try later"), 0);
+	assert_int_equal(store_target_retry(f->s, rest[1].id, now_unix(), "451 again"), -ESTALE);
+	assert_int_equal(claim_and_begin(f->s, 10, a, &rest, &nrest), 0);
 	assert_int_equal(nrest, 1);
+	assert_int_equal(rest[0].attempts, 1);
+	assert_string_equal(rest[0].error, "451 try later");
 	assert_int_equal(store_target_sent(f->s, rest[0].id, now_ms(), "<id2@x>"), 0);
-	assert_int_equal(store_campaigns_settle(f->s), 1);
+	assert_int_equal(store_campaigns_tick_now(f->s), 1);
 	struct campaign got;
 	assert_int_equal(store_campaign_get(f->s, f->t1, cid, a, &got), 0);
 	assert_int_equal(got.state, CAMPAIGN_RUNNING);
@@ -207,10 +236,10 @@ static void test_campaign_life(void **state)
 
 	/* an ended campaign stops accepting events; a used list cannot be deleted */
 	assert_int_equal(store_campaign_transition(f->s, f->t1, cid, 1u << CAMPAIGN_RUNNING, CAMPAIGN_CANCELLED,
-						   now_unix()), 0);
+						   now_unix(), NULL, NULL), 0);
 	assert_int_equal(store_target_by_rid(f->s, t[0].rid, a, &byrid), -ENOENT);
 	assert_int_equal(store_campaign_transition(f->s, f->t1, cid, 1u << CAMPAIGN_RUNNING, CAMPAIGN_FINISHED,
-						   now_unix()), -EBUSY);
+						   now_unix(), NULL, NULL), -EBUSY);
 	assert_int_equal(store_list_delete(f->s, f->t1, list), -EBUSY);
 	arena_free(a);
 }
@@ -223,14 +252,14 @@ static void test_test_only_launch(void **state)
 	struct campaign c = { .name = "t", .scenario_id = sc, .sender_name = "", .sender_local = "it",
 			      .sender_domain = "example.co.jp", .list_ids = ids, .nlist_ids = 1, .test_only = true };
 	assert_int_equal(store_campaign_create(f->s, f->t1, &c, &cid), 0);
-	assert_int_equal(store_campaign_launch(f->s, f->t1, cid, now_unix(), &nt), 0);
+	assert_int_equal(launch_now(f->s, f->t1, cid, &nt), 0);
 	assert_int_equal(nt, 1);
 	int64_t empty;
 	assert_int_equal(store_list_create(f->s, f->t1, "empty", &empty), 0);
 	ids[0] = empty;
 	c.test_only = false;
 	assert_int_equal(store_campaign_create(f->s, f->t1, &c, &cid), 0);
-	assert_int_equal(store_campaign_launch(f->s, f->t1, cid, now_unix(), &nt), -ENODATA);
+	assert_int_equal(launch_now(f->s, f->t1, cid, &nt), -ENODATA);
 	struct arena *a = arena_new(0);
 	struct campaign got;
 	assert_int_equal(store_campaign_get(f->s, f->t1, cid, a, &got), 0);
@@ -249,22 +278,110 @@ static void test_cancel_takes_back_claimed_targets(void **state)
 	struct target *t;
 	size_t n;
 	assert_int_equal(store_campaign_create(f->s, f->t1, &c, &cid), 0);
-	assert_int_equal(store_campaign_launch(f->s, f->t1, cid, now_unix(), &nt), 0);
-	assert_int_equal(store_targets_claim(f->s, 2, a, &t, &n), 0);
+	assert_int_equal(launch_now(f->s, f->t1, cid, &nt), 0);
+	assert_int_equal(store_targets_claim(f->s, 0, now_unix(), 2, a, &t, &n), 0);
 	assert_int_equal(n, 2);
-	assert_int_equal(store_target_is_claimed(f->s, t[0].id), 1);
+	assert_int_equal(store_target_begin(f->s, t[1].id), 1); /* t[1] is with the relay */
 	assert_int_equal(store_campaign_transition(f->s, f->t1, cid, 1u << CAMPAIGN_SENDING, CAMPAIGN_CANCELLED,
-						   now_unix()), 0);
-	/* the sender finds out before sending, and cannot record a send after all */
-	assert_int_equal(store_target_is_claimed(f->s, t[0].id), 0);
+						   now_unix(), NULL, NULL), 0);
+	/* the worker finds out before sending t[0], and cannot record a send after all */
+	assert_int_equal(store_target_begin(f->s, t[0].id), 0);
 	assert_int_equal(store_target_sent(f->s, t[0].id, now_ms(), "<x@y>"), -ESTALE);
-	assert_int_equal(store_target_failed(f->s, t[1].id, now_ms(), "550"), -ESTALE);
+	/* what the relay already had is recorded as it went */
+	assert_int_equal(store_target_failed(f->s, t[1].id, now_ms(), "550"), 0);
 	struct event *ev;
 	assert_int_equal(store_events(f->s, f->t1, cid, 1, INT64_MAX, a, &ev, &n), 0);
-	assert_int_equal(n, 0);
+	assert_int_equal(n, 1);
 	struct target *rest;
-	assert_int_equal(store_targets_claim(f->s, 10, a, &rest, &n), 0);
+	assert_int_equal(store_targets_claim(f->s, 0, now_unix(), 10, a, &rest, &n), 0);
 	assert_int_equal(n, 0);
+	struct delivery_counts dc;
+	assert_int_equal(store_campaign_delivery(f->s, f->t1, cid, &dc), 0);
+	assert_int_equal(dc.n[TARGET_CANCELLED], 2);
+	assert_int_equal(dc.n[TARGET_ERROR], 1);
+	arena_free(a);
+}
+
+/* After a crash: claimed targets are requeued, those with the relay uncertain. */
+static void test_recover_after_crash(void **state)
+{
+	struct fixture *f = *state;
+	int64_t list = make_list(f, f->t1, 3), sc = make_scenario(f, f->t1), cid, nt, requeued, uncertain;
+	int64_t ids[] = { list };
+	struct campaign c = { .name = "c", .scenario_id = sc, .sender_name = "", .sender_local = "it",
+			      .sender_domain = "example.co.jp", .list_ids = ids, .nlist_ids = 1 };
+	struct arena *a = arena_new(0);
+	struct target *t;
+	size_t n;
+	assert_int_equal(store_campaign_create(f->s, f->t1, &c, &cid), 0);
+	assert_int_equal(launch_now(f->s, f->t1, cid, &nt), 0);
+	assert_int_equal(store_targets_claim(f->s, 0, now_unix(), 3, a, &t, &n), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(store_target_begin(f->s, t[0].id), 1);
+	assert_int_equal(store_target_sent(f->s, t[0].id, now_ms(), "<a@x>"), 0);
+	assert_int_equal(store_target_begin(f->s, t[1].id), 1); /* the crash comes here */
+	assert_int_equal(store_targets_recover(f->s, &requeued, &uncertain), 0);
+	assert_int_equal(requeued, 1);
+	assert_int_equal(uncertain, 1);
+	struct delivery_counts dc;
+	assert_int_equal(store_campaign_delivery(f->s, f->t1, cid, &dc), 0);
+	assert_int_equal(dc.n[TARGET_SENT], 1);
+	assert_int_equal(dc.n[TARGET_UNCERTAIN], 1);
+	assert_int_equal(dc.n[TARGET_PENDING], 1);
+	/* only the requeued one goes again */
+	assert_int_equal(store_targets_claim(f->s, 0, now_unix(), 10, a, &t, &n), 0);
+	assert_int_equal(n, 1);
+	arena_free(a);
+}
+
+/* Pause keeps mail back; resume plans again; an edit adds and removes pending targets. */
+static int plan_later(void *ctx, size_t n, const char *const *emails, int64_t *due)
+{
+	for (size_t i = 0; i < n; i++)
+		due[i] = *(int64_t *)ctx + (int64_t)i;
+	(void)emails;
+	return 0;
+}
+
+static void test_pause_resume_and_edit(void **state)
+{
+	struct fixture *f = *state;
+	int64_t list = make_list(f, f->t1, 3), sc = make_scenario(f, f->t1), cid, nt, later = now_unix() + 3600;
+	int64_t ids[] = { list };
+	struct campaign c = { .name = "c", .scenario_id = sc, .sender_name = "", .sender_local = "it",
+			      .sender_domain = "example.co.jp", .list_ids = ids, .nlist_ids = 1 };
+	struct arena *a = arena_new(0);
+	struct target *t;
+	size_t n;
+	assert_int_equal(store_campaign_create(f->s, f->t1, &c, &cid), 0);
+	assert_int_equal(launch_now(f->s, f->t1, cid, &nt), 0);
+	assert_int_equal(store_targets_claim(f->s, 0, now_unix(), 1, a, &t, &n), 0);
+	unsigned live = 1u << CAMPAIGN_SCHEDULED | 1u << CAMPAIGN_SENDING;
+	assert_int_equal(store_campaign_transition(f->s, f->t1, cid, live, CAMPAIGN_PAUSED, now_unix(), NULL, NULL), 0);
+	assert_int_equal(store_target_begin(f->s, t[0].id), 0); /* back to pending, not sent */
+	assert_int_equal(store_targets_claim(f->s, 0, now_unix(), 10, a, &t, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_campaign_transition(f->s, f->t1, cid, live, CAMPAIGN_PAUSED, now_unix(), NULL, NULL), -EBUSY);
+	assert_int_equal(store_campaign_transition(f->s, f->t1, cid, 1u << CAMPAIGN_PAUSED, CAMPAIGN_SENDING, now_unix(),
+						   plan_later, &later), 0);
+	struct campaign got;
+	assert_int_equal(store_campaign_get(f->s, f->t1, cid, a, &got), 0);
+	assert_int_equal(got.state, CAMPAIGN_SENDING);
+	assert_int_equal(store_targets_claim(f->s, 0, now_unix(), 10, a, &t, &n), 0);
+	assert_int_equal(n, 0); /* planned an hour from now */
+	assert_int_equal(store_targets_claim(f->s, 0, later + 10, 10, a, &t, &n), 0);
+	assert_int_equal(n, 3);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(store_target_release(f->s, t[i].id), 0);
+	/* a new list: its people become targets; the old list's pending ones go */
+	int64_t other = make_list(f, f->t1, 2);
+	got.list_ids = &other;
+	got.nlist_ids = 1;
+	got.name = "renamed";
+	assert_int_equal(store_campaign_update(f->s, f->t1, cid, &got, plan_later, &later), 0);
+	assert_int_equal(store_campaign_get(f->s, f->t1, cid, a, &got), 0);
+	assert_string_equal(got.name, "renamed");
+	assert_int_equal(got.target_count, 2);
 	arena_free(a);
 }
 
@@ -283,7 +400,7 @@ static void test_launch_takes_each_address_once_from_the_first_list(void **state
 	struct campaign c = { .name = "c", .scenario_id = sc, .sender_name = "", .sender_local = "it",
 			      .sender_domain = "example.co.jp", .list_ids = ids, .nlist_ids = 2 };
 	assert_int_equal(store_campaign_create(f->s, f->t1, &c, &cid), 0);
-	assert_int_equal(store_campaign_launch(f->s, f->t1, cid, now_unix(), &nt), 0);
+	assert_int_equal(launch_now(f->s, f->t1, cid, &nt), 0);
 	assert_int_equal(nt, 3);
 	struct arena *a = arena_new(0);
 	struct target *t;
@@ -397,6 +514,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_campaign_life, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_test_only_launch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cancel_takes_back_claimed_targets, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_recover_after_crash, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pause_resume_and_edit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_launch_takes_each_address_once_from_the_first_list, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recipient_editing_and_queries, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_accounts_and_secrets, setup, teardown),
