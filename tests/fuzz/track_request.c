@@ -26,21 +26,6 @@ static int launch_now(struct store *s, int64_t tenant, int64_t cid, int64_t *ret
 	return r;
 }
 
-/* Claim due targets and mark them being sent, as a delivery worker does. */
-static inline int claim_and_begin(struct store *s, size_t limit, struct arena *a, struct target **t, size_t *n)
-{
-	int r = store_targets_claim(s, 0, now_unix(), limit, a, t, n);
-	for (size_t i = 0; r >= 0 && i < *n; i++)
-		if (store_target_begin(s, (*t)[i].id) != 1)
-			r = -EIO;
-	return r;
-}
-
-/* The clock's "sending -> running" step, counted. */
-static inline int store_campaigns_tick_now(struct store *s)
-{
-	return store_campaigns_tick(s, now_unix());
-}
 
 static struct store *store;
 static struct track *track;
