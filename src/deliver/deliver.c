@@ -470,13 +470,13 @@ static void *dispatcher_main(void *arg)
 {
 	struct deliver *d = arg;
 	for (;;) {
-		int64_t now = now_unix(), next_due = 0, *profiles = NULL;
+		int64_t now = now_unix(), *profiles = NULL;
 		size_t n = 0;
 		struct arena *a = arena_new(0);
 		int r = store_campaigns_tick(d->o.store, now);
 		if (r < 0)
 			log_error("deliver: the campaign clock failed: %s", strerror(-r));
-		if ((r = store_delivery_outlook(d->o.store, now, a, &profiles, &n, &next_due)) < 0)
+		if ((r = store_delivery_outlook(d->o.store, now, a, &profiles, &n)) < 0)
 			log_error("deliver: looking for due mail failed: %s", strerror(-r));
 
 		pthread_mutex_lock(&d->lock);
@@ -486,11 +486,10 @@ static void *dispatcher_main(void *arg)
 			pthread_cond_broadcast(&d->lane_cond);
 		arena_free(a);
 		if (!d->stop && !d->work) {
-			/* until the next due mail, at most a second (the clock's resolution) */
+			/* a second at most: the resolution of due_at */
 			struct timespec until;
 			clock_gettime(CLOCK_REALTIME, &until);
 			until.tv_sec += 1;
-			(void)next_due;
 			pthread_cond_timedwait(&d->cond, &d->lock, &until);
 		}
 		d->work = false;

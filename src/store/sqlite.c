@@ -1363,10 +1363,10 @@ int store_campaigns_tick(struct store *s, int64_t now)
 }
 
 int store_delivery_outlook(struct store *s, int64_t now, struct arena *a, int64_t **ret_profiles,
-			   size_t *ret_n, int64_t *ret_next_due)
+			   size_t *ret_n)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	_cleanup_stmt_ sqlite3_stmt *st = NULL, *next = NULL;
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	int64_t *out = NULL;
 	size_t n = 0, cap = 0;
 	int r = prep(&cn, &st, "SELECT DISTINCT coalesce(c.profile_id, 0) FROM campaigns c WHERE c.state = 'sending' "
@@ -1379,14 +1379,6 @@ int store_delivery_outlook(struct store *s, int64_t now, struct arena *a, int64_
 		*p = col_int(st, 0);
 	}
 	if ((r = read_done(r, a)) < 0)
-		return r;
-	r = prep(&cn, &next, "SELECT coalesce(min(t.due_at), 0) FROM targets t JOIN campaigns c ON c.id = t.campaign_id "
-			     "WHERE t.state = 'pending' AND t.due_at > ? AND c.state IN ('sending', 'scheduled')", I(now));
-	if (r >= 0 && (r = step_row(&cn, next)) > 0) {
-		*ret_next_due = col_int(next, 0);
-		r = 0;
-	}
-	if (r < 0)
 		return r;
 	*ret_profiles = out;
 	*ret_n = n;

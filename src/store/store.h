@@ -282,10 +282,9 @@ int store_campaign_transition(struct store *s, int64_t tenant_id, int64_t id, un
  * campaign past its training period (ends_at) becomes finished.  Returns the
  * number of campaigns changed. */
 int store_campaigns_tick(struct store *s, int64_t now);
-/* Sending profiles with due targets (0 for the server's relay), and the
- * earliest due time after now of any pending target (0: none). */
+/* Sending profiles with due targets (0 for the server's relay). */
 int store_delivery_outlook(struct store *s, int64_t now, struct arena *a, int64_t **ret_profiles,
-			   size_t *ret_n, int64_t *ret_next_due);
+			   size_t *ret_n);
 /* Claims up to `limit` pending targets due by `now` of sending campaigns
  * using profile_id (0: the server's relay), earliest due first; they become
  * claimed. */
