@@ -31,6 +31,9 @@ static void usage(FILE *f)
 	      "  dkim add DOMAIN SELECTOR [rsa-sha256|ed25519-sha256] [KEY-FILE]\n"
 	      "            make (or import) the DKIM key of a sending domain; prints the DNS record\n"
 	      "  dkim list | dkim delete ID\n"
+	      "  profile add NAME HOST PORT none|starttls|tls [USERNAME]\n"
+	      "            a sending profile offered to every tenant (password: KUNREN_PROFILE_PASSWORD)\n"
+	      "  profile list | profile delete ID\n"
 	      "  version   print the version\n"
 	      "  config-example  print a commented configuration file with every option\n"
 	      "\n"
@@ -289,6 +292,67 @@ static int dkim_cmd(const struct config *c, int argc, char **argv)
 	return r < 0 ? 1 : 0;
 }
 
+/* ---- profile: the operator's sending profiles, offered to every tenant ---- */
+
+static int profile_cmd(const struct config *c, int argc, char **argv)
+{
+	const char *verb = argc > 2 ? argv[2] : "";
+	struct store *s;
+	struct secret_key key;
+	int applied, r = 0;
+	_cleanup_free_ char *key_path = xasprintf("%s/secret.key", c->data_dir);
+	bool add = !strcmp(verb, "add") && (argc == 7 || argc == 8);
+	if (!add && !(!strcmp(verb, "list") && argc == 3) && !(!strcmp(verb, "delete") && argc == 4)) {
+		usage(stderr);
+		return 2;
+	}
+	if (mkdir_p(c->data_dir, 0750) < 0 || secret_key_load(key_path, &key) < 0) {
+		fprintf(stderr, "kunren: cannot read or create %s\n", key_path);
+		return 1;
+	}
+	if (store_prepare(c, &s, &applied))
+		return 1;
+	struct arena *a = arena_new(0);
+	if (add) {
+		/* profile add NAME HOST PORT none|starttls|tls [USERNAME]; password from KUNREN_PROFILE_PASSWORD */
+		struct sending_profile p = { .name = argv[3], .host = argv[4], .verify_tls = true,
+					     .username = argc == 8 ? argv[7] : "", .helo = "", .connections = 2,
+					     .per_connection = 100 };
+		const char *pw = getenv("KUNREN_PROFILE_PASSWORD");
+		_cleanup_buf_ struct buf sealed = BUF_INIT(4096);
+		int64_t id;
+		if (slice_to_i64(slice_from(argv[5]), 1, 65535, &p.port) < 0 || smtp_security_parse(argv[6], &p.security) < 0) {
+			fprintf(stderr, "kunren: PORT must be 1-65535 and security none, starttls or tls\n");
+			r = -EINVAL;
+		} else if (pw && pw[0] && (r = secret_seal(&key, slice_from(pw), &sealed)) >= 0) {
+			p.password_sealed = buf_slice(&sealed);
+		}
+		if (r >= 0 && (r = store_profile_create(s, &p, &id)) >= 0)
+			printf("sending profile %lld \"%s\" (%s:%lld, %s) is offered to every tenant\n", (long long)id,
+			       p.name, p.host, (long long)p.port, argv[6]);
+	} else if (!strcmp(verb, "list")) {
+		struct sending_profile *p;
+		size_t n;
+		if ((r = store_profiles(s, 0, a, &p, &n)) >= 0)
+			for (size_t i = 0; i < n; i++)
+				printf("%lld\t%s\t%s:%lld\t%s\t%s\n", (long long)p[i].id, p[i].name, p[i].host,
+				       (long long)p[i].port, smtp_security_name(p[i].security),
+				       p[i].password_sealed.len ? "password set" : "no password");
+	} else {
+		int64_t id;
+		r = slice_to_i64(slice_from(argv[3]), 1, INT64_MAX, &id) < 0 ? -EINVAL : store_profile_delete(s, 0, id);
+		if (r >= 0)
+			printf("sending profile %lld deleted\n", (long long)id);
+		else
+			fprintf(stderr, "kunren: %s\n", r == -EBUSY ? "a campaign that is not over uses it" : "no such profile");
+	}
+	if (r < 0 && r != -EINVAL && add)
+		fprintf(stderr, "kunren: profile add failed: %s\n", strerror(-r));
+	arena_free(a);
+	store_close(s);
+	return r < 0 ? 1 : 0;
+}
+
 /* ---- serve ---- */
 
 /* "http://host:port" for a listen address and the port actually bound. */
@@ -470,6 +534,8 @@ int main(int argc, char **argv)
 		}
 	} else if (!strcmp(cmd, "tenant") || !strcmp(cmd, "user") || !strcmp(cmd, "apikey")) {
 		rc = admin(&c, argc, argv);
+	} else if (!strcmp(cmd, "profile")) {
+		rc = profile_cmd(&c, argc, argv);
 	} else if (!strcmp(cmd, "dkim")) {
 		rc = dkim_cmd(&c, argc, argv);
 	} else if (!strcmp(cmd, "config-example")) {
