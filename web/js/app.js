@@ -15,6 +15,7 @@ import * as newCampaignPage from './pages/campaign-new.js';
 import * as campaignPage from './pages/campaign.js';
 import * as outboxPage from './pages/outbox.js';
 import * as trendsPage from './pages/trends.js';
+import * as sendingPage from './pages/sending.js';
 
 const routes = [
   { path: '/login', page: loginPage, public: true },
@@ -28,6 +29,7 @@ const routes = [
   { path: '/scenarios/:id', page: scenarioEditorPage, nav: 'gallery' },
   { path: '/outbox', page: outboxPage, nav: 'outbox' },
   { path: '/outbox/:id', page: outboxPage, nav: 'outbox' },
+  { path: '/sending', page: sendingPage, nav: 'sending' },
 ];
 
 const NAV = [
@@ -37,6 +39,7 @@ const NAV = [
   { id: 'lists', href: '#/lists', key: 'nav.lists', icon: 'users' },
   { id: 'gallery', href: '#/gallery', key: 'nav.gallery', icon: 'grid' },
   { id: 'outbox', href: '#/outbox', key: 'nav.outbox', icon: 'mail' },
+  { id: 'sending', href: '#/sending', key: 'nav.sending', icon: 'send' },
 ];
 
 const app = document.getElementById('app');

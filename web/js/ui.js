@@ -18,7 +18,13 @@ const ICONS = {
   chart: ['M4 4v16h16', 'M7 15l4-5 3 3 5-6'],
   link: ['M10 14a4 4 0 0 0 5.7 0l3-3a4 4 0 0 0-5.7-5.7l-1 1', 'M14 10a4 4 0 0 0-5.7 0l-3 3a4 4 0 0 0 5.7 5.7l1-1'],
   lock: ['M6 11h12v9H6z', 'M8 11V8a4 4 0 0 1 8 0v3'],
+  send: ['M21 3L10 14', 'M21 3l-7 18-4-7-7-4z'],
 };
+
+/** Whether the account may change things (read-only accounts get 403 read_only on every change). */
+export function canWrite(user) {
+  return Boolean(user) && user.role !== 'readonly';
+}
 
 export function icon(name, cls = 'nav-icon') {
   return s('svg', { class: cls, viewBox: '0 0 24 24', 'aria-hidden': 'true', focusable: 'false' },

@@ -1,12 +1,16 @@
-// New campaign (訓練作成): name, scenario, lists, sender, "test targets only";
+// New campaign (訓練作成): name, scenario, lists, sender, the delivery
+// schedule (schedule.js) with its planned send curve (POST /schedule/preview,
+// redrawn after every change), the sending profile and "test targets only";
 // "作成して配信" creates the campaign, launches it and opens its page.
 
-import { h, replace, formatCount } from '../dom.js';
+import { h, replace, formatCount, formatTime, debounce } from '../dom.js';
 import { t } from '../i18n.js';
 import { api, errorMessage } from '../api.js';
 import {
-  pageHeader, card, field, input, select, checkbox, linkButton, busy, errorAlert, alert, toast,
+  pageHeader, card, field, input, select, checkbox, linkButton, busy, errorAlert, alert, toast, spinner,
 } from '../ui.js';
+import { scheduleEditor } from '../schedule.js';
+import { planChart, planSummary } from '../plan-chart.js';
 
 export const titleKey = 'new.title';
 
@@ -18,9 +22,70 @@ const FIELD_ALIASES = {
   'sender.name': 'sender_name', sender_name: 'sender_name',
   'sender.local': 'sender_local', sender_local: 'sender_local',
   'sender.domain': 'sender_domain', sender_domain: 'sender_domain', sender: 'sender_domain',
+  profile_id: 'profile',
 };
 
-async function loadAll(path) {
+const PREVIEW_DELAY_MS = 400;
+
+/** The sending profile choice: the server's relay, then the tenant's own and the shared ones. */
+export function profileOptions(profiles, selectedId) {
+  const sel = selectedId === null || selectedId === undefined ? '' : String(selectedId);
+  return [{ value: '', label: t('profiles.server_default'), selected: sel === '' }].concat((profiles || []).map((p) => ({
+    value: String(p.id),
+    label: `${p.name}（${p.host}:${p.port}）${p.shared ? t('profiles.shared_suffix') : ''}`,
+    selected: sel === String(p.id),
+  })));
+}
+
+/** The planned send curve of a schedule, drawn again after every change (debounced). */
+export function planPreview({ body, onFieldErrors }) {
+  const out = h('div', { class: 'plan-preview', id: 'plan-preview', 'aria-live': 'polite' },
+    h('p', { class: 'muted mb-0' }, t('plan.pick_lists')));
+  const status = h('span', { class: 'card-status' });
+  let seq = 0;
+  async function run() {
+    const mine = ++seq;
+    const b = body();
+    if (!b) {
+      out.dataset.state = 'idle';
+      replace(out, h('p', { class: 'muted mb-0' }, t('plan.pick_lists')));
+      return;
+    }
+    if (b.problems && b.problems.length) {
+      out.dataset.state = 'invalid';
+      onFieldErrors(b.problems);
+      replace(out, h('p', { class: 'muted mb-0' }, t('plan.fix_errors')));
+      return;
+    }
+    replace(status, spinner(true));
+    out.setAttribute('aria-busy', 'true');
+    try {
+      const curve = await api.post('/schedule/preview', b.json);
+      if (mine !== seq) return;
+      onFieldErrors([]);
+      out.dataset.state = 'ready';
+      replace(out, planSummary(curve), curve.targets
+        ? planChart(curve, { id: 'plan-chart' })
+        : h('p', { class: 'muted mb-0' }, t('plan.no_targets')));
+    } catch (err) {
+      if (mine !== seq) return;
+      const rest = onFieldErrors(err.details || []);
+      out.dataset.state = 'invalid';
+      replace(out, rest.length || !(err.details || []).length
+        ? errorAlert({ ...err, details: rest })
+        : h('p', { class: 'muted mb-0' }, t('plan.fix_errors')));
+    } finally {
+      if (mine === seq) {
+        replace(status);
+        out.removeAttribute('aria-busy');
+      }
+    }
+  }
+  const later = debounce(run, PREVIEW_DELAY_MS);
+  return { el: out, status, run, later, dispose: () => { later.cancel(); seq += 1; } };
+}
+
+export async function loadAll(path) {
   const items = [];
   let after;
   for (let page = 0; page < 20; page += 1) {
@@ -32,13 +97,14 @@ async function loadAll(path) {
   return items;
 }
 
-function listsFieldset(lists) {
+/** The lists as checkboxes (those in `checked` ticked), with .values() and .setError(text). */
+export function listsFieldset(lists, checked = []) {
   const boxes = [];
   const error = h('p', { class: 'error', id: 'lists-error', hidden: true });
   const content = lists.length
     ? h('div', { class: 'checks' }, lists.map((l) => {
       const c = checkbox(`${l.name} (${t('lists.count', { n: formatCount(l.recipient_count) })})`,
-        { name: 'list_ids', value: String(l.id), dataset: { list: l.id } });
+        { name: 'list_ids', value: String(l.id), dataset: { list: l.id }, checked: checked.includes(Number(l.id)) });
       boxes.push(c.box);
       return c.el;
     }))
@@ -54,15 +120,17 @@ function listsFieldset(lists) {
   return fs;
 }
 
-export async function render({ main, query, navigate }) {
+export async function render({ main, query, navigate, user }) {
   const header = pageHeader(t('new.title'), { subtitle: t('new.subtitle') });
   let scenarios;
   let lists;
+  let profiles;
   try {
-    [scenarios, lists] = await Promise.all([loadAll('/scenarios'), loadAll('/lists')]);
+    [scenarios, lists, profiles] = await Promise.all([loadAll('/scenarios'), loadAll('/lists'),
+      api.get('/sending-profiles').then((r) => (r && r.items) || [])]);
   } catch (err) {
     replace(main, header, errorAlert(err));
-    return;
+    return undefined;
   }
 
   const c = {
@@ -75,6 +143,8 @@ export async function render({ main, query, navigate }) {
     sender_domain: input({ name: 'sender_domain', autocomplete: 'off', spellcheck: 'false' }),
   };
   const testOnly = checkbox(t('new.test_only'), { name: 'test_only', id: 'test-only' });
+  c.profile = select(profileOptions(profiles, null), { name: 'profile_id', id: 'profile' });
+  const schedule = scheduleEditor({ timeZone: user && user.time_zone, onChange: () => preview.later() });
   const f = {
     name: field(t('new.name'), c.name, { name: 'name', help: t('new.name_help') }),
     scenario: field(t('new.scenario'), c.scenario, { name: 'scenario' }),
@@ -82,8 +152,25 @@ export async function render({ main, query, navigate }) {
     sender_name: field(t('new.sender_name'), c.sender_name, { name: 'sender_name' }),
     sender_local: field(t('new.sender_local'), c.sender_local, { name: 'sender_local' }),
     sender_domain: field(t('new.sender_domain'), c.sender_domain, { name: 'sender_domain' }),
+    profile: field(t('profiles.choose'), c.profile, { name: 'profile', help: t('profiles.choose_help') }),
   };
   const formError = h('div', { id: 'form-error' });
+  const preview = planPreview({
+    body: () => {
+      const listIds = f.lists.values();
+      if (!listIds.length) return null;
+      return {
+        problems: schedule.localProblems(),
+        json: { schedule: schedule.value(), list_ids: listIds, test_only: testOnly.box.checked },
+      };
+    },
+    onFieldErrors: (details) => {
+      schedule.clearErrors();
+      return schedule.setErrors(details);
+    },
+  });
+  f.lists.addEventListener('change', () => preview.later());
+  testOnly.box.addEventListener('change', () => preview.later());
 
   async function applyScenario() {
     const id = c.scenario.value;
@@ -102,6 +189,7 @@ export async function render({ main, query, navigate }) {
 
   function clearErrors() {
     Object.values(f).forEach((x) => x.setError(''));
+    schedule.clearErrors();
     replace(formError);
   }
 
@@ -115,7 +203,7 @@ export async function render({ main, query, navigate }) {
 
   function showApiError(err) {
     const other = [];
-    for (const d of err.details) {
+    for (const d of schedule.setErrors(err.details)) {
       const key = FIELD_ALIASES[d.field];
       if (key && f[key]) f[key].setError(d.message || errorMessage(err));
       else other.push(d);
@@ -124,7 +212,7 @@ export async function render({ main, query, navigate }) {
       const shown = Object.assign(Object.create(Object.getPrototypeOf(err)), err, { details: other });
       replace(formError, errorAlert(shown));
     }
-    const firstBad = main.querySelector('.has-error input, .has-error select');
+    const firstBad = main.querySelector('.has-error input, .has-error select, input[aria-invalid="true"]');
     if (firstBad) firstBad.focus();
   }
 
@@ -132,11 +220,14 @@ export async function render({ main, query, navigate }) {
   async function onSubmit(e) {
     e.preventDefault();
     clearErrors();
-    if (!validate()) {
-      const firstBad = main.querySelector('.has-error input, .has-error select');
+    const local = schedule.localProblems();
+    if (!validate() || local.length) {
+      schedule.setErrors(local);
+      const firstBad = main.querySelector('.has-error input, .has-error select, input[aria-invalid="true"]');
       if (firstBad) firstBad.focus();
       return;
     }
+    preview.later.cancel();
     await busy(submit, async () => {
       let campaign;
       try {
@@ -147,14 +238,20 @@ export async function render({ main, query, navigate }) {
           sender: { name: c.sender_name.value.trim(), local: c.sender_local.value.trim(), domain: c.sender_domain.value.trim() },
           test_only: testOnly.box.checked,
           exclusion_seconds: 0,
+          schedule: schedule.value(),
+          profile_id: c.profile.value ? Number(c.profile.value) : null,
         });
       } catch (err) {
         showApiError(err);
         return;
       }
       try {
-        await api.post(`/campaigns/${campaign.id}/launch`);
-        toast(t('new.launched', { name: campaign.name }), 'success');
+        const launched = await api.post(`/campaigns/${campaign.id}/launch`);
+        if (launched && launched.state === 'scheduled') {
+          toast(t('new.scheduled', { name: campaign.name, at: formatTime(launched.delivery && launched.delivery.next_due) }), 'success');
+        } else {
+          toast(t('new.launched', { name: campaign.name }), 'success');
+        }
       } catch (err) {
         toast(t('new.launch_failed', { message: errorMessage(err) }), 'error', 10000);
       }
@@ -176,10 +273,15 @@ export async function render({ main, query, navigate }) {
       h('p', { class: 'muted small' }, t('new.sender_help')),
       h('div', { class: 'form-grid' }, f.sender_name, f.sender_local, f.sender_domain),
     ]),
+    card(t('sched.title'), schedule.el, { attrs: { id: 'schedule-card' } }),
+    card(t('plan.title'), [preview.el, h('p', { class: 'muted small mb-0 plan-note' }, t('plan.note'))],
+      { actions: preview.status, attrs: { id: 'plan-card' } }),
     card(t('new.section_delivery'), [
+      f.profile,
       testOnly.el,
       h('p', { class: 'help muted small' }, t('new.test_only_help')),
     ]),
     h('div', { class: 'form-actions' }, linkButton('secondary', t('common.cancel'), '#/campaigns'), submit));
   replace(main, header, noScenarios, form);
+  return preview.dispose;
 }

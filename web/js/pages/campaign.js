@@ -1,4 +1,6 @@
 // Campaign page (訓練結果), the dashboard a manager reads: state, the
+// delivery panel (campaign-delivery.js: counts per delivery state, the send
+// curve, pause / resume / cancel, changing the schedule), the
 // exclusion switch (メールチェックシステム除外, remembered per campaign) that
 // applies to every number, request and download on the page; the three
 // downloads; stat tiles; the funnel and the timeline; the breakdown by 部署 /
@@ -8,7 +10,7 @@
 import { h, replace, formatTime } from '../dom.js';
 import { t } from '../i18n.js';
 import { api, apiUrl, errorMessage } from '../api.js';
-import { pageHeader, card, button, busy, stateBadge, errorAlert, toast, confirmDialog } from '../ui.js';
+import { pageHeader, card, button, busy, stateBadge, errorAlert, toast, canWrite } from '../ui.js';
 import { funnel } from '../funnel.js';
 import {
   statTiles, exclusionSwitch, loadExclusion, saveExclusion, excludeParam, downloadsGroup, timelineView,
@@ -16,6 +18,7 @@ import {
 } from '../results.js';
 import { targetsView } from './campaign-targets.js';
 import { sharesCard } from './campaign-shares.js';
+import { deliveryPanel } from './campaign-delivery.js';
 
 export const titleKey = 'campaign.title';
 
@@ -23,7 +26,6 @@ const POLL_MS = 2000;
 /** States in which results come in: refreshed every tick. Others every SLOW_TICKS ticks. */
 const LIVE = ['scheduled', 'sending', 'running', 'paused'];
 const SLOW_TICKS = 15;
-const CANCELLABLE = ['draft', 'scheduled', 'sending', 'running', 'paused'];
 
 /** A slot whose content is redrawn only when its data changed (keeps open <details>, hover). */
 function keyedSlot(attrs, draw) {
@@ -42,7 +44,7 @@ function keyedSlot(attrs, draw) {
   return el;
 }
 
-export async function render({ main, params }) {
+export async function render({ main, params, user }) {
   const id = encodeURIComponent(params.id);
   let exclude = loadExclusion(String(params.id));
   const ex = () => excludeParam(exclude);
@@ -81,26 +83,18 @@ export async function render({ main, params }) {
 
   const launchBtn = button('primary', t('campaign.launch'), () => busy(launchBtn, async () => {
     try {
-      await api.post(`/campaigns/${id}/launch`);
-      toast(t('new.launched', { name: campaign.name }), 'success');
+      const c = await api.post(`/campaigns/${id}/launch`);
+      toast(c && c.state === 'scheduled'
+        ? t('new.scheduled', { name: campaign.name, at: formatTime(c.delivery && c.delivery.next_due) })
+        : t('new.launched', { name: campaign.name }), 'success');
     } catch (err) {
       toast(errorMessage(err), 'error');
     }
     await refreshAll().catch(() => {});
   }), { id: 'launch' });
-  const cancelBtn = button('danger', t('campaign.cancel'), async () => {
-    const ok = await confirmDialog(t('campaign.cancel_title'), t('campaign.cancel_text', { name: campaign.name }), t('campaign.cancel'));
-    if (!ok) return;
-    await busy(cancelBtn, async () => {
-      try {
-        await api.post(`/campaigns/${id}/cancel`);
-        toast(t('campaign.cancelled'), 'success');
-      } catch (err) {
-        toast(errorMessage(err), 'error');
-      }
-      await refreshAll().catch(() => {});
-    });
-  }, { id: 'cancel' });
+  const delivery = deliveryPanel({
+    campaignId: id, user, onChanged: () => refreshAll().catch((err) => replace(pollError, errorAlert(err))),
+  });
 
   let lastState = '';
   function showCampaign(c) {
@@ -114,8 +108,8 @@ export async function render({ main, params }) {
     if (c.finished_at) bits.push(`${t('campaign.finished_at')}: ${formatTime(c.finished_at)}`);
     if (c.test_only) bits.push(t('campaign.test_only'));
     subtitle.textContent = bits.join(' ・ ');
-    launchBtn.hidden = c.state !== 'draft';
-    cancelBtn.hidden = !CANCELLABLE.includes(c.state);
+    launchBtn.hidden = c.state !== 'draft' || !canWrite(user);
+    delivery.update(c);
     stats.update(c);
     funnelSlot.show(c.counts || {});
   }
@@ -134,6 +128,7 @@ export async function render({ main, params }) {
     if (tl && tl.failed) timelineSlot.fail(tl.failed);
     else timelineSlot.show(tl);
     replace(pollError);
+    await delivery.refreshPlan();
   }
 
   /** Everything on the page; quiet refreshes keep what is shown when a request fails. */
@@ -143,10 +138,11 @@ export async function render({ main, params }) {
     await targets.refresh((campaign.counts || {}).targets, quiet);
   }
 
-  const header = pageHeader(campaign.name, { badge: badgeSlot, actions: [launchBtn, cancelBtn] });
+  const header = pageHeader(campaign.name, { badge: badgeSlot, actions: [launchBtn] });
   header.querySelector('.title-row').parentNode.appendChild(h('p', { class: 'subtitle' }, subtitle));
   replace(main,
     header,
+    delivery.el,
     h('section', { class: 'results-bar', 'aria-label': t('campaign.results_controls') }, switchEl, downloads),
     pollError,
     stats,
@@ -187,5 +183,6 @@ export async function render({ main, params }) {
     stopped = true;
     clearTimeout(timer);
     targets.dispose();
+    delivery.dispose();
   };
 }
