@@ -232,6 +232,29 @@ static bool profile_get(struct http_response *res, json_t *body, struct campaign
 	return true;
 }
 
+/* The scenario and the profile of c are the tenant's (each error names its field). */
+static bool refs_exist(struct http_request *req, struct http_response *res, const struct principal *p,
+		       const struct campaign *c)
+{
+	struct api *api = req->app;
+	struct scenario_rec sc;
+	struct sending_profile sp;
+	int r = store_scenario_get(api->store, p->tenant.id, c->scenario_id, req->arena, &sc);
+	if (r == -ENOENT) {
+		api__field_error(res, "scenario_id", "no such scenario in this tenant");
+		return false;
+	}
+	if (r >= 0 && c->profile_id && (r = store_profile_get(api->store, p->tenant.id, c->profile_id, req->arena, &sp)) == -ENOENT) {
+		api__field_error(res, "profile_id", "no such sending profile in this tenant");
+		return false;
+	}
+	if (r < 0) {
+		api__store_error(res, r, "campaign");
+		return false;
+	}
+	return true;
+}
+
 void api_campaigns_post(struct http_request *req, struct http_response *res)
 {
 	struct api *api = req->app;
@@ -264,11 +287,11 @@ void api_campaigns_post(struct http_request *req, struct http_response *res)
 		api__field_error(res, "exclusion_seconds", msg);
 		return;
 	}
-	if (!schedule_get(req, res, p, body, &c) || !profile_get(res, body, &c))
+	if (!schedule_get(req, res, p, body, &c) || !profile_get(res, body, &c) || !refs_exist(req, res, p, &c))
 		return;
 	int r = store_campaign_create(api->store, p->tenant.id, &c, &id);
 	if (r == -ENOENT) {
-		api__field_error(res, "scenario_id", "no such scenario, list or sending profile in this tenant");
+		api__field_error(res, "list_ids", "no such list in this tenant");
 		return;
 	}
 	if (r >= 0)
@@ -429,7 +452,7 @@ void api_campaign_patch(struct http_request *req, struct http_response *res)
 	if (json_object_get(body, "list_ids") && !list_ids_get(req, res, body, &c))
 		return;
 	if ((json_object_get(body, "schedule") && !schedule_get(req, res, p, body, &c)) ||
-	    (json_object_get(body, "profile_id") && !profile_get(res, body, &c)))
+	    (json_object_get(body, "profile_id") && !profile_get(res, body, &c)) || !refs_exist(req, res, p, &c))
 		return;
 	struct schedule sch;
 	campaign_schedule(p, &c, &sch);
@@ -441,7 +464,7 @@ void api_campaign_patch(struct http_request *req, struct http_response *res)
 		return;
 	}
 	if (r == -ENOENT) {
-		api__field_error(res, "list_ids", "no such list or sending profile in this tenant");
+		api__field_error(res, "list_ids", "no such list in this tenant");
 		return;
 	}
 	if (r == -EINVAL || r == -ERANGE) {

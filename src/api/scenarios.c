@@ -277,6 +277,10 @@ static bool scenario_from_body(struct http_request *req, struct http_response *r
 		}
 		*fields[i].dst = v;
 	}
+	if (strpbrk(sc->subject, "\r\n")) {
+		api__field_error(res, "subject", "must be one line");
+		return false;
+	}
 	/* a landing page sent as "" means "none" */
 	if (sc->landing_html && !slice_trim(slice_from(sc->landing_html)).len)
 		sc->landing_html = NULL;

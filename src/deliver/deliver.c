@@ -108,7 +108,7 @@ void deliver_profile_options(const struct sending_profile *p, const char *passwo
 		.verify_tls = p->verify_tls,
 		.tls = p->security == SMTP_SECURITY_NONE ? MAIL_TLS_NONE : MAIL_TLS_STARTTLS,
 		.helo = p->helo[0] ? p->helo : NULL,
-		.timeout_seconds = 30,
+		.timeout_seconds = 20,
 		.per_connection = p->per_connection,
 	};
 }

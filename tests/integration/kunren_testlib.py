@@ -643,3 +643,94 @@ def tracking_urls(html_text, tracker_url):
 
 SCARY_RE = re.compile(r"Traceback|AddressSanitizer|runtime error|Segmentation|SQLITE_|sqlite3_|"
                       r"\b\w+\.c:\d+|stack trace|panic", re.I)
+
+
+# ================================================================ added for issue 6
+# Helpers for test_delivery.py and test_crash.py (the delivery engine): an SMTP
+# sink with the caller's handler and aiosmtpd options, the CLI on a data
+# folder, and a server that can be killed and started again on its data.
+
+@contextlib.contextmanager
+def custom_smtp_sink(handler, **smtp_options):
+    """Like smtp_sink, with the caller's handler (it must keep .mails and
+    .lock like RecordingHandler) and aiosmtpd Controller / SMTP options:
+    ssl_context (implicit TLS), tls_context (STARTTLS), require_starttls,
+    authenticator, auth_require_tls, auth_exclude_mechanism."""
+    ctl = _PortZeroController(handler, hostname="127.0.0.1", port=0, **smtp_options)
+    ctl.start()
+    try:
+        yield SmtpSink(ctl, handler)
+    finally:
+        ctl.stop()
+
+
+def kunren_cli(data_dir, *args, check=True, env=None):
+    """Runs `$KUNREN_BIN --data_dir=DATA_DIR ARGS...`; returns the
+    CompletedProcess (text).  check: the exit status must be 0."""
+    binary = os.environ.get("KUNREN_BIN")
+    assert binary and os.access(binary, os.X_OK), "set KUNREN_BIN to the built kunren binary"
+    e = _clean_env()
+    e.update(env or {})
+    r = subprocess.run([binary, f"--data_dir={data_dir}", *args], env=e, capture_output=True,
+                       text=True, timeout=60)
+    if check:
+        assert r.returncode == 0, (f"kunren {' '.join(args)} exited with {r.returncode}\n"
+                                   f"--- stdout ---\n{r.stdout}\n--- stderr ---\n{r.stderr}")
+    return r
+
+
+def wait_until(fn, timeout, what, interval=0.1):
+    """Calls fn until it returns something truthy (returned); fails after
+    timeout seconds naming what was awaited and fn's last value."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while True:
+        last = fn()
+        if last:
+            return last
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"not within {timeout}s: {what} (last: {last!r})")
+        time.sleep(interval)
+
+
+def kunren_start(workdir, smtp_url=None, extra_env=None, api_key=None, password=None,
+                 name="kunren"):
+    """Starts `kunren serve` on workdir/data (made on the first start, kept
+    otherwise) and returns the Kunren once it printed Ready.  Pass the first
+    start's api_key and password to start it again on the same data.  Stop
+    it with kunren_stop (SIGTERM) or k.proc.kill() (SIGKILL)."""
+    binary = os.environ.get("KUNREN_BIN")
+    assert binary and os.access(binary, os.X_OK), "set KUNREN_BIN to the built kunren binary"
+    workdir = str(workdir)
+    password = password or secrets.token_urlsafe(18)
+    api_key = api_key or secrets.token_hex(32)
+    env = _clean_env()
+    env.update({
+        "KUNREN_DATA": os.path.join(workdir, "data"),
+        "KUNREN_CONSOLE_LISTEN": "127.0.0.1:0",
+        "KUNREN_TRACKER_LISTEN": "127.0.0.1:0",
+        "KUNREN_INITIAL_PASSWORD": password,
+        "KUNREN_INITIAL_API_KEY": api_key,
+    })
+    if smtp_url:
+        env["KUNREN_SMTP_URL"] = smtp_url
+    env.update(extra_env or {})
+    stderr_path = os.path.join(workdir, f"{name}.stderr")
+    with open(stderr_path, "wb") as err:
+        proc = subprocess.Popen([binary, "serve"], cwd=workdir, env=env,
+                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err)
+    lines, q = [], queue.Queue()
+    threading.Thread(target=_read_lines, args=(proc.stdout, lines, q), daemon=True).start()
+    _wait_ready(proc, q, lines, stderr_path)
+    k = Kunren(proc, env["KUNREN_DATA"], _banner_url(lines, "console"),
+               _banner_url(lines, "tracker"), api_key, password, lines, stderr_path)
+    k.api = ApiClient(k.console_url, api_key)
+    return k
+
+
+def kunren_stop(k):
+    """SIGTERM and a clean exit, unless the process has already ended
+    (e.g. killed on purpose): then nothing is checked."""
+    if k.proc.poll() is None:
+        _stop(k)
+# ================================================================ end of issue 6 helpers
