@@ -4,7 +4,7 @@
 # `make fuzz` builds the libFuzzer targets (clang).
 
 CC      ?= cc
-PKGS    := libmicrohttpd libcurl sqlite3 jansson libsodium libidn2 xlsxwriter opendkim openssl
+PKGS    := libmicrohttpd libcurl sqlite3 jansson libsodium libidn2 xlsxwriter opendkim openssl libqrencode
 CSTD    := -std=c11 -D_GNU_SOURCE
 WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wformat=2 -Wvla
 OPT     ?= -O2 -g
@@ -39,6 +39,10 @@ $(BUILD)/gen/embedded.c: scripts/embed $(EMBED_IN)
 	@mkdir -p $(@D)
 	@echo "  EMBED   $(words $(EMBED_IN)) files"
 	@scripts/embed $(EMBED_IN) > $@.tmp.$$$$ && mv $@.tmp.$$$$ $@
+
+$(BUILD)/gen/embedded.o: $(BUILD)/gen/embedded.c
+	@echo "  CC      $<"
+	@$(CC) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)

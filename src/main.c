@@ -1,5 +1,6 @@
 /*
- * main.c — the kunren command: serve, migrate, version.
+ * main.c — the kunren command: serve (with the tenant-deletion job), migrate,
+ * tenant / user / apikey / dkim / profile administration, routes, version.
  */
 #include "api/api.h"
 #include "auth/auth.h"
@@ -22,8 +23,13 @@ static void usage(FILE *f)
 	      "commands:\n"
 	      "  serve     run the console and the tracking server (default)\n"
 	      "  migrate   bring the database schema up to date and exit\n"
-	      "  tenant add NAME\n"
-	      "            create a tenant (time zone: the time_zone option)\n"
+	      "  tenant add NAME [send_count|unique_addresses|trial] [QUOTA]\n"
+	      "            create a tenant (time zone: the time_zone option; QUOTA 0: unlimited);\n"
+	      "            its service period runs to the end of the same month next year\n"
+	      "            (a trial: to the end of next month)\n"
+	      "  tenant list | tenant suspend ID | tenant resume ID\n"
+	      "  tenant delete ID\n"
+	      "            delete every row and file of a tenant at once\n"
 	      "  user add TENANT_ID USERNAME owner|full|readonly\n"
 	      "            create an account; the password is KUNREN_NEW_PASSWORD or printed\n"
 	      "  apikey add USERNAME\n"
@@ -34,6 +40,7 @@ static void usage(FILE *f)
 	      "  profile add NAME HOST PORT none|starttls|tls [USERNAME]\n"
 	      "            a sending profile offered to every tenant (password: KUNREN_PROFILE_PASSWORD)\n"
 	      "  profile list | profile delete ID\n"
+	      "  routes    print the console's API routes (METHOD PATH), one a line\n"
 	      "  version   print the version\n"
 	      "  config-example  print a commented configuration file with every option\n"
 	      "\n"
@@ -179,10 +186,7 @@ static int admin(const struct config *c, int argc, char **argv)
 		return 1;
 	struct arena *a = arena_new(0);
 	int64_t id;
-	if (!strcmp(cmd, "tenant") && argc == 4) {
-		if ((r = store_tenant_create(s, argv[3], c->time_zone, &id)) >= 0)
-			printf("tenant %lld \"%s\" created (%s)\n", (long long)id, argv[3], c->time_zone);
-	} else if (!strcmp(cmd, "user") && argc == 6) {
+	if (!strcmp(cmd, "user") && argc == 6) {
 		enum role role;
 		struct tenant t;
 		int64_t tenant;
@@ -213,6 +217,109 @@ static int admin(const struct config *c, int argc, char **argv)
 	if (r < 0)
 		fprintf(stderr, "kunren: %s %s failed: %s\n", cmd, verb,
 			r == -EEXIST ? "it exists already" : r == -ENOENT ? "not found" : strerror(-r));
+	arena_free(a);
+	store_close(s);
+	return r < 0 ? 1 : 0;
+}
+
+/* ---- tenant: the operator's tenants (SPEC A1) ---- */
+
+static void put_date(struct buf *b, const struct tz *z, int64_t t)
+{
+	struct civil cv;
+	if (!t) {
+		buf_puts(b, "-");
+		return;
+	}
+	civil_from_unix(t + tz_offset(z, t), &cv);
+	buf_printf(b, "%04d-%02d-%02d", cv.year, cv.month, cv.day);
+}
+
+static int tenant_cmd(const struct config *c, int argc, char **argv)
+{
+	const char *verb = argc > 2 ? argv[2] : "";
+	bool add = !strcmp(verb, "add") && argc >= 4 && argc <= 6;
+	bool one = (!strcmp(verb, "suspend") || !strcmp(verb, "resume") || !strcmp(verb, "delete")) && argc == 4;
+	enum licence lic = LICENCE_SEND_COUNT;
+	int64_t quota = 0, id = 0;
+	struct store *s;
+	int applied, r = 0;
+
+	if (!add && !one && !(!strcmp(verb, "list") && argc == 3)) {
+		usage(stderr);
+		return 2;
+	}
+	if (add && ((argc >= 5 && licence_parse(argv[4], &lic) < 0) ||
+		    (argc == 6 && slice_to_i64(slice_from(argv[5]), 0, INT64_C(1000000000000), &quota) < 0))) {
+		fprintf(stderr, "kunren: the licence is send_count, unique_addresses or trial, and QUOTA a whole number >= 0\n");
+		return 2;
+	}
+	if (one && slice_to_i64(slice_from(argv[3]), 1, INT64_MAX, &id) < 0) {
+		fprintf(stderr, "kunren: \"%s\" is not a tenant id\n", argv[3]);
+		return 2;
+	}
+	if (store_prepare(c, &s, &applied))
+		return 1;
+	struct arena *a = arena_new(0);
+	const struct tz *zone = tz_get(c->time_zone);
+	_cleanup_buf_ struct buf line = BUF_INIT(4096);
+	struct tenant t;
+	if (add) {
+		if ((r = store_tenant_create(s, argv[3], c->time_zone, &id)) >= 0 &&
+		    (r = store_tenant_get(s, id, a, &t)) >= 0) {
+			t.licence = lic;
+			t.quota = quota;
+			api_tenant_period(zone, lic, now_unix(), &t.period_start, &t.period_end);
+			r = store_tenant_update(s, &t);
+		}
+		if (r >= 0) {
+			put_date(&line, zone, t.period_end);
+			printf("tenant %lld \"%s\" created (%s, %s, quota %lld%s, service period to %s)\n", (long long)id,
+			       argv[3], c->time_zone, licence_name(lic), (long long)quota, quota ? "" : ": unlimited",
+			       line.p);
+		}
+	} else if (!strcmp(verb, "list")) {
+		struct tenant *all;
+		size_t n;
+		if ((r = store_tenants(s, a, &all, &n)) >= 0)
+			for (size_t i = 0; i < n; i++) {
+				const struct tz *z = tz_get(all[i].time_zone);
+				z = z ? z : zone;
+				buf_reset(&line);
+				put_date(&line, z, all[i].period_start);
+				buf_puts(&line, "\t");
+				put_date(&line, z, all[i].period_end);
+				buf_puts(&line, "\t");
+				put_date(&line, z, all[i].delete_at);
+				printf("%lld\t%s\t%s\t%lld\t%s\t%s\n", (long long)all[i].id, all[i].name,
+				       licence_name(all[i].licence), (long long)all[i].quota, line.p,
+				       all[i].suspended ? "suspended" : "active");
+			}
+	} else if (!strcmp(verb, "delete")) {
+		int64_t rows, files;
+		if ((r = store_tenant_get(s, id, a, &t)) >= 0 &&
+		    (r = api_tenant_purge(s, c->data_dir, id, "deleted by the operator", now_unix(), &rows, &files)) >= 0) {
+			store_audit_add(s, 0, 0, "tenant.delete",
+					arena_printf(a, "id=%lld name=%s rows=%lld files=%lld (kunren tenant delete)",
+						     (long long)id, t.name, (long long)rows, (long long)files));
+			printf("tenant %lld \"%s\" deleted: %lld rows, %lld files\n", (long long)id, t.name, (long long)rows,
+			       (long long)files);
+		}
+	} else {
+		bool suspend = !strcmp(verb, "suspend");
+		if ((r = store_tenant_get(s, id, a, &t)) >= 0) {
+			t.suspended = suspend;
+			r = store_tenant_update(s, &t);
+		}
+		if (r >= 0) {
+			store_audit_add(s, 0, 0, suspend ? "tenant.suspend" : "tenant.resume",
+					arena_printf(a, "id=%lld name=%s (kunren tenant %s)", (long long)id, t.name, verb));
+			printf("tenant %lld \"%s\" %s\n", (long long)id, t.name, suspend ? "suspended" : "resumed");
+		}
+	}
+	if (r < 0)
+		fprintf(stderr, "kunren: tenant %s failed: %s\n", verb,
+			r == -ENOENT ? "no such tenant" : r == -EEXIST ? "it exists already" : strerror(-r));
 	arena_free(a);
 	store_close(s);
 	return r < 0 ? 1 : 0;
@@ -353,6 +460,108 @@ static int profile_cmd(const struct config *c, int argc, char **argv)
 	return r < 0 ? 1 : 0;
 }
 
+/* ---- the tenant-deletion job (SPEC A4) ---- */
+
+/*
+ * Once at start and then every minute: every tenant whose service period
+ * has ended (the day after its last day has begun) or whose requested
+ * deletion time has come loses every row and file.  The job's clock is
+ * now + clock_offset_seconds, so tests can move it into the future.
+ */
+struct janitor {
+	struct store *store;
+	const char *data_dir;
+	int64_t offset;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool stop;
+	pthread_t thread;
+};
+
+static void janitor_pass(struct janitor *j)
+{
+	int64_t now = now_unix() + j->offset;
+	struct arena *a = arena_new(0);
+	int64_t *ids;
+	size_t n;
+	int r = store_tenants_due_deletion(j->store, now, a, &ids, &n);
+	if (r < 0) {
+		log_error("deletion job: cannot list the tenants due: %s", strerror(-r));
+		n = 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct tenant t;
+		int64_t rows, files;
+		if ((r = store_tenant_get(j->store, ids[i], a, &t)) < 0) {
+			log_error("deletion job: tenant %lld: %s", (long long)ids[i], strerror(-r));
+			continue;
+		}
+		const char *reason = t.delete_at && t.delete_at <= now ? "requested by the tenant" : "service period ended";
+		r = api_tenant_purge(j->store, j->data_dir, t.id, reason, now_unix(), &rows, &files);
+		if (r < 0) {
+			log_error("deletion job: tenant %lld \"%s\" could not be deleted: %s", (long long)t.id, t.name,
+				  strerror(-r));
+			continue;
+		}
+		log_info("deletion job: tenant %lld \"%s\" deleted (%s): %lld rows, %lld files", (long long)t.id, t.name,
+			 reason, (long long)rows, (long long)files);
+		store_audit_add(j->store, 0, 0, "tenant.delete",
+				arena_printf(a, "id=%lld name=%s rows=%lld files=%lld (deletion job: %s)", (long long)t.id,
+					     t.name, (long long)rows, (long long)files, reason));
+	}
+	arena_free(a);
+}
+
+static void *janitor_main(void *arg)
+{
+	struct janitor *j = arg;
+	pthread_mutex_lock(&j->mu);
+	while (!j->stop) {
+		pthread_mutex_unlock(&j->mu);
+		janitor_pass(j);
+		pthread_mutex_lock(&j->mu);
+		struct timespec until;
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_sec += 60;
+		while (!j->stop && pthread_cond_timedwait(&j->cv, &j->mu, &until) == 0)
+			;
+	}
+	pthread_mutex_unlock(&j->mu);
+	return NULL;
+}
+
+static int janitor_start(struct janitor *j, struct store *s, const struct config *c)
+{
+	pthread_condattr_t ca;
+	*j = (struct janitor){ .store = s, .data_dir = c->data_dir, .offset = c->clock_offset_seconds };
+	pthread_mutex_init(&j->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&j->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	if (j->offset)
+		log_warn("clock_offset_seconds = %lld: the deletion job's clock is moved (tests only)",
+			 (long long)j->offset);
+	int r = pthread_create(&j->thread, NULL, janitor_main, j);
+	if (r) {
+		pthread_cond_destroy(&j->cv);
+		pthread_mutex_destroy(&j->mu);
+		return -r;
+	}
+	return 0;
+}
+
+static void janitor_stop(struct janitor *j)
+{
+	pthread_mutex_lock(&j->mu);
+	j->stop = true;
+	pthread_cond_signal(&j->cv);
+	pthread_mutex_unlock(&j->mu);
+	pthread_join(j->thread, NULL);
+	pthread_cond_destroy(&j->cv);
+	pthread_mutex_destroy(&j->mu);
+}
+
 /* ---- serve ---- */
 
 /* "http://host:port" for a listen address and the port actually bound. */
@@ -385,8 +594,10 @@ static int serve(struct config *c)
 	struct track *track = NULL;
 	struct deliver *deliver = NULL;
 	struct http_server *tracker = NULL, *console = NULL;
-	_cleanup_free_ char *tracker_url = NULL, *console_url = NULL, *outbox = NULL, *key_path = NULL;
+	_cleanup_free_ char *tracker_url = NULL, *console_url = NULL, *outbox = NULL, *key_path = NULL, *notice_from = NULL;
 	struct secret_key key;
+	struct janitor janitor;
+	bool janitor_running = false;
 	char *err = NULL;
 	sigset_t sigs;
 	int applied, sig, rc = 1, r;
@@ -408,6 +619,11 @@ static int serve(struct config *c)
 		die("first start", xasprintf("%s", strerror(-r)));
 		goto out;
 	}
+	if ((r = janitor_start(&janitor, store, c)) < 0) {
+		die("deletion job", xasprintf("%s", strerror(-r)));
+		goto out;
+	}
+	janitor_running = true;
 
 	track = track_new(store, NULL);
 	struct http_server_options to = {
@@ -427,6 +643,8 @@ static int serve(struct config *c)
 					: listen_url(c->tracker_listen, http_server_port(tracker));
 	track_set_url(track, tracker_url);
 
+	notice_from = c->notice_from[0] ? xstrdup(c->notice_from)
+					: xasprintf("kunren@%s", c->helo_name[0] ? c->helo_name : "localhost");
 	key_path = xasprintf("%s/secret.key", c->data_dir);
 	if ((r = secret_key_load(key_path, &key)) < 0) {
 		die("secret key", xasprintf("%s: %s", key_path,
@@ -456,6 +674,7 @@ static int serve(struct config *c)
 		.batch = (size_t)c->delivery_batch,
 		.retries = c->smtp_retries,
 		.retry_seconds = c->smtp_retry_seconds,
+		.notice_from = notice_from,
 	};
 	if (!(deliver = deliver_start(&dopt, &err))) {
 		die("delivery", err);
@@ -472,6 +691,15 @@ static int serve(struct config *c)
 		.outbox_dir = outbox,
 		.console_url = c->console_url[0] ? c->console_url : NULL,
 		.limits = { c->session_idle_minutes * 60, c->session_max_hours * 3600 },
+		.policy = {
+			.max_failures = c->login_max_failures,
+			.lock_seconds = c->login_lock_minutes * 60,
+			.ip_max_failures = c->login_ip_max_failures,
+			.ip_window_seconds = c->login_ip_window_minutes * 60,
+			.challenge_seconds = 10 * 60,
+			.reset_seconds = 60 * 60,
+			.key = &key,
+		},
 		.secure_cookies = !strncmp(c->console_url, "https:", 6),
 	};
 	struct http_server_options co = {
@@ -490,6 +718,9 @@ static int serve(struct config *c)
 	}
 	console_url = c->console_url[0] ? trim_slash(c->console_url)
 					: listen_url(c->console_listen, http_server_port(console));
+	atomic_store(&api.base_url, console_url);
+	if (!c->console_url[0])
+		log_warn("console_url is not set: password-reset mails link to %s", console_url);
 
 	printf("Kunren console:  %s/\nKunren tracker:  %s/\n", console_url, tracker_url);
 	if (!c->smtp_url[0])
@@ -503,6 +734,8 @@ static int serve(struct config *c)
 out:
 	http_server_free(console);
 	http_server_free(tracker);
+	if (janitor_running)
+		janitor_stop(&janitor);
 	deliver_stop(deliver);
 	track_free(track);
 	store_close(store);
@@ -532,8 +765,14 @@ int main(int argc, char **argv)
 			printf("applied %d migration%s\n", applied, applied == 1 ? "" : "s");
 			store_close(s);
 		}
-	} else if (!strcmp(cmd, "tenant") || !strcmp(cmd, "user") || !strcmp(cmd, "apikey")) {
+	} else if (!strcmp(cmd, "tenant")) {
+		rc = tenant_cmd(&c, argc, argv);
+	} else if (!strcmp(cmd, "user") || !strcmp(cmd, "apikey")) {
 		rc = admin(&c, argc, argv);
+	} else if (!strcmp(cmd, "routes")) {
+		for (size_t i = 0; i < api_routes_count; i++)
+			printf("%s %s\n", api_routes[i].method, api_routes[i].pattern);
+		rc = 0;
 	} else if (!strcmp(cmd, "profile")) {
 		rc = profile_cmd(&c, argc, argv);
 	} else if (!strcmp(cmd, "dkim")) {

@@ -5,8 +5,47 @@
 
 const struct http_route api_routes[] = {
 	{ "POST", "/api/v1/login", api_login, KB(16) },
+	{ "POST", "/api/v1/login/second", api_login_second, KB(16) },
 	{ "POST", "/api/v1/logout", api_logout, KB(16) },
+	{ "POST", "/api/v1/logout-all", api_logout_all, KB(16) },
+	{ "POST", "/api/v1/password-reset", api_reset_begin, KB(16) },
+	{ "POST", "/api/v1/password-reset/finish", api_reset_finish, KB(16) },
+	{ "GET", "/api/v1/branding", api_branding_get, 0 },
+	{ "GET", "/api/v1/branding/logo", api_branding_logo_get, 0 },
 	{ "GET", "/api/v1/me", api_me, 0 },
+	{ "PATCH", "/api/v1/me", api_me_patch, KB(16) },
+	{ "POST", "/api/v1/me/password", api_me_password, KB(16) },
+	{ "POST", "/api/v1/me/totp", api_me_totp, KB(16) },
+	{ "POST", "/api/v1/me/totp/confirm", api_me_totp_confirm, KB(16) },
+	{ "POST", "/api/v1/me/second-factor", api_me_second_factor, KB(16) },
+	{ "GET", "/api/v1/me/api-keys", api_me_keys_get, 0 },
+	{ "POST", "/api/v1/me/api-keys", api_me_keys_post, KB(16) },
+	{ "DELETE", "/api/v1/me/api-keys/{id}", api_me_key_delete, 0 },
+	{ "GET", "/api/v1/users", api_users_get, 0 },
+	{ "POST", "/api/v1/users", api_users_post, KB(16) },
+	{ "PATCH", "/api/v1/users/{id}", api_user_patch, KB(16) },
+	{ "DELETE", "/api/v1/users/{id}", api_user_delete, 0 },
+	{ "GET", "/api/v1/tenant", api_tenant_get, 0 },
+	{ "POST", "/api/v1/tenant/deletion", api_tenant_deletion_post, KB(16) },
+	{ "DELETE", "/api/v1/tenant/deletion", api_tenant_deletion_delete, 0 },
+	{ "GET", "/api/v1/audit", api_audit_get, 0 },
+	{ "GET", "/api/v1/audit.csv", api_audit_csv, 0 },
+	{ "GET", "/api/v1/operator/tenants", api_op_tenants_get, 0 },
+	{ "POST", "/api/v1/operator/tenants", api_op_tenants_post, KB(16) },
+	{ "GET", "/api/v1/operator/tenants/{id}", api_op_tenant_get, 0 },
+	{ "PATCH", "/api/v1/operator/tenants/{id}", api_op_tenant_patch, KB(16) },
+	{ "DELETE", "/api/v1/operator/tenants/{id}", api_op_tenant_delete, 0 },
+	{ "POST", "/api/v1/operator/tenants/{id}/renew", api_op_tenant_renew, KB(16) },
+	{ "GET", "/api/v1/operator/deletions", api_op_deletions_get, 0 },
+	{ "GET", "/api/v1/operator/branding", api_op_branding_get, 0 },
+	{ "PUT", "/api/v1/operator/branding", api_op_branding_put, KB(16) },
+	{ "PUT", "/api/v1/operator/branding/logo", api_op_branding_logo_put, KB(256) },
+	{ "GET", "/api/v1/operator/domains", api_op_domains_get, 0 },
+	{ "POST", "/api/v1/operator/domains", api_op_domains_post, KB(16) },
+	{ "PATCH", "/api/v1/operator/domains/{id}", api_op_domain_patch, KB(16) },
+	{ "DELETE", "/api/v1/operator/domains/{id}", api_op_domain_delete, 0 },
+	{ "GET", "/api/v1/operator/audit", api_op_audit_get, 0 },
+	{ "GET", "/api/v1/operator/usage", api_op_usage_get, 0 },
 	{ "GET", "/api/v1/lists", api_lists_get, 0 },
 	{ "POST", "/api/v1/lists", api_lists_post, KB(64) },
 	{ "GET", "/api/v1/lists/template.csv", api_list_template, 0 },
@@ -48,6 +87,7 @@ const struct http_route api_routes[] = {
 	{ "POST", "/api/v1/sending-profiles/{id}/test", api_profile_test, KB(16) },
 	{ "GET", "/api/v1/dkim-keys", api_dkim_get, 0 },
 	{ "GET", "/api/v1/usage", api_usage_get, 0 },
+	{ "GET", "/api/v1/training-domains", api_training_domains_get, 0 },
 	{ "GET", "/api/v1/campaigns/{id}/targets", api_campaign_targets, 0 },
 	{ "GET", "/api/v1/campaigns/{id}/results.csv", api_campaign_results_csv, 0 },
 	{ "GET", "/api/v1/campaigns/{id}/events.csv", api_campaign_events_csv, 0 },
@@ -187,6 +227,16 @@ void api__send_file(struct http_request *req, struct http_response *res, const c
 
 /* ---- authentication ---- */
 
+enum auth_rule { RULE_TENANT, RULE_OWNER, RULE_SELF, RULE_OPERATOR };
+
+const struct tz *api__zone(const char *name)
+{
+	const struct tz *z = name ? tz_get(name) : NULL;
+	return z ? z : tz_get("UTC");
+}
+
+/* The caller's principal: with its tenant (403 suspended when it is), or
+ * the operator's, who has none. */
 static struct principal *principal_load(struct http_request *req, struct http_response *res,
 					const struct account *acc)
 {
@@ -198,25 +248,29 @@ static struct principal *principal_load(struct http_request *req, struct http_re
 	}
 	p->acc = *acc;
 	if (acc->tenant_id == 0) {
-		http_response_error(res, 403, "no_tenant", "this account does not belong to a tenant", NULL);
-		return NULL;
+		p->zone = api__zone(api->cfg->time_zone);
+		return p;
 	}
 	int r = store_tenant_get(api->store, acc->tenant_id, req->arena, &p->tenant);
 	if (r < 0) {
 		api__store_error(res, r, "tenant");
 		return NULL;
 	}
-	p->zone = tz_get(p->tenant.time_zone);
-	if (!p->zone)
-		p->zone = tz_get("UTC");
+	if (p->tenant.suspended) {
+		http_response_error(res, 403, "suspended",
+				    "this tenant is suspended; please contact the operator of the service", NULL);
+		return NULL;
+	}
+	p->zone = api__zone(p->tenant.time_zone);
 	return p;
 }
 
-struct principal *api__auth(struct http_request *req, struct http_response *res, enum api_need need)
+static struct principal *authenticate(struct http_request *req, struct http_response *res, enum api_need need,
+				      enum auth_rule rule)
 {
 	struct api *api = req->app;
 	struct account acc;
-	struct session ses;
+	struct session ses = { 0 };
 	const char *authz = http_header(req, "Authorization");
 	int r;
 
@@ -245,23 +299,261 @@ struct principal *api__auth(struct http_request *req, struct http_response *res,
 		api__store_error(res, r, "session");
 		return NULL;
 	}
-	if (need == API_WRITE && acc.role == ROLE_READONLY) {
-		http_response_error(res, 403, "read_only", "this account can read but not change anything", NULL);
+	if (rule == RULE_OPERATOR && acc.role != ROLE_OPERATOR) {
+		http_response_error(res, 403, "operator_only", "only the operator of the service may do this", NULL);
+		return NULL;
+	}
+	if ((rule == RULE_TENANT || rule == RULE_OWNER) && acc.tenant_id == 0) {
+		http_response_error(res, 403, "no_tenant", "this account does not belong to a tenant", NULL);
 		return NULL;
 	}
 	struct principal *p = principal_load(req, res, &acc);
-	if (p && !authz)
+	if (!p)
+		return NULL;
+	if (need == API_WRITE && acc.role == ROLE_READONLY && rule != RULE_SELF) {
+		http_response_error(res, 403, "read_only", "this account can read but not change anything", NULL);
+		return NULL;
+	}
+	if (rule == RULE_OWNER && acc.role != ROLE_OWNER) {
+		http_response_error(res, 403, "owner_only", "only the tenant's owner account may do this", NULL);
+		return NULL;
+	}
+	if (!authz) {
 		p->csrf = ses.csrf_token;
+		p->session_id = ses.id;
+	}
 	return p;
 }
 
-/* ---- session endpoints ---- */
-
-static json_t *user_json(const struct principal *p)
+struct principal *api__auth(struct http_request *req, struct http_response *res, enum api_need need)
 {
-	return json_pack("{s:I, s:s, s:s, s:I, s:s, s:s}", "id", (json_int_t)p->acc.id, "username",
-			 p->acc.username, "role", role_name(p->acc.role), "tenant_id", (json_int_t)p->acc.tenant_id,
-			 "tenant_name", p->tenant.name, "time_zone", p->tenant.time_zone);
+	return authenticate(req, res, need, RULE_TENANT);
+}
+
+struct principal *api__auth_owner(struct http_request *req, struct http_response *res, enum api_need need)
+{
+	return authenticate(req, res, need, RULE_OWNER);
+}
+
+struct principal *api__auth_self(struct http_request *req, struct http_response *res, enum api_need need)
+{
+	return authenticate(req, res, need, RULE_SELF);
+}
+
+struct principal *api__auth_operator(struct http_request *req, struct http_response *res, enum api_need need)
+{
+	return authenticate(req, res, need, RULE_OPERATOR);
+}
+
+/* ---- helpers for accounts.c and operator.c ---- */
+
+json_t *api__time_in(const struct tz *z, int64_t t)
+{
+	if (!t)
+		return json_null();
+	_cleanup_buf_ struct buf b = BUF_INIT(64);
+	tz_put_iso(&b, z, t);
+	return json_stringn(b.p, b.len);
+}
+
+json_t *api__user_json(const struct principal *p, const struct account *acc)
+{
+	bool op = acc->tenant_id == 0;
+	return json_pack("{s:I, s:s, s:s, s:s, s:o, s:o, s:s, s:s, s:b}", "id", (json_int_t)acc->id, "username",
+			 acc->username, "email", acc->email ? acc->email : "", "role", role_name(acc->role),
+			 "tenant_id", op ? json_null() : json_integer(acc->tenant_id), "tenant_name",
+			 op || !p->tenant.name ? json_null() : json_string(p->tenant.name), "time_zone",
+			 tz_name(p->zone), "second_factor", second_factor_name(acc->second_factor), "login_notify",
+			 acc->login_notify);
+}
+
+const char *api__service_name(struct http_request *req)
+{
+	struct api *api = req->app;
+	struct branding b;
+	if (store_branding_get(api->store, req->arena, &b) == 0 && b.service_name && b.service_name[0])
+		return b.service_name;
+	return "Kunren";
+}
+
+bool api__notice(struct http_request *req, const char *to, const char *subject, const char *text)
+{
+	struct api *api = req->app;
+	int r = api->deliver ? deliver_notice(api->deliver, to, subject, text) : -ENOTCONN;
+	if (r < 0)
+		log_error("api: the mail \"%s\" could not be sent: %s", subject, strerror(-r));
+	return r >= 0;
+}
+
+void api__notice_later(struct http_request *req, const char *to, const char *subject, const char *text)
+{
+	struct api *api = req->app;
+	if (!api->deliver || deliver_notice_later(api->deliver, to, subject, text) < 0)
+		log_error("api: the mail \"%s\" could not be queued", subject);
+}
+
+const char *api__base_url(const struct api *api)
+{
+	const char *u = atomic_load(&((struct api *)api)->base_url);
+	if (u && u[0])
+		return u;
+	return api->console_url && api->console_url[0] ? api->console_url : "http://localhost";
+}
+
+bool api__date(struct http_response *res, json_t *body, const char *key, struct civil *ret, bool *ret_found)
+{
+	json_t *v = json_object_get(body, key);
+	*ret_found = false;
+	if (!v || json_is_null(v))
+		return true;
+	const char *s = json_string_value(v);
+	struct civil c = { 0 };
+	int64_t y, m, d;
+	if (s && strlen(s) == 10 && s[4] == '-' && s[7] == '-' &&
+	    slice_to_i64((struct slice){ s, 4 }, 1970, 9999, &y) == 0 &&
+	    slice_to_i64((struct slice){ s + 5, 2 }, 1, 12, &m) == 0 &&
+	    slice_to_i64((struct slice){ s + 8, 2 }, 1, 31, &d) == 0) {
+		c.year = (int)y;
+		c.month = (int)m;
+		c.day = (int)d;
+		/* the day must exist: a round trip through unix time keeps it */
+		struct civil back;
+		civil_from_unix(unix_from_civil(&c), &back);
+		if (back.year == c.year && back.month == c.month && back.day == c.day) {
+			*ret = c;
+			*ret_found = true;
+			return true;
+		}
+	}
+	api__field_error(res, key, "must be a date YYYY-MM-DD");
+	return false;
+}
+
+/* ---- logging in ---- */
+
+static const char *user_agent(struct http_request *req)
+{
+	const char *ua = http_header(req, "User-Agent");
+	return ua ? ua : "";
+}
+
+void api__audit_as(struct http_request *req, int64_t tenant_id, int64_t account_id, const char *action,
+		   const char *detail)
+{
+	struct api *api = req->app;
+	int r = store_audit_add(api->store, tenant_id, account_id, action, detail);
+	if (r < 0)
+		log_error("api: audit log write failed: %s", strerror(-r));
+}
+
+/* The zone an account's times are shown in: its tenant's, or the deployment's. */
+static const struct tz *account_zone(struct http_request *req, const struct account *acc)
+{
+	struct api *api = req->app;
+	struct tenant t;
+	if (acc->tenant_id && store_tenant_get(api->store, acc->tenant_id, req->arena, &t) == 0)
+		return api__zone(t.time_zone);
+	return api__zone(api->cfg->time_zone);
+}
+
+/* A refused login: the audit entry under the tried account's tenant (the
+ * operator's log when there is no such account), and the answer.  The
+ * answer is the same for a wrong password and an unknown user name. */
+static void login_refused(struct http_request *req, struct http_response *res, int r, const char *username)
+{
+	struct api *api = req->app;
+	struct account acc = { 0 };
+	bool known = username && store_account_by_username(api->store, username, req->arena, &acc) == 0;
+	const char *why = r == -EACCES ? "wrong password or code" : r == -ENOLCK ? "account locked"
+			: r == -EAGAIN ? "address throttled" : r == -EPERM ? "tenant suspended" : strerror(-r);
+	const char *detail = arena_printf(req->arena, "username=%s ip=%s (%s)", username ? username : "?",
+					  req->remote_ip, why);
+	api__audit_as(req, known ? acc.tenant_id : 0, known ? acc.id : 0, "login.failed", detail);
+	log_info("api: failed login from %s: %s", req->remote_ip, why);
+
+	if (r == -EACCES) {
+		if (known && acc.locked_until > now_unix()) {
+			/* this failure locked the account */
+			_cleanup_buf_ struct buf until = BUF_INIT(64);
+			tz_put_iso(&until, account_zone(req, &acc), acc.locked_until);
+			api__audit_as(req, acc.tenant_id, acc.id, "login.locked",
+				      arena_printf(req->arena, "username=%s ip=%s locked until %s", acc.username,
+						   req->remote_ip, until.p));
+		}
+		http_response_error(res, 401, "login_failed", "wrong user name or password", NULL);
+	} else if (r == -ENOLCK) {
+		/* an unknown name "locks" too (auth_login): answer alike */
+		json_t *until = api__time_in(account_zone(req, &acc),
+					     known ? acc.locked_until : now_unix() + api->policy.lock_seconds);
+		json_t *d = json_pack("[{s:s, s:s, s:o}]", "field", "locked_until", "message",
+				      "too many failed logins: the account is locked for a while", "value", until);
+		http_response_error(res, 423, "locked",
+				    "too many failed logins: this account is locked for a while; try again later", d);
+	} else if (r == -EAGAIN) {
+		http_response_error(res, 429, "throttled",
+				    "too many failed logins from your address; try again later", NULL);
+	} else if (r == -EPERM) {
+		http_response_error(res, 403, "suspended",
+				    "this tenant is suspended; please contact the operator of the service", NULL);
+	} else {
+		api__store_error(res, r, "login");
+	}
+}
+
+/* "2024/4/6 10:03 (Asia/Tokyo)" */
+static const char *local_time(struct http_request *req, const struct tz *z, int64_t t)
+{
+	_cleanup_buf_ struct buf b = BUF_INIT(128);
+	tz_put_csv_time(&b, z, t);
+	buf_printf(&b, " (%s)", tz_name(z));
+	return arena_strdup(req->arena, b.p);
+}
+
+/* SPEC B3: a mail on every successful login, for accounts that asked. */
+static void login_notice(struct http_request *req, const struct principal *p)
+{
+	if (!p->acc.login_notify || !p->acc.email || !p->acc.email[0])
+		return;
+	_cleanup_buf_ struct buf ua = BUF_INIT(1024), text = BUF_INIT(8192);
+	struct slice u = slice_from(user_agent(req));
+	if (u.len > 300)
+		u.len = 300;
+	for (size_t i = 0; i < u.len; i++)
+		buf_putc(&ua, (unsigned char)u.p[i] < 0x20 || u.p[i] == 0x7f ? ' ' : u.p[i]);
+	_cleanup_buf_ struct buf uav = BUF_INIT(2048);
+	buf_put_utf8(&uav, buf_slice(&ua));
+	const char *when = local_time(req, p->zone, now_unix()), *svc = api__service_name(req);
+	buf_printf(&text,
+		   "%s のアカウント %s にログインがありました。\n\n"
+		   "日時: %s\nIPアドレス: %s\nブラウザ: %s\n\n"
+		   "心当たりがない場合は、すぐにパスワードを変更し、管理者に連絡してください。\n\n"
+		   "----\n\n"
+		   "Someone logged in to your %s account %s.\n\n"
+		   "Time: %s\nAddress: %s\nBrowser: %s\n\n"
+		   "If this was not you, change your password at once and tell your administrator.\n",
+		   svc, p->acc.username, when, req->remote_ip, uav.p, svc, p->acc.username, when, req->remote_ip,
+		   uav.p);
+	const char *subject = arena_printf(req->arena, "%s ログイン通知 / login notice", svc);
+	api__notice_later(req, p->acc.email, subject, text.p);
+}
+
+/* The session is made: audit, notice, cookie, answer. */
+static void login_done(struct http_request *req, struct http_response *res, const struct auth_login_result *lr,
+		       const char *how)
+{
+	struct api *api = req->app;
+	struct principal *p = principal_load(req, res, &lr->account);
+	if (!p) {
+		auth_logout(api->store, lr->token); /* no session left behind for a refused login */
+		return;
+	}
+	api__audit(req, p, "login", arena_printf(req->arena, "ip=%s %s", req->remote_ip, how));
+	login_notice(req, p);
+	_cleanup_free_ char *cookie = xasprintf("kunren_session=%s; HttpOnly; SameSite=Strict; Path=/%s", lr->token,
+						api->secure_cookies ? "; Secure" : "");
+	http_response_header(req, res, "Set-Cookie", cookie);
+	http_response_json(res, 200,
+			   json_pack("{s:o, s:s}", "user", api__user_json(p, &p->acc), "csrf_token", lr->csrf));
 }
 
 void api_login(struct http_request *req, struct http_response *res)
@@ -269,8 +561,7 @@ void api_login(struct http_request *req, struct http_response *res)
 	struct api *api = req->app;
 	json_auto_t *body = api__body(req, res);
 	const char *user = NULL, *pass = NULL, *msg = NULL;
-	struct account acc;
-	const char *token, *csrf;
+	struct auth_login_result lr;
 
 	if (!body)
 		return;
@@ -282,33 +573,78 @@ void api_login(struct http_request *req, struct http_response *res)
 		api__field_error(res, "password", msg);
 		return;
 	}
-	int r = auth_login(api->store, user, pass, req->arena, &acc, &token, &csrf);
-	if (r == -EACCES) {
-		/* not the user name: people type their password there by mistake */
-		log_info("api: failed login from %s", req->remote_ip);
-		http_response_error(res, 401, "login_failed", "wrong user name or password", NULL);
-		return;
-	}
+	int r = auth_login(api->store, &api->policy, req->remote_ip, user, pass, req->arena, &lr);
 	if (r < 0) {
-		api__store_error(res, r, "login");
+		login_refused(req, res, r, user);
 		return;
 	}
-	struct principal *p = principal_load(req, res, &acc);
-	if (!p) {
-		auth_logout(api->store, token); /* no session left behind for a refused login */
+	if (lr.step == AUTH_DONE) {
+		login_done(req, res, &lr, "password");
 		return;
 	}
-	api__audit(req, p, "login", req->remote_ip);
-	_cleanup_free_ char *cookie = xasprintf("kunren_session=%s; HttpOnly; SameSite=Strict; Path=/%s", token,
-						api->secure_cookies ? "; Secure" : "");
-	http_response_header(req, res, "Set-Cookie", cookie);
-	http_response_json(res, 200, json_pack("{s:o, s:s}", "user", user_json(p), "csrf_token", csrf));
+	if (lr.step == AUTH_NEED_MAIL_CODE) {
+		const char *svc = api__service_name(req);
+		const char *subject = arena_printf(req->arena, "%s ログイン確認コード / login code", svc);
+		const char *text = arena_printf(req->arena,
+						"%s のログイン確認コード / login code: %s\n\n"
+						"このコードは10分間有効です。ログイン画面に入力してください。\n"
+						"心当たりがない場合は、パスワードを変更してください。\n\n"
+						"The code is valid for 10 minutes; enter it on the login page.\n"
+						"If this was not you, change your password.\n",
+						svc, lr.mail_code);
+		if (!lr.account.email || !lr.account.email[0] || !api__notice(req, lr.account.email, subject, text)) {
+			http_response_error(res, 503, "mail_failed",
+					    "the login code could not be mailed; please try again later", NULL);
+			return;
+		}
+		api__audit_as(req, lr.account.tenant_id, lr.account.id, "login.code_sent",
+			      arena_printf(req->arena, "ip=%s", req->remote_ip));
+	}
+	http_response_json(res, 200, json_pack("{s:s, s:s}", "second_factor",
+					       lr.step == AUTH_NEED_MAIL_CODE ? "mail" : "totp", "challenge",
+					       lr.challenge));
+}
+
+void api_login_second(struct http_request *req, struct http_response *res)
+{
+	struct api *api = req->app;
+	json_auto_t *body = api__body(req, res);
+	const char *challenge = NULL, *code = NULL, *msg = NULL;
+	struct auth_login_result lr;
+
+	if (!body)
+		return;
+	if (json_get_str(body, "challenge", true, 256, &challenge, &msg) < 0) {
+		api__field_error(res, "challenge", msg);
+		return;
+	}
+	if (json_get_str(body, "code", true, 32, &code, &msg) < 0) {
+		api__field_error(res, "code", msg);
+		return;
+	}
+	/* whose login it is, for the audit log (a failure may use the challenge up) */
+	unsigned char hash[STORE_HASH_LEN];
+	struct challenge ch;
+	struct account who;
+	auth_secret_hash(challenge, hash);
+	bool known = store_challenge_find(api->store, hash, &ch) == 0 && ch.kind == CHALLENGE_LOGIN &&
+		     store_account_get(api->store, ch.account_id, req->arena, &who) == 0;
+
+	int r = auth_login_second(api->store, &api->policy, req->remote_ip, challenge, code, req->arena, &lr);
+	if (r >= 0 && lr.step != AUTH_DONE)
+		r = -EACCES;  /* a second step never asks for a third */
+	if (r < 0) {
+		login_refused(req, res, r, known ? who.username : NULL);
+		return;
+	}
+	login_done(req, res, &lr, arena_printf(req->arena, "second_factor=%s",
+					       second_factor_name(lr.account.second_factor)));
 }
 
 void api_logout(struct http_request *req, struct http_response *res)
 {
 	struct api *api = req->app;
-	struct principal *p = api__auth(req, res, API_READ);
+	struct principal *p = api__auth_self(req, res, API_READ);
 	if (!p)
 		return;
 	auth_logout(api->store, http_cookie(req, "kunren_session"));
@@ -316,12 +652,29 @@ void api_logout(struct http_request *req, struct http_response *res)
 	http_response_json(res, 200, json_pack("{s:b}", "ok", 1));
 }
 
-void api_me(struct http_request *req, struct http_response *res)
+/* Every session of the account ends (API keys stay: DELETE them one by one). */
+void api_logout_all(struct http_request *req, struct http_response *res)
 {
-	struct principal *p = api__auth(req, res, API_READ);
+	struct api *api = req->app;
+	struct principal *p = api__auth_self(req, res, API_WRITE);
 	if (!p)
 		return;
-	json_t *j = json_pack("{s:o}", "user", user_json(p));
+	int r = store_sessions_delete_account(api->store, p->acc.id, 0);
+	if (r < 0) {
+		api__store_error(res, r, "sessions");
+		return;
+	}
+	api__audit(req, p, "logout_all", arena_printf(req->arena, "ip=%s", req->remote_ip));
+	http_response_header(req, res, "Set-Cookie", "kunren_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
+	http_response_json(res, 200, json_pack("{s:b}", "ok", 1));
+}
+
+void api_me(struct http_request *req, struct http_response *res)
+{
+	struct principal *p = api__auth_self(req, res, API_READ);
+	if (!p)
+		return;
+	json_t *j = json_pack("{s:o}", "user", api__user_json(p, &p->acc));
 	if (p->csrf)
 		json_object_set_new(j, "csrf_token", json_string(p->csrf));
 	http_response_json(res, 200, j);

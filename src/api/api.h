@@ -12,18 +12,35 @@
 #include "http/http.h"
 #include "store/store.h"
 
+#include <stdatomic.h>
+
 struct api {
 	const struct config *cfg;
 	struct store *store;
 	struct deliver *deliver;
-	const struct secret_key *key;  /* seals SMTP passwords */
+	const struct secret_key *key;  /* seals SMTP passwords and TOTP secrets */
 	const char *id_domain;     /* for test mails' Message-IDs and sender */
 	const char *tracker_url;   /* without trailing slash */
 	const char *outbox_dir;    /* "" when mail goes to a relay */
 	const char *console_url;   /* configured public URL, or "" (share links are then relative) */
+	/* The URL mails link to (password reset): console_url, or the
+	 * listener's URL, set once the listener is bound (hence atomic). */
+	_Atomic(const char *) base_url;
 	struct auth_limits limits;
+	struct auth_policy policy; /* lock-out, throttling, second factor */
 	bool secure_cookies;
 };
+
+/* The service period of a tenant signing up (or renewing) at `now` (SPEC
+ * A2, A4): from now to the last day of the same month next year, 23:59:59
+ * in the tenant's zone; a trial to the end of next month. */
+void api_tenant_period(const struct tz *zone, enum licence l, int64_t now, int64_t *ret_start, int64_t *ret_end);
+
+/* Deletes a tenant: its files (data_dir/outbox/tenant-<id>, recursively),
+ * then every row (store_tenant_purge, which logs `reason`).  *ret_rows and
+ * *ret_files (may be NULL) say how much went. */
+int api_tenant_purge(struct store *s, const char *data_dir, int64_t tenant_id, const char *reason, int64_t now,
+		     int64_t *ret_rows, int64_t *ret_files);
 
 extern const struct http_route api_routes[];
 extern const size_t api_routes_count;

@@ -5,12 +5,14 @@
 #include "api/api.h"
 #include "report/report.h"
 
-/* Who is calling: the account, its tenant and the tenant's zone. */
+/* Who is calling: the account, its tenant and the tenant's zone.  For the
+ * operator (no tenant) `tenant` is zeroed and `zone` is the deployment's. */
 struct principal {
 	struct account acc;
 	struct tenant tenant;
 	const struct tz *zone;
 	const char *csrf;      /* the session's CSRF token; NULL with an API key */
+	int64_t session_id;    /* 0 with an API key */
 };
 
 enum api_need { API_READ, API_WRITE };
@@ -18,9 +20,22 @@ enum api_need { API_READ, API_WRITE };
 /* A test delivery (test_only) goes to at most this many targets (SPEC E6). */
 #define API_TEST_MAX 10
 
-/* Authenticates (cookie + CSRF header for writes, or Bearer key) and checks
- * the role.  NULL when refused; the response is then already set. */
+/*
+ * Authentication (cookie + CSRF header for writes, or Bearer key), then the
+ * rule of the route.  Each returns NULL when refused, the response set:
+ * 401 unauthorized, 403 csrf, 403 suspended (an account of a suspended
+ * tenant, everywhere), and
+ *  - api__auth: tenant routes — 403 no_tenant for the operator, 403
+ *    read_only for a read-only account on a write;
+ *  - api__auth_owner: as api__auth, then 403 owner_only for other roles;
+ *  - api__auth_self: the caller's own account (/me...) — every role,
+ *    read-only accounts and the operator included;
+ *  - api__auth_operator: 403 operator_only for every account but the operator.
+ */
 struct principal *api__auth(struct http_request *req, struct http_response *res, enum api_need need);
+struct principal *api__auth_owner(struct http_request *req, struct http_response *res, enum api_need need);
+struct principal *api__auth_self(struct http_request *req, struct http_response *res, enum api_need need);
+struct principal *api__auth_operator(struct http_request *req, struct http_response *res, enum api_need need);
 /* Parses the JSON object body; NULL (400 set) when it is not one. */
 json_t *api__body(struct http_request *req, struct http_response *res);
 /* 400 with details [{"field", "message"}]. */
@@ -33,7 +48,32 @@ bool api__id(struct http_request *req, struct http_response *res, size_t i, int6
 bool api__paging(struct http_request *req, struct http_response *res, int64_t *ret_after, size_t *ret_limit);
 /* ISO 8601 in the tenant's zone, or null for 0. */
 json_t *api__time(const struct principal *p, int64_t t);
+/* The zone of that name, or UTC when unknown (never NULL). */
+const struct tz *api__zone(const char *name);
+/* ISO 8601 in a given zone, or null for 0. */
+json_t *api__time_in(const struct tz *z, int64_t t);
+/* Adds an audit entry for the caller (tenant 0: the operator's). */
 void api__audit(struct http_request *req, const struct principal *p, const char *action, const char *detail);
+/* The same for no caller yet (a login): tenant and account may be 0. */
+void api__audit_as(struct http_request *req, int64_t tenant_id, int64_t account_id, const char *action,
+		   const char *detail);
+/* A user name: 1–64 of [A-Za-z0-9._@+-] (accounts.c). */
+bool api__username_valid(const char *u);
+/* The `user` object of docs/API.md for an account of p's tenant. */
+json_t *api__user_json(const struct principal *p, const struct account *acc);
+/* The service name of the branding (for mails), in req->arena. */
+const char *api__service_name(struct http_request *req);
+/* Mails a notice (deliver_notice); false (logged) when it could not go. */
+bool api__notice(struct http_request *req, const char *to, const char *subject, const char *text);
+/* The same queued in the background (the answer's timing tells nothing). */
+void api__notice_later(struct http_request *req, const char *to, const char *subject, const char *text);
+/* The console's public base URL without a trailing slash: console_url, or
+ * the URL of the listener (never a request's Host header: a forged Host
+ * would otherwise put an attacker's site into password-reset mails). */
+const char *api__base_url(const struct api *api);
+/* Reads req->body's JSON field `key` as a date "YYYY-MM-DD"; false with
+ * the 400 set when malformed.  *ret_found false when absent (or null). */
+bool api__date(struct http_response *res, json_t *body, const char *key, struct civil *ret, bool *ret_found);
 /* {"items": [...], "next_after": id or null} */
 json_t *api__page(json_t *items, bool more, int64_t last_id);
 void api__send_file(struct http_request *req, struct http_response *res, const char *type,
@@ -51,6 +91,50 @@ json_t *api__campaign_json(const struct principal *p, const struct campaign *c, 
 void api_login(struct http_request *req, struct http_response *res);
 void api_logout(struct http_request *req, struct http_response *res);
 void api_me(struct http_request *req, struct http_response *res);
+void api_login_second(struct http_request *req, struct http_response *res);
+void api_logout_all(struct http_request *req, struct http_response *res);
+/* accounts.c: your account, the tenant's accounts, the tenant, audit, reset, branding */
+void api_me_patch(struct http_request *req, struct http_response *res);
+void api_me_password(struct http_request *req, struct http_response *res);
+void api_me_totp(struct http_request *req, struct http_response *res);
+void api_me_totp_confirm(struct http_request *req, struct http_response *res);
+void api_me_second_factor(struct http_request *req, struct http_response *res);
+void api_me_keys_get(struct http_request *req, struct http_response *res);
+void api_me_keys_post(struct http_request *req, struct http_response *res);
+void api_me_key_delete(struct http_request *req, struct http_response *res);
+void api_users_get(struct http_request *req, struct http_response *res);
+void api_users_post(struct http_request *req, struct http_response *res);
+void api_user_patch(struct http_request *req, struct http_response *res);
+void api_user_delete(struct http_request *req, struct http_response *res);
+void api_tenant_get(struct http_request *req, struct http_response *res);
+void api_tenant_deletion_post(struct http_request *req, struct http_response *res);
+void api_tenant_deletion_delete(struct http_request *req, struct http_response *res);
+void api_audit_get(struct http_request *req, struct http_response *res);
+void api_audit_csv(struct http_request *req, struct http_response *res);
+void api_reset_begin(struct http_request *req, struct http_response *res);
+void api_reset_finish(struct http_request *req, struct http_response *res);
+void api_branding_get(struct http_request *req, struct http_response *res);
+void api_branding_logo_get(struct http_request *req, struct http_response *res);
+/* operator.c */
+void api_op_tenants_get(struct http_request *req, struct http_response *res);
+void api_op_tenants_post(struct http_request *req, struct http_response *res);
+void api_op_tenant_get(struct http_request *req, struct http_response *res);
+void api_op_tenant_patch(struct http_request *req, struct http_response *res);
+void api_op_tenant_delete(struct http_request *req, struct http_response *res);
+void api_op_tenant_renew(struct http_request *req, struct http_response *res);
+void api_op_deletions_get(struct http_request *req, struct http_response *res);
+void api_op_branding_get(struct http_request *req, struct http_response *res);
+void api_op_branding_put(struct http_request *req, struct http_response *res);
+void api_op_branding_logo_put(struct http_request *req, struct http_response *res);
+void api_op_domains_get(struct http_request *req, struct http_response *res);
+void api_op_domains_post(struct http_request *req, struct http_response *res);
+void api_op_domain_patch(struct http_request *req, struct http_response *res);
+void api_op_domain_delete(struct http_request *req, struct http_response *res);
+void api_op_audit_get(struct http_request *req, struct http_response *res);
+void api_op_usage_get(struct http_request *req, struct http_response *res);
+/* The tenant object of GET /tenant, times in the tenant's zone (operator.c;
+ * also used by accounts.c).  NULL (500 set) on a store error. */
+json_t *api__tenant_json(struct http_request *req, struct http_response *res, const struct tenant *t);
 void api_lists_get(struct http_request *req, struct http_response *res);
 void api_lists_post(struct http_request *req, struct http_response *res);
 void api_list_get(struct http_request *req, struct http_response *res);
@@ -92,6 +176,7 @@ void api_profile_delete(struct http_request *req, struct http_response *res);
 void api_profile_test(struct http_request *req, struct http_response *res);
 void api_dkim_get(struct http_request *req, struct http_response *res);
 void api_usage_get(struct http_request *req, struct http_response *res);
+void api_training_domains_get(struct http_request *req, struct http_response *res);
 void api_campaign_targets(struct http_request *req, struct http_response *res);
 void api_campaign_results_csv(struct http_request *req, struct http_response *res);
 void api_campaign_events_csv(struct http_request *req, struct http_response *res);

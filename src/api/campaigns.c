@@ -232,6 +232,18 @@ static bool profile_get(struct http_response *res, json_t *body, struct campaign
 	return true;
 }
 
+/* 1,200 */
+static void buf_put_count(struct buf *b, int64_t n)
+{
+	char digits[32];
+	int len = snprintf(digits, sizeof(digits), "%lld", (long long)n);
+	for (int i = 0; i < len; i++) {
+		if (i && digits[i - 1] != '-' && (len - i) % 3 == 0)
+			buf_putc(b, ',');
+		buf_putc(b, digits[i]);
+	}
+}
+
 /* The scenario and the profile of c are the tenant's (each error names its field). */
 static bool refs_exist(struct http_request *req, struct http_response *res, const struct principal *p,
 		       const struct campaign *c)
@@ -324,12 +336,32 @@ void api_campaign_launch(struct http_request *req, struct http_response *res)
 	campaign_schedule(p, &c, &sch);
 	struct deliver_plan plan = { &sch, p->zone, now_unix(), 0 };
 	random_bytes(&plan.seed, sizeof(plan.seed));
+	struct licence_check lc;
 	int r = store_campaign_launch(api->store, p->tenant.id, c.id, plan.now, API_TEST_MAX, deliver_plan_targets,
-				      &plan, &n);
-	if (r == -E2BIG) {
+				      &plan, &n, &lc);
+	if (r == -E2BIG && c.test_only) {
 		http_response_error(res, 422, "too_many_test_targets",
 				    "a test delivery goes to at most 10 test targets (テスト対象); these lists have more",
 				    NULL);
+		return;
+	}
+	if (r == -E2BIG) {
+		http_response_error(res, 422, "trial_limit", "a trial sends to at most 10 targets per campaign", NULL);
+		return;
+	}
+	if (r == -EDQUOT) {
+		bool addr = p->tenant.licence == LICENCE_ADDRESSES;
+		_cleanup_buf_ struct buf msg = BUF_INIT(512), need = BUF_INIT(64), left = BUF_INIT(64);
+		buf_put_count(&need, lc.need);
+		buf_put_count(&left, lc.remain > 0 ? lc.remain : 0);
+		buf_printf(&msg, "this campaign needs %s %s, %s remain%s in this service period", need.p,
+			   addr ? "new addresses" : "sends", left.p, lc.remain == 1 ? "s" : "");
+		http_response_error(res, 422, "licence", msg.p, NULL);
+		return;
+	}
+	if (r == -EPERM) {
+		http_response_error(res, 403, "suspended",
+				    "this tenant is suspended or its service period has ended: nothing can be sent", NULL);
 		return;
 	}
 	if (r == -EINVAL || r == -ERANGE) {

@@ -1,7 +1,7 @@
-/* auth.c — passwords, sessions, API keys. */
+/* auth.c — passwords, sessions, API keys.  Logging in is login.c, the
+ * password policy password.c, TOTP totp.c. */
 #include "auth/auth.h"
 
-#include <pthread.h>
 #include <semaphore.h>
 #include <sodium.h>
 
@@ -55,54 +55,6 @@ bool auth_equal(const char *a, const char *b)
 	if (n != strlen(b))
 		return false;
 	return sodium_memcmp(a, b, n) == 0;
-}
-
-/* A hash verified when the user name is unknown, so both answers take as long. */
-static char dummy[crypto_pwhash_STRBYTES];
-static pthread_once_t dummy_once = PTHREAD_ONCE_INIT;
-
-static void dummy_make(void)
-{
-	char pw[17];
-	id_random(pw, 16);
-	if (crypto_pwhash_str(dummy, pw, 16, crypto_pwhash_OPSLIMIT_INTERACTIVE,
-			      crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
-		dummy[0] = '\0';
-}
-
-static const char *dummy_hash(void)
-{
-	pthread_once(&dummy_once, dummy_make);
-	return dummy;
-}
-
-int auth_login(struct store *s, const char *username, const char *password, struct arena *a,
-	       struct account *ret_account, const char **ret_token, const char **ret_csrf)
-{
-	struct account acc;
-	int r = store_account_by_username(s, username, a, &acc);
-	if (r == -ENOENT) {
-		auth_password_verify(dummy_hash(), password);
-		return -EACCES;
-	}
-	if (r < 0)
-		return r;
-	if (!auth_password_verify(acc.password_hash, password))
-		return -EACCES;
-
-	char token[AUTH_TOKEN_LEN + 1], csrf[AUTH_TOKEN_LEN + 1];
-	unsigned char hash[STORE_HASH_LEN];
-	id_random(token, AUTH_TOKEN_LEN);
-	id_random(csrf, AUTH_TOKEN_LEN);
-	auth_secret_hash(token, hash);
-	if ((r = store_session_create(s, hash, acc.id, csrf, now_unix())) < 0)
-		return r;
-	*ret_token = arena_strdup(a, token);
-	*ret_csrf = arena_strdup(a, csrf);
-	if (!*ret_token || !*ret_csrf)
-		return -ENOMEM;
-	*ret_account = acc;
-	return 0;
 }
 
 bool auth_secret_valid(const char *t)

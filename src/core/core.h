@@ -165,6 +165,7 @@ struct config {
 	char *smtp_password;
 	bool smtp_verify_tls;
 	char *helo_name;
+	char *notice_from;
 	char *web_dir;           /* empty: serve the console embedded in the binary */
 	char *time_zone;         /* default for new tenants */
 	int64_t http_threads;
@@ -172,6 +173,9 @@ struct config {
 	int64_t session_idle_minutes;
 	int64_t session_max_hours;
 	int64_t delivery_batch;
+	int64_t login_max_failures, login_lock_minutes;        /* account lock-out */
+	int64_t login_ip_max_failures, login_ip_window_minutes; /* throttling per client address */
+	int64_t clock_offset_seconds;  /* tests only: shifts the tenant-deletion job's clock */
 	int64_t smtp_connections, smtp_per_connection, smtp_retries, smtp_retry_seconds;
 	char *log_level;
 };

@@ -160,15 +160,90 @@ struct lane {
 	struct lane *next;
 };
 
+struct notice {
+	char *to, *subject, *text;
+	struct notice *next;
+};
+
 struct deliver {
 	struct deliver_options o;
-	pthread_t dispatcher;
+	pthread_t dispatcher, noticer;
+	struct notice *notices, **notices_tail;  /* under lock; the noticer's queue */
+	pthread_cond_t notice_cond;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;       /* the dispatcher's */
 	pthread_cond_t lane_cond;  /* the workers' */
 	bool stop, work;
 	struct lane *lanes;
 };
+
+int deliver_notice(struct deliver *d, const char *to, const char *subject, const char *text)
+{
+	const char *from = d->o.notice_from && d->o.notice_from[0] ? d->o.notice_from : "kunren@localhost";
+	_cleanup_buf_ struct buf msg = BUF_INIT(1 << 20);
+	_cleanup_free_ char *reply = NULL;
+	struct mail_message m = {
+		.from_name = "Kunren",
+		.from_addr = from,
+		.to_addr = to,
+		.subject = subject,
+		.text = text,
+		.date = now_unix(),
+		.tz = tz_get("UTC"),
+		.id_domain = d->o.id_domain,
+	};
+	int r = mail_build(&m, &msg, NULL);
+	if (r < 0)
+		return r;
+	struct mail_sender *s = mail_sender_new(&d->o.sender);
+	if (!s)
+		return -EINVAL;
+	r = mail_sender_send(s, from, to, buf_slice(&msg), "notices", &reply);
+	if (r < 0)
+		log_warn("deliver: a notice to %s could not be sent: %s", to, reply ? reply : strerror(-r));
+	mail_sender_free(s);
+	return r;
+}
+
+int deliver_notice_later(struct deliver *d, const char *to, const char *subject, const char *text)
+{
+	struct notice *n = xcalloc(1, sizeof(*n));
+	n->to = xstrdup(to);
+	n->subject = xstrdup(subject);
+	n->text = xstrdup(text);
+	pthread_mutex_lock(&d->lock);
+	*d->notices_tail = n;
+	d->notices_tail = &n->next;
+	pthread_cond_signal(&d->notice_cond);
+	pthread_mutex_unlock(&d->lock);
+	return 0;
+}
+
+/* Sends the queued notices; at a stop, what is queued still goes. */
+static void *noticer_main(void *arg)
+{
+	struct deliver *d = arg;
+	pthread_mutex_lock(&d->lock);
+	for (;;) {
+		while (!d->notices && !d->stop)
+			pthread_cond_wait(&d->notice_cond, &d->lock);
+		struct notice *n = d->notices;
+		if (!n)
+			break; /* stopping and nothing left */
+		d->notices = n->next;
+		if (!d->notices)
+			d->notices_tail = &d->notices;
+		pthread_mutex_unlock(&d->lock);
+		deliver_notice(d, n->to, n->subject, n->text);
+		free(n->to);
+		free(n->subject);
+		free(n->text);
+		free(n);
+		pthread_mutex_lock(&d->lock);
+	}
+	pthread_mutex_unlock(&d->lock);
+	return NULL;
+}
 
 static bool stopping(struct deliver *d)
 {
@@ -370,7 +445,9 @@ static void send_one(struct worker *w, struct target *t)
 	/* The last word before the relay: committed "sending".  A pause or a
 	 * cancel since the claim keeps the mail back. */
 	if ((r = store_target_begin(d->o.store, t->id)) != 1) {
-		if (r < 0)
+		if (r == -EDQUOT)
+			log_warn("deliver: target %lld: the tenant's licence is used up", (long long)t->id);
+		else if (r < 0)
 			log_error("deliver: target %lld: %s", (long long)t->id, strerror(-r));
 		return;
 	}
@@ -532,8 +609,20 @@ struct deliver *deliver_start(const struct deliver_options *o, char **ret_err)
 	pthread_mutex_init(&d->lock, NULL);
 	pthread_cond_init(&d->cond, NULL);
 	pthread_cond_init(&d->lane_cond, NULL);
+	pthread_cond_init(&d->notice_cond, NULL);
+	d->notices_tail = &d->notices;
+	if ((r = pthread_create(&d->noticer, NULL, noticer_main, d)) != 0) {
+		*ret_err = xasprintf("cannot start the notice thread: %s", strerror(r));
+		free(d);
+		return NULL;
+	}
 	if ((r = pthread_create(&d->dispatcher, NULL, dispatcher_main, d)) != 0) {
 		*ret_err = xasprintf("cannot start the delivery thread: %s", strerror(r));
+		pthread_mutex_lock(&d->lock);
+		d->stop = true;
+		pthread_cond_signal(&d->notice_cond);
+		pthread_mutex_unlock(&d->lock);
+		pthread_join(d->noticer, NULL);
 		free(d);
 		return NULL;
 	}
@@ -558,8 +647,10 @@ void deliver_stop(struct deliver *d)
 	d->stop = true;
 	pthread_cond_signal(&d->cond);
 	pthread_cond_broadcast(&d->lane_cond);
+	pthread_cond_signal(&d->notice_cond);
 	pthread_mutex_unlock(&d->lock);
 	pthread_join(d->dispatcher, NULL);
+	pthread_join(d->noticer, NULL);
 	/* the dispatcher has stopped: nobody adds lanes any more */
 	for (struct lane *l = d->lanes, *next; l; l = next) {
 		next = l->next;
@@ -571,5 +662,6 @@ void deliver_stop(struct deliver *d)
 	pthread_mutex_destroy(&d->lock);
 	pthread_cond_destroy(&d->cond);
 	pthread_cond_destroy(&d->lane_cond);
+	pthread_cond_destroy(&d->notice_cond);
 	free(d);
 }

@@ -32,11 +32,22 @@ struct deliver_options {
 	size_t batch;                      /* targets a worker claims at a time */
 	long retries;                      /* retries of a 4xx before 送信エラー */
 	long retry_seconds;                /* first back-off; doubled each time, at most an hour */
+	const char *notice_from;           /* From of notices (login codes, resets) */
 };
 
 struct deliver *deliver_start(const struct deliver_options *o, char **ret_err);
 void deliver_stop(struct deliver *d);  /* finishes the mails in hand; NULL is a no-op */
 void deliver_wake(struct deliver *d);  /* there may be new work (a launch, a resume) */
+
+/* Sends a plain-text notice (a login code, a login notice, a password-reset
+ * link) through the server's relay, or into the outbox under "notices/".
+ * Synchronous, for low volumes; returns mail_sender_send's codes. */
+int deliver_notice(struct deliver *d, const char *to, const char *subject, const char *text);
+/* The same, queued for a background thread: returns at once, so the time
+ * an answer takes does not depend on whether a mail was sent (password
+ * resets must not tell whether an account exists).  Queued notices still
+ * go out at deliver_stop. */
+int deliver_notice_later(struct deliver *d, const char *to, const char *subject, const char *text);
 
 /* Builds the mail of one target.  sent_at of t is used as the send date. */
 int deliver_build_mail(const struct campaign *c, const struct scenario_rec *sc, const struct target *t,

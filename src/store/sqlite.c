@@ -211,6 +211,16 @@ static int64_t col_int(sqlite3_stmt *st, int i)
 	return sqlite3_column_int64(st, i);
 }
 
+static struct slice col_blob(sqlite3_stmt *st, int i, struct arena *a)
+{
+	size_t n = (size_t)sqlite3_column_bytes(st, i);
+	const void *p = sqlite3_column_blob(st, i);
+	char *copy = n ? arena_alloc(a, n) : NULL;
+	if (copy)
+		memcpy(copy, p, n);
+	return (struct slice){ copy, copy ? n : 0 };
+}
+
 /* Grows an arena array of records by one; returns the new slot. */
 static void *push(struct arena *a, void **arr, size_t *n, size_t *cap, size_t size)
 {
@@ -360,30 +370,215 @@ int store_migrate(struct store *s, int *ret_applied)
 
 /* ---- tenants, accounts ---- */
 
+static const char *const licence_names[] = { "send_count", "unique_addresses", "trial" };
+static const char *const factor_names[] = { "none", "mail", "totp" };
+
+const char *licence_name(enum licence l)
+{
+	return (size_t)l < ARRAY_SIZE(licence_names) ? licence_names[l] : "send_count";
+}
+
+int licence_parse(const char *str, enum licence *ret)
+{
+	int i = name_index(licence_names, ARRAY_SIZE(licence_names), str);
+	if (i < 0)
+		return -EINVAL;
+	*ret = (enum licence)i;
+	return 0;
+}
+
+const char *second_factor_name(enum second_factor f)
+{
+	return (size_t)f < ARRAY_SIZE(factor_names) ? factor_names[f] : "none";
+}
+
+int second_factor_parse(const char *str, enum second_factor *ret)
+{
+	int i = name_index(factor_names, ARRAY_SIZE(factor_names), str);
+	if (i < 0)
+		return -EINVAL;
+	*ret = (enum second_factor)i;
+	return 0;
+}
+
 int store_tenant_create(struct store *s, const char *name, const char *time_zone, int64_t *ret_id)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	int r = run(&cn, "INSERT INTO tenants (name, time_zone, created_at) VALUES (?, ?, ?)", T(name), T(time_zone), I(now_unix()));
+	int64_t now = now_unix();
+	int r = run(&cn, "INSERT INTO tenants (name, time_zone, created_at, period_start) VALUES (?, ?, ?, ?)", T(name), T(time_zone), I(now), I(now));
 	if (r < 0)
 		return r;
 	*ret_id = sqlite3_last_insert_rowid(cn.db);
 	return 0;
 }
 
+#define TENANT_COLS "id, name, time_zone, exclusion_seconds, created_at, plan, quota, period_start, period_end, " \
+	"suspended, delete_at, retention_days"
+
+static void tenant_read(sqlite3_stmt *st, struct arena *a, struct tenant *t)
+{
+	*t = (struct tenant){
+		.id = col_int(st, 0), .name = col_text(st, 1, a), .time_zone = col_text(st, 2, a),
+		.exclusion_seconds = col_int(st, 3), .created_at = col_int(st, 4), .quota = col_int(st, 6),
+		.period_start = col_int(st, 7), .period_end = col_int(st, 8), .suspended = col_int(st, 9) != 0,
+		.delete_at = col_int(st, 10), .retention_days = col_int(st, 11),
+	};
+	if (licence_parse((const char *)sqlite3_column_text(st, 5), &t->licence) < 0)
+		t->licence = LICENCE_SEND_COUNT;
+}
+
 int store_tenant_get(struct store *s, int64_t id, struct arena *a, struct tenant *ret)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	int r = prep(&cn, &st, "SELECT id, name, time_zone, exclusion_seconds, created_at FROM tenants WHERE id = ?", I(id));
+	int r = prep(&cn, &st, "SELECT " TENANT_COLS " FROM tenants WHERE id = ?", I(id));
 	if (r < 0 || (r = step_row(&cn, st)) < 0)
 		return r;
 	if (r == 0)
 		return -ENOENT;
-	*ret = (struct tenant){
-		.id = col_int(st, 0), .name = col_text(st, 1, a), .time_zone = col_text(st, 2, a),
-		.exclusion_seconds = col_int(st, 3), .created_at = col_int(st, 4),
-	};
+	tenant_read(st, a, ret);
 	return read_done(0, a);
+}
+
+int store_tenants(struct store *s, struct arena *a, struct tenant **ret, size_t *ret_n)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	struct tenant *out = NULL;
+	size_t n = 0, cap = 0;
+	int r = prep(&cn, &st, "SELECT " TENANT_COLS " FROM tenants ORDER BY id");
+	while (r >= 0 && (r = step_row(&cn, st)) > 0) {
+		struct tenant *t = PUSH(a, out, n, cap);
+		if (!t)
+			break;
+		tenant_read(st, a, t);
+	}
+	if ((r = read_done(r, a)) < 0)
+		return r;
+	*ret = out;
+	*ret_n = n;
+	return 0;
+}
+
+int store_tenant_update(struct store *s, const struct tenant *t)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	int r = run(&cn, "UPDATE tenants SET name = ?, time_zone = ?, plan = ?, quota = ?, period_start = ?, period_end = ?, "
+			 "suspended = ?, delete_at = ?, retention_days = ? WHERE id = ?", T(t->name), T(t->time_zone), T(licence_name(t->licence)), I(t->quota), I(t->period_start), I(t->period_end), I((int64_t)t->suspended), I(t->delete_at), I(t->retention_days), I(t->id));
+	return r < 0 ? r : sqlite3_changes(cn.db) ? 0 : -ENOENT;
+}
+
+/* Every table holding a tenant's rows, children first, each as a DELETE
+ * with the tenant id as its one argument.  store_tenant_row_count counts
+ * the same sets, so a purge is proven by the same list. */
+static const char *const tenant_tables[][2] = {
+	{ "events", "campaign_id IN (SELECT id FROM campaigns WHERE tenant_id = ?)" },
+	{ "share_links", "tenant_id = ?" },
+	{ "targets", "campaign_id IN (SELECT id FROM campaigns WHERE tenant_id = ?)" },
+	{ "campaign_lists", "campaign_id IN (SELECT id FROM campaigns WHERE tenant_id = ?)" },
+	{ "campaigns", "tenant_id = ?" },
+	{ "recipients", "list_id IN (SELECT id FROM lists WHERE tenant_id = ?)" },
+	{ "lists", "tenant_id = ?" },
+	{ "scenarios", "tenant_id = ?" },
+	{ "sending_profiles", "tenant_id = ?" },
+	{ "usage_sends", "tenant_id = ?" },
+	{ "usage_addresses", "tenant_id = ?" },
+	{ "challenges", "account_id IN (SELECT id FROM accounts WHERE tenant_id = ?)" },
+	{ "sessions", "account_id IN (SELECT id FROM accounts WHERE tenant_id = ?)" },
+	{ "api_keys", "account_id IN (SELECT id FROM accounts WHERE tenant_id = ?)" },
+	{ "accounts", "tenant_id = ?" },
+	{ "audit_log", "tenant_id = ?" },
+	{ "tenants", "id = ?" },
+};
+
+int store_tenant_row_count(struct store *s, int64_t tenant_id, int64_t *ret_rows)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	int64_t total = 0;
+	int r = 0;
+	for (size_t i = 0; r >= 0 && i < ARRAY_SIZE(tenant_tables); i++) {
+		_cleanup_stmt_ sqlite3_stmt *st = NULL;
+		_cleanup_free_ char *sql = xasprintf("SELECT count(*) FROM %s WHERE %s", tenant_tables[i][0], tenant_tables[i][1]);
+		if ((r = prep(&cn, &st, sql, I(tenant_id))) >= 0 && (r = step_row(&cn, st)) > 0)
+			total += col_int(st, 0);
+	}
+	if (r < 0)
+		return r;
+	*ret_rows = total;
+	return 0;
+}
+
+int store_tenant_purge(struct store *s, int64_t id, const char *reason, int64_t files_deleted, int64_t now,
+		       int64_t *ret_rows)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int64_t rows = 0;
+	int r = begin(&cn);
+	if (r < 0)
+		return r;
+	r = prep(&cn, &st, "SELECT name FROM tenants WHERE id = ?", I(id));
+	if (r >= 0 && (r = step_row(&cn, st)) == 0)
+		r = -ENOENT;
+	_cleanup_free_ char *name = r > 0 ? xstrdup((const char *)sqlite3_column_text(st, 0)) : NULL;
+	for (size_t i = 0; r >= 0 && i < ARRAY_SIZE(tenant_tables); i++) {
+		_cleanup_free_ char *sql = xasprintf("DELETE FROM %s WHERE %s", tenant_tables[i][0], tenant_tables[i][1]);
+		if ((r = run(&cn, sql, I(id))) >= 0)
+			rows += sqlite3_changes(cn.db);
+	}
+	if (r >= 0)
+		r = run(&cn, "INSERT INTO deletion_log (tenant_id, tenant_name, reason, rows_deleted, files_deleted, at) "
+			     "VALUES (?, ?, ?, ?, ?, ?)", I(id), T(name), T(reason), I(rows), I(files_deleted), I(now));
+	if (r < 0 || (r = commit(&cn)) < 0) {
+		rollback(&cn);
+		return r;
+	}
+	if (ret_rows)
+		*ret_rows = rows;
+	return 0;
+}
+
+int store_tenants_due_deletion(struct store *s, int64_t now, struct arena *a, int64_t **ret_ids, size_t *ret_n)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int64_t *out = NULL;
+	size_t n = 0, cap = 0;
+	int r = prep(&cn, &st, "SELECT id FROM tenants WHERE (period_end > 0 AND period_end < ?) "
+			       "OR (delete_at > 0 AND delete_at <= ?) ORDER BY id", I(now), I(now));
+	while (r >= 0 && (r = step_row(&cn, st)) > 0) {
+		int64_t *p = PUSH(a, out, n, cap);
+		if (!p)
+			break;
+		*p = col_int(st, 0);
+	}
+	if ((r = read_done(r, a)) < 0)
+		return r;
+	*ret_ids = out;
+	*ret_n = n;
+	return 0;
+}
+
+int store_deletion_log(struct store *s, struct arena *a, struct deletion **ret, size_t *ret_n)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	struct deletion *out = NULL;
+	size_t n = 0, cap = 0;
+	int r = prep(&cn, &st, "SELECT id, tenant_id, tenant_name, reason, rows_deleted, files_deleted, at "
+			       "FROM deletion_log ORDER BY id DESC");
+	while (r >= 0 && (r = step_row(&cn, st)) > 0) {
+		struct deletion *d = PUSH(a, out, n, cap);
+		if (!d)
+			break;
+		*d = (struct deletion){ col_int(st, 0), col_int(st, 1), col_text(st, 2, a), col_text(st, 3, a),
+					col_int(st, 4), col_int(st, 5), col_int(st, 6) };
+	}
+	if ((r = read_done(r, a)) < 0)
+		return r;
+	*ret = out;
+	*ret_n = n;
+	return 0;
 }
 
 int store_bootstrap(struct store *s, const struct store_bootstrap *b)
@@ -398,8 +593,8 @@ int store_bootstrap(struct store *s, const struct store_bootstrap *b)
 	if (r >= 0 && (r = step_row(&cn, st)) > 0)
 		r = -EEXIST;
 	if (r >= 0)
-		r = run(&cn, "INSERT INTO tenants (name, time_zone, created_at) VALUES (?, ?, ?)", T(b->tenant_name),
-			T(b->time_zone), I(now));
+		r = run(&cn, "INSERT INTO tenants (name, time_zone, created_at, period_start) VALUES (?, ?, ?, ?)",
+			T(b->tenant_name), T(b->time_zone), I(now), I(now));
 	tenant = sqlite3_last_insert_rowid(cn.db);
 	if (r >= 0)
 		r = run(&cn, "INSERT INTO accounts (tenant_id, username, password_hash, role, created_at) "
@@ -430,16 +625,22 @@ int store_account_create(struct store *s, int64_t tenant_id, const char *usernam
 	return 0;
 }
 
-#define ACCOUNT_COLS "id, coalesce(tenant_id, 0), username, password_hash, email, role"
+#define ACCOUNT_COLS "id, coalesce(tenant_id, 0), username, password_hash, email, role, second_factor, " \
+	"totp_sealed, totp_last_step, login_notify, failures, locked_until, created_at, password_changed_at"
 
 static int account_read(sqlite3_stmt *st, struct arena *a, struct account *ret)
 {
 	enum role role;
-	if (role_parse((const char *)sqlite3_column_text(st, 5), &role) < 0)
+	enum second_factor f;
+	if (role_parse((const char *)sqlite3_column_text(st, 5), &role) < 0 ||
+	    second_factor_parse((const char *)sqlite3_column_text(st, 6), &f) < 0)
 		return -EIO;
 	*ret = (struct account){
 		.id = col_int(st, 0), .tenant_id = col_int(st, 1), .username = col_text(st, 2, a),
 		.password_hash = col_text(st, 3, a), .email = col_text(st, 4, a), .role = role,
+		.second_factor = f, .totp_sealed = col_blob(st, 7, a), .totp_last_step = col_int(st, 8),
+		.login_notify = col_int(st, 9) != 0, .failures = col_int(st, 10), .locked_until = col_int(st, 11),
+		.created_at = col_int(st, 12), .password_changed_at = col_int(st, 13),
 	};
 	return 0;
 }
@@ -477,12 +678,15 @@ int store_api_key_find(struct store *s, const unsigned char hash[STORE_HASH_LEN]
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	int r = prep(&cn, &st, "SELECT account_id FROM api_keys WHERE key_hash = ?", B(hash, (size_t)STORE_HASH_LEN));
+	int64_t now = now_unix();
+	int r = prep(&cn, &st, "SELECT account_id, id, last_used_at FROM api_keys WHERE key_hash = ?", B(hash, (size_t)STORE_HASH_LEN));
 	if (r < 0 || (r = step_row(&cn, st)) < 0)
 		return r;
 	if (r == 0)
 		return -ENOENT;
 	*ret_account_id = col_int(st, 0);
+	if (now - col_int(st, 2) >= 60) /* not a write on every request */
+		run(&cn, "UPDATE api_keys SET last_used_at = ? WHERE id = ?", I(now), I(col_int(st, 1)));
 	return 0;
 }
 
@@ -530,6 +734,308 @@ int store_audit_add(struct store *s, int64_t tenant_id, int64_t account_id, cons
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	return run(&cn, "INSERT INTO audit_log (tenant_id, account_id, at, action, detail) "
 			"VALUES (nullif(?, 0), nullif(?, 0), ?, ?, ?)", I(tenant_id), I(account_id), I(now_unix()), T(action), T(detail ? detail : ""));
+}
+
+int store_accounts(struct store *s, int64_t tenant_id, struct arena *a, struct account **ret, size_t *ret_n)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	struct account *out = NULL;
+	size_t n = 0, cap = 0;
+	int r = prep(&cn, &st, "SELECT " ACCOUNT_COLS " FROM accounts WHERE coalesce(tenant_id, 0) = ? ORDER BY id", I(tenant_id));
+	while (r >= 0 && (r = step_row(&cn, st)) > 0) {
+		struct account *acc = PUSH(a, out, n, cap);
+		if (!acc)
+			break;
+		r = account_read(st, a, acc);
+	}
+	if ((r = read_done(r, a)) < 0)
+		return r;
+	*ret = out;
+	*ret_n = n;
+	return 0;
+}
+
+int store_account_update(struct store *s, int64_t tenant_id, const struct account *acc)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	int r;
+	if (acc->totp_sealed.p)
+		r = run(&cn, "UPDATE accounts SET email = ?, role = ?, second_factor = ?, login_notify = ?, totp_sealed = ?, "
+			     "totp_last_step = 0 WHERE id = ? AND coalesce(tenant_id, 0) = ?", T(acc->email), T(role_name(acc->role)), T(second_factor_name(acc->second_factor)), I((int64_t)acc->login_notify), B(acc->totp_sealed.p, acc->totp_sealed.len), I(acc->id), I(tenant_id));
+	else
+		r = run(&cn, "UPDATE accounts SET email = ?, role = ?, second_factor = ?, login_notify = ? "
+			     "WHERE id = ? AND coalesce(tenant_id, 0) = ?", T(acc->email), T(role_name(acc->role)), T(second_factor_name(acc->second_factor)), I((int64_t)acc->login_notify), I(acc->id), I(tenant_id));
+	return r < 0 ? r : sqlite3_changes(cn.db) ? 0 : -ENOENT;
+}
+
+int store_account_set_password(struct store *s, int64_t id, const char *password_hash, int64_t now)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	int r = run(&cn, "UPDATE accounts SET password_hash = ?, password_changed_at = ?, failures = 0, locked_until = 0 "
+			 "WHERE id = ?", T(password_hash), I(now), I(id));
+	return r < 0 ? r : sqlite3_changes(cn.db) ? 0 : -ENOENT;
+}
+
+int store_account_delete(struct store *s, int64_t tenant_id, int64_t id)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	int r = run(&cn, "DELETE FROM accounts WHERE id = ? AND coalesce(tenant_id, 0) = ?", I(id), I(tenant_id));
+	return r < 0 ? r : sqlite3_changes(cn.db) ? 0 : -ENOENT;
+}
+
+int store_account_failed(struct store *s, int64_t id, int64_t now, int64_t max_failures, int64_t lock_seconds,
+			 int64_t *ret_locked_until)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int r = begin(&cn);
+	if (r < 0)
+		return r;
+	r = run(&cn, "UPDATE accounts SET failures = failures + 1 WHERE id = ?", I(id));
+	if (r >= 0)
+		r = run(&cn, "UPDATE accounts SET locked_until = ?, failures = 0 WHERE id = ? AND failures >= ?", I(now + lock_seconds), I(id), I(max_failures));
+	if (r >= 0)
+		r = prep(&cn, &st, "SELECT locked_until FROM accounts WHERE id = ?", I(id));
+	if (r >= 0 && (r = step_row(&cn, st)) == 0)
+		r = -ENOENT;
+	int64_t until = r > 0 ? col_int(st, 0) : 0;
+	if (r < 0 || (r = commit(&cn)) < 0) {
+		rollback(&cn);
+		return r;
+	}
+	if (ret_locked_until)
+		*ret_locked_until = until > now ? until : 0;
+	return 0;
+}
+
+int store_account_succeeded(struct store *s, int64_t id)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	return run(&cn, "UPDATE accounts SET failures = 0 WHERE id = ? AND failures != 0", I(id));
+}
+
+int store_account_totp_step(struct store *s, int64_t id, int64_t step)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	int r = run(&cn, "UPDATE accounts SET totp_last_step = ? WHERE id = ? AND totp_last_step < ?", I(step), I(id), I(step));
+	return r < 0 ? r : sqlite3_changes(cn.db) ? 0 : -EALREADY;
+}
+
+int store_sessions_delete_account(struct store *s, int64_t account_id, int64_t keep_session)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	int r = run(&cn, "DELETE FROM sessions WHERE account_id = ? AND id != ?", I(account_id), I(keep_session));
+	return r < 0 ? r : sqlite3_changes(cn.db);
+}
+
+static const char *const challenge_kinds[] = { "login", "reset" };
+
+int store_challenge_create(struct store *s, const unsigned char token_hash[STORE_HASH_LEN], int64_t account_id,
+			   enum challenge_kind kind, const unsigned char *code_hash, int64_t expires_at)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	int r = begin(&cn);
+	if (r < 0)
+		return r;
+	r = run(&cn, "DELETE FROM challenges WHERE account_id = ? AND kind = ?", I(account_id), T(challenge_kinds[kind]));
+	if (r >= 0)
+		r = run(&cn, "INSERT INTO challenges (token_hash, account_id, kind, code_hash, expires_at) VALUES (?, ?, ?, ?, ?)",
+			B(token_hash, (size_t)STORE_HASH_LEN), I(account_id), T(challenge_kinds[kind]),
+			B(code_hash, code_hash ? (size_t)STORE_HASH_LEN : 0), I(expires_at));
+	/* a NULL blob for "no code" */
+	if (r >= 0 && !code_hash)
+		r = run(&cn, "UPDATE challenges SET code_hash = NULL WHERE token_hash = ?", B(token_hash, (size_t)STORE_HASH_LEN));
+	if (r < 0 || (r = commit(&cn)) < 0) {
+		rollback(&cn);
+		return r;
+	}
+	return 0;
+}
+
+int store_challenge_find(struct store *s, const unsigned char token_hash[STORE_HASH_LEN], struct challenge *ret)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int r = prep(&cn, &st, "SELECT id, account_id, kind, code_hash, attempts, expires_at FROM challenges "
+			       "WHERE token_hash = ?", B(token_hash, (size_t)STORE_HASH_LEN));
+	if (r < 0 || (r = step_row(&cn, st)) < 0)
+		return r;
+	if (r == 0)
+		return -ENOENT;
+	struct challenge c = { .id = col_int(st, 0), .account_id = col_int(st, 1), .attempts = col_int(st, 4),
+			       .expires_at = col_int(st, 5) };
+	int k = name_index(challenge_kinds, ARRAY_SIZE(challenge_kinds), (const char *)sqlite3_column_text(st, 2));
+	if (k < 0)
+		return -EIO;
+	c.kind = (enum challenge_kind)k;
+	if (sqlite3_column_bytes(st, 3) == STORE_HASH_LEN) {
+		memcpy(c.code_hash, sqlite3_column_blob(st, 3), STORE_HASH_LEN);
+		c.has_code = true;
+	}
+	*ret = c;
+	return 0;
+}
+
+int store_challenge_attempt(struct store *s, int64_t id)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	return run(&cn, "UPDATE challenges SET attempts = attempts + 1 WHERE id = ?", I(id));
+}
+
+int store_challenge_delete(struct store *s, int64_t id)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	int r = run(&cn, "DELETE FROM challenges WHERE id = ?", I(id));
+	return r < 0 ? r : sqlite3_changes(cn.db) ? 0 : -ENOENT; /* used once: a second use finds nothing */
+}
+
+int store_login_failure_add(struct store *s, const char *ip, int64_t now)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	return run(&cn, "INSERT INTO login_failures (ip, at) VALUES (?, ?)", T(ip ? ip : ""), I(now));
+}
+
+int store_login_failures(struct store *s, const char *ip, int64_t since, int64_t *ret_n)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	/* a day is the longest window anyone needs */
+	int r = run(&cn, "DELETE FROM login_failures WHERE at < ?", I(since < now_unix() - 86400 ? since : now_unix() - 86400));
+	if (r >= 0)
+		r = prep(&cn, &st, "SELECT count(*) FROM login_failures WHERE ip = ? AND at >= ?", T(ip ? ip : ""), I(since));
+	if (r >= 0 && (r = step_row(&cn, st)) > 0) {
+		*ret_n = col_int(st, 0);
+		r = 0;
+	}
+	return r;
+}
+
+int store_audit(struct store *s, int64_t tenant_id, int64_t before, size_t limit, struct arena *a,
+		struct audit_entry **ret, size_t *ret_n)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	struct audit_entry *out = NULL;
+	size_t n = 0, cap = 0;
+	int r = prep(&cn, &st, "SELECT l.id, coalesce(l.tenant_id, 0), coalesce(l.account_id, 0), coalesce(ac.username, ''), "
+			       "l.action, l.detail, l.at FROM audit_log l LEFT JOIN accounts ac ON ac.id = l.account_id "
+			       "WHERE (? = -1 OR coalesce(l.tenant_id, 0) = ?) AND (? = 0 OR l.id < ?) ORDER BY l.id DESC LIMIT ?",
+		     I(tenant_id), I(tenant_id), I(before), I(before), I((int64_t)limit));
+	while (r >= 0 && (r = step_row(&cn, st)) > 0) {
+		struct audit_entry *e = PUSH(a, out, n, cap);
+		if (!e)
+			break;
+		*e = (struct audit_entry){ col_int(st, 0), col_int(st, 1), col_int(st, 2), col_text(st, 3, a),
+					   col_text(st, 4, a), col_text(st, 5, a), col_int(st, 6) };
+	}
+	if ((r = read_done(r, a)) < 0)
+		return r;
+	*ret = out;
+	*ret_n = n;
+	return 0;
+}
+
+int store_api_keys(struct store *s, int64_t account_id, struct arena *a, struct api_key_info **ret, size_t *ret_n)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	struct api_key_info *out = NULL;
+	size_t n = 0, cap = 0;
+	int r = prep(&cn, &st, "SELECT id, account_id, label, created_at, last_used_at FROM api_keys WHERE account_id = ? "
+			       "ORDER BY id", I(account_id));
+	while (r >= 0 && (r = step_row(&cn, st)) > 0) {
+		struct api_key_info *k = PUSH(a, out, n, cap);
+		if (!k)
+			break;
+		*k = (struct api_key_info){ col_int(st, 0), col_int(st, 1), col_text(st, 2, a), col_int(st, 3), col_int(st, 4) };
+	}
+	if ((r = read_done(r, a)) < 0)
+		return r;
+	*ret = out;
+	*ret_n = n;
+	return 0;
+}
+
+int store_api_key_delete(struct store *s, int64_t account_id, int64_t id)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	int r = run(&cn, "DELETE FROM api_keys WHERE id = ? AND account_id = ?", I(id), I(account_id));
+	return r < 0 ? r : sqlite3_changes(cn.db) ? 0 : -ENOENT;
+}
+
+/* ---- the deployment ---- */
+
+int store_branding_get(struct store *s, struct arena *a, struct branding *ret)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int r = prep(&cn, &st, "SELECT service_name, primary_color, support_contact, logo, logo_type FROM branding WHERE id = 1");
+	if (r < 0 || (r = step_row(&cn, st)) < 0)
+		return r;
+	if (r == 0)
+		return -ENOENT;
+	*ret = (struct branding){ col_text(st, 0, a), col_text(st, 1, a), col_text(st, 2, a), col_blob(st, 3, a),
+				  col_text(st, 4, a) };
+	return read_done(0, a);
+}
+
+int store_branding_set(struct store *s, const struct branding *b)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	if (b->logo.p)
+		return run(&cn, "UPDATE branding SET service_name = ?, primary_color = ?, support_contact = ?, logo = ?, "
+				"logo_type = ? WHERE id = 1", T(b->service_name), T(b->primary_color), T(b->support_contact), B(b->logo.p, b->logo.len), T(b->logo_type));
+	return run(&cn, "UPDATE branding SET service_name = ?, primary_color = ?, support_contact = ? WHERE id = 1",
+		   T(b->service_name), T(b->primary_color), T(b->support_contact));
+}
+
+int store_domains(struct store *s, struct arena *a, struct training_domain **ret, size_t *ret_n)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	struct training_domain *out = NULL;
+	size_t n = 0, cap = 0;
+	int r = prep(&cn, &st, "SELECT id, domain, note, spf, dkim, dmarc, created_at FROM training_domains ORDER BY domain");
+	while (r >= 0 && (r = step_row(&cn, st)) > 0) {
+		struct training_domain *d = PUSH(a, out, n, cap);
+		if (!d)
+			break;
+		*d = (struct training_domain){ col_int(st, 0), col_text(st, 1, a), col_text(st, 2, a), col_text(st, 3, a),
+					       col_text(st, 4, a), col_text(st, 5, a), col_int(st, 6) };
+	}
+	if ((r = read_done(r, a)) < 0)
+		return r;
+	*ret = out;
+	*ret_n = n;
+	return 0;
+}
+
+int store_domain_add(struct store *s, const struct training_domain *d, int64_t *ret_id)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	int r = run(&cn, "INSERT INTO training_domains (domain, note, spf, dkim, dmarc, created_at) VALUES (?,?,?,?,?,?)",
+		    T(d->domain), T(d->note ? d->note : ""), T(d->spf ? d->spf : "unknown"), T(d->dkim ? d->dkim : "unknown"),
+		    T(d->dmarc ? d->dmarc : "unknown"), I(now_unix()));
+	if (r < 0)
+		return r;
+	*ret_id = sqlite3_last_insert_rowid(cn.db);
+	return 0;
+}
+
+int store_domain_update(struct store *s, const struct training_domain *d)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	int r = run(&cn, "UPDATE training_domains SET domain = ?, note = ?, spf = ?, dkim = ?, dmarc = ? WHERE id = ?",
+		    T(d->domain), T(d->note), T(d->spf), T(d->dkim), T(d->dmarc), I(d->id));
+	return r < 0 ? r : sqlite3_changes(cn.db) ? 0 : -ENOENT;
+}
+
+int store_domain_delete(struct store *s, int64_t id)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	int r = run(&cn, "DELETE FROM training_domains WHERE id = ?", I(id));
+	return r < 0 ? r : sqlite3_changes(cn.db) ? 0 : -ENOENT;
 }
 
 /* ---- lists and recipients ---- */
@@ -1196,33 +1702,103 @@ static int campaign_state_get(struct conn *cn, int64_t tenant_id, int64_t id, en
 	return r;
 }
 
+/* Counted targets: not test targets, of campaigns that are not test_only
+ * and have more than 10 targets (SPEC A3).  The SQL for "t" joined with "c". */
+#define COUNTED "t.is_test = 0 AND c.test_only = 0 AND c.target_count > 10"
+
+/*
+ * What a launch of campaign id (its targets just made, target_count set)
+ * needs of the tenant's licence and what remains, counting what other live
+ * campaigns will still send.  need 0 when nothing is counted.
+ */
+static int licence_need(struct conn *cn, const struct tenant *t, int64_t id, struct licence_check *ret)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int r;
+	if (t->licence == LICENCE_ADDRESSES)
+		r = prep(cn, &st,
+			 "SELECT (SELECT count(DISTINCT lower(t.email)) FROM targets t JOIN campaigns c ON c.id = t.campaign_id "
+			 "  WHERE c.id = ?1 AND " COUNTED " AND NOT EXISTS (SELECT 1 FROM usage_addresses u WHERE u.tenant_id = ?2 "
+			 "  AND u.period_start = ?3 AND u.email = t.email)), "
+			 "?4 - (SELECT count(*) FROM usage_addresses u WHERE u.tenant_id = ?2 AND u.period_start = ?3) "
+			 "- (SELECT count(DISTINCT lower(t.email)) FROM targets t JOIN campaigns c ON c.id = t.campaign_id "
+			 "  WHERE c.tenant_id = ?2 AND c.id != ?1 AND " COUNTED " AND t.state IN ('pending', 'claimed', 'sending') "
+			 "  AND c.state IN ('scheduled', 'sending', 'paused', 'running') AND NOT EXISTS (SELECT 1 FROM usage_addresses u "
+			 "  WHERE u.tenant_id = ?2 AND u.period_start = ?3 AND u.email = t.email))",
+			 I(id), I(t->id), I(t->period_start), I(t->quota));
+	else
+		r = prep(cn, &st,
+			 "SELECT (SELECT count(*) FROM targets t JOIN campaigns c ON c.id = t.campaign_id WHERE c.id = ?1 AND " COUNTED "), "
+			 "?4 - coalesce((SELECT sends FROM usage_sends u WHERE u.tenant_id = ?2 AND u.period_start = ?3), 0) "
+			 "- (SELECT count(*) FROM targets t JOIN campaigns c ON c.id = t.campaign_id WHERE c.tenant_id = ?2 "
+			 "  AND c.id != ?1 AND " COUNTED " AND t.state IN ('pending', 'claimed', 'sending') "
+			 "  AND c.state IN ('scheduled', 'sending', 'paused', 'running'))",
+			 I(id), I(t->id), I(t->period_start), I(t->quota));
+	if (r >= 0 && (r = step_row(cn, st)) > 0) {
+		*ret = (struct licence_check){ col_int(st, 0), col_int(st, 1) };
+		r = 0;
+	}
+	return r;
+}
+
+static int tenant_of(struct conn *cn, int64_t tenant_id, struct arena *a, struct tenant *ret)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int r = prep(cn, &st, "SELECT " TENANT_COLS " FROM tenants WHERE id = ?", I(tenant_id));
+	if (r >= 0 && (r = step_row(cn, st)) == 0)
+		r = -ENOENT;
+	if (r > 0) {
+		tenant_read(st, a, ret);
+		r = read_done(0, a);
+	}
+	return r;
+}
+
 int store_campaign_launch(struct store *s, int64_t tenant_id, int64_t id, int64_t now, size_t max_test,
-			  store_plan_fn plan, void *ctx, int64_t *ret_targets)
+			  store_plan_fn plan, void *ctx, int64_t *ret_targets, struct licence_check *ret_licence)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
+	struct arena *a = arena_new(0);
 	enum campaign_state st;
+	struct tenant ten;
+	struct licence_check need = { 0, 0 };
 	int64_t count = 0;
 	int r = begin(&cn);
-	if (r < 0)
+	if (r < 0) {
+		arena_free(a);
 		return r;
+	}
 	r = campaign_state_get(&cn, tenant_id, id, &st);
 	if (r >= 0 && st != CAMPAIGN_DRAFT)
 		r = -EBUSY;
+	if (r >= 0 && (r = tenant_of(&cn, tenant_id, a, &ten)) >= 0 &&
+	    (ten.suspended || (ten.period_end > 0 && now > ten.period_end)))
+		r = -EPERM;
 	if (r >= 0)
 		r = targets_add_new(&cn, id, &count);
 	if (r >= 0 && count == 0)
 		r = -ENODATA;
-	if (r >= 0 && (size_t)count > max_test) {
+	bool test_only = false;
+	if (r >= 0) {
 		_cleanup_stmt_ sqlite3_stmt *t = NULL;
 		r = prep(&cn, &t, "SELECT test_only FROM campaigns WHERE id = ?", I(id));
-		if (r >= 0 && (r = step_row(&cn, t)) > 0 && col_int(t, 0))
-			r = -E2BIG;
+		if (r >= 0 && (r = step_row(&cn, t)) > 0)
+			test_only = col_int(t, 0) != 0;
 	}
+	if (r >= 0 && (size_t)count > (test_only ? max_test : ten.licence == LICENCE_TRIAL ? 10 : SIZE_MAX))
+		r = -E2BIG;
+	if (r >= 0)
+		r = run(&cn, "UPDATE campaigns SET target_count = ? WHERE id = ?", I(count), I(id));
+	if (r >= 0 && ten.quota > 0 && (r = licence_need(&cn, &ten, id, &need)) >= 0 && need.need > need.remain)
+		r = -EDQUOT;
 	if (r >= 0)
 		r = targets_plan(&cn, id, plan, ctx);
 	if (r >= 0)
-		r = run(&cn, "UPDATE campaigns SET state = 'scheduled', launched_at = ?, target_count = ?, "
-			     "start_at = max(start_at, ?) WHERE id = ?", I(now), I(count), I(now), I(id));
+		r = run(&cn, "UPDATE campaigns SET state = 'scheduled', launched_at = ?, start_at = max(start_at, ?) "
+			     "WHERE id = ?", I(now), I(now), I(id));
+	arena_free(a);
+	if (ret_licence)
+		*ret_licence = need;
 	if (r < 0 || (r = commit(&cn)) < 0) {
 		rollback(&cn);
 		return r;
@@ -1446,22 +2022,85 @@ int store_targets_recover(struct store *s, int64_t *ret_requeued, int64_t *ret_u
 	return 0;
 }
 
+/* The licence at send time: 1 may go, 0 hold back (suspended tenant),
+ * -EDQUOT over the quota (*ret_why set).  Counts what is being sent too,
+ * so parallel workers cannot overshoot together. */
+static int licence_allows(struct conn *cn, int64_t target_id, const char **ret_why)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int r = prep(cn, &st, "SELECT tn.id, tn.plan, tn.quota, tn.period_start, tn.suspended, "
+			      "(t.is_test = 0 AND c.test_only = 0 AND c.target_count > 10), t.email FROM targets t "
+			      "JOIN campaigns c ON c.id = t.campaign_id JOIN tenants tn ON tn.id = c.tenant_id WHERE t.id = ?",
+		     I(target_id));
+	if (r < 0 || (r = step_row(cn, st)) <= 0)
+		return r < 0 ? r : 1;
+	int64_t tenant = col_int(st, 0), quota = col_int(st, 2), period = col_int(st, 3);
+	bool addresses = !strcmp((const char *)sqlite3_column_text(st, 1), "unique_addresses");
+	if (col_int(st, 4))
+		return 0;
+	if (!col_int(st, 5) || quota <= 0)
+		return 1;
+	_cleanup_stmt_ sqlite3_stmt *q = NULL;
+	if (addresses)
+		r = prep(cn, &q, "SELECT EXISTS (SELECT 1 FROM usage_addresses u WHERE u.tenant_id = ?1 AND u.period_start = ?2 "
+				 "AND u.email = ?3), (SELECT count(*) FROM usage_addresses u WHERE u.tenant_id = ?1 AND "
+				 "u.period_start = ?2) + (SELECT count(DISTINCT lower(t.email)) FROM targets t JOIN campaigns c "
+				 "ON c.id = t.campaign_id WHERE c.tenant_id = ?1 AND t.state = 'sending' AND " COUNTED " AND "
+				 "NOT EXISTS (SELECT 1 FROM usage_addresses u WHERE u.tenant_id = ?1 AND u.period_start = ?2 "
+				 "AND u.email = t.email))",
+			 I(tenant), I(period), T((const char *)sqlite3_column_text(st, 6)));
+	else
+		r = prep(cn, &q, "SELECT 0, coalesce((SELECT sends FROM usage_sends u WHERE u.tenant_id = ?1 AND "
+				 "u.period_start = ?2), 0) + (SELECT count(*) FROM targets t JOIN campaigns c ON c.id = "
+				 "t.campaign_id WHERE c.tenant_id = ?1 AND t.state = 'sending' AND " COUNTED ")",
+			 I(tenant), I(period));
+	if (r < 0 || (r = step_row(cn, q)) <= 0)
+		return r < 0 ? r : -EIO;
+	if (col_int(q, 0) || col_int(q, 1) < quota)
+		return 1;
+	*ret_why = addresses ? "licence: the plan's addresses for this service period are used up"
+			     : "licence: the plan's sends for this service period are used up";
+	return -EDQUOT;
+}
+
 int store_target_begin(struct store *s, int64_t target_id)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
+	const char *why = NULL;
 	int r = begin(&cn);
 	if (r < 0)
 		return r;
-	r = run(&cn, "UPDATE targets SET state = 'sending' WHERE id = ? AND state = 'claimed' AND "
-		     "(SELECT state FROM campaigns c WHERE c.id = targets.campaign_id) = 'sending'", I(target_id));
-	int began = r >= 0 ? sqlite3_changes(cn.db) : 0;
-	if (r >= 0 && !began)
+	/* ok: 1 it goes, 0 it is held back, -EDQUOT the licence refuses it */
+	int ok = 0;
+	{
+		_cleanup_stmt_ sqlite3_stmt *st = NULL;
+		r = prep(&cn, &st, "SELECT 1 FROM targets t JOIN campaigns c ON c.id = t.campaign_id WHERE t.id = ? "
+				   "AND t.state = 'claimed' AND c.state = 'sending'", I(target_id));
+		if (r >= 0)
+			ok = r = step_row(&cn, st);
+	}
+	if (r > 0)
+		ok = r = licence_allows(&cn, target_id, &why);
+	if (ok == -EDQUOT)
+		r = 0;
+	if (ok == 1)
+		r = run(&cn, "UPDATE targets SET state = 'sending' WHERE id = ?", I(target_id));
+	else if (ok == -EDQUOT)
+		r = run(&cn, "UPDATE targets SET state = 'error', error = ? WHERE id = ?", T(why), I(target_id));
+	else if (r >= 0)
 		r = run(&cn, "UPDATE targets SET state = 'pending' WHERE id = ? AND state = 'claimed'", I(target_id));
+	if (r >= 0 && ok == -EDQUOT) {
+		json_t *d = json_pack("{s:s}", "error", why);
+		_cleanup_free_ char *detail = json_dumps(d, JSON_COMPACT);
+		json_decref(d);
+		r = run(&cn, "INSERT INTO events (campaign_id, target_id, kind, at_ms, detail) "
+			     "SELECT campaign_id, id, ?, ?, ? FROM targets WHERE id = ?", T(event_kind_name(EV_SEND_ERROR)), I(now_ms()), T(detail), I(target_id));
+	}
 	if (r < 0 || (r = commit(&cn)) < 0) {
 		rollback(&cn);
 		return r;
 	}
-	return began;
+	return ok == 1 ? 1 : ok == -EDQUOT ? -EDQUOT : 0;
 }
 
 int store_target_release(struct store *s, int64_t target_id)
@@ -1651,16 +2290,6 @@ int smtp_security_parse(const char *str, enum smtp_security *ret)
 		return -EINVAL;
 	*ret = (enum smtp_security)i;
 	return 0;
-}
-
-static struct slice col_blob(sqlite3_stmt *st, int i, struct arena *a)
-{
-	size_t n = (size_t)sqlite3_column_bytes(st, i);
-	const void *p = sqlite3_column_blob(st, i);
-	char *copy = n ? arena_alloc(a, n) : NULL;
-	if (copy)
-		memcpy(copy, p, n);
-	return (struct slice){ copy, copy ? n : 0 };
 }
 
 #define PROFILE_COLS "id, coalesce(tenant_id, 0), name, host, port, security, verify_tls, username, " \

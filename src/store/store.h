@@ -45,24 +45,68 @@ struct person {
 
 #define STORE_HASH_LEN 32 /* BLAKE2b-256 of a session token or API key */
 
+/* SPEC A2: what a tenant bought.  quota 0: unlimited. */
+enum licence { LICENCE_SEND_COUNT, LICENCE_ADDRESSES, LICENCE_TRIAL };
+const char *licence_name(enum licence l);   /* "send_count", "unique_addresses", "trial" */
+int licence_parse(const char *s, enum licence *ret);
+
 struct tenant {
 	int64_t id;
 	const char *name, *time_zone;
 	int64_t exclusion_seconds, created_at;
+	enum licence licence;
+	int64_t quota;
+	int64_t period_start, period_end;  /* the service period; period_end 0: open-ended */
+	bool suspended;                    /* no login, no sending; data kept */
+	int64_t delete_at;                 /* an earlier deletion the tenant asked for; 0: none */
+	int64_t retention_days;            /* 0: kept for the service period */
 };
 
 enum role { ROLE_OPERATOR, ROLE_OWNER, ROLE_FULL, ROLE_READONLY };
 const char *role_name(enum role r);
 int role_parse(const char *s, enum role *ret);
 
+enum second_factor { FACTOR_NONE, FACTOR_MAIL, FACTOR_TOTP };
+const char *second_factor_name(enum second_factor f);   /* "none", "mail", "totp" */
+int second_factor_parse(const char *s, enum second_factor *ret);
+
 struct account {
 	int64_t id, tenant_id;   /* tenant_id 0 for the operator */
 	const char *username, *password_hash, *email;
 	enum role role;
+	enum second_factor second_factor;
+	struct slice totp_sealed;        /* the TOTP secret, secret_seal'ed; len 0: none */
+	int64_t totp_last_step;          /* the last accepted TOTP time step (no replay) */
+	bool login_notify;
+	int64_t failures, locked_until, created_at, password_changed_at;
 };
 
 int store_tenant_create(struct store *s, const char *name, const char *time_zone, int64_t *ret_id);
 int store_tenant_get(struct store *s, int64_t id, struct arena *a, struct tenant *ret);
+int store_tenants(struct store *s, struct arena *a, struct tenant **ret, size_t *ret_n);
+/* Replaces name, time_zone, licence, quota, period_start, period_end,
+ * suspended, delete_at and retention_days. */
+int store_tenant_update(struct store *s, const struct tenant *t);
+/*
+ * Deletes a tenant and every row that belongs to it (accounts, sessions, keys,
+ * lists, recipients, scenarios, campaigns, targets, events, share links,
+ * profiles, usage, audit entries), in one transaction, and adds a
+ * deletion_log row (reason, rows, files_deleted).  *ret_rows: rows deleted.
+ */
+int store_tenant_purge(struct store *s, int64_t id, const char *reason, int64_t files_deleted, int64_t now,
+		       int64_t *ret_rows);
+/* Tenants to delete at `now`: the day after period_end has begun (in UTC
+ * seconds: now >= period_end + 1 when period_end marks the period's last
+ * second), or delete_at <= now. */
+int store_tenants_due_deletion(struct store *s, int64_t now, struct arena *a, int64_t **ret_ids, size_t *ret_n);
+struct deletion {
+	int64_t id, tenant_id;
+	const char *tenant_name, *reason;
+	int64_t rows, files, at;
+};
+int store_deletion_log(struct store *s, struct arena *a, struct deletion **ret, size_t *ret_n);
+/* Rows of every table that still name the tenant (the proof of a purge). */
+int store_tenant_row_count(struct store *s, int64_t tenant_id, int64_t *ret_rows);
 
 /* The first start, in one transaction: a tenant, the "operator" account,
  * the tenant's "demo" owner and its API key.  -EEXIST (and nothing written)
@@ -79,6 +123,48 @@ int store_account_create(struct store *s, int64_t tenant_id, const char *usernam
 int store_account_get(struct store *s, int64_t id, struct arena *a, struct account *ret);
 int store_account_by_username(struct store *s, const char *username, struct arena *a,
 			      struct account *ret);
+/* The accounts of a tenant (0: the operator's), by id. */
+int store_accounts(struct store *s, int64_t tenant_id, struct arena *a, struct account **ret, size_t *ret_n);
+/* Replaces email, role, second_factor, totp_sealed (p NULL keeps it),
+ * login_notify of an account of the tenant; -ENOENT otherwise. */
+int store_account_update(struct store *s, int64_t tenant_id, const struct account *acc);
+int store_account_set_password(struct store *s, int64_t id, const char *password_hash, int64_t now);
+int store_account_delete(struct store *s, int64_t tenant_id, int64_t id);
+/* A failed login: failures + 1; at max_failures the account is locked for
+ * lock_seconds (and failures start again).  *ret_locked_until: 0 or when. */
+int store_account_failed(struct store *s, int64_t id, int64_t now, int64_t max_failures, int64_t lock_seconds,
+			 int64_t *ret_locked_until);
+/* A successful login: failures back to 0. */
+int store_account_succeeded(struct store *s, int64_t id);
+/* Records a used TOTP step; -EALREADY when step <= the last one (a replay). */
+int store_account_totp_step(struct store *s, int64_t id, int64_t step);
+/* Logout everywhere: every session of the account but keep_session (0: all). */
+int store_sessions_delete_account(struct store *s, int64_t account_id, int64_t keep_session);
+
+/* One-time secrets of a login in progress or a password reset: looked up
+ * by the hash of the token in the link / form; code_hash (may be empty) is
+ * the hash of a mailed code. */
+enum challenge_kind { CHALLENGE_LOGIN, CHALLENGE_RESET };
+struct challenge {
+	int64_t id, account_id;
+	enum challenge_kind kind;
+	unsigned char code_hash[STORE_HASH_LEN];
+	bool has_code;
+	int64_t attempts, expires_at;
+};
+/* Creating one removes the account's earlier ones of the same kind. */
+int store_challenge_create(struct store *s, const unsigned char token_hash[STORE_HASH_LEN], int64_t account_id,
+			   enum challenge_kind kind, const unsigned char *code_hash, int64_t expires_at);
+int store_challenge_find(struct store *s, const unsigned char token_hash[STORE_HASH_LEN], struct challenge *ret);
+int store_challenge_attempt(struct store *s, int64_t id);  /* attempts + 1 */
+/* -ENOENT when it was gone already: a token is good for one use even when
+ * two requests race with it. */
+int store_challenge_delete(struct store *s, int64_t id);
+
+/* Failed logins per client address (throttling). */
+int store_login_failure_add(struct store *s, const char *ip, int64_t now);
+/* Failures from ip since `since`; older rows are pruned on the way. */
+int store_login_failures(struct store *s, const char *ip, int64_t since, int64_t *ret_n);
 
 /* API keys and sessions are looked up by a hash of the secret; the secret
  * itself is never stored. */
@@ -99,6 +185,45 @@ int store_session_delete(struct store *s, int64_t session_id);
 
 int store_audit_add(struct store *s, int64_t tenant_id, int64_t account_id, const char *action,
 		    const char *detail);
+struct audit_entry {
+	int64_t id, tenant_id, account_id;
+	const char *username;   /* "" when the account is gone */
+	const char *action, *detail;
+	int64_t at;
+};
+/* Newest first: entries of a tenant (tenant_id -1: every entry, for the
+ * operator) with id < before (0: from the newest), at most limit. */
+int store_audit(struct store *s, int64_t tenant_id, int64_t before, size_t limit, struct arena *a,
+		struct audit_entry **ret, size_t *ret_n);
+
+struct api_key_info {
+	int64_t id, account_id;
+	const char *label;
+	int64_t created_at, last_used_at;
+};
+int store_api_keys(struct store *s, int64_t account_id, struct arena *a, struct api_key_info **ret, size_t *ret_n);
+int store_api_key_delete(struct store *s, int64_t account_id, int64_t id);
+
+/* ---- the deployment (operator) ---- */
+
+struct branding {
+	const char *service_name, *primary_color, *support_contact;
+	struct slice logo;          /* PNG/SVG bytes; len 0: none */
+	const char *logo_type;      /* "image/png", "image/svg+xml" or "" */
+};
+int store_branding_get(struct store *s, struct arena *a, struct branding *ret);
+/* Replaces every field; logo.p NULL keeps the stored logo. */
+int store_branding_set(struct store *s, const struct branding *b);
+
+struct training_domain {
+	int64_t id;
+	const char *domain, *note, *spf, *dkim, *dmarc;  /* states: "ok", "missing", "unknown" */
+	int64_t created_at;
+};
+int store_domains(struct store *s, struct arena *a, struct training_domain **ret, size_t *ret_n);
+int store_domain_add(struct store *s, const struct training_domain *d, int64_t *ret_id); /* -EEXIST */
+int store_domain_update(struct store *s, const struct training_domain *d);
+int store_domain_delete(struct store *s, int64_t id);
 
 /* ---- recipient lists ---- */
 
@@ -251,10 +376,17 @@ int store_plan_at_once(void *ctx, size_t n, const char *const *emails, int64_t *
  * fresh rid, plans their send times with `plan`, all in one transaction.
  * The delivery engine moves it on to sending at start_at.  -EBUSY unless
  * the campaign is a draft; -ENODATA when there is nobody to send to;
- * -E2BIG when test_only and more than max_test targets.  *ret_targets: count.
+ * -E2BIG when test_only and more than max_test targets, or a trial tenant's
+ * campaign has more than 10; -EDQUOT when the tenant's licence does not
+ * cover the counted sends (or new addresses), with *ret_licence (may be
+ * NULL) saying what is needed and what remains; -EPERM for a suspended
+ * tenant or one past its service period.  *ret_targets: count.
  */
+struct licence_check {
+	int64_t need, remain;   /* counted sends / new addresses this launch needs, and what is left */
+};
 int store_campaign_launch(struct store *s, int64_t tenant_id, int64_t id, int64_t now, size_t max_test,
-			  store_plan_fn plan, void *ctx, int64_t *ret_targets);
+			  store_plan_fn plan, void *ctx, int64_t *ret_targets, struct licence_check *ret_licence);
 /*
  * Edits a campaign (SPEC E5): name, sender, schedule_json, start_at,
  * ends_at, profile_id, list_ids and exclusion_seconds of c replace the
@@ -295,7 +427,11 @@ int store_targets_claim(struct store *s, int64_t profile_id, int64_t now, size_t
 int store_targets_recover(struct store *s, int64_t *ret_requeued, int64_t *ret_uncertain);
 /* Right before handing a claimed target to the relay: claimed -> sending,
  * committed.  0 when its campaign is no longer sending — the target is
- * then pending again (paused) or already cancelled — and it must not go. */
+ * then pending again (paused) or already cancelled — and it must not go.
+ * The licence is enforced here again (SPEC A3): a counted send beyond the
+ * tenant's quota makes the target 送信エラー ("licence: ...", with its
+ * event) and returns -EDQUOT; a suspended tenant's target goes back to
+ * pending and 0 is returned. */
 int store_target_begin(struct store *s, int64_t target_id);
 /* A claimed target not sent after all (shutdown): back to pending. */
 int store_target_release(struct store *s, int64_t target_id);

@@ -21,7 +21,7 @@
 /* Launch with everyone due at once, and let the campaign clock start it. */
 static int launch_now(struct store *s, int64_t tenant, int64_t cid, int64_t *ret_n)
 {
-	int r = store_campaign_launch(s, tenant, cid, now_unix(), 10, store_plan_at_once, NULL, ret_n);
+	int r = store_campaign_launch(s, tenant, cid, now_unix(), 10, store_plan_at_once, NULL, ret_n, NULL);
 	if (r >= 0)
 		store_campaigns_tick(s, now_unix());
 	return r;

@@ -12,7 +12,7 @@
 /* Launch with everyone due at once, and let the campaign clock start it. */
 static int launch_now(struct store *s, int64_t tenant, int64_t cid, int64_t *ret_n)
 {
-	int r = store_campaign_launch(s, tenant, cid, now_unix(), 10, store_plan_at_once, NULL, ret_n);
+	int r = store_campaign_launch(s, tenant, cid, now_unix(), 10, store_plan_at_once, NULL, ret_n, NULL);
 	if (r >= 0)
 		store_campaigns_tick(s, now_unix());
 	return r;
@@ -385,6 +385,272 @@ static void test_pause_resume_and_edit(void **state)
 	arena_free(a);
 }
 
+/* SPEC A2/A3: the licence is checked at launch (with other live campaigns'
+ * unsent mail) and again right before each send. */
+static void test_licence_send_count(void **state)
+{
+	struct fixture *f = *state;
+	struct arena *a = arena_new(0);
+	struct tenant t;
+	struct licence_check lc;
+	int64_t sc = make_scenario(f, f->t1), ca, cb, nt;
+	assert_int_equal(store_tenant_get(f->s, f->t1, a, &t), 0);
+	assert_int_equal(t.licence, LICENCE_SEND_COUNT);
+	t.quota = 15;
+	assert_int_equal(store_tenant_update(f->s, &t), 0);
+	int64_t la = make_list(f, f->t1, 13), lb = make_list(f, f->t1, 13); /* 12 counted each */
+	struct campaign c = { .name = "a", .scenario_id = sc, .sender_name = "", .sender_local = "it",
+			      .sender_domain = "example.co.jp", .list_ids = &la, .nlist_ids = 1 };
+	assert_int_equal(store_campaign_create(f->s, f->t1, &c, &ca), 0);
+	c.list_ids = &lb;
+	assert_int_equal(store_campaign_create(f->s, f->t1, &c, &cb), 0);
+	assert_int_equal(launch_now(f->s, f->t1, ca, &nt), 0);
+	/* a's 12 unsent mails are spoken for: 3 remain */
+	assert_int_equal(store_campaign_launch(f->s, f->t1, cb, now_unix(), 10, store_plan_at_once, NULL, &nt, &lc),
+			 -EDQUOT);
+	assert_int_equal(lc.need, 12);
+	assert_int_equal(lc.remain, 3);
+	struct campaign got;
+	assert_int_equal(store_campaign_get(f->s, f->t1, cb, a, &got), 0);
+	assert_int_equal(got.state, CAMPAIGN_DRAFT); /* nothing changed */
+	struct target *tg;
+	size_t n;
+	assert_int_equal(claim_and_begin(f->s, 100, a, &tg, &n), 0);
+	assert_int_equal(n, 13);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(store_target_sent(f->s, tg[i].id, now_ms(), "<m@x>"), 0);
+	struct usage u;
+	assert_int_equal(store_usage_get(f->s, f->t1, &u), 0);
+	assert_int_equal(u.sends, 12); /* the test target is not counted */
+	assert_int_equal(u.addresses, 12);
+	/* unlimited: b launches; then a quota of 14 lets two more go, not three */
+	t.quota = 0;
+	assert_int_equal(store_tenant_update(f->s, &t), 0);
+	assert_int_equal(launch_now(f->s, f->t1, cb, &nt), 0);
+	t.quota = 14;
+	assert_int_equal(store_tenant_update(f->s, &t), 0);
+	assert_int_equal(store_targets_claim(f->s, 0, now_unix(), 100, a, &tg, &n), 0);
+	assert_int_equal(n, 13);
+	int went = 0, refused = 0;
+	for (size_t i = 0; i < n; i++) {
+		int r = store_target_begin(f->s, tg[i].id);
+		went += r == 1;
+		refused += r == -EDQUOT;
+	}
+	assert_int_equal(went, 3); /* two counted + the test target */
+	assert_int_equal(refused, 10);
+	struct delivery_counts dc;
+	assert_int_equal(store_campaign_delivery(f->s, f->t1, cb, &dc), 0);
+	assert_int_equal(dc.n[TARGET_ERROR], 10);
+	/* a suspended tenant sends nothing and launches nothing */
+	t.suspended = true;
+	t.quota = 0;
+	assert_int_equal(store_tenant_update(f->s, &t), 0);
+	int64_t cc, lc2 = make_list(f, f->t1, 2);
+	c.list_ids = &lc2;
+	assert_int_equal(store_campaign_create(f->s, f->t1, &c, &cc), 0);
+	assert_int_equal(store_campaign_launch(f->s, f->t1, cc, now_unix(), 10, store_plan_at_once, NULL, &nt, NULL),
+			 -EPERM);
+	arena_free(a);
+}
+
+static void test_licence_addresses_and_trial(void **state)
+{
+	struct fixture *f = *state;
+	struct arena *a = arena_new(0);
+	struct tenant t;
+	struct licence_check lc;
+	int64_t sc = make_scenario(f, f->t2), c1, c2, nt;
+	assert_int_equal(store_tenant_get(f->s, f->t2, a, &t), 0);
+	t.licence = LICENCE_ADDRESSES;
+	t.quota = 12;
+	assert_int_equal(store_tenant_update(f->s, &t), 0);
+	int64_t l1 = make_list(f, f->t2, 13);
+	struct campaign c = { .name = "a", .scenario_id = sc, .sender_name = "", .sender_local = "it",
+			      .sender_domain = "example.co.jp", .list_ids = &l1, .nlist_ids = 1 };
+	assert_int_equal(store_campaign_create(f->s, f->t2, &c, &c1), 0);
+	assert_int_equal(launch_now(f->s, f->t2, c1, &nt), 0);
+	struct target *tg;
+	size_t n;
+	assert_int_equal(claim_and_begin(f->s, 100, a, &tg, &n), 0);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(store_target_sent(f->s, tg[i].id, now_ms(), "<m@x>"), 0);
+	/* the same 12 addresses again: nothing new is needed */
+	assert_int_equal(store_campaign_create(f->s, f->t2, &c, &c2), 0);
+	assert_int_equal(store_campaign_launch(f->s, f->t2, c2, now_unix(), 10, store_plan_at_once, NULL, &nt, &lc), 0);
+	assert_int_equal(lc.need, 0);
+	/* a trial sends to at most 10 targets per campaign */
+	t.licence = LICENCE_TRIAL;
+	t.quota = 0;
+	assert_int_equal(store_tenant_update(f->s, &t), 0);
+	int64_t c3;
+	assert_int_equal(store_campaign_create(f->s, f->t2, &c, &c3), 0);
+	assert_int_equal(store_campaign_launch(f->s, f->t2, c3, now_unix(), 10, store_plan_at_once, NULL, &nt, NULL),
+			 -E2BIG);
+	arena_free(a);
+}
+
+/* SPEC A4: a purge leaves no row of the tenant and nothing of the others goes. */
+static void test_tenant_purge(void **state)
+{
+	struct fixture *f = *state;
+	struct arena *a = arena_new(0);
+	int64_t l = make_list(f, f->t2, 12), sc = make_scenario(f, f->t2), cid, nt, acc, before, after, rows;
+	make_list(f, f->t1, 3);
+	struct campaign c = { .name = "a", .scenario_id = sc, .sender_name = "", .sender_local = "it",
+			      .sender_domain = "example.co.jp", .list_ids = &l, .nlist_ids = 1 };
+	assert_int_equal(store_campaign_create(f->s, f->t2, &c, &cid), 0);
+	assert_int_equal(launch_now(f->s, f->t2, cid, &nt), 0);
+	struct target *tg;
+	size_t n;
+	assert_int_equal(claim_and_begin(f->s, 100, a, &tg, &n), 0);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(store_target_sent(f->s, tg[i].id, now_ms(), "<m@x>"), 0);
+	assert_int_equal(store_account_create(f->s, f->t2, "b-owner", "$argon2id$x", ROLE_OWNER, &acc), 0);
+	unsigned char h[STORE_HASH_LEN] = { 7 };
+	assert_int_equal(store_api_key_add(f->s, acc, h, "k"), 0);
+	h[0] = 8;
+	assert_int_equal(store_session_create(f->s, h, acc, "csrf", now_unix()), 0);
+	assert_int_equal(store_audit_add(f->s, f->t2, acc, "login", "x"), 0);
+	struct sending_profile p = { .tenant_id = f->t2, .name = "p", .host = "h", .port = 25, .username = "",
+				     .helo = "", .connections = 1, .per_connection = 1 };
+	int64_t pid;
+	assert_int_equal(store_profile_create(f->s, &p, &pid), 0);
+	assert_int_equal(store_tenant_row_count(f->s, f->t1, &before), 0);
+	assert_int_equal(store_tenant_row_count(f->s, f->t2, &rows), 0);
+	assert_true(rows > 12 * 3);
+	int64_t ids_n;
+	int64_t *ids;
+	size_t nid;
+	struct tenant t;
+	assert_int_equal(store_tenant_get(f->s, f->t2, a, &t), 0);
+	t.period_end = 1000;
+	assert_int_equal(store_tenant_update(f->s, &t), 0);
+	assert_int_equal(store_tenants_due_deletion(f->s, now_unix(), a, &ids, &nid), 0);
+	assert_int_equal(nid, 1);
+	assert_int_equal(ids[0], f->t2);
+	assert_int_equal(store_tenant_purge(f->s, f->t2, "service period ended", 4, now_unix(), &ids_n), 0);
+	assert_int_equal(ids_n, rows);
+	assert_int_equal(store_tenant_row_count(f->s, f->t2, &rows), 0);
+	assert_int_equal(rows, 0);
+	assert_int_equal(store_tenant_row_count(f->s, f->t1, &after), 0);
+	assert_int_equal(after, before);
+	struct deletion *d;
+	assert_int_equal(store_deletion_log(f->s, a, &d, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(d[0].tenant_name, "B社");
+	assert_int_equal(d[0].files, 4);
+	assert_int_equal(store_tenant_get(f->s, f->t2, a, &t), -ENOENT);
+	assert_int_equal(store_tenant_purge(f->s, f->t2, "again", 0, now_unix(), NULL), -ENOENT);
+	arena_free(a);
+}
+
+static void test_account_security(void **state)
+{
+	struct fixture *f = *state;
+	struct arena *a = arena_new(0);
+	int64_t id, until, nf;
+	assert_int_equal(store_account_create(f->s, f->t1, "taro", "$argon2id$x", ROLE_FULL, &id), 0);
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(store_account_failed(f->s, id, 1000, 5, 900, &until), 0);
+		assert_int_equal(until, 0);
+	}
+	assert_int_equal(store_account_failed(f->s, id, 1000, 5, 900, &until), 0);
+	assert_int_equal(until, 1900);
+	struct account acc;
+	assert_int_equal(store_account_get(f->s, id, a, &acc), 0);
+	assert_int_equal(acc.locked_until, 1900);
+	assert_int_equal(acc.second_factor, FACTOR_NONE);
+	/* settings, TOTP replay */
+	acc.email = "taro@example.co.jp";
+	acc.second_factor = FACTOR_TOTP;
+	acc.totp_sealed = (struct slice){ "sealed", 6 };
+	acc.login_notify = true;
+	assert_int_equal(store_account_update(f->s, f->t2, &acc), -ENOENT); /* not B's */
+	assert_int_equal(store_account_update(f->s, f->t1, &acc), 0);
+	assert_int_equal(store_account_get(f->s, id, a, &acc), 0);
+	assert_int_equal(acc.second_factor, FACTOR_TOTP);
+	assert_int_equal(acc.totp_sealed.len, 6);
+	assert_true(acc.login_notify);
+	assert_int_equal(store_account_totp_step(f->s, id, 100), 0);
+	assert_int_equal(store_account_totp_step(f->s, id, 100), -EALREADY);
+	assert_int_equal(store_account_totp_step(f->s, id, 99), -EALREADY);
+	assert_int_equal(store_account_totp_step(f->s, id, 101), 0);
+	/* challenges: one per account and kind */
+	unsigned char tok[STORE_HASH_LEN] = { 1 }, tok2[STORE_HASH_LEN] = { 2 }, code[STORE_HASH_LEN] = { 3 };
+	struct challenge ch;
+	assert_int_equal(store_challenge_create(f->s, tok, id, CHALLENGE_LOGIN, code, 2000), 0);
+	assert_int_equal(store_challenge_find(f->s, tok, &ch), 0);
+	assert_true(ch.has_code);
+	assert_memory_equal(ch.code_hash, code, STORE_HASH_LEN);
+	assert_int_equal(store_challenge_attempt(f->s, ch.id), 0);
+	assert_int_equal(store_challenge_create(f->s, tok2, id, CHALLENGE_LOGIN, NULL, 2000), 0);
+	assert_int_equal(store_challenge_find(f->s, tok, &ch), -ENOENT);
+	assert_int_equal(store_challenge_find(f->s, tok2, &ch), 0);
+	assert_false(ch.has_code);
+	assert_int_equal(ch.attempts, 0);
+	assert_int_equal(store_challenge_delete(f->s, ch.id), 0);
+	assert_int_equal(store_challenge_find(f->s, tok2, &ch), -ENOENT);
+	/* failed logins per address */
+	int64_t now = now_unix();
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(store_login_failure_add(f->s, "192.0.2.1", now), 0);
+	assert_int_equal(store_login_failure_add(f->s, "192.0.2.2", now), 0);
+	assert_int_equal(store_login_failures(f->s, "192.0.2.1", now - 60, &nf), 0);
+	assert_int_equal(nf, 3);
+	assert_int_equal(store_login_failures(f->s, "192.0.2.1", now + 1, &nf), 0);
+	assert_int_equal(nf, 0);
+	/* password change clears the lock; api keys; audit newest first, per tenant */
+	assert_int_equal(store_account_set_password(f->s, id, "$argon2id$y", now), 0);
+	assert_int_equal(store_account_get(f->s, id, a, &acc), 0);
+	assert_int_equal(acc.locked_until, 0);
+	assert_string_equal(acc.password_hash, "$argon2id$y");
+	unsigned char kh[STORE_HASH_LEN] = { 9 };
+	struct api_key_info *keys;
+	size_t n;
+	assert_int_equal(store_api_key_add(f->s, id, kh, "script"), 0);
+	assert_int_equal(store_api_keys(f->s, id, a, &keys, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(keys[0].label, "script");
+	assert_int_equal(store_api_key_delete(f->s, id + 1000, keys[0].id), -ENOENT);
+	assert_int_equal(store_api_key_delete(f->s, id, keys[0].id), 0);
+	assert_int_equal(store_audit_add(f->s, f->t1, id, "login", "1"), 0);
+	assert_int_equal(store_audit_add(f->s, f->t1, id, "logout", "2"), 0);
+	assert_int_equal(store_audit_add(f->s, f->t2, 0, "other", "3"), 0);
+	struct audit_entry *e;
+	assert_int_equal(store_audit(f->s, f->t1, 0, 10, a, &e, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(e[0].action, "logout");
+	assert_string_equal(e[0].username, "taro");
+	assert_int_equal(store_audit(f->s, f->t1, e[0].id, 10, a, &e, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(store_audit(f->s, -1, 0, 10, a, &e, &n), 0);
+	assert_int_equal(n, 3);
+	/* the deployment */
+	struct branding b;
+	assert_int_equal(store_branding_get(f->s, a, &b), 0);
+	assert_string_equal(b.service_name, "Kunren");
+	b.service_name = "訓練くん";
+	b.logo = (struct slice){ "<svg/>", 6 };
+	b.logo_type = "image/svg+xml";
+	assert_int_equal(store_branding_set(f->s, &b), 0);
+	b.logo = (struct slice){ NULL, 0 };
+	b.support_contact = "help@example.co.jp";
+	assert_int_equal(store_branding_set(f->s, &b), 0);
+	assert_int_equal(store_branding_get(f->s, a, &b), 0);
+	assert_string_equal(b.service_name, "訓練くん");
+	assert_int_equal(b.logo.len, 6);
+	struct training_domain td = { .domain = "kunren-train.example" }, *tds;
+	int64_t did;
+	assert_int_equal(store_domain_add(f->s, &td, &did), 0);
+	td.domain = "KUNREN-train.example";
+	assert_int_equal(store_domain_add(f->s, &td, &did), -EEXIST);
+	assert_int_equal(store_domains(f->s, a, &tds, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(tds[0].spf, "unknown");
+	arena_free(a);
+}
+
 static void test_launch_takes_each_address_once_from_the_first_list(void **state)
 {
 	struct fixture *f = *state;
@@ -515,6 +781,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_test_only_launch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cancel_takes_back_claimed_targets, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recover_after_crash, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_licence_send_count, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_licence_addresses_and_trial, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tenant_purge, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_account_security, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pause_resume_and_edit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_launch_takes_each_address_once_from_the_first_list, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recipient_editing_and_queries, setup, teardown),
