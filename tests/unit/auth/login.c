@@ -169,7 +169,7 @@ static void test_password(void **state)
 	 * it would be a hundredth). */
 	int64_t unknown_ms = 0, wrong_ms = 0;
 	for (int i = 0; i < 3; i++) {
-		char who[16];
+		char who[24];
 		snprintf(who, sizeof(who), "nobody%d", i); /* one try each: unknown names lock too */
 		int64_t t0 = now_ms();
 		assert_int_equal(login(f, "203.0.113.1", who, "guess", &r), -EACCES);
