@@ -87,6 +87,7 @@ export const api = {
   get: (path, query) => request('GET', path, { query }),
   post: (path, json, query) => request('POST', path, { json: json === undefined ? {} : json, query }),
   patch: (path, json) => request('PATCH', path, { json }),
+  put: (path, json) => request('PUT', path, { json }),
   del: (path) => request('DELETE', path),
   raw: (method, path, body, contentType, query) => request(method, path, { body, contentType, query }),
 };

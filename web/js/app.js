@@ -1,5 +1,6 @@
-// Entry point: loads the dictionary, asks the server who is logged in, draws
-// the app shell (side navigation + header) and runs the hash router.
+// Entry point: loads the dictionary and the branding, asks the server who is
+// logged in, draws the app shell (side navigation by role + header) and runs
+// the hash router. Routes a role may not open lead to its home page.
 
 import { h, replace } from './dom.js';
 import { initI18n, t, has, setLang, currentLang, onLangChange } from './i18n.js';
@@ -16,11 +17,27 @@ import * as campaignPage from './pages/campaign.js';
 import * as outboxPage from './pages/outbox.js';
 import * as trendsPage from './pages/trends.js';
 import * as sendingPage from './pages/sending.js';
+import * as resetPage from './pages/password-reset.js';
+import * as accountPage from './pages/account.js';
+import * as usersPage from './pages/users.js';
+import * as tenantPage from './pages/tenant.js';
+import * as auditPage from './pages/audit.js';
+import * as opTenantsPage from './pages/operator-tenants.js';
+import * as opDeletionsPage from './pages/operator-deletions.js';
+import * as opBrandingPage from './pages/operator-branding.js';
+import * as opDomainsPage from './pages/operator-domains.js';
+import * as opAuditPage from './pages/operator-audit.js';
+import { navFor, homePath, routeAllowed } from './nav.js';
+import { loadBranding, branding, brandMark } from './branding.js';
 
+// public: no login (login: only when logged out); area: 'operator' for the
+// operator's pages, 'any' for every role, else the tenant's pages (nav.js).
 const routes = [
-  { path: '/login', page: loginPage, public: true },
+  { path: '/login', page: loginPage, public: true, loggedOutOnly: true },
+  { path: '/forgot', page: resetPage, public: true },
+  { path: '/reset/:token', page: resetPage, public: true },
   { path: '/campaigns', page: dashboardPage, nav: 'campaigns' },
-  { path: '/campaigns/new', page: newCampaignPage, nav: 'new' },
+  { path: '/campaigns/new', page: newCampaignPage, nav: 'new', write: true },
   { path: '/campaigns/:id', page: campaignPage, nav: 'campaigns' },
   { path: '/results', page: trendsPage, nav: 'results' },
   { path: '/lists', page: listsPage, nav: 'lists' },
@@ -30,16 +47,15 @@ const routes = [
   { path: '/outbox', page: outboxPage, nav: 'outbox' },
   { path: '/outbox/:id', page: outboxPage, nav: 'outbox' },
   { path: '/sending', page: sendingPage, nav: 'sending' },
-];
-
-const NAV = [
-  { id: 'campaigns', href: '#/campaigns', key: 'nav.campaigns', icon: 'flag' },
-  { id: 'new', href: '#/campaigns/new', key: 'nav.new_campaign', icon: 'plus' },
-  { id: 'results', href: '#/results', key: 'nav.results', icon: 'chart' },
-  { id: 'lists', href: '#/lists', key: 'nav.lists', icon: 'users' },
-  { id: 'gallery', href: '#/gallery', key: 'nav.gallery', icon: 'grid' },
-  { id: 'outbox', href: '#/outbox', key: 'nav.outbox', icon: 'mail' },
-  { id: 'sending', href: '#/sending', key: 'nav.sending', icon: 'send' },
+  { path: '/tenant', page: tenantPage, nav: 'tenant' },
+  { path: '/users', page: usersPage, nav: 'users', owner: true },
+  { path: '/audit', page: auditPage, nav: 'audit' },
+  { path: '/account', page: accountPage, nav: 'account', area: 'any' },
+  { path: '/operator/tenants', page: opTenantsPage, nav: 'op-tenants', area: 'operator' },
+  { path: '/operator/deletions', page: opDeletionsPage, nav: 'op-deletions', area: 'operator' },
+  { path: '/operator/branding', page: opBrandingPage, nav: 'op-branding', area: 'operator' },
+  { path: '/operator/domains', page: opDomainsPage, nav: 'op-domains', area: 'operator' },
+  { path: '/operator/audit', page: opAuditPage, nav: 'op-audit', area: 'operator' },
 ];
 
 const app = document.getElementById('app');
@@ -74,18 +90,26 @@ function langSwitch() {
 
 function shell(navId, main) {
   const user = session.user || {};
+  const nav = navFor(user);
+  const home = `#${homePath(user)}`;
+  const item = (n) => h('li', null,
+    h('a', { href: n.href, 'aria-current': n.id === navId ? 'page' : null, dataset: { nav: n.id } },
+      icon(n.icon), h('span', null, t(n.key))));
+  const main_ = nav.filter((n) => !n.section);
+  const admin = nav.filter((n) => n.section === 'admin');
   return h('div', { class: 'shell' },
     h('a', { class: 'btn btn-primary skip-link', href: '#main', onclick: (e) => { e.preventDefault(); main.focus(); } },
       t('common.skip_to_content')),
     h('nav', { class: 'sidenav', 'aria-label': t('nav.label') },
-      h('a', { class: 'brand', href: '#/campaigns' }, h('span', { class: 'brand-mark', 'aria-hidden': 'true' }, '訓'), 'Kunren'),
-      h('ul', null, NAV.map((n) => h('li', null,
-        h('a', { href: n.href, 'aria-current': n.id === navId ? 'page' : null, dataset: { nav: n.id } },
-          icon(n.icon), h('span', null, t(n.key)))))),
+      h('a', { class: 'brand', href: home }, brandMark('brand-logo'), h('span', { class: 'brand-name' }, branding().service_name)),
+      h('ul', null, main_.map(item)),
+      admin.length ? h('p', { class: 'sidenav-section', 'aria-hidden': 'true' }, user.role === 'operator' ? t('nav.section_self') : t('nav.section_admin')) : null,
+      admin.length ? h('ul', null, admin.map(item)) : null,
       h('div', { class: 'sidenav-foot' }, t('app.tagline'))),
     h('header', { class: 'topbar' },
-      h('span', { class: 'topbar-tenant' }, user.tenant_name || ''),
-      h('span', { class: 'topbar-user' }, user.username ? t('header.signed_in_as', { user: user.username }) : ''),
+      h('span', { class: 'topbar-tenant' }, user.role === 'operator' ? t('header.operator') : (user.tenant_name || '')),
+      h('a', { class: 'topbar-user', href: '#/account', id: 'topbar-account' },
+        user.username ? t('header.signed_in_as', { user: user.username }) : ''),
       langSwitch(),
       h('button', { type: 'button', class: 'btn btn-ghost btn-sm', onclick: logout }, t('header.logout'))),
     main);
@@ -99,7 +123,7 @@ async function render() {
   const { path, query } = parseHash(window.location.hash);
   const found = matchRoute(routes, path);
   if (!found) {
-    navigate(session.user ? '/campaigns' : '/login');
+    navigate(homePath(session.user));
     return;
   }
   const { route, params } = found;
@@ -107,8 +131,12 @@ async function render() {
     navigate('/login');
     return;
   }
-  if (route.public && session.user) {
-    navigate('/campaigns');
+  if (route.loggedOutOnly && session.user) {
+    navigate(homePath(session.user));
+    return;
+  }
+  if (!route.public && !routeAllowed(route, session.user)) {
+    navigate(homePath(session.user));
     return;
   }
   const main = h('main', { class: 'main', id: 'main', tabindex: '-1' });
@@ -119,7 +147,7 @@ async function render() {
   else replace(app, shell(route.nav, main));
   replace(main, loading());
   const ctx = { params, query, main, user: session.user, setSession, navigate };
-  document.title = `${t(route.page.titleKey)} — Kunren`;
+  document.title = `${t(route.page.titleKey)} — ${branding().service_name}`;
   const seq = ++renderSeq;
   const cleanup = await route.page.render(ctx);
   if (seq !== renderSeq) {
@@ -140,7 +168,7 @@ function renderSafely() {
 }
 
 async function boot() {
-  await initI18n();
+  await Promise.all([initI18n(), loadBranding()]);
   try {
     const me = await api.get('/me');
     setSession(me.user, me.csrf_token);

@@ -73,8 +73,8 @@ function createdView(created) {
     })));
 }
 
-/** The campaign's share links card. */
-export function sharesCard(campaignId) {
+/** The campaign's share links card; `writable` false (read-only account): the list only. */
+export function sharesCard(campaignId, { writable = true } = {}) {
   const hours = input({
     type: 'number', name: 'hours', min: '1', max: String(MAX_SHARE_HOURS), step: '1', value: String(DEFAULT_HOURS),
     id: 'share-hours', inputmode: 'numeric', required: true,
@@ -120,8 +120,8 @@ export function sharesCard(campaignId) {
       { label: t('shares.has_password') },
       { label: t('shares.access_count'), class: 'num' },
       { label: t('shares.state') },
-      { label: h('span', { class: 'visually-hidden' }, t('common.actions')) },
-    ], items.map((link) => {
+      writable ? { label: h('span', { class: 'visually-hidden' }, t('common.actions')) } : null,
+    ].filter(Boolean), items.map((link) => {
       const st = shareState(link, now);
       return h('tr', { dataset: { share: link.id, state: st } },
         h('td', { class: 'nowrap' }, formatTime(link.created_at)),
@@ -129,7 +129,7 @@ export function sharesCard(campaignId) {
         h('td', null, link.has_password ? t('shares.password_yes') : t('shares.password_no')),
         h('td', { class: 'num' }, formatCount(link.access_count)),
         h('td', null, h('span', { class: ['badge', `badge--share-${st}`] }, t(`shares.state_${st}`))),
-        h('td', { class: 'row-actions' }, st === 'revoked' ? null : button('ghost', t('shares.revoke'), () => revoke(link), {
+        writable && h('td', { class: 'row-actions' }, st === 'revoked' ? null : button('ghost', t('shares.revoke'), () => revoke(link), {
           class: 'btn-sm btn-ghost-danger', 'aria-label': t('shares.revoke_named', { created: formatTime(link.created_at) }),
         })));
     }), { id: 'shares-table', class: 'table-compact' }));
@@ -175,7 +175,7 @@ export function sharesCard(campaignId) {
   }, h('div', { class: 'inline-form share-form-row' }, hoursField, passwordField, createBtn), formError);
 
   const el = card(t('shares.title'), [
-    h('p', { class: 'muted small' }, t('shares.lead')), form, created, h('h3', { class: 'subheading' }, t('shares.list')), list,
+    h('p', { class: 'muted small' }, t('shares.lead')), writable ? [form, created] : null, h('h3', { class: 'subheading' }, t('shares.list')), list,
   ], { attrs: { id: 'shares-card' } });
   reload();
   return el;

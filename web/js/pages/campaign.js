@@ -153,7 +153,7 @@ export async function render({ main, params, user }) {
         { attrs: { id: 'timeline-card' } })),
     card(t('breakdown.title'), breakdown.el, { actions: breakdown.actions, attrs: { id: 'breakdown-card' } }),
     card(t('campaign.targets'), [targets.toolbar, targets.body, targets.pager], { attrs: { id: 'targets-card' } }),
-    sharesCard(id));
+    sharesCard(id, { writable: canWrite(user) }));
   showCampaign(campaign);
   try {
     await refresh();

@@ -3,7 +3,7 @@
 import { h, replace, formatTime, formatCount } from '../dom.js';
 import { t } from '../i18n.js';
 import { api } from '../api.js';
-import { pageHeader, card, table, stateBadge, linkButton, emptyState, errorAlert } from '../ui.js';
+import { pageHeader, card, table, stateBadge, linkButton, emptyState, errorAlert, canWrite } from '../ui.js';
 
 export const titleKey = 'dashboard.title';
 
@@ -32,15 +32,17 @@ async function loadAll() {
   return items;
 }
 
-export async function render({ main }) {
-  const newBtn = linkButton('primary', t('dashboard.new'), '#/campaigns/new', { id: 'new-campaign' });
+export async function render({ main, user }) {
+  // A read-only account gets no way to create a campaign.
+  const writable = canWrite(user);
+  const newBtn = writable ? linkButton('primary', t('dashboard.new'), '#/campaigns/new', { id: 'new-campaign' }) : null;
   const header = pageHeader(t('dashboard.title'), { subtitle: t('dashboard.subtitle'), actions: newBtn });
   let body;
   try {
     const items = await loadAll();
     if (!items.length) {
       body = card(null, emptyState(t('dashboard.empty_title'), t('dashboard.empty_text'),
-        linkButton('primary', t('dashboard.new'), '#/campaigns/new'), 'flag'));
+        writable ? linkButton('primary', t('dashboard.new'), '#/campaigns/new') : null, 'flag'));
     } else {
       body = card(null, table([
         { label: t('campaign.name') },

@@ -1,13 +1,14 @@
 // Gallery and scenarios (訓練シナリオ): filter and search the built-in
 // gallery, preview a scenario (mail, text part, red flags, landing and
 // explanation pages in sandboxed frames), import it, and list the imported ones.
+// A read-only account previews and lists, without import, edit or new.
 
 import { h, replace, formatTime } from '../dom.js';
 import { t, tv } from '../i18n.js';
 import { api, errorMessage } from '../api.js';
 import {
   pageHeader, card, table, field, input, select, button, linkButton, busy, emptyState,
-  errorAlert, toast, openModal, tabs, tag, loading,
+  errorAlert, toast, openModal, tabs, tag, loading, canWrite,
 } from '../ui.js';
 
 export const titleKey = 'gallery.title';
@@ -77,7 +78,7 @@ async function importScenario(id, onImported) {
 
 async function showPreview(id, onImported) {
   const body = h('div', null, loading());
-  const importBtn = button('primary', t('gallery.import'), () => busy(importBtn, async () => {
+  const importBtn = !onImported ? null : button('primary', t('gallery.import'), () => busy(importBtn, async () => {
     if (await importScenario(id, onImported)) m.close();
   }), { id: 'preview-import' });
   const m = openModal({
@@ -117,7 +118,7 @@ async function showPreview(id, onImported) {
 }
 
 function scenarioCard(sc, onImported) {
-  const importBtn = button('primary', t('gallery.import'), () => busy(importBtn, () => importScenario(sc.id, onImported)),
+  const importBtn = !onImported ? null : button('primary', t('gallery.import'), () => busy(importBtn, () => importScenario(sc.id, onImported)),
     { class: 'btn-sm', 'aria-label': `${t('gallery.import')}: ${sc.name}` });
   return h('article', { class: 'card scenario-card', dataset: { scenario: sc.id } },
     h('div', { class: 'card-body' },
@@ -179,31 +180,31 @@ function newButton() {
   return linkButton('primary', t('gallery.new_scenario'), '#/scenarios/new', { class: 'btn-sm', id: 'scenario-new' });
 }
 
-function importedPanel() {
+function importedPanel(writable) {
   const holder = h('div', { id: 'imported-scenarios' }, loading());
   async function load() {
     try {
       const res = await api.get('/scenarios', { limit: 500 });
       const items = res.items || [];
-      replace(holder, h('div', { class: 'form-actions form-actions-start mb-3' }, newButton()), items.length
+      replace(holder, writable ? h('div', { class: 'form-actions form-actions-start mb-3' }, newButton()) : null, items.length
         ? card(null, table([
           { label: t('scenario.name') },
           { label: t('scenario.subject') },
           { label: t('scenario.attributes') },
           { label: t('common.created_at') },
-          { label: t('common.actions') },
-        ], items.map((sc) => h('tr', { dataset: { scenario: sc.id, gallery: sc.gallery_id || '' } },
+          writable ? { label: t('common.actions') } : null,
+        ].filter(Boolean), items.map((sc) => h('tr', { dataset: { scenario: sc.id, gallery: sc.gallery_id || '' } },
           h('td', { class: 'wrap' }, h('strong', null, sc.name), sc.gallery_id ? h('div', { class: 'muted small' }, sc.gallery_id) : null),
           h('td', { class: 'wrap' }, sc.subject || ''),
           h('td', { class: 'wrap' }, scenarioTags(sc)),
           h('td', { class: 'nowrap muted' }, formatTime(sc.created_at)),
-          h('td', { class: 'nowrap' },
+          writable && h('td', { class: 'nowrap' },
             h('div', { class: 'btn-row' },
               linkButton('secondary', t('gallery.edit'), `#/scenarios/${encodeURIComponent(sc.id)}`,
                 { class: 'btn-sm', 'aria-label': `${t('gallery.edit')}: ${sc.name}`, dataset: { edit: sc.id } }),
               linkButton('secondary', t('gallery.use'), `#/campaigns/new?scenario=${encodeURIComponent(sc.id)}`, { class: 'btn-sm' })))))),
         { flush: true })
-        : card(null, emptyState(t('gallery.no_imported_title'), t('gallery.no_imported_text'), newButton(), 'grid')));
+        : card(null, emptyState(t('gallery.no_imported_title'), t('gallery.no_imported_text'), writable ? newButton() : null, 'grid')));
     } catch (err) {
       replace(holder, errorAlert(err));
     }
@@ -213,9 +214,11 @@ function importedPanel() {
   return holder;
 }
 
-export async function render({ main, query }) {
-  const imported = importedPanel();
-  const onImported = () => imported.reload();
+export async function render({ main, query, user }) {
+  const writable = canWrite(user);
+  const imported = importedPanel(writable);
+  // A read-only account previews the gallery but imports nothing.
+  const onImported = writable ? () => imported.reload() : null;
   const gallery = galleryPanel(onImported);
   const view = tabs([
     { id: 'gallery', label: t('gallery.tab_gallery'), render: () => gallery },

@@ -190,9 +190,10 @@ const COLUMNS = [
 /**
  * The recipients card. `ctx.query` gives the initial view; `onChanged` is
  * called after a change of the list's content (to refresh the counts).
+ * `writable` false (a read-only account): no selection, add, edit or delete.
  * Returns {el, reload, dispose}.
  */
-export function recipientsCard(list, { query, basePath, onChanged }) {
+export function recipientsCard(list, { query, basePath, onChanged, writable = true }) {
   const listId = list.id;
   const state = viewState(query);
   const selected = new Set();
@@ -353,10 +354,10 @@ export function recipientsCard(list, { query, basePath, onChanged }) {
     return h('tr', {
       dataset: { email: r.email, id: r.id }, class: selected.has(r.id) ? 'is-selected' : null, 'aria-rowindex': rowIndex,
     },
-      h('td', { class: 'check-col' }, box),
+      writable ? h('td', { class: 'check-col' }, box) : null,
       ...TEXT_FIELDS.map((k) => h('td', { class: k === 'email' ? 'email' : null }, r[k] || '')),
       h('td', null, r.is_test ? tag(t('lists.test_target')) : ''),
-      h('td', { class: 'row-actions' },
+      writable && h('td', { class: 'row-actions' },
         button('ghost', t('recipient.edit'), () => recipientModal(listId, r, () => reload(true)),
           { class: 'btn-sm', 'aria-label': t('recipient.edit_named', { email: r.email }), dataset: { action: 'edit' } }),
         button('ghost', t('recipient.delete'), () => deleteOne(r),
@@ -377,7 +378,7 @@ export function recipientsCard(list, { query, basePath, onChanged }) {
   }
 
   function table() {
-    pageBox = h('input', {
+    pageBox = !writable ? null : h('input', {
       type: 'checkbox', id: 'select-page', 'aria-label': t('recipients.select_page'),
       onchange: (e) => {
         for (const r of items) {
@@ -392,9 +393,9 @@ export function recipientsCard(list, { query, basePath, onChanged }) {
       h('table', { class: 'table', id: 'recipients-table', 'aria-rowcount': total + 1 },
         h('caption', { class: 'visually-hidden' }, t('recipients.caption', { name: list.name })),
         h('thead', null, h('tr', { 'aria-rowindex': 1 },
-          h('th', { scope: 'col', class: 'check-col' }, pageBox),
+          writable ? h('th', { scope: 'col', class: 'check-col' }, pageBox) : null,
           COLUMNS.map((c) => sortableTh(t(c.label), c.key, sortState, onSort)),
-          h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, t('common.actions'))))),
+          writable ? h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, t('common.actions'))) : null)),
         h('tbody', null, items.map((r, i) => row(r, i)))));
   }
 
@@ -447,12 +448,12 @@ export function recipientsCard(list, { query, basePath, onChanged }) {
 
   const toolbar = h('div', { class: 'toolbar' },
     searchField, sizeField,
-    h('div', { class: 'toolbar-selection' }, selectionInfo, clearSel, deleteSel));
+    writable ? h('div', { class: 'toolbar-selection' }, selectionInfo, clearSel, deleteSel) : null);
 
   const el = card(t('lists.recipients'), [
     toolbar, errorBox, body, pager,
   ], {
-    actions: h('div', { class: 'btn-group' }, status, addBtn),
+    actions: h('div', { class: 'btn-group' }, status, writable ? addBtn : null),
     attrs: { id: 'recipients-card', class: 'recipients-card' },
   });
   load();

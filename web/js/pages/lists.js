@@ -3,13 +3,15 @@
 //   #/lists/:id  one list: its recipients (list-recipients.js), CSV import and
 //                bulk delete by a file of addresses (list-import.js), export as
 //                CSV in UTF-8 or Shift_JIS, rename and delete.
+// A read-only account sees the lists and their recipients, and exports them,
+// with no control that changes anything.
 
 import { h, replace, formatTime, formatCount } from '../dom.js';
 import { t } from '../i18n.js';
 import { api, apiUrl } from '../api.js';
 import {
   pageHeader, card, field, input, button, linkButton, busy, emptyState, errorAlert, alert, toast,
-  confirmDialog, loading, openModal, icon,
+  confirmDialog, loading, openModal, icon, canWrite,
 } from '../ui.js';
 import { recipientsCard } from './list-recipients.js';
 import { importCard, bulkDeleteCard } from './list-import.js';
@@ -134,7 +136,7 @@ function createForm(navigate) {
     nameField, submit, formError);
 }
 
-function listsTable(lists, { onRename, onDelete }) {
+function listsTable(lists, { onRename, onDelete, writable }) {
   if (!lists.length) return emptyState(t('lists.empty_title'), t('lists.empty_text'), null, 'users');
   return h('div', { class: 'table-wrap' },
     h('table', { class: 'table', id: 'lists' },
@@ -144,13 +146,13 @@ function listsTable(lists, { onRename, onDelete }) {
         h('th', { scope: 'col', class: 'num' }, t('lists.recipient_count')),
         h('th', { scope: 'col', class: 'num' }, t('lists.test_count')),
         h('th', { scope: 'col' }, t('common.created_at')),
-        h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, t('common.actions'))))),
+        writable ? h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, t('common.actions'))) : null)),
       h('tbody', null, lists.map((l) => h('tr', { dataset: { list: l.id } },
         h('td', { class: 'wrap' }, h('a', { href: `#/lists/${encodeURIComponent(l.id)}`, class: 'list-link' }, l.name)),
         h('td', { class: 'num' }, formatCount(l.recipient_count)),
         h('td', { class: 'num' }, formatCount(l.test_count)),
         h('td', { class: 'nowrap muted' }, formatTime(l.created_at)),
-        h('td', { class: 'row-actions' },
+        writable && h('td', { class: 'row-actions' },
           button('ghost', t('lists.rename'), () => onRename(l),
             { class: 'btn-sm', 'aria-label': t('lists.rename_named', { name: l.name }), dataset: { action: 'rename' } }),
           button('ghost', t('lists.delete_short'), () => onDelete(l),
@@ -158,6 +160,7 @@ function listsTable(lists, { onRename, onDelete }) {
 }
 
 async function renderOverview(ctx) {
+  const writable = canWrite(ctx.user);
   const header = pageHeader(t('lists.title'), {
     subtitle: t('lists.subtitle'),
     actions: linkButton('secondary', t('lists.template'), apiUrl('/lists/template.csv'), { download: 'template.csv', id: 'template-link' }),
@@ -168,6 +171,7 @@ async function renderOverview(ctx) {
     try {
       const res = await api.get('/lists', { limit: 500 });
       replace(holder, listsTable(res.items || [], {
+        writable,
         onRename: (l) => renameModal(l, refresh),
         onDelete: async (l) => { if (await deleteList(l, alertBox)) refresh(); },
       }));
@@ -177,7 +181,7 @@ async function renderOverview(ctx) {
   }
   await refresh();
   replace(ctx.main, header,
-    card(t('lists.new'), createForm(ctx.navigate)),
+    writable ? card(t('lists.new'), createForm(ctx.navigate)) : alert('info', t('lists.readonly')),
     alertBox,
     card(t('lists.all'), holder, { flush: true, attrs: { id: 'lists-card' } }));
 }
@@ -203,6 +207,7 @@ function exportGroup(list) {
 
 async function renderDetail(ctx) {
   const id = ctx.params.id;
+  const writable = canWrite(ctx.user);
   let list;
   try {
     list = await api.get(`/lists/${id}`);
@@ -242,15 +247,15 @@ async function renderDetail(ctx) {
       h('a', { class: 'back-link', href: '#/lists' }, icon('back', 'back-icon'), t('lists.back')),
       h('h1', { tabindex: '-1' }, title),
       sub),
-    h('div', { class: 'page-actions' }, exportHolder, rename, del));
+    h('div', { class: 'page-actions' }, exportHolder, writable ? [rename, del] : null));
 
   const recipients = recipientsCard(list, {
-    query: ctx.query, basePath: `/lists/${encodeURIComponent(id)}`, onChanged: refreshSummary,
+    query: ctx.query, basePath: `/lists/${encodeURIComponent(id)}`, onChanged: refreshSummary, writable,
   });
   const reloadAll = () => { recipients.reload(); refreshSummary(); };
   replace(ctx.main, header, alertBox,
     recipients.el,
-    importCard(list, reloadAll), bulkDeleteCard(list, reloadAll));
+    writable ? [importCard(list, reloadAll), bulkDeleteCard(list, reloadAll)] : null);
   document.title = `${list.name} — Kunren`;
   return recipients.dispose;
 }

@@ -10,7 +10,7 @@ import { t, tv } from '../i18n.js';
 import { api, errorMessage } from '../api.js';
 import {
   pageHeader, card, field, input, select, button, linkButton, busy, errorAlert, alert,
-  toast, tabs, confirmDialog,
+  toast, tabs, confirmDialog, canWrite,
 } from '../ui.js';
 import { GENRES, TYPES, LEVELS, LANGS, attrLabel } from './gallery.js';
 import { htmlEditor } from '../html-editor.js';
@@ -231,8 +231,13 @@ async function loadScenario(id) {
   return api.get(`/scenarios/${encodeURIComponent(id)}`);
 }
 
-export async function render({ main, params, navigate }) {
+export async function render({ main, params, navigate, user }) {
   const isNew = params.id === 'new';
+  const writable = canWrite(user);
+  if (isNew && !writable) {
+    navigate('/gallery?tab=imported');
+    return undefined;
+  }
   let sc;
   try {
     sc = await loadScenario(params.id);
@@ -306,17 +311,17 @@ export async function render({ main, params, navigate }) {
   const previewBtn = button('secondary', t('editor.preview_run'), () => busy(previewBtn, preview), { class: 'btn-sm', id: 'editor-preview-btn' });
   const actions = [
     linkButton('ghost', t('editor.back'), '#/gallery?tab=imported'),
-    isNew ? null : button('danger', t('editor.delete'), remove, { id: 'editor-delete' }),
-    saveBtn,
+    isNew || !writable ? null : button('danger', t('editor.delete'), remove, { id: 'editor-delete' }),
+    writable ? saveBtn : null,
   ];
   const header = pageHeader(isNew ? t('editor.new_title') : sc.name, {
     subtitle: sc.gallery_id ? t('editor.from_gallery', { id: sc.gallery_id }) : t('editor.subtitle'),
     actions,
   });
   const heading = header.querySelector('h1');
-  const formEl = h('form', { class: 'editor-form', novalidate: true, onsubmit: (e) => { e.preventDefault(); busy(saveBtn, save); } },
-    form.sections);
-  replace(main, header, messages,
+  const formEl = h('form', { class: 'editor-form', novalidate: true, onsubmit: (e) => { e.preventDefault(); if (writable) busy(saveBtn, save); } },
+    writable ? form.sections : h('fieldset', { class: 'readonly-fieldset', disabled: true }, form.sections));
+  replace(main, header, writable ? null : alert('info', t('editor.readonly')), messages,
     h('div', { class: 'editor-layout' },
       h('div', { class: 'editor-main' }, formEl),
       h('aside', { class: 'editor-side' },

@@ -8,7 +8,7 @@
 import { h, replace, formatTime, formatCount, formatRate, fullName, debounce } from '../dom.js';
 import { t } from '../i18n.js';
 import { api, apiUrl } from '../api.js';
-import { pageHeader, card, checkbox, button, emptyState, errorAlert, linkButton, select, field, table, spinner } from '../ui.js';
+import { pageHeader, card, checkbox, button, emptyState, errorAlert, linkButton, select, field, table, spinner, canWrite } from '../ui.js';
 import { lineChart } from '../chart.js';
 import { exclusionSwitch, loadExclusion, saveExclusion, excludeParam, formatDuration } from '../results.js';
 
@@ -100,7 +100,7 @@ async function loadCampaigns() {
   return items;
 }
 
-export async function render({ main, query }) {
+export async function render({ main, query, user }) {
   const header = pageHeader(t('trends.title'), { subtitle: t('trends.subtitle') });
   let campaigns;
   try {
@@ -111,7 +111,7 @@ export async function render({ main, query }) {
   }
   if (!campaigns.length) {
     replace(main, header, card(null, emptyState(t('trends.none_title'), t('trends.none_text'),
-      linkButton('primary', t('dashboard.new'), '#/campaigns/new'), 'flag')));
+      canWrite(user) ? linkButton('primary', t('dashboard.new'), '#/campaigns/new') : null, 'flag')));
     return undefined;
   }
 
