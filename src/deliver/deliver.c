@@ -495,12 +495,10 @@ static void *worker_main(void *arg)
 				pthread_cond_timedwait(&d->lane_cond, &d->lock, &until);
 			}
 			pthread_mutex_unlock(&d->lock);
-		} else {
-			pthread_mutex_lock(&d->lock);
-			d->work = true; /* a campaign may have finished sending */
-			pthread_cond_signal(&d->cond);
-			pthread_mutex_unlock(&d->lock);
 		}
+		/* a campaign that finished sending becomes running at the clock's next
+		 * tick (a second at most): waking the dispatcher after every batch
+		 * would run the clock back to back */
 	}
 	worker_forget(&w);
 	mail_sender_free(w.sender);

@@ -11,12 +11,27 @@
 #include <sqlite3.h>
 
 #define POOL_SIZE 8
+#define STMT_CACHE 96 /* prepared statements kept per connection */
+
+/* A prepared statement kept for the next use of the same SQL on its
+ * connection: compiling costs more than running most of ours. */
+struct stmt_slot {
+	sqlite3_stmt *st;
+	uint64_t hash;   /* of its SQL text */
+	bool in_use;
+};
+
+struct stmt_cache {
+	struct stmt_slot slot[STMT_CACHE];
+	size_t n;
+};
 
 struct store {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	sqlite3 *conns[POOL_SIZE];
 	bool busy[POOL_SIZE];
+	struct stmt_cache cache[POOL_SIZE];
 };
 
 struct conn {
@@ -70,8 +85,10 @@ static int db_error(sqlite3 *db, int rc, const char *what)
 	return -EIO;
 }
 
-/* A thread holding two connections can deadlock the pool: never allowed. */
+/* A thread holding two connections can deadlock the pool: never allowed.
+ * The statement cache of the connection a thread holds. */
 static _Thread_local bool conn_held;
+static _Thread_local struct stmt_cache *held_cache;
 
 static struct conn conn_get(struct store *s)
 {
@@ -83,6 +100,7 @@ static struct conn conn_get(struct store *s)
 			if (!s->busy[i]) {
 				s->busy[i] = true;
 				pthread_mutex_unlock(&s->lock);
+				held_cache = &s->cache[i];
 				return (struct conn){ s, s->conns[i], i };
 			}
 		pthread_cond_wait(&s->cond, &s->lock);
@@ -94,6 +112,7 @@ static void conn_put(struct conn *cn)
 	if (!cn->s)
 		return;
 	conn_held = false;
+	held_cache = NULL;
 	pthread_mutex_lock(&cn->s->lock);
 	cn->s->busy[cn->slot] = false;
 	pthread_cond_signal(&cn->s->cond);
@@ -101,9 +120,33 @@ static void conn_put(struct conn *cn)
 }
 #define _cleanup_conn_ _cleanup_(conn_put)
 
+static uint64_t sql_hash(const char *sql)
+{
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+	for (const unsigned char *p = (const unsigned char *)sql; *p; p++)
+		h = (h ^ *p) * 1099511628211ULL;
+	return h;
+}
+
+/* Gives a statement back: a cached one is reset for its next use (which
+ * also ends the read it may hold), any other finalized. */
+static void stmt_release(sqlite3_stmt *st)
+{
+	if (!st)
+		return;
+	for (size_t i = 0; held_cache && i < held_cache->n; i++)
+		if (held_cache->slot[i].st == st) {
+			sqlite3_reset(st);
+			sqlite3_clear_bindings(st);
+			held_cache->slot[i].in_use = false;
+			return;
+		}
+	sqlite3_finalize(st);
+}
+
 static void stmt_finalizep(sqlite3_stmt **st)
 {
-	sqlite3_finalize(*st);
+	stmt_release(*st);
 }
 #define _cleanup_stmt_ _cleanup_(stmt_finalizep)
 
@@ -150,14 +193,26 @@ static int bind_args(sqlite3_stmt *st, const struct arg *args, size_t n)
 /* Prepares sql and binds its arguments. */
 static int prep_a(struct conn *cn, sqlite3_stmt **ret, const char *sql, const struct arg *args, size_t n)
 {
-	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(cn->db, sql, -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return db_error(cn->db, rc, sql);
+	struct stmt_cache *c = &cn->s->cache[cn->slot];
+	uint64_t h = sql_hash(sql);
+	sqlite3_stmt *st = NULL;
+	int rc;
+	for (size_t i = 0; i < c->n && !st; i++)
+		if (!c->slot[i].in_use && c->slot[i].hash == h && !strcmp(sqlite3_sql(c->slot[i].st), sql)) {
+			st = c->slot[i].st;
+			c->slot[i].in_use = true;
+		}
+	if (!st) {
+		rc = sqlite3_prepare_v3(cn->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
+		if (rc != SQLITE_OK)
+			return db_error(cn->db, rc, sql);
+		if (c->n < STMT_CACHE)
+			c->slot[c->n++] = (struct stmt_slot){ st, h, true };
+	}
 	/* n == 0: a statement reused in a loop, bound by hand each time */
 	BUG_ON(n && (int)n != sqlite3_bind_parameter_count(st));
 	if ((rc = bind_args(st, args, n)) != SQLITE_OK) {
-		sqlite3_finalize(st);
+		stmt_release(st);
 		return db_error(cn->db, rc, sql);
 	}
 	*ret = st;
@@ -189,7 +244,7 @@ static int run_a(struct conn *cn, const char *sql, const struct arg *args, size_
 	if (r < 0)
 		return r;
 	r = step_done(cn, st);
-	sqlite3_finalize(st);
+	stmt_release(st);
 	return r;
 }
 #define run(cn, sql, ...) run_a(cn, sql, ARGV(__VA_ARGS__) + 1, ARGC(__VA_ARGS__))
@@ -244,8 +299,8 @@ static int read_done(int r, const struct arena *a)
 	return r >= 0 && arena_failed(a) ? -ENOMEM : r;
 }
 
-static int begin(struct conn *cn) { return exec(cn, "BEGIN IMMEDIATE"); }
-static int commit(struct conn *cn) { return exec(cn, "COMMIT"); }
+static int begin(struct conn *cn) { return run(cn, "BEGIN IMMEDIATE"); }
+static int commit(struct conn *cn) { return run(cn, "COMMIT"); }
 static void rollback(struct conn *cn) { sqlite3_exec(cn->db, "ROLLBACK", NULL, NULL, NULL); }
 
 /* ---- open, migrate ---- */
@@ -281,8 +336,11 @@ void store_close(struct store *s)
 {
 	if (!s)
 		return;
-	for (int i = 0; i < POOL_SIZE; i++)
+	for (int i = 0; i < POOL_SIZE; i++) {
+		for (size_t k = 0; k < s->cache[i].n; k++)
+			sqlite3_finalize(s->cache[i].slot[k].st);
 		sqlite3_close(s->conns[i]);
+	}
 	pthread_mutex_destroy(&s->lock);
 	pthread_cond_destroy(&s->cond);
 	free(s);
@@ -1924,9 +1982,9 @@ int store_campaigns_tick(struct store *s, int64_t now)
 	changed += r >= 0 ? sqlite3_changes(cn.db) : 0;
 	/* The end of the training period: what was not sent stays unsent. */
 	if (r >= 0)
-		r = run(&cn, "UPDATE targets SET state = 'cancelled' WHERE state = 'pending' AND campaign_id IN "
+		r = run(&cn, "UPDATE targets SET state = 'cancelled' WHERE campaign_id IN "
 			     "(SELECT id FROM campaigns WHERE ends_at > 0 AND ends_at <= ? AND state IN "
-			     "('scheduled', 'sending', 'running', 'paused'))", I(now));
+			     "('scheduled', 'sending', 'running', 'paused')) AND state = 'pending'", I(now));
 	if (r >= 0)
 		r = run(&cn, "UPDATE campaigns SET state = 'finished', finished_at = ? WHERE ends_at > 0 AND ends_at <= ? "
 			     "AND state IN ('scheduled', 'sending', 'running', 'paused')", I(now), I(now));
