@@ -165,8 +165,21 @@ struct notice {
 	struct notice *next;
 };
 
+/* A delivery step waiting for the workers' next group commit. */
+struct queued_op {
+	struct store_delivery_op op;
+	char *text;          /* the op's own copy */
+	bool wait, done;
+	struct queued_op *next;
+};
+
 struct deliver {
 	struct deliver_options o;
+	/* group commit of the workers' steps (record) */
+	pthread_mutex_t rec_lock;
+	pthread_cond_t rec_cond;
+	struct queued_op *rec_head, **rec_tail;
+	bool rec_busy;       /* a worker is committing a batch */
 	pthread_t dispatcher, noticer;
 	struct notice *notices, **notices_tail;  /* under lock; the noticer's queue */
 	pthread_cond_t notice_cond;
@@ -243,6 +256,79 @@ static void *noticer_main(void *arg)
 	}
 	pthread_mutex_unlock(&d->lock);
 	return NULL;
+}
+
+/*
+ * The workers' group commit.  A step is queued; record() with wait returns
+ * once it is committed, with its result, and commits whatever is queued if
+ * nobody else is committing (the first waiter leads, the others wait for
+ * it).  Steps queued without wait (a mail's outcome) go with the next
+ * commit — at the latest the worker's next begin, which must be durable
+ * before that mail goes, so a crash still leaves at most the mail in hand
+ * uncertain.  op NULL: only a barrier (everything queued so far committed).
+ */
+static int record(struct deliver *d, const struct store_delivery_op *op, bool wait)
+{
+	struct queued_op *q = xcalloc(1, sizeof(*q));
+	if (op) {
+		q->op = *op;
+		q->text = op->text ? xstrdup(op->text) : NULL;
+		q->op.text = q->text;
+	}
+	q->wait = wait || !op;
+	pthread_mutex_lock(&d->rec_lock);
+	*d->rec_tail = q;
+	d->rec_tail = &q->next;
+	if (!q->wait) {
+		pthread_mutex_unlock(&d->rec_lock);
+		return 0;
+	}
+	while (!q->done) {
+		if (d->rec_busy) {
+			pthread_cond_wait(&d->rec_cond, &d->rec_lock);
+			continue;
+		}
+		d->rec_busy = true;
+		struct queued_op *batch = d->rec_head;
+		d->rec_head = NULL;
+		d->rec_tail = &d->rec_head;
+		pthread_mutex_unlock(&d->rec_lock);
+
+		size_t n = 0, k = 0;
+		for (struct queued_op *x = batch; x; x = x->next)
+			n += x->op.kind || x->op.target_id;
+		struct store_delivery_op *ops = xcalloc(n ? n : 1, sizeof(*ops));
+		for (struct queued_op *x = batch; x; x = x->next)
+			if (x->op.kind || x->op.target_id)
+				ops[k++] = x->op;
+		int r = n ? store_delivery_apply(d->o.store, ops, n) : 0;
+		if (r < 0)
+			log_error("deliver: recording %zu delivery steps failed: %s", n, strerror(-r));
+		k = 0;
+		pthread_mutex_lock(&d->rec_lock);
+		for (struct queued_op *x = batch, *next; x; x = next) {
+			next = x->next;
+			if (x->op.kind || x->op.target_id) {
+				x->op.result = ops[k++].result;
+				if (!x->wait && x->op.result == -ESTALE)
+					log_info("deliver: target %lld changed while its mail was in hand",
+						 (long long)x->op.target_id);
+			}
+			x->done = true;
+			if (!x->wait) {
+				free(x->text);
+				free(x);
+			}
+		}
+		free(ops);
+		d->rec_busy = false;
+		pthread_cond_broadcast(&d->rec_cond);
+	}
+	int result = q->op.result;
+	pthread_mutex_unlock(&d->rec_lock);
+	free(q->text);
+	free(q);
+	return result;
 }
 
 static bool stopping(struct deliver *d)
@@ -359,15 +445,16 @@ static void record_outcome(struct worker *w, const struct target *t, int r, cons
 {
 	struct deliver *d = w->lane->d;
 	_cleanup_buf_ struct buf text = BUF_INIT(4096);
-	int s;
 	if (r != 0) {
 		struct slice sl = slice_from(reply ? reply : strerror(-r));
 		if (sl.len > 1000)
 			sl.len = 1000;
 		buf_put_utf8(&text, sl);
 	}
+	struct store_delivery_op op = { .target_id = t->id, .at_ms = now_ms() };
 	if (r == 0) {
-		s = store_target_sent(d->o.store, t->id, now_ms(), message_id);
+		op.kind = STORE_OP_SENT;
+		op.text = message_id;
 	} else if (r == -EAGAIN && t->attempts < d->o.retries) {
 		int64_t wait = d->o.retry_seconds;
 		for (int64_t i = 0; i < t->attempts && wait < 3600; i++)
@@ -382,22 +469,29 @@ static void record_outcome(struct worker *w, const struct target *t, int r, cons
 		}
 		log_info("deliver: target %lld: retry %lld in %lld s: %s", (long long)t->id, (long long)t->attempts + 1,
 			 (long long)(due - now_unix()), text.p);
-		s = store_target_retry(d->o.store, t->id, due, text.p);
+		op.kind = STORE_OP_RETRY;
+		op.due_at = due;
+		op.text = text.p;
 	} else {
 		log_warn("deliver: target %lld: %s", (long long)t->id, text.p);
-		s = store_target_failed(d->o.store, t->id, now_ms(), text.p);
+		op.kind = STORE_OP_FAILED;
+		op.text = text.p;
 	}
-	if (s == -ESTALE)
-		log_info("deliver: target %lld changed while its mail was in hand", (long long)t->id);
-	else if (s < 0)
-		log_error("deliver: recording target %lld failed: %s", (long long)t->id, strerror(-s));
+	record(d, &op, false); /* committed with the next begin or the batch's end */
+}
+
+/* Claimed -> sending, committed (with the outcomes queued before it). */
+static int begin_send(struct deliver *d, const struct target *t)
+{
+	struct store_delivery_op op = { .kind = STORE_OP_BEGIN, .target_id = t->id };
+	return record(d, &op, true);
 }
 
 /* Fails a target before anything went to the relay. */
 static void fail_early(struct worker *w, const struct target *t, int r, const char *why)
 {
 	struct deliver *d = w->lane->d;
-	if (store_target_begin(d->o.store, t->id) == 1)
+	if (begin_send(d, t) == 1)
 		record_outcome(w, t, r == -EAGAIN ? -EIO : r, NULL, why);
 }
 
@@ -444,7 +538,7 @@ static void send_one(struct worker *w, struct target *t)
 	}
 	/* The last word before the relay: committed "sending".  A pause or a
 	 * cancel since the claim keeps the mail back. */
-	if ((r = store_target_begin(d->o.store, t->id)) != 1) {
+	if ((r = begin_send(d, t)) != 1) {
 		if (r == -EDQUOT)
 			log_warn("deliver: target %lld: the tenant's licence is used up", (long long)t->id);
 		else if (r < 0)
@@ -483,6 +577,8 @@ static void *worker_main(void *arg)
 			send_one(&w, &t[i]);
 		for (; i < n; i++) /* stopping: what was claimed goes back */
 			store_target_release(d->o.store, t[i].id);
+		if (n)
+			record(d, NULL, true); /* the batch's last outcome is on disk */
 		arena_free(a);
 		if (n == 0) {
 			/* nothing due: sleep until the dispatcher sees more */
@@ -608,6 +704,9 @@ struct deliver *deliver_start(const struct deliver_options *o, char **ret_err)
 	pthread_cond_init(&d->cond, NULL);
 	pthread_cond_init(&d->lane_cond, NULL);
 	pthread_cond_init(&d->notice_cond, NULL);
+	pthread_mutex_init(&d->rec_lock, NULL);
+	pthread_cond_init(&d->rec_cond, NULL);
+	d->rec_tail = &d->rec_head;
 	d->notices_tail = &d->notices;
 	if ((r = pthread_create(&d->noticer, NULL, noticer_main, d)) != 0) {
 		*ret_err = xasprintf("cannot start the notice thread: %s", strerror(r));
@@ -661,5 +760,7 @@ void deliver_stop(struct deliver *d)
 	pthread_cond_destroy(&d->cond);
 	pthread_cond_destroy(&d->lane_cond);
 	pthread_cond_destroy(&d->notice_cond);
+	pthread_mutex_destroy(&d->rec_lock);
+	pthread_cond_destroy(&d->rec_cond);
 	free(d);
 }

@@ -2121,44 +2121,41 @@ static int licence_allows(struct conn *cn, int64_t target_id, const char **ret_w
 	return -EDQUOT;
 }
 
-int store_target_begin(struct store *s, int64_t target_id)
+/* The delivery steps of one target, each inside a transaction the caller
+ * holds (one step alone, or many at once in store_delivery_apply). */
+
+/* claimed -> sending: 1 it goes, 0 held back, -EDQUOT refused by the licence. */
+static int op_begin(struct conn *cn, int64_t target_id)
 {
-	_cleanup_conn_ struct conn cn = conn_get(s);
 	const char *why = NULL;
-	int r = begin(&cn);
-	if (r < 0)
-		return r;
-	/* ok: 1 it goes, 0 it is held back, -EDQUOT the licence refuses it */
-	int ok = 0;
+	int ok = 0, r;
 	{
 		_cleanup_stmt_ sqlite3_stmt *st = NULL;
-		r = prep(&cn, &st, "SELECT 1 FROM targets t JOIN campaigns c ON c.id = t.campaign_id WHERE t.id = ? "
-				   "AND t.state = 'claimed' AND c.state = 'sending'", I(target_id));
+		r = prep(cn, &st, "SELECT 1 FROM targets t JOIN campaigns c ON c.id = t.campaign_id WHERE t.id = ? "
+				  "AND t.state = 'claimed' AND c.state = 'sending'", I(target_id));
 		if (r >= 0)
-			ok = r = step_row(&cn, st);
+			ok = r = step_row(cn, st);
 	}
 	if (r > 0)
-		ok = r = licence_allows(&cn, target_id, &why);
+		ok = r = licence_allows(cn, target_id, &why);
 	if (ok == -EDQUOT)
 		r = 0;
+	if (r < 0)
+		return r;
 	if (ok == 1)
-		r = run(&cn, "UPDATE targets SET state = 'sending' WHERE id = ?", I(target_id));
+		r = run(cn, "UPDATE targets SET state = 'sending' WHERE id = ?", I(target_id));
 	else if (ok == -EDQUOT)
-		r = run(&cn, "UPDATE targets SET state = 'error', error = ? WHERE id = ?", T(why), I(target_id));
-	else if (r >= 0)
-		r = run(&cn, "UPDATE targets SET state = 'pending' WHERE id = ? AND state = 'claimed'", I(target_id));
+		r = run(cn, "UPDATE targets SET state = 'error', error = ? WHERE id = ?", T(why), I(target_id));
+	else
+		r = run(cn, "UPDATE targets SET state = 'pending' WHERE id = ? AND state = 'claimed'", I(target_id));
 	if (r >= 0 && ok == -EDQUOT) {
 		json_t *d = json_pack("{s:s}", "error", why);
 		_cleanup_free_ char *detail = json_dumps(d, JSON_COMPACT);
 		json_decref(d);
-		r = run(&cn, "INSERT INTO events (campaign_id, target_id, kind, at_ms, detail) "
-			     "SELECT campaign_id, id, ?, ?, ? FROM targets WHERE id = ?", T(event_kind_name(EV_SEND_ERROR)), I(now_ms()), T(detail), I(target_id));
+		r = run(cn, "INSERT INTO events (campaign_id, target_id, kind, at_ms, detail) "
+			    "SELECT campaign_id, id, ?, ?, ? FROM targets WHERE id = ?", T(event_kind_name(EV_SEND_ERROR)), I(now_ms()), T(detail), I(target_id));
 	}
-	if (r < 0 || (r = commit(&cn)) < 0) {
-		rollback(&cn);
-		return r;
-	}
-	return ok == 1 ? 1 : ok == -EDQUOT ? -EDQUOT : 0;
+	return r < 0 ? r : ok;
 }
 
 int store_target_release(struct store *s, int64_t target_id)
@@ -2173,7 +2170,7 @@ static int usage_count(struct conn *cn, int64_t target_id, int64_t at)
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	int r = prep(cn, &st, "SELECT c.tenant_id, tn.period_start, t.email FROM targets t "
 			      "JOIN campaigns c ON c.id = t.campaign_id JOIN tenants tn ON tn.id = c.tenant_id "
-			      "WHERE t.id = ? AND t.is_test = 0 AND c.test_only = 0 AND c.target_count > 10", I(target_id));
+			      "WHERE t.id = ? AND " COUNTED, I(target_id));
 	if (r < 0 || (r = step_row(cn, st)) <= 0)
 		return r;
 	int64_t tenant = col_int(st, 0), period = col_int(st, 1);
@@ -2186,20 +2183,19 @@ static int usage_count(struct conn *cn, int64_t target_id, int64_t at)
 	return r;
 }
 
-static int target_finish(struct store *s, int64_t target_id, int64_t at_ms, bool ok, const char *text)
+/* sending -> sent | error with its event (and the usage); -ESTALE when the
+ * target is not sending, and nothing is written. */
+static int op_finish(struct conn *cn, int64_t target_id, int64_t at_ms, bool ok, const char *text)
 {
-	_cleanup_conn_ struct conn cn = conn_get(s);
-	int r = begin(&cn);
-	if (r < 0)
-		return r;
+	int r;
 	if (ok)
-		r = run(&cn, "UPDATE targets SET state = 'sent', sent_at = ?, message_id = ?, last_sent_ms = ?, error = NULL "
-			     "WHERE id = ? AND state = 'sending'", I(at_ms / 1000), T(text), I(at_ms), I(target_id));
+		r = run(cn, "UPDATE targets SET state = 'sent', sent_at = ?, message_id = ?, last_sent_ms = ?, error = NULL "
+			    "WHERE id = ? AND state = 'sending'", I(at_ms / 1000), T(text), I(at_ms), I(target_id));
 	else
-		r = run(&cn, "UPDATE targets SET state = 'error', error = ? WHERE id = ? AND state = 'sending'",
+		r = run(cn, "UPDATE targets SET state = 'error', error = ? WHERE id = ? AND state = 'sending'",
 			T(text), I(target_id));
-	if (r >= 0 && sqlite3_changes(cn.db) == 0)
-		r = -ESTALE;
+	if (r >= 0 && sqlite3_changes(cn->db) == 0)
+		return -ESTALE;
 	if (r >= 0) {
 		_cleanup_free_ char *detail = NULL;
 		if (!ok) {
@@ -2207,34 +2203,79 @@ static int target_finish(struct store *s, int64_t target_id, int64_t at_ms, bool
 			detail = json_dumps(d, JSON_COMPACT);
 			json_decref(d);
 		}
-		r = run(&cn, "INSERT INTO events (campaign_id, target_id, kind, at_ms, detail) "
-			     "SELECT campaign_id, id, ?, ?, ? FROM targets WHERE id = ?", T(event_kind_name(ok ? EV_SENT : EV_SEND_ERROR)), I(at_ms), T(detail), I(target_id));
+		r = run(cn, "INSERT INTO events (campaign_id, target_id, kind, at_ms, detail) "
+			    "SELECT campaign_id, id, ?, ?, ? FROM targets WHERE id = ?", T(event_kind_name(ok ? EV_SENT : EV_SEND_ERROR)), I(at_ms), T(detail), I(target_id));
 	}
 	if (r >= 0 && ok)
-		r = usage_count(&cn, target_id, at_ms / 1000);
+		r = usage_count(cn, target_id, at_ms / 1000);
+	return r;
+}
+
+/* sending -> pending again, due at due_at, one attempt more. */
+static int op_retry(struct conn *cn, int64_t target_id, int64_t due_at, const char *error)
+{
+	int r = run(cn, "UPDATE targets SET state = 'pending', due_at = ?, attempts = attempts + 1, error = ? "
+			"WHERE id = ? AND state = 'sending'", I(due_at), T(error), I(target_id));
+	return r < 0 ? r : sqlite3_changes(cn->db) ? 0 : -ESTALE;
+}
+
+static int op_apply(struct conn *cn, struct store_delivery_op *op)
+{
+	switch (op->kind) {
+	case STORE_OP_BEGIN: return op_begin(cn, op->target_id);
+	case STORE_OP_SENT: return op_finish(cn, op->target_id, op->at_ms, true, op->text);
+	case STORE_OP_FAILED: return op_finish(cn, op->target_id, op->at_ms, false, op->text);
+	case STORE_OP_RETRY: return op_retry(cn, op->target_id, op->due_at, op->text);
+	}
+	return -EINVAL;
+}
+
+int store_delivery_apply(struct store *s, struct store_delivery_op *ops, size_t n)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	int r = begin(&cn);
+	for (size_t i = 0; r >= 0 && i < n; i++) {
+		ops[i].result = op_apply(&cn, &ops[i]);
+		if (ops[i].result < 0 && ops[i].result != -ESTALE && ops[i].result != -EDQUOT)
+			r = ops[i].result; /* a database error: nothing of the batch stays */
+	}
 	if (r < 0 || (r = commit(&cn)) < 0) {
 		rollback(&cn);
+		for (size_t i = 0; i < n; i++)
+			ops[i].result = r;
 		return r;
 	}
 	return 0;
 }
 
+/* One step in its own transaction. */
+static int delivery_one(struct store *s, struct store_delivery_op op)
+{
+	int r = store_delivery_apply(s, &op, 1);
+	return r < 0 ? r : op.result;
+}
+
+int store_target_begin(struct store *s, int64_t target_id)
+{
+	return delivery_one(s, (struct store_delivery_op){ .kind = STORE_OP_BEGIN, .target_id = target_id });
+}
+
 int store_target_sent(struct store *s, int64_t target_id, int64_t at_ms, const char *message_id)
 {
-	return target_finish(s, target_id, at_ms, true, message_id);
+	return delivery_one(s, (struct store_delivery_op){ .kind = STORE_OP_SENT, .target_id = target_id,
+							  .at_ms = at_ms, .text = message_id });
 }
 
 int store_target_failed(struct store *s, int64_t target_id, int64_t at_ms, const char *error)
 {
-	return target_finish(s, target_id, at_ms, false, error);
+	return delivery_one(s, (struct store_delivery_op){ .kind = STORE_OP_FAILED, .target_id = target_id,
+							  .at_ms = at_ms, .text = error });
 }
 
 int store_target_retry(struct store *s, int64_t target_id, int64_t due_at, const char *error)
 {
-	_cleanup_conn_ struct conn cn = conn_get(s);
-	int r = run(&cn, "UPDATE targets SET state = 'pending', due_at = ?, attempts = attempts + 1, error = ? "
-			 "WHERE id = ? AND state = 'sending'", I(due_at), T(error), I(target_id));
-	return r < 0 ? r : sqlite3_changes(cn.db) ? 0 : -ESTALE;
+	return delivery_one(s, (struct store_delivery_op){ .kind = STORE_OP_RETRY, .target_id = target_id,
+							  .due_at = due_at, .text = error });
 }
 
 int store_campaign_delivery(struct store *s, int64_t tenant_id, int64_t id, struct delivery_counts *ret)

@@ -446,6 +446,19 @@ int store_target_failed(struct store *s, int64_t target_id, int64_t at_ms, const
 /* A transient failure: pending again, due at due_at, attempts + 1. */
 int store_target_retry(struct store *s, int64_t target_id, int64_t due_at, const char *error);
 
+/* The same steps, many in one transaction (the delivery workers' group
+ * commit): each op's result is what its function above returns; the
+ * call fails (every result set to the error, nothing written) only on a
+ * database error. */
+enum store_op_kind { STORE_OP_BEGIN, STORE_OP_SENT, STORE_OP_FAILED, STORE_OP_RETRY };
+struct store_delivery_op {
+	enum store_op_kind kind;
+	int64_t target_id, at_ms, due_at;
+	const char *text;    /* message id, or the relay's reply */
+	int result;
+};
+int store_delivery_apply(struct store *s, struct store_delivery_op *ops, size_t n);
+
 /* How many of a campaign's targets are in each delivery state, and the
  * next planned send (0: none pending). */
 struct delivery_counts {
