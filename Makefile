@@ -86,7 +86,7 @@ FUZZ_SRC  := $(shell find tests/fuzz -name '*.c' | sort)
 FUZZ_BIN  := $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ)/%)
 FUZZ_OBJ  := $(LIB_SRC:%.c=$(FUZZ)/%.o) $(FUZZ)/gen/embedded.o
 FUZZ_FLAGS = $(CSTD) -Wall -Wextra -Werror -Wno-unused-parameter -g -O1 -Isrc -I$(BUILD)/gen \
-	     $(PKG_CFLAGS) -pthread
+	     $(PKG_CFLAGS) -pthread -MMD -MP
 
 fuzz: $(FUZZ_BIN)
 .SECONDARY: $(FUZZ_OBJ)
@@ -119,4 +119,4 @@ $(FUZZ)/%: tests/fuzz/%.c $(FUZZ_OBJ)
 clean:
 	rm -rf build build-san build-fuzz
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) $(FUZZ) -name '*.d' 2>/dev/null)
