@@ -299,6 +299,31 @@ static int read_done(int r, const struct arena *a)
 	return r >= 0 && arena_failed(a) ? -ENOMEM : r;
 }
 
+/*
+ * Steps st to its end, each row into a new zeroed record `rec` of an arena
+ * array (the statement given last fills it; it may set r_ and break on an
+ * error); on success *ret and *ret_n get the array.  Evaluates to 0 or a
+ * negative errno: the one shape of every "list of records" reader.
+ */
+#define READ_ROWS(cn, st, a, ret, ret_n, ...)                                    \
+	({                                                                      \
+		__typeof__(*(ret)) out_ = NULL;                                 \
+		size_t n_ = 0, cap_ = 0;                                        \
+		int r_;                                                         \
+		while ((r_ = step_row((cn), (st))) > 0) {                       \
+			__typeof__(out_) rec = PUSH((a), out_, n_, cap_);       \
+			if (!rec)                                               \
+				break;                                          \
+			memset(rec, 0, sizeof(*rec));                           \
+			__VA_ARGS__;                                            \
+		}                                                               \
+		if ((r_ = read_done(r_, (a))) >= 0) {                           \
+			*(ret) = out_;                                          \
+			*(ret_n) = n_;                                          \
+		}                                                               \
+		r_;                                                             \
+	})
+
 static int begin(struct conn *cn) { return run(cn, "BEGIN IMMEDIATE"); }
 static int commit(struct conn *cn) { return run(cn, "COMMIT"); }
 static void rollback(struct conn *cn) { sqlite3_exec(cn->db, "ROLLBACK", NULL, NULL, NULL); }
@@ -502,20 +527,8 @@ int store_tenants(struct store *s, struct arena *a, struct tenant **ret, size_t 
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	struct tenant *out = NULL;
-	size_t n = 0, cap = 0;
 	int r = prep(&cn, &st, "SELECT " TENANT_COLS " FROM tenants ORDER BY id");
-	while (r >= 0 && (r = step_row(&cn, st)) > 0) {
-		struct tenant *t = PUSH(a, out, n, cap);
-		if (!t)
-			break;
-		tenant_read(st, a, t);
-	}
-	if ((r = read_done(r, a)) < 0)
-		return r;
-	*ret = out;
-	*ret_n = n;
-	return 0;
+	return r < 0 ? r : READ_ROWS(&cn, st, a, ret, ret_n, tenant_read(st, a, rec));
 }
 
 int store_tenant_update(struct store *s, const struct tenant *t)
@@ -600,43 +613,19 @@ int store_tenants_due_deletion(struct store *s, int64_t now, struct arena *a, in
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	int64_t *out = NULL;
-	size_t n = 0, cap = 0;
 	int r = prep(&cn, &st, "SELECT id FROM tenants WHERE (period_end > 0 AND period_end < ?) "
 			       "OR (delete_at > 0 AND delete_at <= ?) ORDER BY id", I(now), I(now));
-	while (r >= 0 && (r = step_row(&cn, st)) > 0) {
-		int64_t *p = PUSH(a, out, n, cap);
-		if (!p)
-			break;
-		*p = col_int(st, 0);
-	}
-	if ((r = read_done(r, a)) < 0)
-		return r;
-	*ret_ids = out;
-	*ret_n = n;
-	return 0;
+	return r < 0 ? r : READ_ROWS(&cn, st, a, ret_ids, ret_n, *rec = col_int(st, 0));
 }
 
 int store_deletion_log(struct store *s, struct arena *a, struct deletion **ret, size_t *ret_n)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	struct deletion *out = NULL;
-	size_t n = 0, cap = 0;
 	int r = prep(&cn, &st, "SELECT id, tenant_id, tenant_name, reason, rows_deleted, files_deleted, at "
 			       "FROM deletion_log ORDER BY id DESC");
-	while (r >= 0 && (r = step_row(&cn, st)) > 0) {
-		struct deletion *d = PUSH(a, out, n, cap);
-		if (!d)
-			break;
-		*d = (struct deletion){ col_int(st, 0), col_int(st, 1), col_text(st, 2, a), col_text(st, 3, a),
-					col_int(st, 4), col_int(st, 5), col_int(st, 6) };
-	}
-	if ((r = read_done(r, a)) < 0)
-		return r;
-	*ret = out;
-	*ret_n = n;
-	return 0;
+	return r < 0 ? r : READ_ROWS(&cn, st, a, ret, ret_n,
+					      *rec = (struct deletion){ col_int(st, 0), col_int(st, 1), col_text(st, 2, a), col_text(st, 3, a), col_int(st, 4), col_int(st, 5), col_int(st, 6) });
 }
 
 int store_bootstrap(struct store *s, const struct store_bootstrap *b)
@@ -798,20 +787,8 @@ int store_accounts(struct store *s, int64_t tenant_id, struct arena *a, struct a
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	struct account *out = NULL;
-	size_t n = 0, cap = 0;
 	int r = prep(&cn, &st, "SELECT " ACCOUNT_COLS " FROM accounts WHERE coalesce(tenant_id, 0) = ? ORDER BY id", I(tenant_id));
-	while (r >= 0 && (r = step_row(&cn, st)) > 0) {
-		struct account *acc = PUSH(a, out, n, cap);
-		if (!acc)
-			break;
-		r = account_read(st, a, acc);
-	}
-	if ((r = read_done(r, a)) < 0)
-		return r;
-	*ret = out;
-	*ret_n = n;
-	return 0;
+	return r < 0 ? r : READ_ROWS(&cn, st, a, ret, ret_n, if ((r_ = account_read(st, a, rec)) < 0) break);
 }
 
 int store_account_update(struct store *s, int64_t tenant_id, const struct account *acc)
@@ -974,45 +951,22 @@ int store_audit(struct store *s, int64_t tenant_id, int64_t before, size_t limit
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	struct audit_entry *out = NULL;
-	size_t n = 0, cap = 0;
 	int r = prep(&cn, &st, "SELECT l.id, coalesce(l.tenant_id, 0), coalesce(l.account_id, 0), coalesce(ac.username, ''), "
 			       "l.action, l.detail, l.at FROM audit_log l LEFT JOIN accounts ac ON ac.id = l.account_id "
 			       "WHERE (? = -1 OR coalesce(l.tenant_id, 0) = ?) AND (? = 0 OR l.id < ?) ORDER BY l.id DESC LIMIT ?",
 		     I(tenant_id), I(tenant_id), I(before), I(before), I((int64_t)limit));
-	while (r >= 0 && (r = step_row(&cn, st)) > 0) {
-		struct audit_entry *e = PUSH(a, out, n, cap);
-		if (!e)
-			break;
-		*e = (struct audit_entry){ col_int(st, 0), col_int(st, 1), col_int(st, 2), col_text(st, 3, a),
-					   col_text(st, 4, a), col_text(st, 5, a), col_int(st, 6) };
-	}
-	if ((r = read_done(r, a)) < 0)
-		return r;
-	*ret = out;
-	*ret_n = n;
-	return 0;
+	return r < 0 ? r : READ_ROWS(&cn, st, a, ret, ret_n,
+					      *rec = (struct audit_entry){ col_int(st, 0), col_int(st, 1), col_int(st, 2), col_text(st, 3, a), col_text(st, 4, a), col_text(st, 5, a), col_int(st, 6) });
 }
 
 int store_api_keys(struct store *s, int64_t account_id, struct arena *a, struct api_key_info **ret, size_t *ret_n)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	struct api_key_info *out = NULL;
-	size_t n = 0, cap = 0;
 	int r = prep(&cn, &st, "SELECT id, account_id, label, created_at, last_used_at FROM api_keys WHERE account_id = ? "
 			       "ORDER BY id", I(account_id));
-	while (r >= 0 && (r = step_row(&cn, st)) > 0) {
-		struct api_key_info *k = PUSH(a, out, n, cap);
-		if (!k)
-			break;
-		*k = (struct api_key_info){ col_int(st, 0), col_int(st, 1), col_text(st, 2, a), col_int(st, 3), col_int(st, 4) };
-	}
-	if ((r = read_done(r, a)) < 0)
-		return r;
-	*ret = out;
-	*ret_n = n;
-	return 0;
+	return r < 0 ? r : READ_ROWS(&cn, st, a, ret, ret_n,
+					      *rec = (struct api_key_info){ col_int(st, 0), col_int(st, 1), col_text(st, 2, a), col_int(st, 3), col_int(st, 4) });
 }
 
 int store_api_key_delete(struct store *s, int64_t account_id, int64_t id)
@@ -1052,21 +1006,9 @@ int store_domains(struct store *s, struct arena *a, struct training_domain **ret
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	struct training_domain *out = NULL;
-	size_t n = 0, cap = 0;
 	int r = prep(&cn, &st, "SELECT id, domain, note, spf, dkim, dmarc, created_at FROM training_domains ORDER BY domain");
-	while (r >= 0 && (r = step_row(&cn, st)) > 0) {
-		struct training_domain *d = PUSH(a, out, n, cap);
-		if (!d)
-			break;
-		*d = (struct training_domain){ col_int(st, 0), col_text(st, 1, a), col_text(st, 2, a), col_text(st, 3, a),
-					       col_text(st, 4, a), col_text(st, 5, a), col_int(st, 6) };
-	}
-	if ((r = read_done(r, a)) < 0)
-		return r;
-	*ret = out;
-	*ret_n = n;
-	return 0;
+	return r < 0 ? r : READ_ROWS(&cn, st, a, ret, ret_n,
+					      *rec = (struct training_domain){ col_int(st, 0), col_text(st, 1, a), col_text(st, 2, a), col_text(st, 3, a), col_text(st, 4, a), col_text(st, 5, a), col_int(st, 6) });
 }
 
 int store_domain_add(struct store *s, const struct training_domain *d, int64_t *ret_id)
@@ -1137,20 +1079,8 @@ int store_lists(struct store *s, int64_t tenant_id, struct arena *a, struct list
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	struct list_info *out = NULL;
-	size_t n = 0, cap = 0;
 	int r = prep(&cn, &st, "SELECT " LIST_COLS " FROM lists l WHERE l.tenant_id = ? ORDER BY l.id", I(tenant_id));
-	while (r >= 0 && (r = step_row(&cn, st)) > 0) {
-		struct list_info *l = PUSH(a, out, n, cap);
-		if (!l)
-			break;
-		list_read(st, a, l);
-	}
-	if ((r = read_done(r, a)) < 0)
-		return r;
-	*ret = out;
-	*ret_n = n;
-	return 0;
+	return r < 0 ? r : READ_ROWS(&cn, st, a, ret, ret_n, list_read(st, a, rec));
 }
 
 int store_list_delete(struct store *s, int64_t tenant_id, int64_t id)
@@ -1483,20 +1413,8 @@ int store_scenarios(struct store *s, int64_t tenant_id, struct arena *a, struct 
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	struct scenario_rec *out = NULL;
-	size_t n = 0, cap = 0;
 	int r = prep(&cn, &st, "SELECT " SCENARIO_COLS " FROM scenarios WHERE tenant_id = ? ORDER BY id", I(tenant_id));
-	while (r >= 0 && (r = step_row(&cn, st)) > 0) {
-		struct scenario_rec *sc = PUSH(a, out, n, cap);
-		if (!sc)
-			break;
-		scenario_read(st, a, sc);
-	}
-	if ((r = read_done(r, a)) < 0)
-		return r;
-	*ret = out;
-	*ret_n = n;
-	return 0;
+	return r < 0 ? r : READ_ROWS(&cn, st, a, ret, ret_n, scenario_read(st, a, rec));
 }
 
 int store_scenario_update(struct store *s, int64_t tenant_id, int64_t id, const struct scenario_rec *sc)
@@ -1656,21 +1574,9 @@ int store_campaigns(struct store *s, int64_t tenant_id, struct arena *a, struct 
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	struct campaign *out = NULL;
-	size_t n = 0, cap = 0;
 	int r = prep(&cn, &st, "SELECT " CAMPAIGN_COLS " FROM campaigns c LEFT JOIN scenarios sc "
 			       "ON sc.id = c.scenario_id WHERE c.tenant_id = ? ORDER BY c.id DESC", I(tenant_id));
-	while (r >= 0 && (r = step_row(&cn, st)) > 0) {
-		struct campaign *c = PUSH(a, out, n, cap);
-		if (!c)
-			break;
-		r = campaign_read(&cn, st, a, c);
-	}
-	if ((r = read_done(r, a)) < 0)
-		return r;
-	*ret = out;
-	*ret_n = n;
-	return 0;
+	return r < 0 ? r : READ_ROWS(&cn, st, a, ret, ret_n, if ((r_ = campaign_read(&cn, st, a, rec)) < 0) break);
 }
 
 /* The recipients of a campaign's lists not yet among its targets, one per
@@ -2001,22 +1907,10 @@ int store_delivery_outlook(struct store *s, int64_t now, struct arena *a, int64_
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	int64_t *out = NULL;
-	size_t n = 0, cap = 0;
 	int r = prep(&cn, &st, "SELECT DISTINCT coalesce(c.profile_id, 0) FROM campaigns c WHERE c.state = 'sending' "
 			       "AND EXISTS (SELECT 1 FROM targets t WHERE t.campaign_id = c.id AND t.state = 'pending' "
 			       "AND t.due_at <= ?)", I(now));
-	while (r >= 0 && (r = step_row(&cn, st)) > 0) {
-		int64_t *p = PUSH(a, out, n, cap);
-		if (!p)
-			break;
-		*p = col_int(st, 0);
-	}
-	if ((r = read_done(r, a)) < 0)
-		return r;
-	*ret_profiles = out;
-	*ret_n = n;
-	return 0;
+	return r < 0 ? r : READ_ROWS(&cn, st, a, ret_profiles, ret_n, *rec = col_int(st, 0));
 }
 
 int store_targets_claim(struct store *s, int64_t profile_id, int64_t now, size_t limit, struct arena *a,
@@ -2335,8 +2229,6 @@ int store_lists_emails(struct store *s, int64_t tenant_id, const int64_t *list_i
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	_cleanup_buf_ struct buf ids = BUF_INIT(1 << 20);
-	const char **out = NULL;
-	size_t n = 0, cap = 0;
 	for (size_t i = 0; i < nlists; i++)
 		buf_printf(&ids, "%s%lld", i ? "," : "", (long long)list_ids[i]);
 	_cleanup_free_ char *sql = xasprintf(
@@ -2345,17 +2237,7 @@ int store_lists_emails(struct store *s, int64_t tenant_id, const int64_t *list_i
 		"WHERE l.tenant_id = ? AND r.list_id IN (%s) AND (? = 0 OR r.is_test)) WHERE nth = 1 "
 		"ORDER BY list_id, id", nlists ? ids.p : "0");
 	int r = prep(&cn, &st, sql, I(tenant_id), I((int64_t)test_only));
-	while (r >= 0 && (r = step_row(&cn, st)) > 0) {
-		const char **e = PUSH(a, out, n, cap);
-		if (!e)
-			break;
-		*e = col_text(st, 0, a);
-	}
-	if ((r = read_done(r, a)) < 0)
-		return r;
-	*ret = out;
-	*ret_n = n;
-	return 0;
+	return r < 0 ? r : READ_ROWS(&cn, st, a, ret, ret_n, *rec = col_text(st, 0, a));
 }
 
 int store_usage_get(struct store *s, int64_t tenant_id, struct usage *ret)
@@ -2447,21 +2329,9 @@ int store_profiles(struct store *s, int64_t tenant_id, struct arena *a, struct s
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	struct sending_profile *out = NULL;
-	size_t n = 0, cap = 0;
 	int r = prep(&cn, &st, "SELECT " PROFILE_COLS " FROM sending_profiles WHERE tenant_id IS NULL "
 			       "OR tenant_id = nullif(?, 0) ORDER BY tenant_id IS NOT NULL, id", I(tenant_id));
-	while (r >= 0 && (r = step_row(&cn, st)) > 0) {
-		struct sending_profile *p = PUSH(a, out, n, cap);
-		if (!p)
-			break;
-		profile_read(st, a, p);
-	}
-	if ((r = read_done(r, a)) < 0)
-		return r;
-	*ret = out;
-	*ret_n = n;
-	return 0;
+	return r < 0 ? r : READ_ROWS(&cn, st, a, ret, ret_n, profile_read(st, a, rec));
 }
 
 /* tenant_id 0 matches the operator's rows (NULL). */
@@ -2528,20 +2398,8 @@ int store_dkim_keys(struct store *s, struct arena *a, struct dkim_key **ret, siz
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	struct dkim_key *out = NULL;
-	size_t n = 0, cap = 0;
 	int r = prep(&cn, &st, "SELECT " DKIM_COLS " FROM dkim_keys ORDER BY domain");
-	while (r >= 0 && (r = step_row(&cn, st)) > 0) {
-		struct dkim_key *k = PUSH(a, out, n, cap);
-		if (!k)
-			break;
-		dkim_read(st, a, k);
-	}
-	if ((r = read_done(r, a)) < 0)
-		return r;
-	*ret = out;
-	*ret_n = n;
-	return 0;
+	return r < 0 ? r : READ_ROWS(&cn, st, a, ret, ret_n, dkim_read(st, a, rec));
 }
 
 int store_dkim_for_domain(struct store *s, const char *domain, struct arena *a, struct dkim_key *ret)
@@ -2753,21 +2611,9 @@ int store_shares(struct store *s, int64_t tenant_id, int64_t campaign_id, struct
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	struct share_link *out = NULL;
-	size_t n = 0, cap = 0;
 	int r = prep(&cn, &st, "SELECT " SHARE_COLS " FROM share_links WHERE tenant_id = ? AND campaign_id = ? "
 			       "ORDER BY id DESC", I(tenant_id), I(campaign_id));
-	while (r >= 0 && (r = step_row(&cn, st)) > 0) {
-		struct share_link *l = PUSH(a, out, n, cap);
-		if (!l)
-			break;
-		share_read(st, a, l);
-	}
-	if ((r = read_done(r, a)) < 0)
-		return r;
-	*ret = out;
-	*ret_n = n;
-	return 0;
+	return r < 0 ? r : READ_ROWS(&cn, st, a, ret, ret_n, share_read(st, a, rec));
 }
 
 int store_share_revoke(struct store *s, int64_t tenant_id, int64_t id)
@@ -2822,21 +2668,9 @@ int store_targets(struct store *s, int64_t tenant_id, int64_t campaign_id, int64
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	struct target *out = NULL;
-	size_t n = 0, cap = 0;
 	int r = prep(&cn, &st, "SELECT " TARGET_COLS " FROM targets t JOIN campaigns c ON c.id = t.campaign_id "
 			       "WHERE c.tenant_id = ? AND t.campaign_id = ? AND t.id > ? ORDER BY t.id LIMIT ?", I(tenant_id), I(campaign_id), I(after), I((int64_t)limit));
-	while (r >= 0 && (r = step_row(&cn, st)) > 0) {
-		struct target *t = PUSH(a, out, n, cap);
-		if (!t)
-			break;
-		target_read(st, a, t);
-	}
-	if ((r = read_done(r, a)) < 0)
-		return r;
-	*ret = out;
-	*ret_n = n;
-	return 0;
+	return r < 0 ? r : READ_ROWS(&cn, st, a, ret, ret_n, target_read(st, a, rec));
 }
 
 /* full: with the client's details; else kind and time only (what counts
