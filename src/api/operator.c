@@ -645,14 +645,12 @@ static bool domain_fields(struct http_response *res, json_t *body, bool create, 
 	return true;
 }
 
-void api_op_domains_get(struct http_request *req, struct http_response *res)
+/* The training domains, for the operator and (read-only) for every tenant. */
+static void domains_respond(struct http_request *req, struct http_response *res, const struct principal *p)
 {
 	struct api *api = req->app;
-	struct principal *p = api__auth_operator(req, res, API_READ);
 	struct training_domain *d;
 	size_t n;
-	if (!p)
-		return;
 	int r = store_domains(api->store, req->arena, &d, &n);
 	if (r < 0) {
 		api__store_error(res, r, "training domains");
@@ -662,6 +660,21 @@ void api_op_domains_get(struct http_request *req, struct http_response *res)
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(items, domain_json(p, &d[i]));
 	http_response_json(res, 200, api__page(items, false, 0));
+}
+
+void api_op_domains_get(struct http_request *req, struct http_response *res)
+{
+	struct principal *p = api__auth_operator(req, res, API_READ);
+	if (p)
+		domains_respond(req, res, p);
+}
+
+/* GET /api/v1/training-domains: the sender domains the operator offers (SPEC A5). */
+void api_training_domains_get(struct http_request *req, struct http_response *res)
+{
+	struct principal *p = api__auth(req, res, API_READ);
+	if (p)
+		domains_respond(req, res, p);
 }
 
 static bool domain_find(struct http_request *req, struct http_response *res, int64_t id,

@@ -281,25 +281,3 @@ void api_usage_get(struct http_request *req, struct http_response *res)
 	http_response_json(res, 200, json_pack("{s:o, s:I, s:I}", "period_start", api__time(p, u.period_start), "sends",
 					       (json_int_t)u.sends, "addresses", (json_int_t)u.addresses));
 }
-
-/* GET /api/v1/training-domains: the sender domains the operator offers (SPEC A5). */
-void api_training_domains_get(struct http_request *req, struct http_response *res)
-{
-	struct api *api = req->app;
-	struct principal *p = api__auth(req, res, API_READ);
-	struct training_domain *d;
-	size_t n;
-	if (!p)
-		return;
-	int r = store_domains(api->store, req->arena, &d, &n);
-	if (r < 0) {
-		api__store_error(res, r, "training domains");
-		return;
-	}
-	json_t *items = json_array();
-	for (size_t i = 0; i < n; i++)
-		json_array_append_new(items, json_pack("{s:I, s:s, s:s, s:s, s:s, s:s}", "id", (json_int_t)d[i].id,
-						       "domain", d[i].domain, "note", d[i].note, "spf", d[i].spf,
-						       "dkim", d[i].dkim, "dmarc", d[i].dmarc));
-	http_response_json(res, 200, api__page(items, false, 0));
-}
