@@ -465,7 +465,8 @@ static int profile_cmd(const struct config *c, int argc, char **argv)
 /*
  * Once at start and then every minute: every tenant whose service period
  * has ended (the day after its last day has begun) or whose requested
- * deletion time has come loses every row and file.  The job's clock is
+ * deletion time has come loses every row and file; campaigns that ended
+ * longer ago than their tenant's retention are deleted.  The job's clock is
  * now + clock_offset_seconds, so tests can move it into the future.
  */
 struct janitor {
@@ -510,6 +511,11 @@ static void janitor_pass(struct janitor *j)
 					     t.name, (long long)rows, (long long)files, reason));
 	}
 	arena_free(a);
+	int64_t expired;
+	if ((r = store_retention_purge(j->store, now, &expired)) < 0)
+		log_error("retention: ended campaigns could not be deleted: %s", strerror(-r));
+	else if (expired)
+		log_info("retention: %lld ended campaigns older than their tenant's retention deleted", (long long)expired);
 }
 
 static void *janitor_main(void *arg)

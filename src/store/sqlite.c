@@ -562,6 +562,30 @@ static const char *const tenant_tables[][2] = {
 	{ "tenants", "id = ?" },
 };
 
+int store_retention_purge(struct store *s, int64_t now, int64_t *ret_campaigns)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	const char *expired = "SELECT c.id FROM campaigns c JOIN tenants t ON t.id = c.tenant_id WHERE t.retention_days > 0 "
+			      "AND c.state IN ('finished', 'cancelled') AND c.finished_at > 0 "
+			      "AND c.finished_at < ?1 - t.retention_days * 86400";
+	int r = begin(&cn);
+	if (r < 0)
+		return r;
+	_cleanup_free_ char *audit = xasprintf(
+		"INSERT INTO audit_log (tenant_id, at, action, detail) SELECT tenant_id, ?1, 'campaign.retention_delete', "
+		"'id=' || id || ' name=' || name FROM campaigns WHERE id IN (%s)", expired);
+	_cleanup_free_ char *del = xasprintf("DELETE FROM campaigns WHERE id IN (%s)", expired);
+	int64_t n = 0;
+	if ((r = run(&cn, audit, I(now))) >= 0 && (r = run(&cn, del, I(now))) >= 0)
+		n = sqlite3_changes(cn.db); /* targets, events, share links follow by ON DELETE CASCADE */
+	if (r < 0 || (r = commit(&cn)) < 0) {
+		rollback(&cn);
+		return r;
+	}
+	*ret_campaigns = n;
+	return 0;
+}
+
 int store_tenant_row_count(struct store *s, int64_t tenant_id, int64_t *ret_rows)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);

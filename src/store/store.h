@@ -105,6 +105,11 @@ struct deletion {
 	int64_t rows, files, at;
 };
 int store_deletion_log(struct store *s, struct arena *a, struct deletion **ret, size_t *ret_n);
+/* Retention (A1): campaigns of tenants with retention_days > 0 that ended
+ * (finished or cancelled) more than that many days before `now` are
+ * deleted with their targets, events and share links; each one is noted in
+ * its tenant's audit log.  *ret_campaigns: how many. */
+int store_retention_purge(struct store *s, int64_t now, int64_t *ret_campaigns);
 /* Rows of every table that still name the tenant (the proof of a purge). */
 int store_tenant_row_count(struct store *s, int64_t tenant_id, int64_t *ret_rows);
 

@@ -651,6 +651,46 @@ static void test_account_security(void **state)
 	arena_free(a);
 }
 
+/* SPEC A1 retention: ended campaigns older than the tenant's retention go. */
+static void test_retention(void **state)
+{
+	struct fixture *f = *state;
+	struct arena *a = arena_new(0);
+	int64_t now = now_unix(), l = make_list(f, f->t1, 3), sc = make_scenario(f, f->t1), old, recent, live, nt, n;
+	struct campaign c = { .name = "古い訓練", .scenario_id = sc, .sender_name = "", .sender_local = "it",
+			      .sender_domain = "example.co.jp", .list_ids = &l, .nlist_ids = 1 };
+	int64_t *ids[] = { &old, &recent, &live };
+	for (size_t i = 0; i < 3; i++) {
+		assert_int_equal(store_campaign_create(f->s, f->t1, &c, ids[i]), 0);
+		assert_int_equal(launch_now(f->s, f->t1, *ids[i], &nt), 0);
+	}
+	unsigned any = 1u << CAMPAIGN_SENDING | 1u << CAMPAIGN_RUNNING;
+	assert_int_equal(store_campaign_transition(f->s, f->t1, old, any, CAMPAIGN_FINISHED, now - 40 * 86400, NULL, NULL), 0);
+	assert_int_equal(store_campaign_transition(f->s, f->t1, recent, any, CAMPAIGN_CANCELLED, now - 10 * 86400, NULL, NULL), 0);
+	assert_int_equal(store_retention_purge(f->s, now, &n), 0);
+	assert_int_equal(n, 0); /* no retention set: everything is kept */
+	struct tenant t;
+	assert_int_equal(store_tenant_get(f->s, f->t1, a, &t), 0);
+	t.retention_days = 30;
+	assert_int_equal(store_tenant_update(f->s, &t), 0);
+	assert_int_equal(store_retention_purge(f->s, now, &n), 0);
+	assert_int_equal(n, 1);
+	struct campaign got;
+	assert_int_equal(store_campaign_get(f->s, f->t1, old, a, &got), -ENOENT);
+	assert_int_equal(store_campaign_get(f->s, f->t1, recent, a, &got), 0);
+	assert_int_equal(store_campaign_get(f->s, f->t1, live, a, &got), 0);
+	struct target *tg;
+	size_t nt2;
+	assert_int_equal(store_targets(f->s, f->t1, old, 0, 10, a, &tg, &nt2), 0);
+	assert_int_equal(nt2, 0); /* its targets went with it */
+	struct audit_entry *e;
+	size_t ne;
+	assert_int_equal(store_audit(f->s, f->t1, 0, 10, a, &e, &ne), 0);
+	assert_true(ne >= 1);
+	assert_string_equal(e[0].action, "campaign.retention_delete");
+	arena_free(a);
+}
+
 static void test_launch_takes_each_address_once_from_the_first_list(void **state)
 {
 	struct fixture *f = *state;
@@ -784,6 +824,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_licence_send_count, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_licence_addresses_and_trial, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tenant_purge, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_retention, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_account_security, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pause_resume_and_edit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_launch_takes_each_address_once_from_the_first_list, setup, teardown),
