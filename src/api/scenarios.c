@@ -24,6 +24,9 @@ static json_t *gallery_json(const struct scenario *s, bool full)
 		json_object_set_new(j, "landing_html", s->landing_html ? json_string(s->landing_html) : json_null());
 		json_object_set_new(j, "explain_html", json_string(s->explain_html));
 		json_object_set_new(j, "red_flags", red_flags_json(s));
+		json_error_t err;
+		json_t *att = s->attachment_json ? json_loads(s->attachment_json, 0, &err) : NULL;
+		json_object_set_new(j, "attachment", att ? att : json_null());
 	}
 	return j;
 }
@@ -87,6 +90,8 @@ static json_t *scenario_json(const struct principal *p, const struct scenario_re
 	json_object_set_new(j, "envelope_from", json_string(s->envelope_from ? s->envelope_from : ""));
 	json_object_set_new(j, "reply_to", json_string(s->reply_to ? s->reply_to : ""));
 	json_object_set_new(j, "headers", headers ? headers : json_array());
+	json_t *att = s->attachment_json ? json_loads(s->attachment_json, 0, &err) : NULL;
+	json_object_set_new(j, "attachment", att ? att : json_null());
 	return j;
 }
 
@@ -220,6 +225,41 @@ static bool sending_from_body(struct http_request *req, struct http_response *re
 	return sc->headers_json != NULL;
 }
 
+/* "attachment": required for 添付ファイル型 and 複合型 (kept from before on a
+ * PATCH that does not send it), refused for URLリンク型; null removes it. */
+static bool attachment_from_body(struct http_request *req, struct http_response *res, json_t *body,
+				 struct scenario_rec *sc, bool partial)
+{
+	json_t *o = json_object_get(body, "attachment");
+	const char *field, *msg;
+	if (json_is_null(o) || (!o && !partial))
+		sc->attachment_json = NULL;
+	else if (o && content_attachment_check(o, &field, &msg) < 0) {
+		_cleanup_free_ char *name = xasprintf("attachment%s%s", field[0] ? "." : "", field);
+		api__field_error(res, name, msg);
+		return false;
+	} else if (o) {
+		char *j = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		sc->attachment_json = arena_strdup(req->arena, j);
+		free(j);
+	}
+	bool needs = strcmp(sc->type, "URLリンク型") != 0;
+	if (needs && !sc->attachment_json) {
+		api__field_error(res, "attachment", "an attachment or mixed scenario declares its attachment");
+		return false;
+	}
+	if (!needs && sc->attachment_json) {
+		api__field_error(res, "attachment", "a URLリンク型 scenario has no attachment (change the type first)");
+		return false;
+	}
+	if (content_attachment_password(sc->attachment_json) &&
+	    !content_template_uses(slice_from(sc->text), MF_PASSWORD)) {
+		api__field_error(res, "text", "a password zip needs its password in the mail: {{パスワード}}");
+		return false;
+	}
+	return true;
+}
+
 /*
  * Reads a scenario from a body (D3).  partial: a PATCH, where absent fields
  * keep sc's values; otherwise the required fields must be there.  Every
@@ -284,6 +324,20 @@ static bool scenario_from_body(struct http_request *req, struct http_response *r
 	/* a landing page sent as "" means "none" */
 	if (sc->landing_html && !slice_trim(slice_from(sc->landing_html)).len)
 		sc->landing_html = NULL;
+	/* The pages must be balanced HTML.  An edit checks only the pages it
+	 * sends, so a scenario saved before this check can still be renamed. */
+	const struct { const char *key, *html; } pages[] = {
+		{ "html", sc->html }, { "landing_html", sc->landing_html }, { "explain_html", sc->explain_html },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(pages); i++) {
+		_cleanup_free_ char *err = NULL;
+		if (!pages[i].html || (partial && !json_object_get(body, pages[i].key)))
+			continue;
+		if (content_html_check(slice_from(pages[i].html), &err) < 0) {
+			api__field_error(res, pages[i].key, err);
+			return false;
+		}
+	}
 	json_t *flags = json_object_get(body, "red_flags");
 	if (flags && !red_flags_from_body(req, res, flags, &sc->red_flags_json))
 		return false;
@@ -291,10 +345,13 @@ static bool scenario_from_body(struct http_request *req, struct http_response *r
 		return false;
 	if (!sc->red_flags_json)
 		sc->red_flags_json = "[]";
-	/* the tracking rewrite needs a link to rewrite */
+	if (!attachment_from_body(req, res, body, sc, partial))
+		return false;
+	/* the tracking rewrite needs a link to rewrite (an attachment-only mail has the file instead) */
 	_cleanup_buf_ struct buf tracked = BUF_INIT(0);
+	bool link = strcmp(sc->type, "添付ファイル型") != 0;
 	if (content_html_track(&tracked, slice_from(sc->html), "https://kunren.invalid/c/CHECK", NULL) < 0 ||
-	    !strstr(tracked.p, "https://kunren.invalid/c/CHECK")) {
+	    (link && !strstr(tracked.p, "https://kunren.invalid/c/CHECK"))) {
 		api__field_error(res, "html", "has no link to track: link to {{URL}} (or any http(s) address)");
 		return false;
 	}
@@ -309,6 +366,7 @@ static void scenario_from_gallery(const struct scenario *g, struct arena *a, str
 		.type = g->type, .level = g->level, .lang = g->lang, .subject = g->subject, .html = g->html,
 		.text = g->text, .sender_name = g->sender_name, .sender_local = g->sender_local,
 		.sender_domain = g->sender_domain, .landing_html = g->landing_html, .explain_html = g->explain_html,
+		.attachment_json = g->attachment_json,
 	};
 	char *j = json_dumps(flags, JSON_COMPACT);
 	sc->red_flags_json = arena_strdup(a, j);
@@ -411,7 +469,7 @@ void api_scenario_preview(struct http_request *req, struct http_response *res)
 		[MF_DEPARTMENT] = "営業部", [MF_POSITION] = "課長", [MF_FIELD1] = "勤続10年",
 		[MF_FIELD2] = "本社", [MF_FIELD3] = "正社員", [MF_URL] = "https://tracker.example/c/PREVIEW",
 		[MF_SENDER_NAME] = "情報システム部", [MF_SENDER_EMAIL] = "it@example.co.jp",
-		[MF_SEND_DATE] = "2026年11月27日",
+		[MF_SEND_DATE] = "2026年11月27日", [MF_PASSWORD] = "Kr7xQ2pM",
 	} };
 	json_t *out = json_object();
 	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {

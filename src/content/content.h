@@ -19,6 +19,7 @@ enum merge_field {
 	MF_LAST_NAME, MF_FIRST_NAME, MF_EMAIL, MF_DEPARTMENT, MF_POSITION,
 	MF_FIELD1, MF_FIELD2, MF_FIELD3, MF_URL, MF_SENDER_NAME, MF_SENDER_EMAIL,
 	MF_SEND_DATE,
+	MF_PASSWORD,    /* the target's password of a password zip (content_zip_password) */
 	MF__COUNT
 };
 
@@ -46,6 +47,8 @@ int content_render(struct buf *out, struct slice tmpl, enum content_ctx ctx,
 /* Looks up a field name as written between the braces (Japanese or English,
  * ASCII case-insensitive, surrounding spaces allowed): 0 or -ENOENT. */
 int content_field_lookup(struct slice name, enum merge_field *ret);
+/* The password of a target's password zip ({{パスワード}}), from its rid. */
+const char *content_zip_password(const char *rid, struct arena *a);
 /* True when tmpl contains the field (scanning stops at the first error). */
 bool content_template_uses(struct slice tmpl, enum merge_field field);
 
@@ -56,6 +59,17 @@ bool content_template_uses(struct slice tmpl, enum merge_field field);
  * alone, a NULL open_url adds no image.  On error out is left as it was. */
 int content_html_track(struct buf *out, struct slice html, const char *click_url,
 		       const char *open_url);
+/* Checks that html is well-formed for a scenario (html_check.c): tags
+ * balance in proper nesting, except void elements and the end tags HTML
+ * lets one leave out (p, li, dt, dd, option, optgroup, tr, td, th, thead,
+ * tbody, tfoot, rt, rp, colgroup, html, head, body), implied as a browser
+ * implies them; no tag, quoted attribute value, comment or raw-text element
+ * (script, style, textarea, title) left open; at most 256 elements deep.
+ * Merge fields are text.  Returns 0, or -EINVAL with *ret_err (caller
+ * frees; ret_err may be NULL) such as "line 12: <span> closed by </div>,
+ * expected </span> (opened on line 9)", "line 40: stray </div>" or
+ * "line 7: attribute value not closed". */
+int content_html_check(struct slice html, char **ret_err);
 
 /* ---- the gallery (scenarios/ embedded in the binary) ---- */
 
@@ -75,9 +89,17 @@ struct scenario {
 	char *sender_name, *sender_local, *sender_domain;
 	char *landing_html; /* data-entry page; NULL when the scenario has none */
 	char *explain_html; /* 種明かし page */
+	char *attachment_json; /* the attachment declaration (compact JSON), NULL for URLリンク型 */
 	struct red_flag *red_flags;
 	size_t nred_flags;
 };
+
+/* Checks an attachment declaration (docs/SCENARIOS.md): on error -EINVAL,
+ * *ret_field the key at fault ("kind", "filename", "body", …; "" for the
+ * object) and *ret_msg why (static strings). */
+int content_attachment_check(json_t *o, const char **ret_field, const char **ret_msg);
+/* Whether a declaration asks for a password zip (its mail needs {{パスワード}}). */
+bool content_attachment_password(const char *attachment_json);
 
 /* Loads and validates every embedded scenarios/<id>/scenario.json once;
  * returns the count or a negative error with *ret_err naming the file. */

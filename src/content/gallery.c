@@ -45,7 +45,7 @@ static const struct str_field sender_fields[] = {
 };
 
 static const char *const top_keys[] = { "name", "description", "genre", "type", "level",
-					"lang", "subject", "sender", "red_flags", NULL };
+					"lang", "subject", "sender", "red_flags", "attachment", NULL };
 static const char *const sender_keys[] = { "name", "local", "domain", NULL };
 static const char *const flag_keys[] = { "part", "text", NULL };
 
@@ -221,6 +221,22 @@ static int parse_red_flags(struct parse *p, json_t *root, struct scenario *s)
 	return 0;
 }
 
+/* Attachment types declare their file; a link type has none. */
+static int parse_attachment(struct parse *p, json_t *root, struct scenario *s)
+{
+	json_t *o = json_object_get(root, "attachment");
+	bool needs = strcmp(s->type, "URLリンク型") != 0;
+	const char *field, *msg;
+	if (!o)
+		return needs ? parse_fail(p, "scenario.json", "a %s scenario needs an \"attachment\"", s->type) : 0;
+	if (!needs)
+		return parse_fail(p, "scenario.json", "a URLリンク型 scenario has no \"attachment\"");
+	if (content_attachment_check(o, &field, &msg) < 0)
+		return parse_fail(p, "scenario.json", "\"attachment%s%s\" %s", field[0] ? "." : "", field, msg);
+	s->attachment_json = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	return s->attachment_json ? 0 : -ENOMEM;
+}
+
 static int parse_json(struct parse *p, struct scenario *s)
 {
 	struct slice raw;
@@ -248,6 +264,8 @@ static int parse_json(struct parse *p, struct scenario *s)
 		r = parse_sender(p, root, s);
 	if (r >= 0)
 		r = parse_red_flags(p, root, s);
+	if (r >= 0)
+		r = parse_attachment(p, root, s);
 	json_decref(root);
 	return r;
 }
@@ -305,6 +323,9 @@ static int check_links(struct parse *p, struct scenario *s)
 		return parse_fail(p, "mail.txt", "a %s scenario must contain {{URL}}", s->type);
 	if (s->landing_html && !content_template_uses(slice_from(s->landing_html), MF_URL))
 		return parse_fail(p, "landing.html", "the form must post to {{URL}}");
+	if (content_attachment_password(s->attachment_json) &&
+	    !content_template_uses(slice_from(s->text), MF_PASSWORD))
+		return parse_fail(p, "mail.txt", "a password zip needs its password in the mail: {{パスワード}}");
 	return 0;
 }
 
@@ -321,7 +342,8 @@ void content_scenario_free(struct scenario *s)
 		return;
 	char **strs[] = { &s->id, &s->name, &s->description, &s->genre, &s->type, &s->level,
 			  &s->lang, &s->subject, &s->html, &s->text, &s->sender_name,
-			  &s->sender_local, &s->sender_domain, &s->landing_html, &s->explain_html };
+			  &s->sender_local, &s->sender_domain, &s->landing_html, &s->explain_html,
+			  &s->attachment_json };
 	for (size_t i = 0; i < ARRAY_SIZE(strs); i++)
 		free(*strs[i]);
 	for (size_t i = 0; i < s->nred_flags; i++) {

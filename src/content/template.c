@@ -27,7 +27,8 @@ static const struct {
 	{ "url", MF_URL },                { "送信元名", MF_SENDER_NAME },
 	{ "sender_name", MF_SENDER_NAME }, { "送信元アドレス", MF_SENDER_EMAIL },
 	{ "sender_email", MF_SENDER_EMAIL }, { "送信日", MF_SEND_DATE },
-	{ "send_date", MF_SEND_DATE },
+	{ "send_date", MF_SEND_DATE },    { "パスワード", MF_PASSWORD },
+	{ "password", MF_PASSWORD },
 };
 
 /* One step of the scanner: literal text, then optionally a field. */

@@ -6,6 +6,8 @@
  * - header output never contains a control character;
  * - content_html_track without URLs is the identity, and with only an open
  *   URL adds exactly one beacon and nothing else.
+ * - content_html_check answers 0 or -EINVAL, with a "line N: ..." message
+ *   exactly when it rejects.
  */
 #include "content/content.h"
 
@@ -94,5 +96,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	fuzz_render(in, &vars, r == 0);
 	fuzz_track(in);
+
+	/* the well-formedness check: 0 or -EINVAL, a "line N: ..." message exactly on error */
+	char *html_err = NULL;
+	int hr = content_html_check(in, &html_err);
+	CHECK(hr == 0 || hr == -EINVAL);
+	CHECK((hr == 0) == (html_err == NULL));
+	CHECK(!html_err || strncmp(html_err, "line ", 5) == 0);
+	free(html_err);
 	return 0;
 }

@@ -176,13 +176,17 @@ static void test_every_scenario_keeps_the_rules(void **state)
 		buf_init(&tracked, 0);
 		assert_int_equal(content_html_track(&tracked, buf_slice(&out), "https://t.example/c/X",
 						    "https://t.example/o/X.gif"), 0);
-		assert_non_null(strstr(tracked.p, "href=\"https://t.example/c/X\""));
+		/* an attachment-only mail has the file instead of a link */
+		bool link = strcmp(s->type, "添付ファイル型") != 0;
+		if (link)
+			assert_non_null(strstr(tracked.p, "href=\"https://t.example/c/X\""));
 		assert_non_null(strstr(tracked.p, "<img src=\"https://t.example/o/X.gif\""));
 		assert_null(strstr(tracked.p, "{{"));
 		buf_release(&tracked);
 		buf_reset(&out);
 		assert_int_equal(content_render(&out, slice_from(s->text), CONTENT_TEXT, &vars), 0);
-		assert_non_null(strstr(out.p, "https://t.example/c/RID"));
+		if (link)
+			assert_non_null(strstr(out.p, "https://t.example/c/RID"));
 		buf_reset(&out);
 		assert_int_equal(content_render(&out, slice_from(s->explain_html), CONTENT_HTML, &vars), 0);
 		/* the explanation addresses the person by name (in either order) */
@@ -420,14 +424,175 @@ static void test_parse_bad_id(void **state)
 	assert_broken(&f, "-x", (const char *const[]){ "folder name", NULL });
 }
 
+/* An attachment type declares its file and needs no link; a link type
+ * must not declare one; a password zip puts {{パスワード}} in the mail. */
 static void test_attachment_type_needs_no_link(void **state)
 {
-	_cleanup_free_ char *j = json_with("type", "\"添付ファイル型\"");
+	static const char *const att =
+		"{\"kind\": \"pdf\", \"filename\": \"請求書_{{姓}}.pdf\", \"title\": \"請求書\", "
+		"\"body\": [\"下記のとおりご請求申し上げます。\"], \"archive\": \"zip\"}";
+	_cleanup_free_ char *typed = json_with("type", "\"添付ファイル型\"");
+	json_t *root = json_loads(typed, 0, NULL);
+	json_object_set_new(root, "attachment", json_loads(att, 0, NULL));
+	_cleanup_free_ char *j = json_dumps(root, 0);
+	json_decref(root);
 	struct folder f = folder_with(j, "mail.html", "<p>{{姓}} 添付をご確認ください</p>");
 	struct scenario *s;
+	char *err = NULL;
 	assert_int_equal(content_scenario_parse("ja-attach", folder_read, &f, &s, NULL), 0);
 	assert_string_equal(s->type, "添付ファイル型");
+	assert_non_null(strstr(s->attachment_json, "請求書_{{姓}}.pdf"));
 	content_scenario_free(s);
+
+	/* without its declaration */
+	struct folder bare = folder_with(typed, "mail.html", "<p>{{姓}} 添付をご確認ください</p>");
+	assert_int_equal(content_scenario_parse("ja-attach", folder_read, &bare, &s, &err), -EINVAL);
+	assert_non_null(strstr(err, "needs an \"attachment\""));
+	free(err);
+	err = NULL;
+	/* a link type with one */
+	root = json_loads(good_json, 0, NULL);
+	json_object_set_new(root, "attachment", json_loads(att, 0, NULL));
+	_cleanup_free_ char *linked = json_dumps(root, 0);
+	json_decref(root);
+	struct folder both = folder_with(linked, NULL, NULL);
+	assert_int_equal(content_scenario_parse("ja-attach", folder_read, &both, &s, &err), -EINVAL);
+	assert_non_null(strstr(err, "has no \"attachment\""));
+	free(err);
+	err = NULL;
+	/* a bad declaration names its key */
+	static const char *const bad =
+		"{\"kind\": \"pdf\", \"filename\": \"x.docx\", \"title\": \"t\", \"body\": [\"b\"]}";
+	root = json_loads(typed, 0, NULL);
+	json_object_set_new(root, "attachment", json_loads(bad, 0, NULL));
+	_cleanup_free_ char *badj = json_dumps(root, 0);
+	json_decref(root);
+	struct folder wrong = folder_with(badj, "mail.html", "<p>{{姓}} 添付をご確認ください</p>");
+	assert_int_equal(content_scenario_parse("ja-attach", folder_read, &wrong, &s, &err), -EINVAL);
+	assert_non_null(strstr(err, "attachment.filename"));
+	free(err);
+}
+
+/* ---- issue 4: well-formed pages, every kind of scenario, attachment red flags ---- */
+
+static const char *const gallery_genres[] = { "社内業務連絡", "社外/取引先", "外部組織", "通知系", "その他" };
+static const char *const gallery_types[] = { "URLリンク型", "添付ファイル型", "複合型" };
+static const char *const gallery_levels[] = { "初級", "中級", "上級" };
+
+static void gallery_loaded(void)
+{
+	_cleanup_free_ char *err = NULL;
+	if (content_gallery_load(&err) <= 0)
+		fail_msg("gallery: %s", err ? err : "empty");
+}
+
+/* Every page a scenario serves parses as balanced HTML (content_html_check);
+ * all the scenarios that fail are listed at once. */
+static void test_every_page_is_well_formed(void **state)
+{
+	struct buf failures = BUF_INIT(0);
+	size_t nfail = 0;
+	gallery_loaded();
+	for (size_t i = 0; i < content_gallery_count(); i++) {
+		const struct scenario *s = content_gallery_at(i);
+		const struct { const char *file, *html; } pages[] = {
+			{ "mail.html", s->html },
+			{ "landing.html", s->landing_html },
+			{ "explain.html", s->explain_html },
+		};
+		for (size_t k = 0; k < ARRAY_SIZE(pages); k++) {
+			_cleanup_free_ char *err = NULL;
+			if (!pages[k].html || content_html_check(slice_from(pages[k].html), &err) == 0)
+				continue;
+			buf_printf(&failures, "  %s/%s: %s\n", s->id, pages[k].file, err);
+			nfail++;
+		}
+	}
+	if (nfail) {
+		fprintf(stderr, "%zu scenario pages are not well-formed HTML:\n%s", nfail, failures.p);
+		buf_release(&failures);
+		fail_msg("%zu scenario pages are not well-formed HTML (listed above)", nfail);
+	}
+	buf_release(&failures);
+}
+
+static size_t count_kind(const char *genre, const char *type, const char *level, const char *lang)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < content_gallery_count(); i++) {
+		const struct scenario *s = content_gallery_at(i);
+		n += !strcmp(s->genre, genre) && !strcmp(s->type, type) && !strcmp(s->level, level) &&
+		     (!lang || !strcmp(s->lang, lang));
+	}
+	return n;
+}
+
+/* Each of the 5 genres × 3 types × 3 levels = 45 kinds has a scenario
+ * (in either language).  Prints the counts by language as a table. */
+static void test_every_genre_type_level(void **state)
+{
+	struct buf missing = BUF_INIT(0);
+	size_t nmissing = 0, total_ja = 0, total_en = 0;
+	gallery_loaded();
+	printf("gallery: %zu scenarios by genre × type × level × language\n", content_gallery_count());
+	printf("| genre | type | level | ja | en | all |\n|---|---|---|---:|---:|---:|\n");
+	for (size_t g = 0; g < ARRAY_SIZE(gallery_genres); g++)
+		for (size_t t = 0; t < ARRAY_SIZE(gallery_types); t++)
+			for (size_t v = 0; v < ARRAY_SIZE(gallery_levels); v++) {
+				const char *genre = gallery_genres[g], *type = gallery_types[t],
+					   *level = gallery_levels[v];
+				size_t ja = count_kind(genre, type, level, "ja");
+				size_t en = count_kind(genre, type, level, "en");
+				size_t all = count_kind(genre, type, level, NULL);
+				printf("| %s | %s | %s | %zu | %zu | %zu |\n", genre, type, level, ja, en, all);
+				total_ja += ja;
+				total_en += en;
+				if (!all) {
+					buf_printf(&missing, "  %s / %s / %s\n", genre, type, level);
+					nmissing++;
+				}
+			}
+	printf("| total | | | %zu | %zu | %zu |\n", total_ja, total_en, total_ja + total_en);
+	fflush(stdout);
+	/* every scenario is of one of the 45 kinds */
+	assert_int_equal(total_ja + total_en, content_gallery_count());
+	if (nmissing) {
+		fprintf(stderr, "%zu of the 45 genre × type × level kinds have no scenario:\n%s", nmissing,
+			missing.p);
+		buf_release(&missing);
+		fail_msg("%zu genre × type × level kinds have no scenario (listed above)", nmissing);
+	}
+	buf_release(&missing);
+}
+
+/* A scenario with a file points at the file among its red flags; one
+ * without a file has no red flag about a file. */
+static void test_attachment_red_flags(void **state)
+{
+	struct buf failures = BUF_INIT(0);
+	size_t nfail = 0;
+	gallery_loaded();
+	for (size_t i = 0; i < content_gallery_count(); i++) {
+		const struct scenario *s = content_gallery_at(i);
+		bool has_file = !strcmp(s->type, "添付ファイル型") || !strcmp(s->type, "複合型");
+		size_t flags = 0;
+		for (size_t k = 0; k < s->nred_flags; k++)
+			flags += !strcmp(s->red_flags[k].part, "attachment");
+		if (has_file && !flags) {
+			buf_printf(&failures, "  %s (%s): no red flag with part \"attachment\"\n", s->id, s->type);
+			nfail++;
+		} else if (!has_file && flags) {
+			buf_printf(&failures, "  %s (%s): %zu red flag(s) with part \"attachment\", but it sends no file\n",
+				   s->id, s->type, flags);
+			nfail++;
+		}
+	}
+	if (nfail) {
+		fprintf(stderr, "%zu scenarios break the attachment red-flag rule:\n%s", nfail, failures.p);
+		buf_release(&failures);
+		fail_msg("%zu scenarios break the attachment red-flag rule (listed above)", nfail);
+	}
+	buf_release(&failures);
 }
 
 int main(void)
@@ -439,6 +604,9 @@ int main(void)
 		cmocka_unit_test(test_first_three),
 		cmocka_unit_test(test_every_scenario_keeps_the_rules),
 		cmocka_unit_test(test_the_gallery_as_a_whole),
+		cmocka_unit_test(test_every_page_is_well_formed),
+		cmocka_unit_test(test_every_genre_type_level),
+		cmocka_unit_test(test_attachment_red_flags),
 		cmocka_unit_test(test_parse_good),
 		cmocka_unit_test(test_parse_broken_json),
 		cmocka_unit_test(test_parse_broken_files),

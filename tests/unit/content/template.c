@@ -80,6 +80,7 @@ static const struct {
 	{ "送信元名", "sender_name", MF_SENDER_NAME },
 	{ "送信元アドレス", "sender_email", MF_SENDER_EMAIL },
 	{ "送信日", "send_date", MF_SEND_DATE },
+	{ "パスワード", "password", MF_PASSWORD },
 };
 
 static void test_every_field(void **state)

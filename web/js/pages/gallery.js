@@ -53,7 +53,7 @@ function previewMerge(html, sc) {
     送信元名: sc.sender_name || '', sender_name: sc.sender_name || '',
     送信元アドレス: `${sc.sender_local || ''}@${sc.sender_domain || ''}`,
     sender_email: `${sc.sender_local || ''}@${sc.sender_domain || ''}`,
-    送信日: '2026/11/27', send_date: '2026/11/27',
+    送信日: '2026/11/27', send_date: '2026/11/27', パスワード: 'Kr7xQ2pM', password: 'Kr7xQ2pM',
   };
   return String(html || '').replace(/\{\{\s*([^}|\s]+)\s*(\|[^}]*)?\}\}/g,
     (all, name) => (Object.prototype.hasOwnProperty.call(samples, name) ? escapeHtml(samples[name]) : ''));
