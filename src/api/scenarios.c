@@ -92,6 +92,7 @@ static json_t *scenario_json(const struct principal *p, const struct scenario_re
 	json_object_set_new(j, "headers", headers ? headers : json_array());
 	json_t *att = s->attachment_json ? json_loads(s->attachment_json, 0, &err) : NULL;
 	json_object_set_new(j, "attachment", att ? att : json_null());
+	json_object_set_new(j, "education_url", json_string(s->education_url ? s->education_url : ""));
 	return j;
 }
 
@@ -225,6 +226,17 @@ static bool sending_from_body(struct http_request *req, struct http_response *re
 	return sc->headers_json != NULL;
 }
 
+/* The trainer's education page: an absolute http(s) URL, printable ASCII. */
+static bool education_url_ok(const char *u)
+{
+	if (strncasecmp(u, "https://", 8) && strncasecmp(u, "http://", 7))
+		return false;
+	for (const char *c = u; *c; c++)
+		if ((unsigned char)*c <= 0x20 || (unsigned char)*c >= 0x7f || *c == '"' || *c == '<' || *c == '>')
+			return false;
+	return strlen(u) > 10;
+}
+
 /* "attachment": required for 添付ファイル型 and 複合型 (kept from before on a
  * PATCH that does not send it), refused for URLリンク型; null removes it. */
 static bool attachment_from_body(struct http_request *req, struct http_response *res, json_t *body,
@@ -347,6 +359,13 @@ static bool scenario_from_body(struct http_request *req, struct http_response *r
 		sc->red_flags_json = "[]";
 	if (!attachment_from_body(req, res, body, sc, partial))
 		return false;
+	const char *edu = partial && sc->education_url ? sc->education_url : "", *emsg;
+	if (json_get_str(body, "education_url", false, 2000, &edu, &emsg) < 0 ||
+	    (edu[0] && !education_url_ok(edu) && (emsg = "must be an http(s) address without spaces"))) {
+		api__field_error(res, "education_url", emsg);
+		return false;
+	}
+	sc->education_url = edu;
 	/* the tracking rewrite needs a link to rewrite (an attachment-only mail has the file instead) */
 	_cleanup_buf_ struct buf tracked = BUF_INIT(0);
 	bool link = strcmp(sc->type, "添付ファイル型") != 0;

@@ -1390,7 +1390,7 @@ int store_list_rename(struct store *s, int64_t tenant_id, int64_t id, const char
 
 #define SCENARIO_COLS "id, tenant_id, gallery_id, name, description, genre, type, level, lang, subject, " \
 	"html, text, sender_name, sender_local, sender_domain, landing_html, explain_html, red_flags, created_at, " \
-	"envelope_from, reply_to, headers, attachment"
+	"envelope_from, reply_to, headers, attachment, education_url"
 
 static void scenario_read(sqlite3_stmt *st, struct arena *a, struct scenario_rec *sc)
 {
@@ -1404,7 +1404,7 @@ static void scenario_read(sqlite3_stmt *st, struct arena *a, struct scenario_rec
 		.explain_html = col_text(st, 16, a), .red_flags_json = col_text(st, 17, a),
 		.created_at = col_int(st, 18), .envelope_from = col_text(st, 19, a),
 		.reply_to = col_text(st, 20, a), .headers_json = col_text(st, 21, a),
-		.attachment_json = col_text_null(st, 22, a),
+		.attachment_json = col_text_null(st, 22, a), .education_url = col_text(st, 23, a),
 	};
 }
 
@@ -1413,8 +1413,8 @@ int store_scenario_create(struct store *s, int64_t tenant_id, const struct scena
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	int r = run(&cn, "INSERT INTO scenarios (tenant_id, gallery_id, name, description, genre, type, level, "
 			 "lang, subject, html, text, sender_name, sender_local, sender_domain, landing_html, "
-			 "explain_html, red_flags, created_at, envelope_from, reply_to, headers, attachment) "
-			 "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", I(tenant_id), T(sc->gallery_id), T(sc->name), T(sc->description), T(sc->genre), T(sc->type), T(sc->level), T(sc->lang), T(sc->subject), T(sc->html), T(sc->text), T(sc->sender_name), T(sc->sender_local), T(sc->sender_domain), T(sc->landing_html), T(sc->explain_html), T(sc->red_flags_json ? sc->red_flags_json : "[]"), I(now_unix()), T(sc->envelope_from ? sc->envelope_from : ""), T(sc->reply_to ? sc->reply_to : ""), T(sc->headers_json ? sc->headers_json : "[]"), T(sc->attachment_json));
+			 "explain_html, red_flags, created_at, envelope_from, reply_to, headers, attachment, "
+			 "education_url) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", I(tenant_id), T(sc->gallery_id), T(sc->name), T(sc->description), T(sc->genre), T(sc->type), T(sc->level), T(sc->lang), T(sc->subject), T(sc->html), T(sc->text), T(sc->sender_name), T(sc->sender_local), T(sc->sender_domain), T(sc->landing_html), T(sc->explain_html), T(sc->red_flags_json ? sc->red_flags_json : "[]"), I(now_unix()), T(sc->envelope_from ? sc->envelope_from : ""), T(sc->reply_to ? sc->reply_to : ""), T(sc->headers_json ? sc->headers_json : "[]"), T(sc->attachment_json), T(sc->education_url ? sc->education_url : ""));
 	if (r < 0)
 		return r;
 	*ret_id = sqlite3_last_insert_rowid(cn.db);
@@ -1448,13 +1448,13 @@ int store_scenario_update(struct store *s, int64_t tenant_id, int64_t id, const 
 	int r = run(&cn, "UPDATE scenarios SET name = ?, description = ?, genre = ?, type = ?, level = ?, lang = ?, "
 			 "subject = ?, html = ?, text = ?, sender_name = ?, sender_local = ?, sender_domain = ?, "
 			 "landing_html = ?, explain_html = ?, red_flags = ?, envelope_from = ?, reply_to = ?, "
-			 "headers = ?, attachment = ? WHERE tenant_id = ? AND id = ?",
+			 "headers = ?, attachment = ?, education_url = ? WHERE tenant_id = ? AND id = ?",
 		    T(sc->name), T(sc->description), T(sc->genre), T(sc->type), T(sc->level), T(sc->lang),
 		    T(sc->subject), T(sc->html), T(sc->text), T(sc->sender_name), T(sc->sender_local),
 		    T(sc->sender_domain), T(sc->landing_html), T(sc->explain_html),
 		    T(sc->red_flags_json ? sc->red_flags_json : "[]"), T(sc->envelope_from ? sc->envelope_from : ""),
 		    T(sc->reply_to ? sc->reply_to : ""), T(sc->headers_json ? sc->headers_json : "[]"),
-		    T(sc->attachment_json), I(tenant_id), I(id));
+		    T(sc->attachment_json), T(sc->education_url ? sc->education_url : ""), I(tenant_id), I(id));
 	return r < 0 ? r : sqlite3_changes(cn.db) ? 0 : -ENOENT;
 }
 

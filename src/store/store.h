@@ -295,6 +295,7 @@ struct scenario_rec {
 	const char *reply_to;       /* "": none */
 	const char *headers_json;   /* JSON array of {"name", "value"}: extra headers */
 	const char *attachment_json; /* the attachment declaration, or NULL */
+	const char *education_url;   /* "": the 種明かし page; else targets are sent there */
 };
 
 int store_scenario_create(struct store *s, int64_t tenant_id, const struct scenario_rec *sc, int64_t *ret_id);

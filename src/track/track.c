@@ -200,6 +200,11 @@ static void landing(struct http_request *req, struct http_response *res, const s
 	content_merge_vars(&c, tg, url, zone, req->arena, &vars);
 	explain = explain || !sc.landing_html;
 	page_headers(req, res);
+	if (explain && sc.education_url && sc.education_url[0]) {
+		/* the trainer's own education page instead of the 種明かし page */
+		http_response_redirect(req, res, 303, sc.education_url);
+		return;
+	}
 	r = content_render(&res->body, slice_from(explain ? sc.explain_html : sc.landing_html), CONTENT_HTML, &vars);
 	if (r >= 0 && explain)
 		r = add_review(&res->body, &c, &sc, &vars, req->arena);

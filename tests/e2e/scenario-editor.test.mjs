@@ -208,6 +208,7 @@ test('a scenario from scratch with red flags; deleting asks first and refuses on
     await page.getByLabel('差出人名').fill('宅配便センター');
     await page.getByLabel('差出人アドレス（@の前）').fill('info');
     await page.getByLabel('差出人ドメイン').fill('kunren-parcel.example');
+    await page.getByLabel('教育用ページのURL（任意）').fill('https://learn.kunren-edu.example/phishing');
     await page.getByRole('button', { name: '見分けるポイントを追加' }).click();
     await page.getByLabel('見分けるポイント 1 の箇所').selectOption('sender');
     await page.getByLabel('見分けるポイント 1 の説明').fill('差出人のドメインが実在の宅配会社と違います。');
@@ -221,6 +222,7 @@ test('a scenario from scratch with red flags; deleting asks first and refuses on
     const stored = await call('GET', `/scenarios/${id}`);
     assert.equal(stored.genre, '通知系');
     assert.equal(stored.sender_domain, 'kunren-parcel.example');
+    assert.equal(stored.education_url, 'https://learn.kunren-edu.example/phishing');
     assert.deepEqual(stored.red_flags, [{ part: 'sender', text: '差出人のドメインが実在の宅配会社と違います。' }]);
     assert.equal(await page.getByLabel('見分けるポイント 1 の箇所').inputValue(), 'sender');
 

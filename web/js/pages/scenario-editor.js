@@ -20,7 +20,8 @@ export const titleKey = 'editor.title';
 export const FLAG_PARTS = ['sender', 'subject', 'body', 'link', 'attachment'];
 export const MAX_RED_FLAGS = 10;
 const TEXT_FIELDS = ['name', 'description', 'genre', 'type', 'level', 'lang', 'subject',
-  'sender_name', 'sender_local', 'sender_domain', 'html', 'text', 'landing_html', 'explain_html'];
+  'sender_name', 'sender_local', 'sender_domain', 'html', 'text', 'landing_html', 'explain_html',
+  'education_url'];
 
 /** The form field an API error detail is about: "red_flags[2].text" → "red_flags". */
 export function detailField(name) {
@@ -35,6 +36,7 @@ function blankScenario() {
     html: `<!DOCTYPE html>\n<html lang="ja">\n<head>\n<meta charset="utf-8">\n</head>\n<body>\n<p>{{姓}} {{名}} 様</p>\n<p>${t('editor.new_body')}</p>\n<p><a href="{{URL}}">${t('editor.link_text')}</a></p>\n</body>\n</html>\n`,
     text: `{{姓}} {{名}} 様\n\n${t('editor.new_body')}\n{{URL}}\n`,
     landing_html: '',
+    education_url: '',
     explain_html: `<!DOCTYPE html>\n<html lang="ja">\n<head>\n<meta charset="utf-8">\n</head>\n<body>\n<h1>${t('editor.new_explain')}</h1>\n</body>\n</html>\n`,
     red_flags: [],
   };
@@ -117,6 +119,8 @@ function buildForm(sc) {
     text: textarea(sc.text, { name: 'text', rows: '14', class: 'code' }),
     landing_html: textarea(sc.landing_html, { name: 'landing_html', rows: '12', class: 'code' }),
     explain_html: textarea(sc.explain_html, { name: 'explain_html', rows: '12', class: 'code' }),
+    education_url: input({ name: 'education_url', value: sc.education_url || '', maxlength: '2000', type: 'url',
+      placeholder: 'https://', autocomplete: 'off' }),
   };
   const html = htmlEditor({ value: sc.html });
   const flags = redFlagsEditor(sc.red_flags);
@@ -164,6 +168,7 @@ function buildForm(sc) {
     card(t('editor.section_pages'), [
       f('landing_html', t('editor.landing'), { help: t('editor.landing_help') }),
       f('explain_html', t('editor.explain')),
+      f('education_url', t('editor.education_url'), { help: t('editor.education_url_help') }),
     ]),
     card(t('preview.red_flags'), fields.red_flags),
   ];
