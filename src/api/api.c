@@ -105,6 +105,10 @@ const struct http_route api_routes[] = {
 	{ "GET", "/api/v1/results/trends", api_results_trends, 0 },
 	{ "GET", "/api/v1/outbox", api_outbox_get, 0 },
 	{ "GET", "/api/v1/outbox/{id}", api_outbox_one, 0 },
+	{ "GET", "/api/v1/education/{kind}.html", api_education_html, 0 },
+	{ "GET", "/api/v1/education/{kind}.pdf", api_education_pdf, 0 },
+	{ "GET", "/api/v1/education/{kind}", api_education_get, 0 },
+	{ "PUT", "/api/v1/education/{kind}", api_education_put, KB(256) },
 };
 const size_t api_routes_count = ARRAY_SIZE(api_routes);
 

@@ -202,5 +202,10 @@ json_t *api__timeline_json(struct http_request *req, struct http_response *res, 
 			   const struct campaign *c, const struct exclusion *x);
 void api_outbox_get(struct http_request *req, struct http_response *res);
 void api_outbox_one(struct http_request *req, struct http_response *res);
+/* education.c: material for targets before and after a drill (SPEC D9) */
+void api_education_get(struct http_request *req, struct http_response *res);
+void api_education_put(struct http_request *req, struct http_response *res);
+void api_education_html(struct http_request *req, struct http_response *res);
+void api_education_pdf(struct http_request *req, struct http_response *res);
 
 #endif

@@ -139,4 +139,21 @@ struct target;
 void content_merge_vars(const struct campaign *c, const struct target *t, const char *url,
 			const struct tz *zone, struct arena *a, struct merge_vars *ret);
 
+/* ---- documents (pdf.c) and education material (education.c, SPEC D9) ---- */
+
+/* Appends a PDF 1.4 document (A4 portrait, 20 mm margins): the title in a
+ * larger size, then each paragraph (UTF-8; a "\n" inside one breaks the
+ * line) wrapped to the page width, on as many pages as needed.  Japanese and
+ * English both show (the non-embedded font HeiseiKakuGo-W5 under
+ * UniJIS-UCS2-H); characters outside the BMP become U+3013.  On error (the
+ * buffer's cap) out is left as it was. */
+int content_pdf_text(struct buf *out, const char *title, const char *const *paragraphs, size_t n);
+
+/* The built-in education text of kind "before" (before a drill: how to spot
+ * phishing) or "after" (after it: what happened, what to do next time) in
+ * lang "ja" or "en"; paragraphs of the body are separated by blank lines.
+ * Static strings; -EINVAL for an unknown kind or language. */
+int content_education_default(const char *kind, const char *lang, const char **ret_title,
+			      const char **ret_body);
+
 #endif

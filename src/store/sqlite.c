@@ -559,6 +559,7 @@ static const char *const tenant_tables[][2] = {
 	{ "api_keys", "account_id IN (SELECT id FROM accounts WHERE tenant_id = ?)" },
 	{ "accounts", "tenant_id = ?" },
 	{ "audit_log", "tenant_id = ?" },
+	{ "education", "tenant_id = ?" },
 	{ "tenants", "id = ?" },
 };
 
@@ -2757,4 +2758,34 @@ int store_event_times(struct store *s, int64_t tenant_id, int64_t campaign_id, i
 		      int64_t target_max, struct arena *a, struct event **ret, size_t *ret_n)
 {
 	return events_read(s, tenant_id, campaign_id, target_min, target_max, false, a, ret, ret_n);
+}
+
+/* ---- education material ---- */
+
+int store_education_get(struct store *s, int64_t tenant_id, const char *kind, const char *lang,
+			struct arena *a, struct education *ret)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int r = prep(&cn, &st, "SELECT kind, lang, title, body, updated_at FROM education "
+			       "WHERE tenant_id = ? AND kind = ? AND lang = ?", I(tenant_id), T(kind), T(lang));
+	if (r < 0 || (r = step_row(&cn, st)) < 0)
+		return r;
+	if (r == 0)
+		return -ENOENT;
+	struct education e = { col_text(st, 0, a), col_text(st, 1, a), col_text(st, 2, a), col_text(st, 3, a),
+			       col_int(st, 4) };
+	if ((r = read_done(0, a)) < 0)
+		return r;
+	*ret = e;
+	return 0;
+}
+
+int store_education_set(struct store *s, int64_t tenant_id, const struct education *e)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	return run(&cn, "INSERT INTO education (tenant_id, kind, lang, title, body, updated_at) VALUES (?, ?, ?, ?, ?, ?) "
+			"ON CONFLICT (tenant_id, kind, lang) DO UPDATE SET title = excluded.title, body = excluded.body, "
+			"updated_at = excluded.updated_at",
+		   I(tenant_id), T(e->kind), T(e->lang), T(e->title), T(e->body), I(e->updated_at));
 }

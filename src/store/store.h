@@ -602,4 +602,18 @@ int store_share_find(struct store *s, const unsigned char hash[STORE_HASH_LEN], 
  * seconds). */
 int store_share_note(struct store *s, int64_t id, bool ok, int64_t now, int64_t window);
 
+/* ---- education material (SPEC D9) ---- */
+
+/* A tenant's own text of one kind ("before", "after") and language ("ja",
+ * "en"); strings live in the arena. */
+struct education {
+	const char *kind, *lang, *title, *body;
+	int64_t updated_at;
+};
+/* -ENOENT when the tenant has not edited it (the caller uses the default). */
+int store_education_get(struct store *s, int64_t tenant_id, const char *kind, const char *lang,
+			struct arena *a, struct education *ret);
+/* Inserts or replaces the tenant's text of e->kind and e->lang. */
+int store_education_set(struct store *s, int64_t tenant_id, const struct education *e);
+
 #endif

@@ -129,6 +129,10 @@ ROUTES = {
     "GET /api/v1/results/trends": TENANT,
     "GET /api/v1/outbox": TENANT,
     "GET /api/v1/outbox/{id}": TENANT,
+    "GET /api/v1/education/{kind}.html": TENANT,
+    "GET /api/v1/education/{kind}.pdf": TENANT,
+    "GET /api/v1/education/{kind}": TENANT,
+    "PUT /api/v1/education/{kind}": TENANT,  # a tenant write: read-only accounts get 403
 }
 
 
@@ -191,11 +195,16 @@ def build_world(k):
     w.readonly = key_for(login_ok(k, f"a-ro-{tag}", "readonly-password-1"))
     w.a_key_id = a.post_ok("/me/api-keys", {"label": f"A社キー-{tag}"}, status=201)["id"]
     w.gallery_id = d.scenario.get("gallery_id") or "ja-password-expiry"
+    r = a.request("PUT", "/education/before", json.dumps({"lang": "ja", "title": f"A社の教材-{tag}",
+                                                          "body": f"A社だけの本文-{tag}"}).encode(),
+                  content_type="application/json")
+    assert r.status == 200, r.describe()
 
     w.markers = set(w.emails) | w.rids | {
         f"A社の訓練-{tag}", f"A社リスト-{tag}", f"A社シナリオ-{tag}", f"A社リレー-{tag}", f"A社キー-{tag}",
         f"a-ro-{tag}", f"a-full-{tag}", f"ro-{tag}@a-corp.example", f"full-{tag}@a-corp.example",
         "デモ株式会社", w.share_token,
+        f"A社の教材-{tag}", f"A社だけの本文-{tag}",
     }
     # the operator, tenant B (its owner logs in and makes a key)
     w.operator = operator_api(k)
@@ -228,6 +237,9 @@ def fill(pattern, w):
     ]
     if "{" not in pattern:
         return pattern, False
+    if pattern.startswith("/api/v1/education/"):
+        # {kind} names no object of A's: every tenant has its own "before"
+        return pattern.replace("{kind}", "before"), False
     for prefix, values in by_prefix:
         if pattern.startswith(prefix):
             path = pattern

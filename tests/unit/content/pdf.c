@@ -1,0 +1,292 @@
+/* Tests of src/content/pdf.c: the structure of the PDF (header, trailer,
+ * cross-reference offsets) and, with poppler-utils installed, its text and
+ * page count as a real reader sees them. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <unistd.h>
+
+#include "content/content.h"
+#include "content/pdf.c"
+
+static const char *const ja = "不審なメールは報告窓口へ連絡してください。";
+static const char *const en = "Check the sender before you open any link.";
+
+/* Parses the trailer and checks that startxref points at "xref" and that
+ * each in-use entry points at "N 0 obj"; returns the number of objects. */
+static size_t check_structure(const struct buf *b)
+{
+	assert_true(b->len > 100);
+	assert_memory_equal(b->p, "%PDF-1.4\n", 9);
+	assert_true(b->len >= 6);
+	assert_memory_equal(b->p + b->len - 6, "%%EOF\n", 6);
+
+	const char *sx = NULL;
+	for (const char *p = b->p; (p = strstr(p, "startxref\n")); p++)
+		sx = p;
+	assert_non_null(sx);
+	char *end;
+	unsigned long long xref = strtoull(sx + 10, &end, 10);
+	assert_ptr_not_equal(end, sx + 10);
+	assert_true(xref < b->len);
+	assert_memory_equal(b->p + xref, "xref\n0 ", 7);
+
+	unsigned long long count = strtoull(b->p + xref + 7, &end, 10);
+	assert_true(count > 1);
+	assert_int_equal(*end, '\n');
+	const char *entry = end + 1;
+	assert_memory_equal(entry, "0000000000 65535 f \n", 20);
+	for (unsigned long long i = 1; i < count; i++) {
+		const char *e = entry + 20 * i;
+		assert_memory_equal(e + 10, " 00000 n \n", 10);
+		unsigned long long off = strtoull(e, NULL, 10);
+		assert_true(off < xref);
+		char want[32];
+		int n = snprintf(want, sizeof(want), "%llu 0 obj\n", i);
+		assert_memory_equal(b->p + off, want, (size_t)n);
+		assert_true(off == 0 || b->p[off - 1] == '\n');
+	}
+	/* the trailer declares the same size */
+	char size[48];
+	snprintf(size, sizeof(size), "/Size %llu ", count);
+	assert_non_null(strstr(sx - 200 > b->p ? sx - 200 : b->p, size));
+	return (size_t)count - 1;
+}
+
+static char *write_temp(const struct buf *b)
+{
+	char *path = xstrdup("/tmp/kunren-pdf-XXXXXX");
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, b->p, b->len), (ssize_t)b->len);
+	close(fd);
+	return path;
+}
+
+/* Output of a command (popen), or NULL when the tool is missing. */
+static char *run_tool(const char *tool, const char *args, const char *path)
+{
+	if (access(tool, X_OK) != 0)
+		return NULL;
+	_cleanup_free_ char *cmd = xasprintf("%s %s '%s' - 2>&1", tool, args, path);
+	FILE *f = popen(cmd, "r");
+	assert_non_null(f);
+	struct buf out = BUF_INIT(0);
+	char chunk[4096];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		assert_int_equal(buf_append(&out, chunk, n), 0);
+	assert_int_equal(pclose(f), 0);
+	if (strstr(out.p, "Couldn't find 'UniJIS-UCS2-H'"))
+		fail_msg("poppler lacks the Adobe-Japan1 CMaps: apt-get install poppler-data");
+	return buf_steal(&out);
+}
+
+/* pdfinfo does not take "-" for its output: a separate runner. */
+static int pdf_pages(const char *path)
+{
+	if (access("/usr/bin/pdfinfo", X_OK) != 0)
+		return -1;
+	_cleanup_free_ char *cmd = xasprintf("/usr/bin/pdfinfo '%s' 2>&1", path);
+	FILE *f = popen(cmd, "r");
+	assert_non_null(f);
+	char line[512];
+	int pages = -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "Pages:", 6))
+			pages = (int)strtol(line + 6, NULL, 10);
+	assert_int_equal(pclose(f), 0);
+	return pages;
+}
+
+/* Removes white space (pdftotext puts line breaks where lines wrapped). */
+static void squeeze(char *s)
+{
+	char *w = s;
+	for (char *r = s; *r; r++)
+		if (*r != ' ' && *r != '\n' && *r != '\f' && *r != '\r')
+			*w++ = *r;
+	*w = '\0';
+}
+
+static void test_structure_and_text(void **state)
+{
+	const char *const paras[] = { ja, en, "", "混在 mixed テキスト with <angle> & (parens) \\ back" };
+	struct buf b = BUF_INIT(0);
+	assert_int_equal(content_pdf_text(&b, "訓練前の注意 Before the drill", paras, ARRAY_SIZE(paras)), 0);
+	assert_int_equal(check_structure(&b), OBJ_FIRST_PAGE + 1);   /* one page */
+	assert_non_null(strstr(b.p, "/Encoding /UniJIS-UCS2-H"));
+	assert_non_null(strstr(b.p, "/BaseFont /HeiseiKakuGo-W5 "));
+	assert_non_null(strstr(b.p, "/Ordering (Japan1) /Supplement 2"));
+	assert_non_null(strstr(b.p, "/MediaBox [0 0 595.28 841.89]"));
+	/* 不 = U+4E0D written as UTF-16BE hex */
+	assert_non_null(strstr(b.p, "<4E0D"));
+
+	_cleanup_free_ char *path = write_temp(&b);
+	_cleanup_free_ char *text = run_tool("/usr/bin/pdftotext", "-enc UTF-8", path);
+	if (text) {
+		squeeze(text);
+		_cleanup_free_ char *want_ja = xstrdup(ja), *want_en = xstrdup(en), *want_t = xstrdup("訓練前の注意");
+		squeeze(want_ja);
+		squeeze(want_en);
+		assert_non_null(strstr(text, want_ja));
+		assert_non_null(strstr(text, want_en));
+		assert_non_null(strstr(text, want_t));
+		assert_non_null(strstr(text, "<angle>&(parens)\\back"));
+		assert_int_equal(pdf_pages(path), 1);
+	} else {
+		print_message("pdftotext missing (apt-get install poppler-utils): text not checked\n");
+	}
+	unlink(path);
+	buf_release(&b);
+}
+
+static void test_long_text_spans_pages(void **state)
+{
+	struct buf long_ja = BUF_INIT(0), long_en = BUF_INIT(0);
+	for (int i = 0; i < 60; i++) {
+		assert_int_equal(buf_printf(&long_ja, "第%d文：リンクを開く前に差出人を確かめましょう。", i), 0);
+		assert_int_equal(buf_printf(&long_en, "Sentence %d: look at the sender before clicking. ", i), 0);
+	}
+	const char *paras[12];
+	for (size_t i = 0; i < ARRAY_SIZE(paras); i++)
+		paras[i] = i % 2 ? long_en.p : long_ja.p;
+	struct buf b = BUF_INIT(0);
+	assert_int_equal(content_pdf_text(&b, "長い文書", paras, ARRAY_SIZE(paras)), 0);
+	size_t nobj = check_structure(&b);
+	assert_true(nobj > OBJ_FIRST_PAGE + 1);                     /* more than one page */
+	assert_true(strstr(b.p, "/Count ") != NULL && strtol(strstr(b.p, "/Count ") + 7, NULL, 10) > 1);
+
+	_cleanup_free_ char *path = write_temp(&b);
+	int pages = pdf_pages(path);
+	if (pages >= 0) {
+		assert_true(pages > 1);
+		assert_int_equal(pages, (int)((nobj - OBJ_FIRST_PAGE + 1) / 2));
+		_cleanup_free_ char *text = run_tool("/usr/bin/pdftotext", "-enc UTF-8", path);
+		assert_non_null(text);
+		squeeze(text);
+		assert_non_null(strstr(text, "第59文：リンクを開く前に差出人を確かめましょう。"));
+		assert_non_null(strstr(text, "Sentence59:lookatthesenderbeforeclicking."));
+	} else {
+		print_message("pdfinfo missing (apt-get install poppler-utils): pages not counted\n");
+	}
+	unlink(path);
+	buf_release(&b);
+	buf_release(&long_ja);
+	buf_release(&long_en);
+}
+
+/* Every line fits the text width by the estimate; CJK breaks anywhere but
+ * not before 。, English only at spaces. */
+static void test_wrapping(void **state)
+{
+	struct layout l = { 0 };
+	const char *s = "あいうえおかきくけこさしすせそたちつてとなにぬねのはひふへほまみむめもやゆよらりるれろわをん。"
+			"あいうえおかきくけこさしすせそたちつてとなにぬねのはひふへほまみむめもやゆよらりるれろわをん。";
+	assert_int_equal(layout_paragraph(&l, s, BODY_SIZE, BODY_LEAD), 0);
+	assert_int_equal(l.npages, 1);
+	/* 481.9 pt at 11 pt is 43 full-width characters per line */
+	const char *p = l.pages[0].p;
+	size_t lines = 0;
+	for (const char *t = p; (t = strstr(t, "> Tj")); t++) {
+		const char *open = t;
+		while (*open != '<')
+			open--;
+		size_t units = (size_t)(t - open - 1) / 4;
+		assert_true(units <= 43);
+		assert_true(strncmp(open + 1, "3002", 4) != 0);   /* no line starts with 。 */
+		lines++;
+	}
+	assert_int_equal(lines, 3);   /* 2 × 47 characters */
+	layout_release(&l);
+
+	struct layout e = { 0 };
+	assert_int_equal(layout_paragraph(&e, "aaaa bbbb cccc dddd eeee ffff gggg hhhh iiii jjjj kkkk llll mmmm "
+					      "nnnn oooo pppp qqqq rrrr ssss tttt uuuu vvvv wwww xxxx",
+					  BODY_SIZE, BODY_LEAD), 0);
+	/* 87 half-width characters per line: no word is cut */
+	for (const char *t = e.pages[0].p; (t = strstr(t, "> Tj")); t++) {
+		const char *open = t;
+		while (*open != '<')
+			open--;
+		assert_true((size_t)(t - open - 1) / 4 <= 87);
+		assert_true(strncmp(t - 4, "0020", 4) != 0);       /* trailing spaces trimmed */
+		assert_true(strncmp(open + 1, "0020", 4) != 0);    /* and leading ones */
+		/* each line ends with a whole word: 4 equal letters */
+		assert_memory_equal(t - 8, t - 4, 4);
+		assert_memory_equal(t - 12, t - 4, 4);
+		assert_memory_equal(t - 16, t - 4, 4);
+	}
+	layout_release(&e);
+}
+
+static void test_decode(void **state)
+{
+	uint16_t u[16];
+	/* invalid byte, a non-BMP emoji, a tab, a control, a newline */
+	const char s[] = "a\xff\xf0\x9f\x98\x80\tb\x01\nc\xe3\x81";
+	size_t n = decode(s, sizeof(s) - 1, u);
+	const uint16_t want[] = { 'a', GETA, GETA, ' ', 'b', '\n', 'c', GETA };
+	assert_int_equal(n, ARRAY_SIZE(want));
+	assert_memory_equal(u, want, sizeof(want));
+}
+
+static void test_cap_leaves_out_unchanged(void **state)
+{
+	struct buf b = BUF_INIT(600);
+	assert_int_equal(buf_puts(&b, "prefix"), 0);
+	const char *const paras[] = { en };
+	assert_int_equal(content_pdf_text(&b, "t", paras, 1), -E2BIG);
+	assert_string_equal(b.p, "prefix");
+	assert_int_equal(b.len, 6);
+	buf_release(&b);
+
+	/* appended after existing bytes, offsets still count from %PDF */
+	struct buf c = BUF_INIT(0);
+	assert_int_equal(buf_puts(&c, "junk"), 0);
+	assert_int_equal(content_pdf_text(&c, "t", paras, 1), 0);
+	struct buf d = BUF_INIT(0);
+	assert_int_equal(buf_append(&d, c.p + 4, c.len - 4), 0);
+	check_structure(&d);
+	buf_release(&c);
+	buf_release(&d);
+
+	/* no title, no paragraphs: still a valid one-page PDF */
+	struct buf z = BUF_INIT(0);
+	assert_int_equal(content_pdf_text(&z, NULL, NULL, 0), 0);
+	assert_int_equal(check_structure(&z), OBJ_FIRST_PAGE + 1);
+	buf_release(&z);
+}
+
+static void test_defaults(void **state)
+{
+	static const char *const kinds[] = { "before", "after" }, *const langs[] = { "ja", "en" };
+	for (size_t k = 0; k < 2; k++)
+		for (size_t g = 0; g < 2; g++) {
+			const char *title, *body;
+			assert_int_equal(content_education_default(kinds[k], langs[g], &title, &body), 0);
+			assert_true(strlen(title) > 0 && strlen(title) <= 200 && !strchr(title, '\n'));
+			assert_non_null(strstr(body, "\n\n"));   /* paragraphs */
+			assert_true(strlen(body) <= 20000);
+		}
+	const char *title, *body;
+	assert_int_equal(content_education_default("during", "ja", &title, &body), -EINVAL);
+	assert_int_equal(content_education_default("before", "fr", &title, &body), -EINVAL);
+	assert_int_equal(content_education_default("before", "ja", &title, &body), 0);
+	assert_non_null(strstr(body, "報告窓口"));
+	assert_non_null(strstr(body, "差出人"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_structure_and_text),
+		cmocka_unit_test(test_long_text_spans_pages),
+		cmocka_unit_test(test_wrapping),
+		cmocka_unit_test(test_decode),
+		cmocka_unit_test(test_cap_leaves_out_unchanged),
+		cmocka_unit_test(test_defaults),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
