@@ -17,6 +17,7 @@ import * as campaignPage from './pages/campaign.js';
 import * as outboxPage from './pages/outbox.js';
 import * as trendsPage from './pages/trends.js';
 import * as sendingPage from './pages/sending.js';
+import * as educationPage from './pages/education.js';
 import * as resetPage from './pages/password-reset.js';
 import * as accountPage from './pages/account.js';
 import * as usersPage from './pages/users.js';
@@ -47,6 +48,7 @@ const routes = [
   { path: '/outbox', page: outboxPage, nav: 'outbox' },
   { path: '/outbox/:id', page: outboxPage, nav: 'outbox' },
   { path: '/sending', page: sendingPage, nav: 'sending' },
+  { path: '/education', page: educationPage, nav: 'education' },
   { path: '/tenant', page: tenantPage, nav: 'tenant' },
   { path: '/users', page: usersPage, nav: 'users', owner: true },
   { path: '/audit', page: auditPage, nav: 'audit' },

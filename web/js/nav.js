@@ -11,6 +11,7 @@ const TENANT_NAV = [
   { id: 'results', href: '#/results', key: 'nav.results', icon: 'chart' },
   { id: 'lists', href: '#/lists', key: 'nav.lists', icon: 'users' },
   { id: 'gallery', href: '#/gallery', key: 'nav.gallery', icon: 'grid' },
+  { id: 'education', href: '#/education', key: 'nav.education', icon: 'doc' },
   { id: 'outbox', href: '#/outbox', key: 'nav.outbox', icon: 'mail' },
   { id: 'sending', href: '#/sending', key: 'nav.sending', icon: 'send' },
   { id: 'tenant', href: '#/tenant', key: 'nav.tenant', icon: 'doc', section: 'admin' },
