@@ -49,16 +49,35 @@ void api_gallery_get(struct http_request *req, struct http_response *res)
 	struct principal *p = api__auth(req, res, API_READ);
 	if (!p)
 		return;
-	const char *genre = http_query(req, "genre"), *type = http_query(req, "type"),
-		   *level = http_query(req, "level"), *lang = http_query(req, "lang"), *q = http_query(req, "q");
-	json_t *items = json_array();
+	static const char *const facets[] = { "genre", "type", "level", "lang" };
+	const char *want[4], *q = http_query(req, "q");
+	for (size_t f = 0; f < 4; f++)
+		want[f] = http_query(req, facets[f]);
+	json_t *items = json_array(), *counts = json_object();
+	for (size_t f = 0; f < 4; f++)
+		json_object_set_new(counts, facets[f], json_object());
 	for (size_t i = 0; i < content_gallery_count(); i++) {
 		const struct scenario *s = content_gallery_at(i);
-		if (matches(genre, s->genre) && matches(type, s->type) && matches(level, s->level) &&
-		    matches(lang, s->lang) && contains(q, s))
+		const char *have[4] = { s->genre, s->type, s->level, s->lang };
+		size_t misses = 0, missed = 0;
+		for (size_t f = 0; f < 4; f++)
+			if (!matches(want[f], have[f]))
+				misses++, missed = f;
+		if (!contains(q, s))
+			continue;
+		if (!misses)
 			json_array_append_new(items, gallery_json(s, false));
+		/* a facet's counts: the scenarios the other filters (and q) let through */
+		for (size_t f = 0; f < 4; f++) {
+			if (misses > 1 || (misses == 1 && missed != f))
+				continue;
+			json_t *c = json_object_get(counts, facets[f]);
+			json_object_set_new(c, have[f], json_integer(json_integer_value(json_object_get(c, have[f])) + 1));
+		}
 	}
-	http_response_json(res, 200, api__page(items, false, 0));
+	json_t *page = api__page(items, false, 0);
+	json_object_set_new(page, "facets", counts);
+	http_response_json(res, 200, page);
 }
 
 void api_gallery_one(struct http_request *req, struct http_response *res)

@@ -109,6 +109,16 @@ test('a whole drill: list, scenario, campaign, mail, click, form, results', { ti
     await goTo(page, '訓練シナリオ');
     const card = page.locator('[data-scenario="ja-password-expiry"]');
     await card.waitFor();
+    // Facet counts in the filters; choosing a type filters the cards.
+    const typeSelect = page.locator('select[name="type"]');
+    const attachOption = typeSelect.locator('option[value="添付ファイル型"]');
+    await page.waitForFunction(() => /\(\d+\)/.test(document.querySelector('select[name="type"] option[value="添付ファイル型"]').textContent));
+    const attachCount = Number(/\((\d+)\)/.exec(await attachOption.textContent())[1]);
+    assert.ok(attachCount >= 30, `attachment scenarios counted: ${attachCount}`);
+    await typeSelect.selectOption('添付ファイル型');
+    await page.locator('#gallery-results').getByText(new RegExp(`${attachCount}`)).first().waitFor();
+    assert.equal(await card.count(), 0, 'a link-type scenario is filtered out');
+    await typeSelect.selectOption('');
     await page.getByLabel('キーワード検索').fill('パスワード');
     await card.waitFor();
     await card.locator('[data-preview="ja-password-expiry"]').click();

@@ -3,6 +3,7 @@ field, merge fields checked at save time, previews with sample data, the text
 part regenerated from the HTML, and what a campaign sends afterwards."""
 
 import json
+import urllib.parse
 
 from kunren_testlib import setup_drill, wait_campaign
 
@@ -88,3 +89,28 @@ def test_explanation_page_shows_the_mail_and_its_red_flags(kunren_outbox):
     assert f"/c/{rid}" not in review and "/o/" not in review  # links inert, no beacon
     after = k.api.get_ok(f"/campaigns/{d.campaign['id']}")["counts"]
     assert after == before  # looking at the explanation records nothing
+
+
+def test_gallery_facets_count_what_each_choice_would_show(kunren_outbox):
+    """Issue 4: counts per facet, each with the other filters applied."""
+    api = kunren_outbox.api
+    everything = api.get_ok("/gallery")
+    assert len(everything["items"]) >= 200
+    f = everything["facets"]
+    assert sum(f["lang"].values()) == len(everything["items"])
+    assert f["lang"]["ja"] >= 170 and f["lang"]["en"] >= 30
+    assert set(f["type"]) == {"URLリンク型", "添付ファイル型", "複合型"}
+    # choosing a type: the list is that type's; the type facet still counts every type
+    att = api.get_ok("/gallery?type=" + urllib.parse.quote("添付ファイル型"))
+    assert len(att["items"]) == f["type"]["添付ファイル型"]
+    assert all(s["type"] == "添付ファイル型" for s in att["items"])
+    assert att["facets"]["type"] == f["type"]
+    assert sum(att["facets"]["level"].values()) == len(att["items"])
+    # a Japanese keyword narrows every facet
+    q = api.get_ok("/gallery?q=" + urllib.parse.quote("パスワード") + "&lang=ja")
+    assert 0 < len(q["items"]) < len(everything["items"])
+    assert sum(q["facets"]["genre"].values()) == len(q["items"])
+    assert all(s["lang"] == "ja" for s in q["items"])
+    # the full scenario carries its attachment declaration
+    one = api.get_ok("/gallery/" + att["items"][0]["id"])
+    assert one["attachment"]["kind"] in ("docx", "xlsx", "pdf") and one["attachment"]["filename"]

@@ -138,6 +138,20 @@ function filterSelect(kind, map) {
   return select(options, { name: kind });
 }
 
+/** "社内業務連絡 (38)": how many scenarios each choice would show with the other filters. */
+export function facetLabel(base, n) {
+  return `${base} (${n || 0})`;
+}
+
+function showFacetCounts(controls, facets) {
+  for (const kind of ['genre', 'type', 'level', 'lang']) {
+    for (const opt of controls[kind].options) {
+      if (!opt.value) continue;
+      opt.textContent = facetLabel(attrLabel(kind, opt.value), (facets[kind] || {})[opt.value]);
+    }
+  }
+}
+
 function galleryPanel(onImported) {
   const controls = {
     genre: filterSelect('genre', GENRES),
@@ -155,6 +169,7 @@ function galleryPanel(onImported) {
       const res = await api.get('/gallery', query);
       if (mine !== seq) return;
       const items = res.items || [];
+      showFacetCounts(controls, res.facets || {});
       replace(results, items.length
         ? [h('p', { class: 'muted small' }, t('gallery.count', { n: items.length })),
           h('div', { class: 'gallery-grid' }, items.map((sc) => scenarioCard(sc, onImported)))]
