@@ -182,6 +182,11 @@ test('a whole drill: list, scenario, campaign, mail, click, form, results', { ti
     else await landingForm.evaluate((f) => f.requestSubmit());
     await landing.waitForURL((u) => u.pathname.startsWith('/e/'));
     assert.match(await landing.locator('body').innerText(), /訓練/);
+    // The explanation page shows the mail received and its red flags.
+    const review = landing.locator('section.kunren-review');
+    await review.waitFor();
+    assert.match(await review.innerText(), /あなたが受け取ったメール/);
+    assert.ok(await review.locator('ol li').count() > 0, 'the red flags are listed');
     await landing.close();
 
     // Back on the campaign page, the counts come in live.
