@@ -179,7 +179,9 @@ static bool tenant_load(struct http_request *req, struct http_response *res, str
 
 /* ---- /operator/tenants ---- */
 
-void api_op_tenants_get(struct http_request *req, struct http_response *res)
+/* Every tenant through row() into a page of items (the operator's lists). */
+static void tenants_respond(struct http_request *req, struct http_response *res,
+			    json_t *(*row)(struct http_request *, struct http_response *, const struct tenant *))
 {
 	struct api *api = req->app;
 	struct principal *p = api__auth_operator(req, res, API_READ);
@@ -194,7 +196,7 @@ void api_op_tenants_get(struct http_request *req, struct http_response *res)
 	}
 	json_t *items = json_array();
 	for (size_t i = 0; i < n; i++) {
-		json_t *j = op_tenant_json(req, res, &t[i]);
+		json_t *j = row(req, res, &t[i]);
 		if (!j) {
 			json_decref(items);
 			return;
@@ -202,6 +204,11 @@ void api_op_tenants_get(struct http_request *req, struct http_response *res)
 		json_array_append_new(items, j);
 	}
 	http_response_json(res, 200, api__page(items, false, 0));
+}
+
+void api_op_tenants_get(struct http_request *req, struct http_response *res)
+{
+	tenants_respond(req, res, op_tenant_json);
 }
 
 static bool name_get(struct http_response *res, json_t *body, bool required, const char **ret)
@@ -753,35 +760,23 @@ void api_op_domain_delete(struct http_request *req, struct http_response *res)
 
 /* ---- usage of every tenant ---- */
 
+/* One tenant's usage figures, for the operator's usage list. */
+static json_t *usage_row(struct http_request *req, struct http_response *res, const struct tenant *t)
+{
+	json_t *j = api__tenant_json(req, res, t);
+	if (!j)
+		return NULL;
+	json_t *u = json_object_get(j, "usage");
+	json_t *out = json_pack("{s:I, s:s, s:O, s:O, s:O, s:O, s:O, s:O}", "tenant_id", (json_int_t)t->id, "name",
+				t->name, "licence", json_object_get(j, "licence"), "quota", json_object_get(j, "quota"),
+				"sends", json_object_get(u, "sends"), "addresses", json_object_get(u, "addresses"),
+				"remaining", json_object_get(j, "remaining"), "period_end",
+				json_object_get(j, "period_end"));
+	json_decref(j);
+	return out;
+}
+
 void api_op_usage_get(struct http_request *req, struct http_response *res)
 {
-	struct api *api = req->app;
-	struct principal *p = api__auth_operator(req, res, API_READ);
-	struct tenant *t;
-	size_t n;
-	if (!p)
-		return;
-	int r = store_tenants(api->store, req->arena, &t, &n);
-	if (r < 0) {
-		api__store_error(res, r, "tenants");
-		return;
-	}
-	json_t *items = json_array();
-	for (size_t i = 0; i < n; i++) {
-		json_t *j = api__tenant_json(req, res, &t[i]);
-		if (!j) {
-			json_decref(items);
-			return;
-		}
-		json_t *u = json_object_get(j, "usage");
-		json_array_append_new(items, json_pack("{s:I, s:s, s:O, s:O, s:O, s:O, s:O, s:O}", "tenant_id",
-						       (json_int_t)t[i].id, "name", t[i].name, "licence",
-						       json_object_get(j, "licence"), "quota", json_object_get(j, "quota"),
-						       "sends", json_object_get(u, "sends"), "addresses",
-						       json_object_get(u, "addresses"), "remaining",
-						       json_object_get(j, "remaining"), "period_end",
-						       json_object_get(j, "period_end")));
-		json_decref(j);
-	}
-	http_response_json(res, 200, api__page(items, false, 0));
+	tenants_respond(req, res, usage_row);
 }
