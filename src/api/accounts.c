@@ -643,8 +643,10 @@ static void audit_page(struct http_request *req, struct http_response *res, cons
 		json_t *j = json_pack("{s:I, s:o, s:s, s:s, s:s}", "id", (json_int_t)e[i].id, "at", api__time(p, e[i].at),
 				      "username", e[i].username ? e[i].username : "", "action", e[i].action, "detail",
 				      e[i].detail ? e[i].detail : "");
-		if (tenant_id < 0)
+		if (tenant_id < 0) {
 			json_object_set_new(j, "tenant_id", e[i].tenant_id ? json_integer(e[i].tenant_id) : json_null());
+			json_object_set_new(j, "tenant_name", json_string(e[i].tenant_name ? e[i].tenant_name : ""));
+		}
 		json_array_append_new(items, j);
 	}
 	http_response_json(res, 200, json_pack("{s:o, s:o}", "items", items, "next_before",

@@ -977,11 +977,12 @@ int store_audit(struct store *s, int64_t tenant_id, int64_t before, size_t limit
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	int r = prep(&cn, &st, "SELECT l.id, coalesce(l.tenant_id, 0), coalesce(l.account_id, 0), coalesce(ac.username, ''), "
-			       "l.action, l.detail, l.at FROM audit_log l LEFT JOIN accounts ac ON ac.id = l.account_id "
+			       "l.action, l.detail, l.at, coalesce(tn.name, '') FROM audit_log l "
+			       "LEFT JOIN accounts ac ON ac.id = l.account_id LEFT JOIN tenants tn ON tn.id = l.tenant_id "
 			       "WHERE (? = -1 OR coalesce(l.tenant_id, 0) = ?) AND (? = 0 OR l.id < ?) ORDER BY l.id DESC LIMIT ?",
 		     I(tenant_id), I(tenant_id), I(before), I(before), I((int64_t)limit));
 	return r < 0 ? r : READ_ROWS(&cn, st, a, ret, ret_n,
-					      *rec = (struct audit_entry){ col_int(st, 0), col_int(st, 1), col_int(st, 2), col_text(st, 3, a), col_text(st, 4, a), col_text(st, 5, a), col_int(st, 6) });
+					      *rec = (struct audit_entry){ col_int(st, 0), col_int(st, 1), col_int(st, 2), col_text(st, 3, a), col_text(st, 4, a), col_text(st, 5, a), col_int(st, 6), col_text(st, 7, a) });
 }
 
 int store_api_keys(struct store *s, int64_t account_id, struct arena *a, struct api_key_info **ret, size_t *ret_n)

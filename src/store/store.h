@@ -195,6 +195,7 @@ struct audit_entry {
 	const char *username;   /* "" when the account is gone */
 	const char *action, *detail;
 	int64_t at;
+	const char *tenant_name; /* "" for the operator's own entries or a deleted tenant */
 };
 /* Newest first: entries of a tenant (tenant_id -1: every entry, for the
  * operator) with id < before (0: from the newest), at most limit. */

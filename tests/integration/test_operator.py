@@ -147,9 +147,14 @@ def test_create_list_patch_suspend_and_renew(servers, smtp):
     patch(op, f"/operator/tenants/{t['id']}", {"suspended": False})
     assert owner_api.get_ok("/me")["user"]["username"] == "sample-owner"
 
-    acts = [e["action"] for e in op.get_ok("/operator/audit?limit=500")["items"]]
+    entries = op.get_ok("/operator/audit?limit=500")["items"]
+    acts = [e["action"] for e in entries]
     for a in ("tenant.create", "tenant.update", "tenant.renew"):
         assert a in acts, acts
+    # entries of a tenant carry its name
+    mine = [e for e in entries if e.get("tenant_id") == t["id"]]
+    name_now = op.get_ok(f"/operator/tenants/{t['id']}")["name"]
+    assert mine and all(e["tenant_name"] == name_now for e in mine), mine[:3]
 
 
 def table_columns(db):

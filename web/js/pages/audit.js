@@ -56,7 +56,7 @@ export function auditView({ path, csvPath, withTenant, tenantName }) {
     cols.push({ label: t('audit.user') }, { label: t('audit.action') }, { label: t('audit.detail') });
     replace(holder, table(cols, entries.map((e) => h('tr', { dataset: { id: e.id, action: e.action } },
       h('td', { class: 'nowrap' }, formatTimeSeconds(e.at)),
-      withTenant ? h('td', null, e.tenant_id ? ((tenantName && tenantName(e.tenant_id)) || `#${e.tenant_id}`) : h('span', { class: 'muted' }, t('audit.no_tenant'))) : null,
+      withTenant ? h('td', null, e.tenant_id ? (e.tenant_name || (tenantName && tenantName(e.tenant_id)) || `#${e.tenant_id}`) : h('span', { class: 'muted' }, t('audit.no_tenant'))) : null,
       h('td', null, e.username || h('span', { class: 'muted' }, '—')),
       h('td', { title: e.action }, actionLabel(e.action)),
       h('td', { class: 'wrap' }, e.detail || ''))), { id: 'audit-table', class: 'table-compact' }));
