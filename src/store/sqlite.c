@@ -324,6 +324,31 @@ static int read_done(int r, const struct arena *a)
 		r_;                                                             \
 	})
 
+/* Steps st once: -ENOENT without a row, else the statement given fills
+ * the record (it may set r_ to an error) and the arena is checked.  The
+ * shape of every "one record" reader. */
+#define READ_ROW(cn, st, a, ...)                                                 \
+	({                                                                      \
+		int r_ = step_row((cn), (st));                                  \
+		if (r_ == 0)                                                    \
+			r_ = -ENOENT;                                           \
+		else if (r_ > 0) {                                              \
+			r_ = 0;                                                 \
+			__VA_ARGS__;                                            \
+			r_ = read_done(r_, (a));                                \
+		}                                                               \
+		r_;                                                             \
+	})
+
+/* Runs an INSERT; *ret_id gets the new row's id. */
+#define run_insert(cn, ret_id, sql, ...)                                         \
+	({                                                                      \
+		int r_ = run((cn), sql, ##__VA_ARGS__);                         \
+		if (r_ >= 0)                                                    \
+			*(ret_id) = sqlite3_last_insert_rowid((cn)->db);        \
+		r_ < 0 ? r_ : 0;                                                \
+	})
+
 static int begin(struct conn *cn) { return run(cn, "BEGIN IMMEDIATE"); }
 static int commit(struct conn *cn) { return run(cn, "COMMIT"); }
 static void rollback(struct conn *cn) { sqlite3_exec(cn->db, "ROLLBACK", NULL, NULL, NULL); }
@@ -488,11 +513,7 @@ int store_tenant_create(struct store *s, const char *name, const char *time_zone
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	int64_t now = now_unix();
-	int r = run(&cn, "INSERT INTO tenants (name, time_zone, created_at, period_start) VALUES (?, ?, ?, ?)", T(name), T(time_zone), I(now), I(now));
-	if (r < 0)
-		return r;
-	*ret_id = sqlite3_last_insert_rowid(cn.db);
-	return 0;
+	return run_insert(&cn, ret_id, "INSERT INTO tenants (name, time_zone, created_at, period_start) VALUES (?, ?, ?, ?)", T(name), T(time_zone), I(now), I(now));
 }
 
 #define TENANT_COLS "id, name, time_zone, exclusion_seconds, created_at, plan, quota, period_start, period_end, " \
@@ -515,12 +536,7 @@ int store_tenant_get(struct store *s, int64_t id, struct arena *a, struct tenant
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	int r = prep(&cn, &st, "SELECT " TENANT_COLS " FROM tenants WHERE id = ?", I(id));
-	if (r < 0 || (r = step_row(&cn, st)) < 0)
-		return r;
-	if (r == 0)
-		return -ENOENT;
-	tenant_read(st, a, ret);
-	return read_done(0, a);
+	return r < 0 ? r : READ_ROW(&cn, st, a, tenant_read(st, a, ret));
 }
 
 int store_tenants(struct store *s, struct arena *a, struct tenant **ret, size_t *ret_n)
@@ -689,12 +705,8 @@ int store_account_create(struct store *s, int64_t tenant_id, const char *usernam
 			 const char *password_hash, enum role role, int64_t *ret_id)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	int r = run(&cn, "INSERT INTO accounts (tenant_id, username, password_hash, role, created_at) "
+	return run_insert(&cn, ret_id, "INSERT INTO accounts (tenant_id, username, password_hash, role, created_at) "
 			 "VALUES (nullif(?, 0), ?, ?, ?, ?)", I(tenant_id), T(username), T(password_hash), T(role_name(role)), I(now_unix()));
-	if (r < 0)
-		return r;
-	*ret_id = sqlite3_last_insert_rowid(cn.db);
-	return 0;
 }
 
 #define ACCOUNT_COLS "id, coalesce(tenant_id, 0), username, password_hash, email, role, second_factor, " \
@@ -723,9 +735,7 @@ static int account_query(struct store *s, const char *sql, const char *types, in
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	int r = types[0] == 'i' ? prep(&cn, &st, sql, I(id)) : prep(&cn, &st, sql, T(text));
-	if (r < 0 || (r = step_row(&cn, st)) < 0)
-		return r;
-	return r == 0 ? -ENOENT : read_done(account_read(st, a, ret), a);
+	return r < 0 ? r : READ_ROW(&cn, st, a, r_ = account_read(st, a, ret));
 }
 
 int store_account_get(struct store *s, int64_t id, struct arena *a, struct account *ret)
@@ -1009,13 +1019,9 @@ int store_branding_get(struct store *s, struct arena *a, struct branding *ret)
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	int r = prep(&cn, &st, "SELECT service_name, primary_color, support_contact, logo, logo_type FROM branding WHERE id = 1");
-	if (r < 0 || (r = step_row(&cn, st)) < 0)
-		return r;
-	if (r == 0)
-		return -ENOENT;
-	*ret = (struct branding){ col_text(st, 0, a), col_text(st, 1, a), col_text(st, 2, a), col_blob(st, 3, a),
-				  col_text(st, 4, a) };
-	return read_done(0, a);
+	return r < 0 ? r : READ_ROW(&cn, st, a, *ret = (struct branding){ col_text(st, 0, a), col_text(st, 1, a),
+								 col_text(st, 2, a), col_blob(st, 3, a),
+								 col_text(st, 4, a) });
 }
 
 int store_branding_set(struct store *s, const struct branding *b)
@@ -1040,13 +1046,9 @@ int store_domains(struct store *s, struct arena *a, struct training_domain **ret
 int store_domain_add(struct store *s, const struct training_domain *d, int64_t *ret_id)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	int r = run(&cn, "INSERT INTO training_domains (domain, note, spf, dkim, dmarc, created_at) VALUES (?,?,?,?,?,?)",
+	return run_insert(&cn, ret_id, "INSERT INTO training_domains (domain, note, spf, dkim, dmarc, created_at) VALUES (?,?,?,?,?,?)",
 		    T(d->domain), T(d->note ? d->note : ""), T(d->spf ? d->spf : "unknown"), T(d->dkim ? d->dkim : "unknown"),
 		    T(d->dmarc ? d->dmarc : "unknown"), I(now_unix()));
-	if (r < 0)
-		return r;
-	*ret_id = sqlite3_last_insert_rowid(cn.db);
-	return 0;
 }
 
 int store_domain_update(struct store *s, const struct training_domain *d)
@@ -1081,11 +1083,7 @@ static void list_read(sqlite3_stmt *st, struct arena *a, struct list_info *ret)
 int store_list_create(struct store *s, int64_t tenant_id, const char *name, int64_t *ret_id)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	int r = run(&cn, "INSERT INTO lists (tenant_id, name, created_at) VALUES (?, ?, ?)", I(tenant_id), T(name), I(now_unix()));
-	if (r < 0)
-		return r;
-	*ret_id = sqlite3_last_insert_rowid(cn.db);
-	return 0;
+	return run_insert(&cn, ret_id, "INSERT INTO lists (tenant_id, name, created_at) VALUES (?, ?, ?)", I(tenant_id), T(name), I(now_unix()));
 }
 
 int store_list_get(struct store *s, int64_t tenant_id, int64_t id, struct arena *a, struct list_info *ret)
@@ -1093,12 +1091,7 @@ int store_list_get(struct store *s, int64_t tenant_id, int64_t id, struct arena 
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	int r = prep(&cn, &st, "SELECT " LIST_COLS " FROM lists l WHERE l.tenant_id = ? AND l.id = ?", I(tenant_id), I(id));
-	if (r < 0 || (r = step_row(&cn, st)) < 0)
-		return r;
-	if (r == 0)
-		return -ENOENT;
-	list_read(st, a, ret);
-	return read_done(0, a);
+	return r < 0 ? r : READ_ROW(&cn, st, a, list_read(st, a, ret));
 }
 
 int store_lists(struct store *s, int64_t tenant_id, struct arena *a, struct list_info **ret, size_t *ret_n)
@@ -1413,14 +1406,10 @@ static void scenario_read(sqlite3_stmt *st, struct arena *a, struct scenario_rec
 int store_scenario_create(struct store *s, int64_t tenant_id, const struct scenario_rec *sc, int64_t *ret_id)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	int r = run(&cn, "INSERT INTO scenarios (tenant_id, gallery_id, name, description, genre, type, level, "
+	return run_insert(&cn, ret_id, "INSERT INTO scenarios (tenant_id, gallery_id, name, description, genre, type, level, "
 			 "lang, subject, html, text, sender_name, sender_local, sender_domain, landing_html, "
 			 "explain_html, red_flags, created_at, envelope_from, reply_to, headers, attachment, "
 			 "education_url) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", I(tenant_id), T(sc->gallery_id), T(sc->name), T(sc->description), T(sc->genre), T(sc->type), T(sc->level), T(sc->lang), T(sc->subject), T(sc->html), T(sc->text), T(sc->sender_name), T(sc->sender_local), T(sc->sender_domain), T(sc->landing_html), T(sc->explain_html), T(sc->red_flags_json ? sc->red_flags_json : "[]"), I(now_unix()), T(sc->envelope_from ? sc->envelope_from : ""), T(sc->reply_to ? sc->reply_to : ""), T(sc->headers_json ? sc->headers_json : "[]"), T(sc->attachment_json), T(sc->education_url ? sc->education_url : ""));
-	if (r < 0)
-		return r;
-	*ret_id = sqlite3_last_insert_rowid(cn.db);
-	return 0;
 }
 
 int store_scenario_get(struct store *s, int64_t tenant_id, int64_t id, struct arena *a, struct scenario_rec *ret)
@@ -1428,12 +1417,7 @@ int store_scenario_get(struct store *s, int64_t tenant_id, int64_t id, struct ar
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	int r = prep(&cn, &st, "SELECT " SCENARIO_COLS " FROM scenarios WHERE tenant_id = ? AND id = ?", I(tenant_id), I(id));
-	if (r < 0 || (r = step_row(&cn, st)) < 0)
-		return r;
-	if (r == 0)
-		return -ENOENT;
-	scenario_read(st, a, ret);
-	return read_done(0, a);
+	return r < 0 ? r : READ_ROW(&cn, st, a, scenario_read(st, a, ret));
 }
 
 int store_scenarios(struct store *s, int64_t tenant_id, struct arena *a, struct scenario_rec **ret, size_t *ret_n)
@@ -1590,11 +1574,7 @@ int store_campaign_get(struct store *s, int64_t tenant_id, int64_t id, struct ar
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	int r = prep(&cn, &st, "SELECT " CAMPAIGN_COLS " FROM campaigns c LEFT JOIN scenarios sc "
 			       "ON sc.id = c.scenario_id WHERE c.tenant_id = ? AND c.id = ?", I(tenant_id), I(id));
-	if (r < 0 || (r = step_row(&cn, st)) < 0)
-		return r;
-	if (r == 0)
-		return -ENOENT;
-	return read_done(campaign_read(&cn, st, a, ret), a);
+	return r < 0 ? r : READ_ROW(&cn, st, a, r_ = campaign_read(&cn, st, a, ret));
 }
 
 int store_campaigns(struct store *s, int64_t tenant_id, struct arena *a, struct campaign **ret, size_t *ret_n)
@@ -2318,38 +2298,29 @@ static void profile_read(sqlite3_stmt *st, struct arena *a, struct sending_profi
 int store_profile_create(struct store *s, const struct sending_profile *p, int64_t *ret_id)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	int r = run(&cn, "INSERT INTO sending_profiles (tenant_id, name, host, port, security, verify_tls, username, "
+	return run_insert(&cn, ret_id, "INSERT INTO sending_profiles (tenant_id, name, host, port, security, verify_tls, username, "
 			 "password_sealed, helo, connections, per_connection, created_at) "
 			 "VALUES (nullif(?, 0),?,?,?,?,?,?,?,?,?,?,?)", I(p->tenant_id), T(p->name), T(p->host), I(p->port), T(smtp_security_name(p->security)), I((int64_t)p->verify_tls), T(p->username), B(p->password_sealed.p, p->password_sealed.len), T(p->helo), I(p->connections), I(p->per_connection), I(now_unix()));
-	if (r < 0)
-		return r;
-	*ret_id = sqlite3_last_insert_rowid(cn.db);
-	return 0;
 }
 
-static int profile_query(struct store *s, const char *where, int64_t a1, int64_t a2, struct arena *a,
-			 struct sending_profile *ret)
+/* A profile by id as tenant_id sees it (its own and the operator's); -1: any. */
+static int profile_query(struct store *s, int64_t tenant_id, int64_t id, struct arena *a, struct sending_profile *ret)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	_cleanup_free_ char *sql = xasprintf("SELECT " PROFILE_COLS " FROM sending_profiles WHERE %s", where);
-	int r = prep(&cn, &st, sql, I(a1), I(a2));
-	if (r < 0 || (r = step_row(&cn, st)) < 0)
-		return r;
-	if (r == 0)
-		return -ENOENT;
-	profile_read(st, a, ret);
-	return read_done(0, a);
+	int r = prep(&cn, &st, "SELECT " PROFILE_COLS " FROM sending_profiles WHERE id = ?1 "
+			       "AND (?2 = -1 OR tenant_id IS NULL OR tenant_id = nullif(?2, 0))", I(id), I(tenant_id));
+	return r < 0 ? r : READ_ROW(&cn, st, a, profile_read(st, a, ret));
 }
 
 int store_profile_get(struct store *s, int64_t tenant_id, int64_t id, struct arena *a, struct sending_profile *ret)
 {
-	return profile_query(s, "id = ? AND (tenant_id IS NULL OR tenant_id = nullif(?, 0))", id, tenant_id, a, ret);
+	return profile_query(s, tenant_id, id, a, ret);
 }
 
 int store_profile_load(struct store *s, int64_t id, struct arena *a, struct sending_profile *ret)
 {
-	return profile_query(s, "id = ? AND ? = 0", id, 0, a, ret);
+	return profile_query(s, -1, id, a, ret);
 }
 
 int store_profiles(struct store *s, int64_t tenant_id, struct arena *a, struct sending_profile **ret, size_t *ret_n)
@@ -2413,12 +2384,8 @@ static void dkim_read(sqlite3_stmt *st, struct arena *a, struct dkim_key *k)
 int store_dkim_add(struct store *s, const struct dkim_key *k, int64_t *ret_id)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	int r = run(&cn, "INSERT INTO dkim_keys (domain, selector, algorithm, private_sealed, dns_txt, created_at) "
+	return run_insert(&cn, ret_id, "INSERT INTO dkim_keys (domain, selector, algorithm, private_sealed, dns_txt, created_at) "
 			 "VALUES (?,?,?,?,?,?)", T(k->domain), T(k->selector), T(k->algorithm), B(k->private_sealed.p, k->private_sealed.len), T(k->dns_txt), I(now_unix()));
-	if (r < 0)
-		return r;
-	*ret_id = sqlite3_last_insert_rowid(cn.db);
-	return 0;
 }
 
 int store_dkim_keys(struct store *s, struct arena *a, struct dkim_key **ret, size_t *ret_n)
@@ -2434,12 +2401,7 @@ int store_dkim_for_domain(struct store *s, const char *domain, struct arena *a, 
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	int r = prep(&cn, &st, "SELECT " DKIM_COLS " FROM dkim_keys WHERE domain = ?", T(domain));
-	if (r < 0 || (r = step_row(&cn, st)) < 0)
-		return r;
-	if (r == 0)
-		return -ENOENT;
-	dkim_read(st, a, ret);
-	return read_done(0, a);
+	return r < 0 ? r : READ_ROW(&cn, st, a, dkim_read(st, a, ret));
 }
 
 int store_dkim_delete(struct store *s, int64_t id)
@@ -2457,12 +2419,7 @@ int store_target_by_rid(struct store *s, const char *rid, struct arena *a, struc
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	int r = prep(&cn, &st, "SELECT " TARGET_COLS " FROM targets t JOIN campaigns c ON c.id = t.campaign_id "
 			       "WHERE t.rid = ? AND c.state IN ('sending', 'running', 'paused')", T(rid));
-	if (r < 0 || (r = step_row(&cn, st)) < 0)
-		return r;
-	if (r == 0)
-		return -ENOENT;
-	target_read(st, a, ret);
-	return read_done(0, a);
+	return r < 0 ? r : READ_ROW(&cn, st, a, target_read(st, a, ret));
 }
 
 /* Keeps targets.last_<kind>_ms (migration 0004) with every event written:
@@ -2657,12 +2614,7 @@ int store_share_find(struct store *s, const unsigned char hash[STORE_HASH_LEN], 
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	int r = prep(&cn, &st, "SELECT " SHARE_COLS " FROM share_links WHERE token_hash = ?",
 		     B(hash, (size_t)STORE_HASH_LEN));
-	if (r < 0 || (r = step_row(&cn, st)) < 0)
-		return r;
-	if (r == 0)
-		return -ENOENT;
-	share_read(st, a, ret);
-	return read_done(0, a);
+	return r < 0 ? r : READ_ROW(&cn, st, a, share_read(st, a, ret));
 }
 
 int store_share_note(struct store *s, int64_t id, bool ok, int64_t now, int64_t window)
@@ -2682,12 +2634,7 @@ int store_target_get(struct store *s, int64_t tenant_id, int64_t campaign_id, in
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	int r = prep(&cn, &st, "SELECT " TARGET_COLS " FROM targets t JOIN campaigns c ON c.id = t.campaign_id "
 			       "WHERE c.tenant_id = ? AND t.campaign_id = ? AND t.id = ?", I(tenant_id), I(campaign_id), I(target_id));
-	if (r < 0 || (r = step_row(&cn, st)) < 0)
-		return r;
-	if (r == 0)
-		return -ENOENT;
-	target_read(st, a, ret);
-	return read_done(0, a);
+	return r < 0 ? r : READ_ROW(&cn, st, a, target_read(st, a, ret));
 }
 
 int store_targets(struct store *s, int64_t tenant_id, int64_t campaign_id, int64_t after, size_t limit,
