@@ -148,8 +148,15 @@ static int first_start(struct store *s, const struct config *c)
 	const char *key = getenv("KUNREN_INITIAL_API_KEY");
 	_cleanup_free_ char *op_hash = NULL, *owner_hash = NULL;
 	struct store_bootstrap b = { .tenant_name = "デモ株式会社", .time_zone = c->time_zone };
+	struct account *ops;
+	size_t nops = 0;
 	int r;
 
+	/* Not the first start: no Argon2id hashes (64 MiB each) for nothing. */
+	if ((r = store_accounts(s, 0, a, &ops, &nops)) < 0 || nops > 0) {
+		arena_free(a);
+		return r < 0 ? r : 0;
+	}
 	if (!key || !key[0])
 		key = auth_api_key_new(a);
 	if (!auth_secret_valid(key)) {
