@@ -5,40 +5,7 @@
  * writers take BEGIN IMMEDIATE and wait for each other (busy timeout).
  * SQLite result codes are translated here and logged once, at this edge.
  */
-#include "store/store.h"
-
-#include <pthread.h>
-#include <sqlite3.h>
-
-#define POOL_SIZE 8
-#define STMT_CACHE 96 /* prepared statements kept per connection */
-
-/* A prepared statement kept for the next use of the same SQL on its
- * connection: compiling costs more than running most of ours. */
-struct stmt_slot {
-	sqlite3_stmt *st;
-	uint64_t hash;   /* of its SQL text */
-	bool in_use;
-};
-
-struct stmt_cache {
-	struct stmt_slot slot[STMT_CACHE];
-	size_t n;
-};
-
-struct store {
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	sqlite3 *conns[POOL_SIZE];
-	bool busy[POOL_SIZE];
-	struct stmt_cache cache[POOL_SIZE];
-};
-
-struct conn {
-	struct store *s;
-	sqlite3 *db;
-	int slot;
-};
+#include "store/sqlite_int.h"
 
 const char *const person_field_names[PF__COUNT] = {
 	"last_name", "first_name", "email", "department", "position", "field1", "field2", "field3",
@@ -50,21 +17,13 @@ static const char *const campaign_state_names[] = {
 };
 static const char *const target_state_names[] = { "pending", "claimed", "sending", "sent", "error", "uncertain",
 						    "cancelled" };
-static const char *const event_kind_names[EV__COUNT] = {
+const char *const event_kind_names[EV__COUNT] = {
 	"created", "sent", "send_error", "opened", "clicked", "file_opened", "submitted", "reported",
 };
 
 const char *role_name(enum role r) { return role_names[r]; }
 const char *campaign_state_name(enum campaign_state st) { return campaign_state_names[st]; }
 const char *event_kind_name(enum event_kind k) { return event_kind_names[k]; }
-
-static int name_index(const char *const *names, size_t n, const char *s)
-{
-	for (size_t i = 0; s && i < n; i++)
-		if (!strcmp(names[i], s))
-			return (int)i;
-	return -1;
-}
 
 int role_parse(const char *s, enum role *ret)
 {
@@ -74,284 +33,6 @@ int role_parse(const char *s, enum role *ret)
 	*ret = (enum role)i;
 	return 0;
 }
-
-/* ---- connections ---- */
-
-static int db_error(sqlite3 *db, int rc, const char *what)
-{
-	if (rc == SQLITE_CONSTRAINT || (rc & 0xff) == SQLITE_CONSTRAINT)
-		return -EEXIST;
-	log_error("store: %s: %s (%d)", what, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc), rc);
-	return -EIO;
-}
-
-/* A thread holding two connections can deadlock the pool: never allowed.
- * The statement cache of the connection a thread holds. */
-static _Thread_local bool conn_held;
-static _Thread_local struct stmt_cache *held_cache;
-
-static struct conn conn_get(struct store *s)
-{
-	BUG_ON(conn_held);
-	conn_held = true;
-	pthread_mutex_lock(&s->lock);
-	for (;;) {
-		for (int i = 0; i < POOL_SIZE; i++)
-			if (!s->busy[i]) {
-				s->busy[i] = true;
-				pthread_mutex_unlock(&s->lock);
-				held_cache = &s->cache[i];
-				return (struct conn){ s, s->conns[i], i };
-			}
-		pthread_cond_wait(&s->cond, &s->lock);
-	}
-}
-
-static void conn_put(struct conn *cn)
-{
-	if (!cn->s)
-		return;
-	conn_held = false;
-	held_cache = NULL;
-	pthread_mutex_lock(&cn->s->lock);
-	cn->s->busy[cn->slot] = false;
-	pthread_cond_signal(&cn->s->cond);
-	pthread_mutex_unlock(&cn->s->lock);
-}
-#define _cleanup_conn_ _cleanup_(conn_put)
-
-static uint64_t sql_hash(const char *sql)
-{
-	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-	for (const unsigned char *p = (const unsigned char *)sql; *p; p++)
-		h = (h ^ *p) * 1099511628211ULL;
-	return h;
-}
-
-/* Gives a statement back: a cached one is reset for its next use (which
- * also ends the read it may hold), any other finalized. */
-static void stmt_release(sqlite3_stmt *st)
-{
-	if (!st)
-		return;
-	for (size_t i = 0; held_cache && i < held_cache->n; i++)
-		if (held_cache->slot[i].st == st) {
-			sqlite3_reset(st);
-			sqlite3_clear_bindings(st);
-			held_cache->slot[i].in_use = false;
-			return;
-		}
-	sqlite3_finalize(st);
-}
-
-static void stmt_finalizep(sqlite3_stmt **st)
-{
-	stmt_release(*st);
-}
-#define _cleanup_stmt_ _cleanup_(stmt_finalizep)
-
-static int exec(struct conn *cn, const char *sql)
-{
-	int rc = sqlite3_exec(cn->db, sql, NULL, NULL, NULL);
-	return rc == SQLITE_OK ? 0 : db_error(cn->db, rc, sql);
-}
-
-/*
- * Statement arguments carry their type, so a mismatch is a compile error:
- * I(int64), T(text, NULL binds NULL), B(pointer, length) for blobs.
- */
-struct arg {
-	char type;
-	int64_t i;
-	const char *t;
-	const void *b;
-	size_t n;
-};
-#define I(x) ((struct arg){ .type = 'i', .i = (x) })
-#define T(x) ((struct arg){ .type = 't', .t = (x) })
-#define B(p, len) ((struct arg){ .type = 'b', .b = (p), .n = (len) })
-/* A leading sentinel lets a call have no arguments at all. */
-#define ARGV(...) (const struct arg[]){ { 0 }, ##__VA_ARGS__ }
-#define ARGC(...) (sizeof(ARGV(__VA_ARGS__)) / sizeof(struct arg) - 1)
-
-static int bind_args(sqlite3_stmt *st, const struct arg *args, size_t n)
-{
-	int rc = SQLITE_OK;
-	for (size_t i = 0; i < n && rc == SQLITE_OK; i++) {
-		int col = (int)i + 1;
-		const struct arg *a = &args[i];
-		if (a->type == 'i')
-			rc = sqlite3_bind_int64(st, col, a->i);
-		else if (a->type == 't')
-			rc = a->t ? sqlite3_bind_text(st, col, a->t, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(st, col);
-		else
-			rc = sqlite3_bind_blob(st, col, a->b, (int)a->n, SQLITE_TRANSIENT);
-	}
-	return rc;
-}
-
-/* Prepares sql and binds its arguments. */
-static int prep_a(struct conn *cn, sqlite3_stmt **ret, const char *sql, const struct arg *args, size_t n)
-{
-	struct stmt_cache *c = &cn->s->cache[cn->slot];
-	uint64_t h = sql_hash(sql);
-	sqlite3_stmt *st = NULL;
-	int rc;
-	for (size_t i = 0; i < c->n && !st; i++)
-		if (!c->slot[i].in_use && c->slot[i].hash == h && !strcmp(sqlite3_sql(c->slot[i].st), sql)) {
-			st = c->slot[i].st;
-			c->slot[i].in_use = true;
-		}
-	if (!st) {
-		rc = sqlite3_prepare_v3(cn->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
-		if (rc != SQLITE_OK)
-			return db_error(cn->db, rc, sql);
-		if (c->n < STMT_CACHE)
-			c->slot[c->n++] = (struct stmt_slot){ st, h, true };
-	}
-	/* n == 0: a statement reused in a loop, bound by hand each time */
-	BUG_ON(n && (int)n != sqlite3_bind_parameter_count(st));
-	if ((rc = bind_args(st, args, n)) != SQLITE_OK) {
-		stmt_release(st);
-		return db_error(cn->db, rc, sql);
-	}
-	*ret = st;
-	return 0;
-}
-#define prep(cn, ret, sql, ...) prep_a(cn, ret, sql, ARGV(__VA_ARGS__) + 1, ARGC(__VA_ARGS__))
-
-/* Steps a statement that returns no rows. */
-static int step_done(struct conn *cn, sqlite3_stmt *st)
-{
-	int rc = sqlite3_step(st);
-	return rc == SQLITE_DONE ? 0 : db_error(cn->db, rc, sqlite3_sql(st));
-}
-
-/* Steps once: 1 with a row, 0 when done. */
-static int step_row(struct conn *cn, sqlite3_stmt *st)
-{
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		return 1;
-	return rc == SQLITE_DONE ? 0 : db_error(cn->db, rc, sqlite3_sql(st));
-}
-
-/* Prepares, binds and runs a statement that returns no rows. */
-static int run_a(struct conn *cn, const char *sql, const struct arg *args, size_t n)
-{
-	sqlite3_stmt *st;
-	int r = prep_a(cn, &st, sql, args, n);
-	if (r < 0)
-		return r;
-	r = step_done(cn, st);
-	stmt_release(st);
-	return r;
-}
-#define run(cn, sql, ...) run_a(cn, sql, ARGV(__VA_ARGS__) + 1, ARGC(__VA_ARGS__))
-
-/* Column accessors: text copies into the arena ("" for NULL unless nullable). */
-static const char *col_text(sqlite3_stmt *st, int i, struct arena *a)
-{
-	const unsigned char *t = sqlite3_column_text(st, i);
-	return arena_strndup(a, t ? (const char *)t : "", t ? (size_t)sqlite3_column_bytes(st, i) : 0);
-}
-
-static const char *col_text_null(sqlite3_stmt *st, int i, struct arena *a)
-{
-	return sqlite3_column_type(st, i) == SQLITE_NULL ? NULL : col_text(st, i, a);
-}
-
-static int64_t col_int(sqlite3_stmt *st, int i)
-{
-	return sqlite3_column_int64(st, i);
-}
-
-static struct slice col_blob(sqlite3_stmt *st, int i, struct arena *a)
-{
-	size_t n = (size_t)sqlite3_column_bytes(st, i);
-	const void *p = sqlite3_column_blob(st, i);
-	char *copy = n ? arena_alloc(a, n) : NULL;
-	if (copy)
-		memcpy(copy, p, n);
-	return (struct slice){ copy, copy ? n : 0 };
-}
-
-/* Grows an arena array of records by one; returns the new slot. */
-static void *push(struct arena *a, void **arr, size_t *n, size_t *cap, size_t size)
-{
-	if (*n == *cap) {
-		size_t ncap = *cap ? *cap * 2 : 16;
-		void *p = arena_alloc(a, st_mult(ncap, size));
-		if (!p)
-			return NULL;
-		if (*n)
-			memcpy(p, *arr, *n * size);
-		*arr = p;
-		*cap = ncap;
-	}
-	return (char *)*arr + (*n)++ * size;
-}
-#define PUSH(a, arr, n, cap) ((__typeof__(arr))push((a), (void **)&(arr), &(n), &(cap), sizeof(*(arr))))
-
-/* The end of every read: a full arena is -ENOMEM, never a record with NULLs. */
-static int read_done(int r, const struct arena *a)
-{
-	return r >= 0 && arena_failed(a) ? -ENOMEM : r;
-}
-
-/*
- * Steps st to its end, each row into a new zeroed record `rec` of an arena
- * array (the statement given last fills it; it may set r_ and break on an
- * error); on success *ret and *ret_n get the array.  Evaluates to 0 or a
- * negative errno: the one shape of every "list of records" reader.
- */
-#define READ_ROWS(cn, st, a, ret, ret_n, ...)                                    \
-	({                                                                      \
-		__typeof__(*(ret)) out_ = NULL;                                 \
-		size_t n_ = 0, cap_ = 0;                                        \
-		int r_;                                                         \
-		while ((r_ = step_row((cn), (st))) > 0) {                       \
-			__typeof__(out_) rec = PUSH((a), out_, n_, cap_);       \
-			if (!rec)                                               \
-				break;                                          \
-			memset(rec, 0, sizeof(*rec));                           \
-			__VA_ARGS__;                                            \
-		}                                                               \
-		if ((r_ = read_done(r_, (a))) >= 0) {                           \
-			*(ret) = out_;                                          \
-			*(ret_n) = n_;                                          \
-		}                                                               \
-		r_;                                                             \
-	})
-
-/* Steps st once: -ENOENT without a row, else the statement given fills
- * the record (it may set r_ to an error) and the arena is checked.  The
- * shape of every "one record" reader. */
-#define READ_ROW(cn, st, a, ...)                                                 \
-	({                                                                      \
-		int r_ = step_row((cn), (st));                                  \
-		if (r_ == 0)                                                    \
-			r_ = -ENOENT;                                           \
-		else if (r_ > 0) {                                              \
-			r_ = 0;                                                 \
-			__VA_ARGS__;                                            \
-			r_ = read_done(r_, (a));                                \
-		}                                                               \
-		r_;                                                             \
-	})
-
-/* Runs an INSERT; *ret_id gets the new row's id. */
-#define run_insert(cn, ret_id, sql, ...)                                         \
-	({                                                                      \
-		int r_ = run((cn), sql, ##__VA_ARGS__);                         \
-		if (r_ >= 0)                                                    \
-			*(ret_id) = sqlite3_last_insert_rowid((cn)->db);        \
-		r_ < 0 ? r_ : 0;                                                \
-	})
-
-static int begin(struct conn *cn) { return run(cn, "BEGIN IMMEDIATE"); }
-static int commit(struct conn *cn) { return run(cn, "COMMIT"); }
-static void rollback(struct conn *cn) { sqlite3_exec(cn->db, "ROLLBACK", NULL, NULL, NULL); }
 
 /* ---- open, migrate ---- */
 
@@ -406,7 +87,7 @@ int store_schema_version(struct store *s, int *ret_version)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	int r = exec(&cn, "CREATE TABLE IF NOT EXISTS schema_migrations "
+	int r = sql_exec(&cn, "CREATE TABLE IF NOT EXISTS schema_migrations "
 			  "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)");
 	if (r < 0 || (r = prep(&cn, &st, "SELECT coalesce(max(version), 0) FROM schema_migrations")) < 0)
 		return r;
@@ -448,7 +129,7 @@ int store_migrate(struct store *s, int *ret_applied)
 	/* A migration may rebuild a table (create, copy, drop, rename): with
 	 * foreign keys on, the drop would cascade.  They are checked instead
 	 * before each commit. */
-	if ((r = exec(&cn, "PRAGMA foreign_keys=OFF")) < 0)
+	if ((r = sql_exec(&cn, "PRAGMA foreign_keys=OFF")) < 0)
 		return r;
 	for (size_t i = 0; i < n; i++) {
 		const char *name = m[i]->path + strlen(prefix);
@@ -459,18 +140,18 @@ int store_migrate(struct store *s, int *ret_applied)
 		if (version <= current)
 			continue;
 		_cleanup_free_ char *sql = xstrndup((const char *)m[i]->data, m[i]->len);
-		if ((r = begin(&cn)) < 0)
+		if ((r = tx_begin(&cn)) < 0)
 			return r;
-		if ((r = exec(&cn, sql)) < 0 || (r = foreign_keys_check(&cn, name)) < 0 ||
+		if ((r = sql_exec(&cn, sql)) < 0 || (r = foreign_keys_check(&cn, name)) < 0 ||
 		    (r = run(&cn, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)", I(version), T(name), I(now_unix()))) < 0 ||
-		    (r = commit(&cn)) < 0) {
-			rollback(&cn);
-			exec(&cn, "PRAGMA foreign_keys=ON");
+		    (r = tx_commit(&cn)) < 0) {
+			tx_rollback(&cn);
+			sql_exec(&cn, "PRAGMA foreign_keys=ON");
 			return r;
 		}
 		applied++;
 	}
-	if ((r = exec(&cn, "PRAGMA foreign_keys=ON")) < 0)
+	if ((r = sql_exec(&cn, "PRAGMA foreign_keys=ON")) < 0)
 		return r;
 	*ret_applied = applied;
 	return 0;
@@ -585,7 +266,7 @@ int store_retention_purge(struct store *s, int64_t now, int64_t *ret_campaigns)
 	const char *expired = "SELECT c.id FROM campaigns c JOIN tenants t ON t.id = c.tenant_id WHERE t.retention_days > 0 "
 			      "AND c.state IN ('finished', 'cancelled') AND c.finished_at > 0 "
 			      "AND c.finished_at < ?1 - t.retention_days * 86400";
-	int r = begin(&cn);
+	int r = tx_begin(&cn);
 	if (r < 0)
 		return r;
 	_cleanup_free_ char *audit = xasprintf(
@@ -595,8 +276,8 @@ int store_retention_purge(struct store *s, int64_t now, int64_t *ret_campaigns)
 	int64_t n = 0;
 	if ((r = run(&cn, audit, I(now))) >= 0 && (r = run(&cn, del, I(now))) >= 0)
 		n = sqlite3_changes(cn.db); /* targets, events, share links follow by ON DELETE CASCADE */
-	if (r < 0 || (r = commit(&cn)) < 0) {
-		rollback(&cn);
+	if (r < 0 || (r = tx_commit(&cn)) < 0) {
+		tx_rollback(&cn);
 		return r;
 	}
 	*ret_campaigns = n;
@@ -626,7 +307,7 @@ int store_tenant_purge(struct store *s, int64_t id, const char *reason, int64_t 
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	int64_t rows = 0;
-	int r = begin(&cn);
+	int r = tx_begin(&cn);
 	if (r < 0)
 		return r;
 	r = prep(&cn, &st, "SELECT name FROM tenants WHERE id = ?", I(id));
@@ -641,8 +322,8 @@ int store_tenant_purge(struct store *s, int64_t id, const char *reason, int64_t 
 	if (r >= 0)
 		r = run(&cn, "INSERT INTO deletion_log (tenant_id, tenant_name, reason, rows_deleted, files_deleted, at) "
 			     "VALUES (?, ?, ?, ?, ?, ?)", I(id), T(name), T(reason), I(rows), I(files_deleted), I(now));
-	if (r < 0 || (r = commit(&cn)) < 0) {
-		rollback(&cn);
+	if (r < 0 || (r = tx_commit(&cn)) < 0) {
+		tx_rollback(&cn);
 		return r;
 	}
 	if (ret_rows)
@@ -674,7 +355,7 @@ int store_bootstrap(struct store *s, const struct store_bootstrap *b)
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	int64_t now = now_unix(), tenant, owner;
-	int r = begin(&cn);
+	int r = tx_begin(&cn);
 	if (r < 0)
 		return r;
 	r = prep(&cn, &st, "SELECT 1 FROM accounts WHERE role = 'operator'");
@@ -694,8 +375,8 @@ int store_bootstrap(struct store *s, const struct store_bootstrap *b)
 	if (r >= 0)
 		r = run(&cn, "INSERT INTO api_keys (account_id, key_hash, label, created_at) VALUES (?, ?, 'first start', ?)",
 			I(owner), B(b->key_hash, (size_t)STORE_HASH_LEN), I(now));
-	if (r < 0 || (r = commit(&cn)) < 0) {
-		rollback(&cn);
+	if (r < 0 || (r = tx_commit(&cn)) < 0) {
+		tx_rollback(&cn);
 		return r;
 	}
 	return 0;
@@ -859,7 +540,7 @@ int store_account_failed(struct store *s, int64_t id, int64_t now, int64_t max_f
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	int r = begin(&cn);
+	int r = tx_begin(&cn);
 	if (r < 0)
 		return r;
 	r = run(&cn, "UPDATE accounts SET failures = failures + 1 WHERE id = ?", I(id));
@@ -870,8 +551,8 @@ int store_account_failed(struct store *s, int64_t id, int64_t now, int64_t max_f
 	if (r >= 0 && (r = step_row(&cn, st)) == 0)
 		r = -ENOENT;
 	int64_t until = r > 0 ? col_int(st, 0) : 0;
-	if (r < 0 || (r = commit(&cn)) < 0) {
-		rollback(&cn);
+	if (r < 0 || (r = tx_commit(&cn)) < 0) {
+		tx_rollback(&cn);
 		return r;
 	}
 	if (ret_locked_until)
@@ -905,7 +586,7 @@ int store_challenge_create(struct store *s, const unsigned char token_hash[STORE
 			   enum challenge_kind kind, const unsigned char *code_hash, int64_t expires_at)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	int r = begin(&cn);
+	int r = tx_begin(&cn);
 	if (r < 0)
 		return r;
 	r = run(&cn, "DELETE FROM challenges WHERE account_id = ? AND kind = ?", I(account_id), T(challenge_kinds[kind]));
@@ -916,8 +597,8 @@ int store_challenge_create(struct store *s, const unsigned char token_hash[STORE
 	/* a NULL blob for "no code" */
 	if (r >= 0 && !code_hash)
 		r = run(&cn, "UPDATE challenges SET code_hash = NULL WHERE token_hash = ?", B(token_hash, (size_t)STORE_HASH_LEN));
-	if (r < 0 || (r = commit(&cn)) < 0) {
-		rollback(&cn);
+	if (r < 0 || (r = tx_commit(&cn)) < 0) {
+		tx_rollback(&cn);
 		return r;
 	}
 	return 0;
@@ -1106,7 +787,7 @@ int store_list_delete(struct store *s, int64_t tenant_id, int64_t id)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	int r = begin(&cn);
+	int r = tx_begin(&cn);
 	if (r < 0)
 		return r;
 	r = prep(&cn, &st, "SELECT EXISTS (SELECT 1 FROM campaign_lists WHERE list_id = l.id) FROM lists l "
@@ -1117,8 +798,8 @@ int store_list_delete(struct store *s, int64_t tenant_id, int64_t id)
 		r = -EBUSY; /* a campaign uses it */
 	if (r >= 0)
 		r = run(&cn, "DELETE FROM lists WHERE id = ?", I(id));
-	if (r < 0 || (r = commit(&cn)) < 0) {
-		rollback(&cn);
+	if (r < 0 || (r = tx_commit(&cn)) < 0) {
+		tx_rollback(&cn);
 		return r;
 	}
 	return 0;
@@ -1149,7 +830,7 @@ int store_recipients_import(struct store *s, int64_t tenant_id, int64_t list_id,
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	_cleanup_stmt_ sqlite3_stmt *ins = NULL;
 	int64_t before = 0, after = 0;
-	int r = begin(&cn);
+	int r = tx_begin(&cn);
 	if (r < 0)
 		return r;
 	if ((r = list_check(&cn, tenant_id, list_id)) >= 0 && (r = list_size(&cn, list_id, &before)) >= 0)
@@ -1171,8 +852,8 @@ int store_recipients_import(struct store *s, int64_t tenant_id, int64_t list_id,
 	}
 	if (r >= 0)
 		r = list_size(&cn, list_id, &after);
-	if (r < 0 || (r = commit(&cn)) < 0) {
-		rollback(&cn);
+	if (r < 0 || (r = tx_commit(&cn)) < 0) {
+		tx_rollback(&cn);
 		return r;
 	}
 	/* rows hold each address once: what did not add a row overwrote one */
@@ -1181,9 +862,7 @@ int store_recipients_import(struct store *s, int64_t tenant_id, int64_t list_id,
 	return 0;
 }
 
-#define PERSON_COLS "last_name, first_name, email, department, position, field1, field2, field3, is_test"
-
-static void person_read(sqlite3_stmt *st, int col, struct arena *a, struct person *p)
+void person_read(sqlite3_stmt *st, int col, struct arena *a, struct person *p)
 {
 	for (int f = 0; f < PF__COUNT; f++)
 		p->f[f] = col_text(st, col + f, a);
@@ -1213,7 +892,7 @@ static char *like_pattern(struct arena *a, const char *q)
 	return arena_strndup(a, b.p, b.len);
 }
 
-static const char *sort_column(const char *sort)
+const char *sort_column(const char *sort)
 {
 	if (!sort || !strcmp(sort, "id"))
 		return "id";
@@ -1304,15 +983,15 @@ int store_recipient_add(struct store *s, int64_t tenant_id, int64_t list_id, con
 			int64_t *ret_id)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	int r = begin(&cn);
+	int r = tx_begin(&cn);
 	if (r < 0)
 		return r;
 	if ((r = list_check(&cn, tenant_id, list_id)) >= 0)
 		r = run(&cn, "INSERT INTO recipients (list_id, " PERSON_COLS ") VALUES (?,?,?,?,?,?,?,?,?,?)",
 			I(list_id), PERSON_ARGS(p));
 	int64_t id = sqlite3_last_insert_rowid(cn.db);
-	if (r < 0 || (r = commit(&cn)) < 0) {
-		rollback(&cn);
+	if (r < 0 || (r = tx_commit(&cn)) < 0) {
+		tx_rollback(&cn);
 		return r;
 	}
 	*ret_id = id;
@@ -1323,7 +1002,7 @@ int store_recipient_update(struct store *s, int64_t tenant_id, int64_t list_id, 
 			   const struct person *p)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	int r = begin(&cn);
+	int r = tx_begin(&cn);
 	if (r < 0)
 		return r;
 	if ((r = list_check(&cn, tenant_id, list_id)) >= 0)
@@ -1332,8 +1011,8 @@ int store_recipient_update(struct store *s, int64_t tenant_id, int64_t list_id, 
 			PERSON_ARGS(p), I(id), I(list_id));
 	if (r >= 0 && sqlite3_changes(cn.db) == 0)
 		r = -ENOENT;
-	if (r < 0 || (r = commit(&cn)) < 0) {
-		rollback(&cn);
+	if (r < 0 || (r = tx_commit(&cn)) < 0) {
+		tx_rollback(&cn);
 		return r;
 	}
 	return 0;
@@ -1351,7 +1030,7 @@ int store_recipients_delete(struct store *s, int64_t tenant_id, int64_t list_id,
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	_cleanup_stmt_ sqlite3_stmt *del = NULL;
-	int r = begin(&cn);
+	int r = tx_begin(&cn);
 	if (r < 0)
 		return r;
 	if ((r = list_check(&cn, tenant_id, list_id)) >= 0)
@@ -1367,8 +1046,8 @@ int store_recipients_delete(struct store *s, int64_t tenant_id, int64_t list_id,
 		if ((r = step_done(&cn, del)) >= 0)
 			ret_deleted[i] = sqlite3_changes(cn.db) > 0;
 	}
-	if (r < 0 || (r = commit(&cn)) < 0) {
-		rollback(&cn);
+	if (r < 0 || (r = tx_commit(&cn)) < 0) {
+		tx_rollback(&cn);
 		return r;
 	}
 	return 0;
@@ -1448,7 +1127,7 @@ int store_scenario_delete(struct store *s, int64_t tenant_id, int64_t id)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	int r = begin(&cn);
+	int r = tx_begin(&cn);
 	if (r < 0)
 		return r;
 	r = prep(&cn, &st, "SELECT EXISTS (SELECT 1 FROM campaigns WHERE scenario_id = sc.id) FROM scenarios sc "
@@ -1459,8 +1138,8 @@ int store_scenario_delete(struct store *s, int64_t tenant_id, int64_t id)
 		r = -EBUSY;
 	if (r >= 0)
 		r = run(&cn, "DELETE FROM scenarios WHERE id = ?", I(id));
-	if (r < 0 || (r = commit(&cn)) < 0) {
-		rollback(&cn);
+	if (r < 0 || (r = tx_commit(&cn)) < 0) {
+		tx_rollback(&cn);
 		return r;
 	}
 	return 0;
@@ -1509,7 +1188,7 @@ int store_campaign_create(struct store *s, int64_t tenant_id, const struct campa
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	int64_t now = now_unix(), id;
-	int r = begin(&cn);
+	int r = tx_begin(&cn);
 	if (r < 0)
 		return r;
 	{
@@ -1529,8 +1208,8 @@ int store_campaign_create(struct store *s, int64_t tenant_id, const struct campa
 		r = campaign_lists_set(&cn, id, c);
 	if (r >= 0)
 		r = run(&cn, "INSERT INTO events (campaign_id, kind, at_ms) VALUES (?, ?, ?)", I(id), T(event_kind_name(EV_CREATED)), I(now_ms()));
-	if (r < 0 || (r = commit(&cn)) < 0) {
-		rollback(&cn);
+	if (r < 0 || (r = tx_commit(&cn)) < 0) {
+		tx_rollback(&cn);
 		return r;
 	}
 	*ret_id = id;
@@ -1734,7 +1413,7 @@ int store_campaign_launch(struct store *s, int64_t tenant_id, int64_t id, int64_
 	struct tenant ten;
 	struct licence_check need = { 0, 0 };
 	int64_t count = 0;
-	int r = begin(&cn);
+	int r = tx_begin(&cn);
 	if (r < 0) {
 		arena_free(a);
 		return r;
@@ -1770,8 +1449,8 @@ int store_campaign_launch(struct store *s, int64_t tenant_id, int64_t id, int64_
 	arena_free(a);
 	if (ret_licence)
 		*ret_licence = need;
-	if (r < 0 || (r = commit(&cn)) < 0) {
-		rollback(&cn);
+	if (r < 0 || (r = tx_commit(&cn)) < 0) {
+		tx_rollback(&cn);
 		return r;
 	}
 	*ret_targets = count;
@@ -1784,7 +1463,7 @@ int store_campaign_update(struct store *s, int64_t tenant_id, int64_t id, const 
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	enum campaign_state st;
 	int64_t added;
-	int r = begin(&cn);
+	int r = tx_begin(&cn);
 	if (r < 0)
 		return r;
 	r = campaign_state_get(&cn, tenant_id, id, &st);
@@ -1818,8 +1497,8 @@ int store_campaign_update(struct store *s, int64_t tenant_id, int64_t id, const 
 			r = run(&cn, "UPDATE campaigns SET state = 'sending' WHERE id = ? AND EXISTS (SELECT 1 FROM "
 				     "targets t WHERE t.campaign_id = campaigns.id AND t.state = 'pending')", I(id));
 	}
-	if (r < 0 || (r = commit(&cn)) < 0) {
-		rollback(&cn);
+	if (r < 0 || (r = tx_commit(&cn)) < 0) {
+		tx_rollback(&cn);
 		return r;
 	}
 	return 0;
@@ -1830,7 +1509,7 @@ int store_campaign_transition(struct store *s, int64_t tenant_id, int64_t id, un
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	enum campaign_state cur;
-	int r = begin(&cn);
+	int r = tx_begin(&cn);
 	if (r < 0)
 		return r;
 	r = campaign_state_get(&cn, tenant_id, id, &cur);
@@ -1850,8 +1529,8 @@ int store_campaign_transition(struct store *s, int64_t tenant_id, int64_t id, un
 	}
 	if (r >= 0 && to == CAMPAIGN_CANCELLED)
 		r = run(&cn, "UPDATE targets SET state = 'cancelled' WHERE campaign_id = ? AND state IN ('pending', 'claimed')", I(id));
-	if (r < 0 || (r = commit(&cn)) < 0) {
-		rollback(&cn);
+	if (r < 0 || (r = tx_commit(&cn)) < 0) {
+		tx_rollback(&cn);
 		return r;
 	}
 	return 0;
@@ -1859,14 +1538,12 @@ int store_campaign_transition(struct store *s, int64_t tenant_id, int64_t id, un
 
 /* ---- delivery ---- */
 
-#define TARGET_COLS "t.id, t.campaign_id, c.tenant_id, t.rid, t.state, t.sent_at, t.error, t.due_at, t.attempts, " PERSON_COLS
-
 const char *target_state_name(enum target_state st)
 {
 	return (size_t)st < ARRAY_SIZE(target_state_names) ? target_state_names[st] : "error";
 }
 
-static void target_read(sqlite3_stmt *st, struct arena *a, struct target *t)
+void target_read(sqlite3_stmt *st, struct arena *a, struct target *t)
 {
 	*t = (struct target){
 		.id = col_int(st, 0), .campaign_id = col_int(st, 1), .tenant_id = col_int(st, 2),
@@ -1883,7 +1560,7 @@ int store_campaigns_tick(struct store *s, int64_t now)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	int changed = 0;
-	int r = begin(&cn);
+	int r = tx_begin(&cn);
 	if (r < 0)
 		return r;
 	r = run(&cn, "UPDATE campaigns SET state = 'sending' WHERE state = 'scheduled' AND start_at <= ?", I(now));
@@ -1902,8 +1579,8 @@ int store_campaigns_tick(struct store *s, int64_t now)
 		r = run(&cn, "UPDATE campaigns SET state = 'finished', finished_at = ? WHERE ends_at > 0 AND ends_at <= ? "
 			     "AND state IN ('scheduled', 'sending', 'running', 'paused')", I(now), I(now));
 	changed += r >= 0 ? sqlite3_changes(cn.db) : 0;
-	if (r < 0 || (r = commit(&cn)) < 0) {
-		rollback(&cn);
+	if (r < 0 || (r = tx_commit(&cn)) < 0) {
+		tx_rollback(&cn);
 		return r;
 	}
 	return changed;
@@ -1927,7 +1604,7 @@ int store_targets_claim(struct store *s, int64_t profile_id, int64_t now, size_t
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	struct target *out = NULL;
 	size_t n = 0, cap = 0;
-	int r = begin(&cn);
+	int r = tx_begin(&cn);
 	if (r < 0)
 		return r;
 	r = prep(&cn, &st, "SELECT " TARGET_COLS " FROM targets t JOIN campaigns c ON c.id = t.campaign_id "
@@ -1944,8 +1621,8 @@ int store_targets_claim(struct store *s, int64_t profile_id, int64_t now, size_t
 		r = run(&cn, "UPDATE targets SET state = 'claimed' WHERE id = ?", I(out[i].id));
 		out[i].state = TARGET_CLAIMED;
 	}
-	if (r < 0 || (r = commit(&cn)) < 0) {
-		rollback(&cn);
+	if (r < 0 || (r = tx_commit(&cn)) < 0) {
+		tx_rollback(&cn);
 		return r;
 	}
 	*ret = out;
@@ -1957,7 +1634,7 @@ int store_targets_recover(struct store *s, int64_t *ret_requeued, int64_t *ret_u
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	int64_t requeued = 0, uncertain = 0;
-	int r = begin(&cn);
+	int r = tx_begin(&cn);
 	if (r < 0)
 		return r;
 	r = run(&cn, "UPDATE targets SET state = 'pending' WHERE state = 'claimed'");
@@ -1972,8 +1649,8 @@ int store_targets_recover(struct store *s, int64_t *ret_requeued, int64_t *ret_u
 			     "mail was being handed to the relay' WHERE state = 'sending'");
 	if (r >= 0)
 		uncertain = sqlite3_changes(cn.db);
-	if (r < 0 || (r = commit(&cn)) < 0) {
-		rollback(&cn);
+	if (r < 0 || (r = tx_commit(&cn)) < 0) {
+		tx_rollback(&cn);
 		return r;
 	}
 	*ret_requeued = requeued;
@@ -2134,14 +1811,14 @@ static int op_apply(struct conn *cn, struct store_delivery_op *op)
 int store_delivery_apply(struct store *s, struct store_delivery_op *ops, size_t n)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	int r = begin(&cn);
+	int r = tx_begin(&cn);
 	for (size_t i = 0; r >= 0 && i < n; i++) {
 		ops[i].result = op_apply(&cn, &ops[i]);
 		if (ops[i].result < 0 && ops[i].result != -ESTALE && ops[i].result != -EDQUOT)
 			r = ops[i].result; /* a database error: nothing of the batch stays */
 	}
-	if (r < 0 || (r = commit(&cn)) < 0) {
-		rollback(&cn);
+	if (r < 0 || (r = tx_commit(&cn)) < 0) {
+		tx_rollback(&cn);
 		for (size_t i = 0; i < n; i++)
 			ops[i].result = r;
 		return r;
@@ -2353,7 +2030,7 @@ int store_profile_delete(struct store *s, int64_t tenant_id, int64_t id)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	int r = begin(&cn);
+	int r = tx_begin(&cn);
 	if (r < 0)
 		return r;
 	r = prep(&cn, &st, "SELECT 1 FROM campaigns WHERE profile_id = ? AND state NOT IN ('finished', 'cancelled')", I(id));
@@ -2363,8 +2040,8 @@ int store_profile_delete(struct store *s, int64_t tenant_id, int64_t id)
 		r = run(&cn, "DELETE FROM sending_profiles WHERE " PROFILE_OWNED, I(id), I(tenant_id));
 	if (r >= 0 && sqlite3_changes(cn.db) == 0)
 		r = -ENOENT;
-	if (r < 0 || (r = commit(&cn)) < 0) {
-		rollback(&cn);
+	if (r < 0 || (r = tx_commit(&cn)) < 0) {
+		tx_rollback(&cn);
 		return r;
 	}
 	return 0;
@@ -2409,153 +2086,6 @@ int store_dkim_delete(struct store *s, int64_t id)
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	int r = run(&cn, "DELETE FROM dkim_keys WHERE id = ?", I(id));
 	return r < 0 ? r : sqlite3_changes(cn.db) ? 0 : -ENOENT;
-}
-
-/* ---- tracking and results ---- */
-
-int store_target_by_rid(struct store *s, const char *rid, struct arena *a, struct target *ret)
-{
-	_cleanup_conn_ struct conn cn = conn_get(s);
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	int r = prep(&cn, &st, "SELECT " TARGET_COLS " FROM targets t JOIN campaigns c ON c.id = t.campaign_id "
-			       "WHERE t.rid = ? AND c.state IN ('sending', 'running', 'paused')", T(rid));
-	return r < 0 ? r : READ_ROW(&cn, st, a, target_read(st, a, ret));
-}
-
-/* Keeps targets.last_<kind>_ms (migration 0004) with every event written:
- * ?1 kind, ?2 at_ms, ?3 target id. */
-#define LAST_MS_COL(k) "last_" k "_ms = CASE WHEN ?1 = '" k "' THEN max(last_" k "_ms, ?2) ELSE last_" k "_ms END"
-#define LAST_MS_UPDATE "UPDATE targets SET " LAST_MS_COL("sent") ", " LAST_MS_COL("opened") ", " \
-	LAST_MS_COL("clicked") ", " LAST_MS_COL("file_opened") ", " LAST_MS_COL("submitted") ", " \
-	LAST_MS_COL("reported") " WHERE id = ?3"
-
-int store_events_add(struct store *s, const struct event *ev, size_t n)
-{
-	_cleanup_conn_ struct conn cn = conn_get(s);
-	_cleanup_stmt_ sqlite3_stmt *ins = NULL;
-	int r = begin(&cn);
-	if (r < 0)
-		return r;
-	_cleanup_stmt_ sqlite3_stmt *last = NULL;
-	r = prep(&cn, &ins, "INSERT INTO events (campaign_id, target_id, kind, at_ms, ip, user_agent, os, "
-			    "browser, device, detail) VALUES (?, nullif(?, 0), ?, ?, ?, ?, ?, ?, ?, ?)");
-	if (r >= 0)
-		r = prep(&cn, &last, LAST_MS_UPDATE);
-	for (size_t i = 0; r >= 0 && i < n; i++) {
-		const struct event *e = &ev[i];
-		const char *texts[] = { e->ip, e->user_agent, e->os, e->browser, e->device, e->detail };
-		sqlite3_reset(ins);
-		sqlite3_bind_int64(ins, 1, e->campaign_id);
-		sqlite3_bind_int64(ins, 2, e->target_id);
-		sqlite3_bind_text(ins, 3, event_kind_name(e->kind), -1, SQLITE_STATIC);
-		sqlite3_bind_int64(ins, 4, e->at_ms);
-		for (size_t k = 0; k < ARRAY_SIZE(texts); k++)
-			if (texts[k])
-				sqlite3_bind_text(ins, (int)k + 5, texts[k], -1, SQLITE_STATIC);
-			else
-				sqlite3_bind_null(ins, (int)k + 5);
-		r = step_done(&cn, ins);
-		if (r >= 0 && e->target_id) {
-			sqlite3_reset(last);
-			sqlite3_bind_text(last, 1, event_kind_name(e->kind), -1, SQLITE_STATIC);
-			sqlite3_bind_int64(last, 2, e->at_ms);
-			sqlite3_bind_int64(last, 3, e->target_id);
-			r = step_done(&cn, last);
-		}
-	}
-	if (r < 0 || (r = commit(&cn)) < 0) {
-		rollback(&cn);
-		return r;
-	}
-	return 0;
-}
-
-/* The machine-event rule of report_event_is_machine, in SQL: a reaction
- * within ?3 seconds of the target's delivery (t is the target, e the event). */
-#define MACHINE_SQL "(?3 > 0 AND t.sent_at > 0 AND e.kind IN ('opened', 'clicked', 'file_opened', " \
-	"'submitted') AND e.at_ms < (t.sent_at + ?3) * 1000)"
-
-int store_campaign_reach(struct store *s, int64_t tenant_id, int64_t campaign_id, int64_t exclusion_seconds,
-			 const char *group_by, struct arena *a, struct store_reach **ret, size_t *ret_n)
-{
-	const char *col = group_by ? sort_column(group_by) : NULL;
-	if (group_by && (!col || !strcmp(col, "id") || !strcmp(col, "is_test")))
-		return -EINVAL;
-	/* ?1 tenant, ?2 campaign, ?3 exclusion seconds; the group column comes
-	 * from the fixed table of sort_column, never from the input. */
-	_cleanup_buf_ struct buf sql = BUF_INIT(8192);
-	/* A step counts when the latest such event is outside the exclusion
-	 * window: then at least one of them is not a machine event (the rule
-	 * of report_event_is_machine; a unit test compares the two). */
-#define REACH(k) "(t.last_" k "_ms > 0 AND NOT (?3 > 0 AND t.sent_at > 0 AND " \
-	"t.last_" k "_ms < (t.sent_at + ?3) * 1000))"
-	buf_printf(&sql,
-		   "SELECT %s%s AS g, count(*), "
-		   /* an error is a target whose send failed and who did nothing after all */
-		   "sum(t.state = 'error' AND t.last_sent_ms = 0 AND NOT (" REACH("opened") " OR "
-		   REACH("clicked") " OR " REACH("file_opened") " OR " REACH("submitted") ")), "
-		   "0, sum(t.last_sent_ms > 0), 0, sum" REACH("opened") ", sum" REACH("clicked") ", "
-		   "sum" REACH("file_opened") ", sum" REACH("submitted") ", sum(t.last_reported_ms > 0) "
-		   "FROM targets t JOIN campaigns c ON c.id = t.campaign_id "
-		   "WHERE c.tenant_id = ?1 AND t.campaign_id = ?2 GROUP BY g ORDER BY count(*) DESC, g",
-		   col ? "t." : "", col ? col : "''");
-#undef REACH
-	_Static_assert(EV__COUNT == 8, "one column per event kind");
-	_cleanup_conn_ struct conn cn = conn_get(s);
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	struct store_reach *out = NULL;
-	size_t n = 0, cap = 0;
-	int r = prep(&cn, &st, sql.p, I(tenant_id), I(campaign_id), I(exclusion_seconds));
-	while (r >= 0 && (r = step_row(&cn, st)) > 0) {
-		struct store_reach *x = PUSH(a, out, n, cap);
-		if (!x)
-			break;
-		x->value = col_text(st, 0, a);
-		x->targets = col_int(st, 1);
-		x->errors = col_int(st, 2);
-		for (int k = 0; k < EV__COUNT; k++)
-			x->reached[k] = col_int(st, 3 + k);
-	}
-	if ((r = read_done(r, a)) < 0)
-		return r;
-	*ret = out;
-	*ret_n = n;
-	return 0;
-}
-
-int store_event_histogram(struct store *s, int64_t tenant_id, int64_t campaign_id, int64_t exclusion_seconds,
-			  int64_t origin, int64_t bucket_seconds, struct arena *a, struct store_bucket **ret,
-			  size_t *ret_n)
-{
-	_cleanup_conn_ struct conn cn = conn_get(s);
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	struct store_bucket *out = NULL;
-	size_t n = 0, cap = 0;
-	/* ?1 tenant, ?2 campaign, ?3 exclusion, ?4 origin, ?5 bucket */
-	int r = prep(&cn, &st, "SELECT (e.at_ms / 1000 - ?4) / ?5 AS b, e.kind, count(*) FROM events e "
-			       "JOIN campaigns c ON c.id = e.campaign_id LEFT JOIN targets t ON t.id = e.target_id "
-			       "WHERE c.tenant_id = ?1 AND e.campaign_id = ?2 AND e.at_ms >= ?4 * 1000 "
-			       "AND NOT coalesce(" MACHINE_SQL ", 0) GROUP BY b, e.kind ORDER BY b",
-		     I(tenant_id), I(campaign_id), I(exclusion_seconds), I(origin), I(bucket_seconds));
-	while (r >= 0 && (r = step_row(&cn, st)) > 0) {
-		int64_t at = origin + col_int(st, 0) * bucket_seconds;
-		int k = name_index(event_kind_names, EV__COUNT, (const char *)sqlite3_column_text(st, 1));
-		if (k < 0)
-			continue;
-		if (!n || out[n - 1].at != at) {
-			struct store_bucket *x = PUSH(a, out, n, cap);
-			if (!x)
-				break;
-			memset(x, 0, sizeof(*x));
-			x->at = at;
-		}
-		out[n - 1].n[k] = col_int(st, 2);
-	}
-	if ((r = read_done(r, a)) < 0)
-		return r;
-	*ret = out;
-	*ret_n = n;
-	return 0;
 }
 
 /* ---- share links ---- */
@@ -2625,87 +2155,6 @@ int store_share_note(struct store *s, int64_t id, bool ok, int64_t now, int64_t 
 	return run(&cn, "UPDATE share_links SET failures = CASE WHEN failures_since + ?2 <= ?3 THEN 1 "
 			"ELSE failures + 1 END, failures_since = CASE WHEN failures_since + ?2 <= ?3 THEN ?3 "
 			"ELSE failures_since END WHERE id = ?1", I(id), I(window), I(now));
-}
-
-int store_target_get(struct store *s, int64_t tenant_id, int64_t campaign_id, int64_t target_id,
-		     struct arena *a, struct target *ret)
-{
-	_cleanup_conn_ struct conn cn = conn_get(s);
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	int r = prep(&cn, &st, "SELECT " TARGET_COLS " FROM targets t JOIN campaigns c ON c.id = t.campaign_id "
-			       "WHERE c.tenant_id = ? AND t.campaign_id = ? AND t.id = ?", I(tenant_id), I(campaign_id), I(target_id));
-	return r < 0 ? r : READ_ROW(&cn, st, a, target_read(st, a, ret));
-}
-
-int store_targets(struct store *s, int64_t tenant_id, int64_t campaign_id, int64_t after, size_t limit,
-		  struct arena *a, struct target **ret, size_t *ret_n)
-{
-	_cleanup_conn_ struct conn cn = conn_get(s);
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	int r = prep(&cn, &st, "SELECT " TARGET_COLS " FROM targets t JOIN campaigns c ON c.id = t.campaign_id "
-			       "WHERE c.tenant_id = ? AND t.campaign_id = ? AND t.id > ? ORDER BY t.id LIMIT ?", I(tenant_id), I(campaign_id), I(after), I((int64_t)limit));
-	return r < 0 ? r : READ_ROWS(&cn, st, a, ret, ret_n, target_read(st, a, rec));
-}
-
-/* full: with the client's details; else kind and time only (what counts
- * and 訓練結果.csv need), which copies no strings. */
-static int events_read(struct store *s, int64_t tenant_id, int64_t campaign_id, int64_t target_min,
-		       int64_t target_max, bool full, struct arena *a, struct event **ret, size_t *ret_n)
-{
-	_cleanup_conn_ struct conn cn = conn_get(s);
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	struct event *out = NULL;
-	size_t n = 0, cap = 0;
-	/* Two shapes, so a page of targets is an index range, not a scan:
-	 * only a range from 0 needs the campaign's own (target-less) events. */
-	int r = target_min > 0
-		? prep(&cn, &st, "SELECT e.id, e.campaign_id, e.target_id, e.kind, e.at_ms, e.ip, e.user_agent, "
-				 "e.os, e.browser, e.device, e.detail FROM events e JOIN campaigns c ON c.id = e.campaign_id "
-				 "WHERE c.tenant_id = ? AND e.campaign_id = ? AND e.target_id BETWEEN ? AND ? "
-				 "ORDER BY e.target_id, e.at_ms, e.id",
-		       I(tenant_id), I(campaign_id), I(target_min), I(target_max))
-		: prep(&cn, &st, "SELECT e.id, e.campaign_id, coalesce(e.target_id, 0), e.kind, e.at_ms, e.ip, "
-				 "e.user_agent, e.os, e.browser, e.device, e.detail FROM events e "
-				 "JOIN campaigns c ON c.id = e.campaign_id WHERE c.tenant_id = ? AND e.campaign_id = ? "
-				 "AND coalesce(e.target_id, 0) <= ? ORDER BY coalesce(e.target_id, 0), e.at_ms, e.id",
-		       I(tenant_id), I(campaign_id), I(target_max));
-	while (r >= 0 && (r = step_row(&cn, st)) > 0) {
-		int k = name_index(event_kind_names, EV__COUNT, (const char *)sqlite3_column_text(st, 3));
-		if (k < 0)
-			continue; /* a kind from a newer version: skip, never misreport */
-		struct event *e = PUSH(a, out, n, cap);
-		if (!e)
-			break;
-		*e = (struct event){
-			.id = col_int(st, 0), .campaign_id = col_int(st, 1), .target_id = col_int(st, 2),
-			.kind = (enum event_kind)k, .at_ms = col_int(st, 4),
-		};
-		if (full) {
-			e->ip = col_text_null(st, 5, a);
-			e->user_agent = col_text_null(st, 6, a);
-			e->os = col_text_null(st, 7, a);
-			e->browser = col_text_null(st, 8, a);
-			e->device = col_text_null(st, 9, a);
-			e->detail = col_text_null(st, 10, a);
-		}
-	}
-	if ((r = read_done(r, a)) < 0)
-		return r;
-	*ret = out;
-	*ret_n = n;
-	return 0;
-}
-
-int store_events(struct store *s, int64_t tenant_id, int64_t campaign_id, int64_t target_min,
-		 int64_t target_max, struct arena *a, struct event **ret, size_t *ret_n)
-{
-	return events_read(s, tenant_id, campaign_id, target_min, target_max, true, a, ret, ret_n);
-}
-
-int store_event_times(struct store *s, int64_t tenant_id, int64_t campaign_id, int64_t target_min,
-		      int64_t target_max, struct arena *a, struct event **ret, size_t *ret_n)
-{
-	return events_read(s, tenant_id, campaign_id, target_min, target_max, false, a, ret, ret_n);
 }
 
 /* ---- education material ---- */

@@ -358,12 +358,32 @@ enum event_kind {
 };
 const char *event_kind_name(enum event_kind k);
 
+/*
+ * Signals stored with an event when it is recorded (SPEC F6): why it may be
+ * a machine's.  Probes (HEAD, OPTIONS) never count as a person's action,
+ * whatever the exclusion setting; the other signals make the event a
+ * machine event when machine events are excluded.  The seconds rule is not
+ * stored: it is applied when results are read.  Bit values are stored in
+ * events.signals: append, never renumber.
+ */
+enum event_signal {
+	EVS_HEAD = 1u << 0,        /* probe: a HEAD request */
+	EVS_OPTIONS = 1u << 1,     /* probe: an OPTIONS request (LibreOffice sends one before GET) */
+	EVS_SCANNER_UA = 1u << 2,  /* a known scanner, proxy or bot user agent */
+	EVS_HIDDEN_LINK = 1u << 3, /* the hidden link of the mail, which no person can see */
+	EVS_LINK_BURST = 1u << 4,  /* every link of the mail hit within a second */
+	EVS_SHARED_IP = 1u << 5,   /* the client IP acted for many targets */
+	EVS_NO_OPEN = 1u << 6,     /* a click with no human-looking open before it */
+};
+#define EVS_PROBES (EVS_HEAD | EVS_OPTIONS)
+
 struct event {
 	int64_t id, campaign_id, target_id; /* target_id 0: the campaign itself */
 	enum event_kind kind;
 	int64_t at_ms;
 	const char *ip, *user_agent, *os, *browser, *device; /* may be NULL */
 	const char *detail;     /* JSON object, e.g. {"fields": ["userid"]}; may be NULL */
+	uint32_t signals;       /* enum event_signal bits */
 };
 
 /* Creates a draft and its 訓練作成 event. */

@@ -88,15 +88,18 @@ void track_not_found(struct http_request *req, struct http_response *res)
 	http_response_text(res, 404, "text/html; charset=utf-8", SLICE_LIT(not_found_page));
 }
 
-/* Looks up the target of a rid; false (and nothing else) when unknown. */
-static bool target_find(struct track *t, const char *rid, struct http_request *req, struct target *ret)
+bool track__find(struct track *t, struct http_request *req, const char *rid, struct track_target *ret)
 {
+	struct target tg;
 	if (!rid || !track_rid_valid(rid))
 		return false;
-	int r = store_target_by_rid(t->store, rid, req->arena, ret);
+	int r = store_target_by_rid(t->store, rid, req->arena, &tg);
 	if (r < 0 && r != -ENOENT)
 		log_error("track: looking up a rid failed: %s", strerror(-r));
-	return r == 0;
+	if (r < 0)
+		return false;
+	*ret = (struct track_target){ tg.tenant_id, tg.campaign_id, tg.id, tg.rid };
+	return true;
 }
 
 /* What a client sends is kept as valid UTF-8 of bounded size (a cut
@@ -115,12 +118,12 @@ static const char *clean_text(struct arena *a, const char *s, size_t max)
 	return buf_put_utf8(&b, in) < 0 ? NULL : arena_strndup(a, b.p, b.len);
 }
 
-static void record(struct track *t, struct http_request *req, const struct target *tg, enum event_kind kind,
+void track__record(struct track *t, struct http_request *req, const struct track_target *tg, enum event_kind kind,
 		   const char *detail)
 {
 	struct event e = {
 		.campaign_id = tg->campaign_id,
-		.target_id = tg->id,
+		.target_id = tg->target_id,
 		.kind = kind,
 		.at_ms = now_ms(),
 		.ip = req->remote_ip,
@@ -135,16 +138,16 @@ static void record(struct track *t, struct http_request *req, const struct targe
 static void open_beacon(struct http_request *req, struct http_response *res)
 {
 	struct track *t = req->app;
-	struct target tg;
+	struct track_target tg;
 	char *rid = arena_strdup(req->arena, req->params[0]);
 	size_t n = rid ? strlen(rid) : 0;
-	if (n > 4 && !strcmp(rid + n - 4, ".gif")) {
-		rid[n - 4] = '\0';
-		if (!req->head && target_find(t, rid, req, &tg))
-			record(t, req, &tg, EV_OPENED, NULL);
-	}
 	page_headers(req, res);
 	http_response_text(res, 200, "image/gif", (struct slice){ (const char *)gif, sizeof(gif) });
+	if (n > 4 && !strcmp(rid + n - 4, ".gif")) {
+		rid[n - 4] = '\0';
+		if (!req->head && track__find(t, req, rid, &tg))
+			track__record(t, req, &tg, EV_OPENED, NULL);
+	}
 }
 
 /* Puts the mail the target received, with its red flags, before </body>. */
@@ -175,13 +178,16 @@ static int add_review(struct buf *page, const struct campaign *c, const struct s
 }
 
 /* Renders one of the scenario's pages for a target. */
-static void landing(struct http_request *req, struct http_response *res, const struct target *tg, bool explain)
+static void landing(struct http_request *req, struct http_response *res, const struct track_target *ref, bool explain)
 {
 	struct track *t = req->app;
 	struct campaign c;
 	struct scenario_rec sc;
 	struct tenant ten;
-	int r = store_campaign_get(t->store, tg->tenant_id, tg->campaign_id, req->arena, &c);
+	struct target target, *tg = &target;
+	int r = store_target_get(t->store, ref->tenant_id, ref->campaign_id, ref->target_id, req->arena, tg);
+	if (r >= 0)
+		r = store_campaign_get(t->store, tg->tenant_id, tg->campaign_id, req->arena, &c);
 	if (r >= 0)
 		r = store_scenario_get(t->store, tg->tenant_id, c.scenario_id, req->arena, &sc);
 	if (r >= 0)
@@ -220,14 +226,14 @@ static void landing(struct http_request *req, struct http_response *res, const s
 static void click(struct http_request *req, struct http_response *res)
 {
 	struct track *t = req->app;
-	struct target tg;
-	if (!target_find(t, req->params[0], req, &tg)) {
+	struct track_target tg;
+	if (!track__find(t, req, req->params[0], &tg)) {
 		track_not_found(req, res);
 		return;
 	}
-	if (!req->head)
-		record(t, req, &tg, EV_CLICKED, NULL);
 	landing(req, res, &tg, false);
+	if (!req->head)
+		track__record(t, req, &tg, EV_CLICKED, NULL);
 }
 
 struct filled {
@@ -246,8 +252,8 @@ static int note_field(void *ctx, const char *name, const char *value)
 static void submit(struct http_request *req, struct http_response *res)
 {
 	struct track *t = req->app;
-	struct target tg;
-	if (!target_find(t, req->params[0], req, &tg)) {
+	struct track_target tg;
+	if (!track__find(t, req, req->params[0], &tg)) {
 		track_not_found(req, res);
 		return;
 	}
@@ -258,17 +264,17 @@ static void submit(struct http_request *req, struct http_response *res)
 	if (type && !strncasecmp(type, "application/x-www-form-urlencoded", 33))
 		http_form_each(req, req->body, note_field, &f);
 	_cleanup_free_ char *d = json_dumps(detail, JSON_COMPACT);
-	record(t, req, &tg, EV_SUBMITTED, d);
 	_cleanup_free_ char *to = xasprintf("%s/e/%s", track__url(t), tg.rid);
 	page_headers(req, res);
 	http_response_redirect(req, res, 303, to);
+	track__record(t, req, &tg, EV_SUBMITTED, d);
 }
 
 static void explain(struct http_request *req, struct http_response *res)
 {
 	struct track *t = req->app;
-	struct target tg;
-	if (!target_find(t, req->params[0], req, &tg)) {
+	struct track_target tg;
+	if (!track__find(t, req, req->params[0], &tg)) {
 		track_not_found(req, res);
 		return;
 	}

@@ -1,0 +1,235 @@
+/*
+ * sqlite_track.c — the tracker's and the results' queries of store.h:
+ * targets by rid, the event writer's group commit, reach and histograms,
+ * targets and events of a campaign.
+ */
+#include "store/sqlite_int.h"
+
+/* ---- tracking and results ---- */
+
+int store_target_by_rid(struct store *s, const char *rid, struct arena *a, struct target *ret)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int r = prep(&cn, &st, "SELECT " TARGET_COLS " FROM targets t JOIN campaigns c ON c.id = t.campaign_id "
+			       "WHERE t.rid = ? AND c.state IN ('sending', 'running', 'paused')", T(rid));
+	return r < 0 ? r : READ_ROW(&cn, st, a, target_read(st, a, ret));
+}
+
+/* Keeps targets.last_<kind>_ms (migration 0004) with every event written:
+ * ?1 kind, ?2 at_ms, ?3 target id. */
+#define LAST_MS_COL(k) "last_" k "_ms = CASE WHEN ?1 = '" k "' THEN max(last_" k "_ms, ?2) ELSE last_" k "_ms END"
+#define LAST_MS_UPDATE "UPDATE targets SET " LAST_MS_COL("sent") ", " LAST_MS_COL("opened") ", " \
+	LAST_MS_COL("clicked") ", " LAST_MS_COL("file_opened") ", " LAST_MS_COL("submitted") ", " \
+	LAST_MS_COL("reported") " WHERE id = ?3"
+
+int store_events_add(struct store *s, const struct event *ev, size_t n)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	_cleanup_stmt_ sqlite3_stmt *ins = NULL;
+	int r = tx_begin(&cn);
+	if (r < 0)
+		return r;
+	_cleanup_stmt_ sqlite3_stmt *last = NULL;
+	r = prep(&cn, &ins, "INSERT INTO events (campaign_id, target_id, kind, at_ms, ip, user_agent, os, "
+			    "browser, device, detail, signals) VALUES (?, nullif(?, 0), ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+	if (r >= 0)
+		r = prep(&cn, &last, LAST_MS_UPDATE);
+	for (size_t i = 0; r >= 0 && i < n; i++) {
+		const struct event *e = &ev[i];
+		const char *texts[] = { e->ip, e->user_agent, e->os, e->browser, e->device, e->detail };
+		sqlite3_reset(ins);
+		sqlite3_bind_int64(ins, 1, e->campaign_id);
+		sqlite3_bind_int64(ins, 2, e->target_id);
+		sqlite3_bind_text(ins, 3, event_kind_name(e->kind), -1, SQLITE_STATIC);
+		sqlite3_bind_int64(ins, 4, e->at_ms);
+		for (size_t k = 0; k < ARRAY_SIZE(texts); k++)
+			if (texts[k])
+				sqlite3_bind_text(ins, (int)k + 5, texts[k], -1, SQLITE_STATIC);
+			else
+				sqlite3_bind_null(ins, (int)k + 5);
+		sqlite3_bind_int64(ins, 11, e->signals);
+		r = step_done(&cn, ins);
+		if (r >= 0 && e->target_id) {
+			sqlite3_reset(last);
+			sqlite3_bind_text(last, 1, event_kind_name(e->kind), -1, SQLITE_STATIC);
+			sqlite3_bind_int64(last, 2, e->at_ms);
+			sqlite3_bind_int64(last, 3, e->target_id);
+			r = step_done(&cn, last);
+		}
+	}
+	if (r < 0 || (r = tx_commit(&cn)) < 0) {
+		tx_rollback(&cn);
+		return r;
+	}
+	return 0;
+}
+
+/* The machine-event rule of report_event_is_machine, in SQL: a reaction
+ * within ?3 seconds of the target's delivery (t is the target, e the event). */
+#define MACHINE_SQL "(?3 > 0 AND t.sent_at > 0 AND e.kind IN ('opened', 'clicked', 'file_opened', " \
+	"'submitted') AND e.at_ms < (t.sent_at + ?3) * 1000)"
+
+int store_campaign_reach(struct store *s, int64_t tenant_id, int64_t campaign_id, int64_t exclusion_seconds,
+			 const char *group_by, struct arena *a, struct store_reach **ret, size_t *ret_n)
+{
+	const char *col = group_by ? sort_column(group_by) : NULL;
+	if (group_by && (!col || !strcmp(col, "id") || !strcmp(col, "is_test")))
+		return -EINVAL;
+	/* ?1 tenant, ?2 campaign, ?3 exclusion seconds; the group column comes
+	 * from the fixed table of sort_column, never from the input. */
+	_cleanup_buf_ struct buf sql = BUF_INIT(8192);
+	/* A step counts when the latest such event is outside the exclusion
+	 * window: then at least one of them is not a machine event (the rule
+	 * of report_event_is_machine; a unit test compares the two). */
+#define REACH(k) "(t.last_" k "_ms > 0 AND NOT (?3 > 0 AND t.sent_at > 0 AND " \
+	"t.last_" k "_ms < (t.sent_at + ?3) * 1000))"
+	buf_printf(&sql,
+		   "SELECT %s%s AS g, count(*), "
+		   /* an error is a target whose send failed and who did nothing after all */
+		   "sum(t.state = 'error' AND t.last_sent_ms = 0 AND NOT (" REACH("opened") " OR "
+		   REACH("clicked") " OR " REACH("file_opened") " OR " REACH("submitted") ")), "
+		   "0, sum(t.last_sent_ms > 0), 0, sum" REACH("opened") ", sum" REACH("clicked") ", "
+		   "sum" REACH("file_opened") ", sum" REACH("submitted") ", sum(t.last_reported_ms > 0) "
+		   "FROM targets t JOIN campaigns c ON c.id = t.campaign_id "
+		   "WHERE c.tenant_id = ?1 AND t.campaign_id = ?2 GROUP BY g ORDER BY count(*) DESC, g",
+		   col ? "t." : "", col ? col : "''");
+#undef REACH
+	_Static_assert(EV__COUNT == 8, "one column per event kind");
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	struct store_reach *out = NULL;
+	size_t n = 0, cap = 0;
+	int r = prep(&cn, &st, sql.p, I(tenant_id), I(campaign_id), I(exclusion_seconds));
+	while (r >= 0 && (r = step_row(&cn, st)) > 0) {
+		struct store_reach *x = PUSH(a, out, n, cap);
+		if (!x)
+			break;
+		x->value = col_text(st, 0, a);
+		x->targets = col_int(st, 1);
+		x->errors = col_int(st, 2);
+		for (int k = 0; k < EV__COUNT; k++)
+			x->reached[k] = col_int(st, 3 + k);
+	}
+	if ((r = read_done(r, a)) < 0)
+		return r;
+	*ret = out;
+	*ret_n = n;
+	return 0;
+}
+
+int store_event_histogram(struct store *s, int64_t tenant_id, int64_t campaign_id, int64_t exclusion_seconds,
+			  int64_t origin, int64_t bucket_seconds, struct arena *a, struct store_bucket **ret,
+			  size_t *ret_n)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	struct store_bucket *out = NULL;
+	size_t n = 0, cap = 0;
+	/* ?1 tenant, ?2 campaign, ?3 exclusion, ?4 origin, ?5 bucket */
+	int r = prep(&cn, &st, "SELECT (e.at_ms / 1000 - ?4) / ?5 AS b, e.kind, count(*) FROM events e "
+			       "JOIN campaigns c ON c.id = e.campaign_id LEFT JOIN targets t ON t.id = e.target_id "
+			       "WHERE c.tenant_id = ?1 AND e.campaign_id = ?2 AND e.at_ms >= ?4 * 1000 "
+			       "AND NOT coalesce(" MACHINE_SQL ", 0) GROUP BY b, e.kind ORDER BY b",
+		     I(tenant_id), I(campaign_id), I(exclusion_seconds), I(origin), I(bucket_seconds));
+	while (r >= 0 && (r = step_row(&cn, st)) > 0) {
+		int64_t at = origin + col_int(st, 0) * bucket_seconds;
+		int k = name_index(event_kind_names, EV__COUNT, (const char *)sqlite3_column_text(st, 1));
+		if (k < 0)
+			continue;
+		if (!n || out[n - 1].at != at) {
+			struct store_bucket *x = PUSH(a, out, n, cap);
+			if (!x)
+				break;
+			memset(x, 0, sizeof(*x));
+			x->at = at;
+		}
+		out[n - 1].n[k] = col_int(st, 2);
+	}
+	if ((r = read_done(r, a)) < 0)
+		return r;
+	*ret = out;
+	*ret_n = n;
+	return 0;
+}
+
+int store_target_get(struct store *s, int64_t tenant_id, int64_t campaign_id, int64_t target_id,
+		     struct arena *a, struct target *ret)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int r = prep(&cn, &st, "SELECT " TARGET_COLS " FROM targets t JOIN campaigns c ON c.id = t.campaign_id "
+			       "WHERE c.tenant_id = ? AND t.campaign_id = ? AND t.id = ?", I(tenant_id), I(campaign_id), I(target_id));
+	return r < 0 ? r : READ_ROW(&cn, st, a, target_read(st, a, ret));
+}
+
+int store_targets(struct store *s, int64_t tenant_id, int64_t campaign_id, int64_t after, size_t limit,
+		  struct arena *a, struct target **ret, size_t *ret_n)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int r = prep(&cn, &st, "SELECT " TARGET_COLS " FROM targets t JOIN campaigns c ON c.id = t.campaign_id "
+			       "WHERE c.tenant_id = ? AND t.campaign_id = ? AND t.id > ? ORDER BY t.id LIMIT ?", I(tenant_id), I(campaign_id), I(after), I((int64_t)limit));
+	return r < 0 ? r : READ_ROWS(&cn, st, a, ret, ret_n, target_read(st, a, rec));
+}
+
+/* full: with the client's details; else kind and time only (what counts
+ * and 訓練結果.csv need), which copies no strings. */
+static int events_read(struct store *s, int64_t tenant_id, int64_t campaign_id, int64_t target_min,
+		       int64_t target_max, bool full, struct arena *a, struct event **ret, size_t *ret_n)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	struct event *out = NULL;
+	size_t n = 0, cap = 0;
+	/* Two shapes, so a page of targets is an index range, not a scan:
+	 * only a range from 0 needs the campaign's own (target-less) events. */
+	int r = target_min > 0
+		? prep(&cn, &st, "SELECT e.id, e.campaign_id, e.target_id, e.kind, e.at_ms, e.ip, e.user_agent, "
+				 "e.os, e.browser, e.device, e.detail, e.signals FROM events e JOIN campaigns c ON c.id = e.campaign_id "
+				 "WHERE c.tenant_id = ? AND e.campaign_id = ? AND e.target_id BETWEEN ? AND ? "
+				 "ORDER BY e.target_id, e.at_ms, e.id",
+		       I(tenant_id), I(campaign_id), I(target_min), I(target_max))
+		: prep(&cn, &st, "SELECT e.id, e.campaign_id, coalesce(e.target_id, 0), e.kind, e.at_ms, e.ip, "
+				 "e.user_agent, e.os, e.browser, e.device, e.detail, e.signals FROM events e "
+				 "JOIN campaigns c ON c.id = e.campaign_id WHERE c.tenant_id = ? AND e.campaign_id = ? "
+				 "AND coalesce(e.target_id, 0) <= ? ORDER BY coalesce(e.target_id, 0), e.at_ms, e.id",
+		       I(tenant_id), I(campaign_id), I(target_max));
+	while (r >= 0 && (r = step_row(&cn, st)) > 0) {
+		int k = name_index(event_kind_names, EV__COUNT, (const char *)sqlite3_column_text(st, 3));
+		if (k < 0)
+			continue; /* a kind from a newer version: skip, never misreport */
+		struct event *e = PUSH(a, out, n, cap);
+		if (!e)
+			break;
+		*e = (struct event){
+			.id = col_int(st, 0), .campaign_id = col_int(st, 1), .target_id = col_int(st, 2),
+			.kind = (enum event_kind)k, .at_ms = col_int(st, 4), .signals = (uint32_t)col_int(st, 11),
+		};
+		if (full) {
+			e->ip = col_text_null(st, 5, a);
+			e->user_agent = col_text_null(st, 6, a);
+			e->os = col_text_null(st, 7, a);
+			e->browser = col_text_null(st, 8, a);
+			e->device = col_text_null(st, 9, a);
+			e->detail = col_text_null(st, 10, a);
+		}
+	}
+	if ((r = read_done(r, a)) < 0)
+		return r;
+	*ret = out;
+	*ret_n = n;
+	return 0;
+}
+
+int store_events(struct store *s, int64_t tenant_id, int64_t campaign_id, int64_t target_min,
+		 int64_t target_max, struct arena *a, struct event **ret, size_t *ret_n)
+{
+	return events_read(s, tenant_id, campaign_id, target_min, target_max, true, a, ret, ret_n);
+}
+
+int store_event_times(struct store *s, int64_t tenant_id, int64_t campaign_id, int64_t target_min,
+		      int64_t target_max, struct arena *a, struct event **ret, size_t *ret_n)
+{
+	return events_read(s, tenant_id, campaign_id, target_min, target_max, false, a, ret, ret_n);
+}
