@@ -4,7 +4,7 @@
 # `make fuzz` builds the libFuzzer targets (clang).
 
 CC      ?= cc
-PKGS    := libmicrohttpd libcurl sqlite3 jansson libsodium libidn2 xlsxwriter opendkim openssl libqrencode libzip yaml-0.1 libpcre2-8
+PKGS    := libmicrohttpd libcurl sqlite3 jansson libsodium libidn2 xlsxwriter opendkim openssl libqrencode libzip yaml-0.1 libpcre2-8 zlib
 CSTD    := -std=c11 -D_GNU_SOURCE
 WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wformat=2 -Wvla
 OPT     ?= -O2 -g

@@ -1,34 +1,75 @@
 #!/bin/sh
-# Tracker open-beacon throughput: kunren's GET /o/<rid>.gif (each request is
-# an event written to disk before the answer: group commit) against nginx
-# serving the same 43-byte GIF from a file, measured with wrk in the same run.
-# Usage: bench/tracker.sh [seconds] [connections]   (needs wrk and nginx:
-#   apt-get install wrk nginx-light)
+# The tracker under load (issue 7).  kunren's GET /o/<rid>.gif and GET /c/<rid>
+# with random valid rids of a 1,000-target campaign over keep-alive (every
+# request an event on disk before its answer: suspend + group commit),
+# against nginx serving a 43-byte GIF for any /o/<x>.gif in the same run;
+# then a 10,000-request burst counted exactly; then the memory of 1,000,000
+# rids in memory.  Needs wrk, nginx, curl, sqlite3.
+# Usage: bench/tracker.sh [seconds] [connections] [rids_for_memory]
 set -eu
 cd "$(dirname "$0")/.."
 secs=${1:-10}
 conns=${2:-32}
+million=${3:-1000000}
 work=$(mktemp -d)
 trap 'kill $kpid $npid 2>/dev/null || true; rm -rf "$work"' EXIT
-
+npid=
 freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 . bench/lib.sh
+db=$work/data/kunren.db
+q() { sqlite3 -cmd '.timeout 10000' "$db" "$@"; }
+rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$kpid/status"; }
+events() { q "SELECT count(*) FROM events WHERE kind IN ('opened', 'clicked')"; }
 
 api -d '{"name":"bench"}' "${console}api/v1/lists" > /dev/null
-{ printf 'メールアドレス\r\n'; for i in $(seq 100); do printf 'user%d@example.co.jp\r\n' "$i"; done; } > "$work/list.csv"
+{ printf 'メールアドレス\r\n'; for i in $(seq 1000); do printf 'user%d@example.co.jp\r\n' "$i"; done; } > "$work/list.csv"
 api --data-binary @"$work/list.csv" "${console}api/v1/lists/1/import" > /dev/null
 api -d '{"gallery_id":"ja-password-expiry"}' "${console}api/v1/scenarios" > /dev/null
 api -d '{"name":"bench","scenario_id":1,"list_ids":[1],"sender":{"name":"b","local":"it","domain":"example.co.jp"}}' \
 	"${console}api/v1/campaigns" > /dev/null
 api -X POST "${console}api/v1/campaigns/1/launch" > /dev/null
-rid=$(api "${console}api/v1/campaigns/1/targets?limit=1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["items"][0]["rid"])')
+for _ in $(seq 300); do [ "$(q "SELECT state FROM campaigns WHERE id = 1")" = running ] && break; sleep 0.1; done
+q "SELECT rid FROM targets WHERE campaign_id = 1" > "$work/rids.txt"
+echo "campaign: $(wc -l < "$work/rids.txt") targets, running"
 
-# nginx: the same path shape, a file per request
+# wrk: a random rid of the file per request, keep-alive, counts of 200 answers
+cat > "$work/rids.lua" <<'LUA'
+local rids = {}
+for line in io.lines(os.getenv("RIDS")) do rids[#rids + 1] = line end
+local prefix, suffix = os.getenv("PREFIX"), os.getenv("SUFFIX")
+math.randomseed(os.time() * 1000 + math.floor(os.clock() * 1e6))
+request = function()
+	return wrk.format("GET", prefix .. rids[math.random(#rids)] .. suffix)
+end
+LUA
+run_wrk() { # name url-prefix suffix -> prints wrk's report; $work/<name>.txt
+	RIDS=$work/rids.txt PREFIX=$2 SUFFIX=$3 wrk -t2 -c"$conns" -d"${secs}s" --latency -s "$work/rids.lua" \
+		"${tracker%/}" > "$work/$1.txt"
+	grep -E "Latency|50%|99%|requests in|Non-2xx|Socket errors|Requests/sec" "$work/$1.txt"
+}
+answered() { # wrk report -> requests answered 2xx/3xx
+	python3 - "$1" <<'PY'
+import re, sys
+t = open(sys.argv[1]).read()
+n = int(re.search(r"(\d+) requests in", t).group(1))
+m = re.search(r"Non-2xx or 3xx responses: (\d+)", t)
+print(n - (int(m.group(1)) if m else 0))
+PY
+}
+
+echo "== kunren GET /o/<random rid>.gif, $conns connections, ${secs}s"
+b=$(events); run_wrk open /o/ .gif; a=$(events)
+echo "200 answers: $(answered "$work/open.txt")  events written: $((a - b))"
+echo "== kunren GET /c/<random rid> (landing page), $conns connections, ${secs}s"
+b=$(events); run_wrk click /c/ ""; a=$(events)
+echo "200 answers: $(answered "$work/click.txt")  events written: $((a - b))"
+
+# nginx: any /o/<x>.gif is the same 43-byte file
 nport=$(freeport)
-mkdir -p "$work/www/o" "$work/nginx"
+mkdir -p "$work/www" "$work/nginx"
 chmod 755 "$work"
-curl -sf "${tracker}o/$rid.gif" -o "$work/www/o/$rid.gif"
+curl -sf "${tracker}o/$(head -1 "$work/rids.txt").gif" -o "$work/www/pixel.gif"
 cat > "$work/nginx/nginx.conf" <<CONF
 worker_processes 2;
 pid $work/nginx/pid;
@@ -38,21 +79,65 @@ http {
 	access_log off;
 	client_body_temp_path $work/nginx; proxy_temp_path $work/nginx; fastcgi_temp_path $work/nginx;
 	uwsgi_temp_path $work/nginx; scgi_temp_path $work/nginx;
-	server { listen 127.0.0.1:$nport; root $work/www; add_header Cache-Control no-store; }
+	server { listen 127.0.0.1:$nport; root $work/www; add_header Cache-Control no-store;
+		location /o/ { default_type image/gif; try_files /pixel.gif =404; } }
 }
 CONF
 chmod -R a+rX "$work/www"
 nginx -c "$work/nginx/nginx.conf" -g 'daemon off;' &
 npid=$!
 sleep 0.5
+echo "== nginx static GIF, same random paths, $conns connections, ${secs}s"
+RIDS=$work/rids.txt PREFIX=/o/ SUFFIX=.gif wrk -t2 -c"$conns" -d"${secs}s" --latency -s "$work/rids.lua" \
+	"http://127.0.0.1:$nport" > "$work/nginx.txt"
+grep -E "Latency|50%|99%|requests in|Non-2xx|Requests/sec" "$work/nginx.txt"
+kill $npid; npid=
+k=$(sed -n 's/^Requests\/sec: *//p' "$work/open.txt")
+c=$(sed -n 's/^Requests\/sec: *//p' "$work/click.txt")
+n=$(sed -n 's/^Requests\/sec: *//p' "$work/nginx.txt")
+python3 -c "print('ratio open/nginx: %.3f   click/nginx: %.3f' % ($k / $n, $c / $n))"
 
-before=$(api "${console}api/v1/campaigns/1/targets?limit=1" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["items"][0]["events"]))')
-echo "== kunren tracker ${tracker}o/<rid>.gif (durable event per request), $conns connections, ${secs}s"
-wrk -t2 -c"$conns" -d"${secs}s" "${tracker}o/$rid.gif" | tee "$work/k.txt"
-after=$(api "${console}api/v1/campaigns/1/targets?limit=1" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["items"][0]["events"]))')
-echo "events recorded during the run: $((after - before))"
-echo "== nginx static file, same path, $conns connections, ${secs}s"
-wrk -t2 -c"$conns" -d"${secs}s" "http://127.0.0.1:$nport/o/$rid.gif" | tee "$work/n.txt"
-k=$(sed -n 's/^Requests\/sec: *//p' "$work/k.txt")
-n=$(sed -n 's/^Requests\/sec: *//p' "$work/n.txt")
-python3 -c "print('ratio kunren/nginx: %.3f' % ($k / $n))"
+# A burst: 10,000 opens at once (curl, 200 in parallel), every answer counted
+echo "== burst: 10,000 opens, 200 in parallel"
+python3 - "$work/rids.txt" "${tracker}" > "$work/burst.cfg" <<'PY'
+import random, sys
+rids = open(sys.argv[1]).read().split()
+for i in range(10000):
+    print(f'url = "{sys.argv[2]}o/{random.choice(rids)}.gif"\noutput = "/dev/null"')
+PY
+b=$(events)
+t0=$(date +%s.%N)
+curl -s --parallel --parallel-immediate --parallel-max 200 -w '%{http_code}\n' -K "$work/burst.cfg" > "$work/burst.codes"
+t1=$(date +%s.%N)
+a=$(events)
+ok=$(grep -c '^200$' "$work/burst.codes" || true)
+python3 -c "print('burst: %d requests, %s answered 200 in %.2f s; events written: %d' % ($(wc -l < "$work/burst.codes"), '$ok', $t1 - $t0, $a - $b))"
+
+# Memory: RSS with the 1,000 rids, then with $million more of a running campaign
+# (seeded into SQLite; the tracker's poll takes them in)
+base=$(rss)
+python3 - "$db" "$million" <<'PY'
+import sqlite3, sys
+db, n = sys.argv[1], int(sys.argv[2])
+c = sqlite3.connect(db, timeout=30)
+with c:
+    cur = c.execute("INSERT INTO campaigns (tenant_id, name, scenario_id, state, sender_name, sender_local, "
+                    "sender_domain, created_at, launched_at) SELECT tenant_id, 'million', scenario_id, 'draft', "
+                    "sender_name, sender_local, sender_domain, created_at, launched_at FROM campaigns WHERE id = 1")
+    cid = cur.lastrowid
+    c.executemany("INSERT INTO targets (campaign_id, rid, email, state, sent_at) VALUES (?, ?, ?, 'sent', 1)",
+                  ((cid, f"M{i:019d}", f"m{i}@example.co.jp") for i in range(n)))
+    c.execute("UPDATE campaigns SET state = 'running', target_count = ? WHERE id = ?", (n, cid))
+PY
+t0=$(date +%s.%N)
+prev=0
+for _ in $(seq 600); do
+	cur=$(rss)
+	[ "$cur" -gt $((base + 10000)) ] && [ "$cur" = "$prev" ] && break
+	prev=$cur
+	sleep 0.5
+done
+t1=$(date +%s.%N)
+# the last of them answers from memory
+curl -sf "${tracker}o/M$(printf '%019d' $((million - 1))).gif" -o /dev/null
+python3 -c "print('rids in memory: +%d -> RSS %d KiB -> %d KiB (+%.1f MiB, %.0f bytes per rid), settled within %.1f s' % ($million, $base, $(rss), ($(rss) - $base) / 1024, ($(rss) - $base) * 1024 / $million, $t1 - $t0))"

@@ -12,6 +12,7 @@
 #include "track/track.h"
 
 #include <signal.h>
+#include <unistd.h>
 #include <pthread.h>
 
 #define KUNREN_VERSION "0.1.0"
@@ -601,6 +602,16 @@ static char *trim_slash(const char *url)
 	return xstrndup(url, n);
 }
 
+/* The tracker's requests wait for the group commit suspended, not in a
+ * thread: more threads than cores only contend (bench/README.md). */
+static unsigned tracker_threads(int64_t configured)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	if (cpus < 1)
+		cpus = 1;
+	return (unsigned)(configured < cpus ? configured : cpus);
+}
+
 static int serve(struct config *c)
 {
 	struct store *store = NULL;
@@ -611,6 +622,8 @@ static int serve(struct config *c)
 	struct secret_key key;
 	struct janitor janitor;
 	bool janitor_running = false;
+	struct api_live *live = NULL;               /* 報告 and live results (api/live.c, */
+	struct api_report_poller *reports = NULL;   /* api/reporting.c) */
 	char *err = NULL;
 	sigset_t sigs;
 	int applied, sig, rc = 1, r;
@@ -638,17 +651,28 @@ static int serve(struct config *c)
 	}
 	janitor_running = true;
 
-	track = track_new(store, NULL);
+	struct track_options topt = {
+		.trusted_proxies = c->trusted_proxies,
+		.uap_regexes = c->uap_regexes,
+	};
+	if (!(track = track_new(store, &topt, &err))) {
+		die("tracking server", err);
+		goto out;
+	}
 	struct http_server_options to = {
 		.listen = c->tracker_listen,
-		.threads = (unsigned)c->http_threads,
+		.threads = tracker_threads(c->http_threads),
 		.max_body = 64 * 1024,
 		.routes = track_routes,
 		.nroutes = track_routes_count,
 		.not_found = track_not_found,
 		.app = track,
+		/* the whole internet talks to it: short patience, short URLs (ours
+		 * are < 200 bytes); headers stay within the 64 KiB connection pool */
+		.timeout = (unsigned)c->tracker_timeout_seconds,
+		.max_uri = 2048,
 	};
-	if (!track || !(tracker = http_server_new(&to, &err))) {
+	if (!(tracker = http_server_new(&to, &err))) {
 		die("tracking server", err);
 		goto out;
 	}
@@ -715,6 +739,8 @@ static int serve(struct config *c)
 		},
 		.secure_cookies = !strncmp(c->console_url, "https:", 6),
 	};
+	api.live = live = api_live_start(store, 300);
+	reports = api_report_poller_start(store, track, &key, tracker_url, c->report_poll_seconds);
 	struct http_server_options co = {
 		.listen = c->console_listen,
 		.threads = (unsigned)c->http_threads,
@@ -745,7 +771,10 @@ static int serve(struct config *c)
 	log_info("signal %d: stopping", sig);
 	rc = 0;
 out:
+	api_live_stop(live); /* ends every event stream: none may outlive the listener */
 	http_server_free(console);
+	api_report_poller_stop(reports); /* it records through the tracker's writer */
+	track_quiesce(track); /* no suspended request may outlive the listener */
 	http_server_free(tracker);
 	if (janitor_running)
 		janitor_stop(&janitor);

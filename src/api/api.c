@@ -1,6 +1,8 @@
 /* api.c — the route table, authentication, shared helpers, the console files. */
 #include "api/api_int.h"
 
+#include "attach/attach.h"
+
 #define KB(n) ((size_t)(n) * 1024)
 
 const struct http_route api_routes[] = {
@@ -69,6 +71,11 @@ const struct http_route api_routes[] = {
 	{ "GET", "/api/v1/scenarios/{id}", api_scenario_get, 0 },
 	{ "PATCH", "/api/v1/scenarios/{id}", api_scenario_patch, (size_t)4 << 20 },
 	{ "DELETE", "/api/v1/scenarios/{id}", api_scenario_delete, 0 },
+	{ "GET", "/api/v1/scenarios/{id}/attachment/sample", api_scenario_attachment_sample, 0 },
+	{ "GET", "/api/v1/uploads", api_uploads_get, 0 },
+	{ "POST", "/api/v1/uploads", api_uploads_post, ATTACH_UPLOAD_MAX },
+	{ "GET", "/api/v1/uploads/{id}", api_upload_get, 0 },
+	{ "DELETE", "/api/v1/uploads/{id}", api_upload_delete, 0 },
 	{ "GET", "/api/v1/campaigns", api_campaigns_get, 0 },
 	{ "POST", "/api/v1/campaigns", api_campaigns_post, KB(64) },
 	{ "GET", "/api/v1/campaigns/{id}", api_campaign_get, 0 },
@@ -94,6 +101,12 @@ const struct http_route api_routes[] = {
 	{ "GET", "/api/v1/campaigns/{id}/report.xlsx", api_campaign_report_xlsx, 0 },
 	{ "GET", "/api/v1/campaigns/{id}/breakdown", api_campaign_breakdown, 0 },
 	{ "GET", "/api/v1/campaigns/{id}/timeline", api_campaign_timeline, 0 },
+	{ "GET", "/api/v1/campaigns/{id}/live", api_campaign_live, 0 },
+	{ "GET", "/api/v1/campaigns/{id}/events", api_campaign_events_after, 0 },
+	{ "GET", "/api/v1/report-mailbox", api_report_mailbox_get, 0 },
+	{ "PUT", "/api/v1/report-mailbox", api_report_mailbox_put, KB(16) },
+	{ "DELETE", "/api/v1/report-mailbox", api_report_mailbox_delete, 0 },
+	{ "POST", "/api/v1/report-mailbox/test", api_report_mailbox_test, KB(16) },
 	{ "POST", "/api/v1/campaigns/{id}/share", api_share_create, KB(16) },
 	{ "GET", "/api/v1/campaigns/{id}/shares", api_shares_get, 0 },
 	{ "DELETE", "/api/v1/shares/{id}", api_share_delete, 0 },

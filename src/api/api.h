@@ -29,6 +29,7 @@ struct api {
 	struct auth_limits limits;
 	struct auth_policy policy; /* lock-out, throttling, second factor */
 	bool secure_cookies;
+	struct api_live *live;     /* live.c: the campaigns' event streams; NULL: none */
 };
 
 /* The service period of a tenant signing up (or renewing) at `now` (SPEC
@@ -41,6 +42,30 @@ void api_tenant_period(const struct tz *zone, enum licence l, int64_t now, int64
  * *ret_files (may be NULL) say how much went. */
 int api_tenant_purge(struct store *s, const char *data_dir, int64_t tenant_id, const char *reason, int64_t now,
 		     int64_t *ret_rows, int64_t *ret_files);
+
+/* ---- 報告 and live results (reporting.c, live.c) ---- */
+
+struct track;
+struct api_report_poller;
+struct api_live;
+/*
+ * The report-mailbox poller: a thread that every `seconds` reads each
+ * tenant's enabled report mailbox over IMAP and records 報告 for the drill
+ * mails found in its unseen mails (docs/internals/REPORTING.md).  It uses
+ * the tracker's synchronous event writer; stop it before track_free.
+ * NULL (logged) when the thread cannot start.  Stop with NULL: no-op.
+ */
+struct api_report_poller *api_report_poller_start(struct store *s, struct track *t, const struct secret_key *key,
+						  const char *tracker_url, int64_t seconds);
+void api_report_poller_stop(struct api_report_poller *p);
+/*
+ * The live thread of GET /campaigns/{id}/live (server-sent events): it polls
+ * the store for events newer than each stream's last one, only for
+ * campaigns someone watches.  Stop it (it ends every stream) before the
+ * console's http_server_free.  Stop with NULL: no-op.
+ */
+struct api_live *api_live_start(struct store *s, int64_t poll_ms);
+void api_live_stop(struct api_live *l);
 
 extern const struct http_route api_routes[];
 extern const size_t api_routes_count;

@@ -207,5 +207,27 @@ void api_education_get(struct http_request *req, struct http_response *res);
 void api_education_put(struct http_request *req, struct http_response *res);
 void api_education_html(struct http_request *req, struct http_response *res);
 void api_education_pdf(struct http_request *req, struct http_response *res);
+/* uploads.c: trainers' attachment files and a scenario's sample attachment */
+void api_uploads_post(struct http_request *req, struct http_response *res);
+void api_uploads_get(struct http_request *req, struct http_response *res);
+void api_upload_get(struct http_request *req, struct http_response *res);
+void api_upload_delete(struct http_request *req, struct http_response *res);
+void api_scenario_attachment_sample(struct http_request *req, struct http_response *res);
+/* An attachment declaration naming an upload: it must be one of p's
+ * tenant's, of the declared kind; false with the 400 set otherwise. */
+bool api__attachment_upload_ok(struct http_request *req, struct http_response *res, const struct principal *p,
+			       const char *attachment_json);
+
+/* reporting.c: the report mailbox (報告) and a campaign's report figures */
+void api_report_mailbox_get(struct http_request *req, struct http_response *res);
+void api_report_mailbox_put(struct http_request *req, struct http_response *res);
+void api_report_mailbox_delete(struct http_request *req, struct http_response *res);
+void api_report_mailbox_test(struct http_request *req, struct http_response *res);
+/* {"sent", "reported", "rate", "first_at", "first_seconds", "median_seconds"}
+ * of the campaign; JSON null on a store error (logged). */
+json_t *api__report_figures_json(struct http_request *req, const struct principal *p, const struct campaign *c);
+/* live.c: new events as server-sent events, and the polling fallback */
+void api_campaign_live(struct http_request *req, struct http_response *res);
+void api_campaign_events_after(struct http_request *req, struct http_response *res);
 
 #endif

@@ -104,6 +104,7 @@ static void campaign_respond(struct http_request *req, struct http_response *res
 	json_object_set_new(d, "retrying", json_integer(dc.retrying));
 	json_object_set_new(d, "next_due", api__time(p, dc.next_due));
 	json_object_set_new(j, "delivery", d);
+	json_object_set_new(j, "reporting", api__report_figures_json(req, p, c)); /* 報告 (reporting.c) */
 	http_response_json(res, status, j);
 }
 
@@ -627,6 +628,14 @@ static json_t *event_json(const struct principal *p, const struct event *e, cons
 			      e->browser ? json_string(e->browser) : json_null(), "device",
 			      e->device ? json_string(e->device) : json_null(), "machine",
 			      report_event_is_machine(e, t, x->seconds));
+	/* why it is a machine event (SPEC F6): codes, empty for a person's */
+	const char *codes[REPORT_REASONS];
+	size_t nc = report_reason_codes(report_event_reasons(e, t, x->seconds), codes);
+	json_t *why = json_array();
+	for (size_t i = 0; i < nc; i++)
+		json_array_append_new(why, json_string(codes[i]));
+	json_object_set_new(j, "reasons", why);
+	json_object_set_new(j, "counted", json_boolean(report_event_counts(e, t, x)));
 	json_error_t err;
 	json_t *detail = e->detail ? json_loads(e->detail, 0, &err) : NULL;
 	if (detail && json_object_get(detail, "fields"))

@@ -389,7 +389,7 @@ static bool scenario_from_body(struct http_request *req, struct http_response *r
 	_cleanup_buf_ struct buf tracked = BUF_INIT(0);
 	bool link = strcmp(sc->type, "添付ファイル型") != 0;
 	if (content_html_track(&tracked, slice_from(sc->html), "https://kunren.invalid/c/CHECK", NULL) < 0 ||
-	    (link && !strstr(tracked.p, "https://kunren.invalid/c/CHECK"))) {
+	    (link && !strstr(tracked.p, "https://kunren.invalid/c/CHECK?l=1."))) { /* not the hidden link's l=0.0 */
 		api__field_error(res, "html", "has no link to track: link to {{URL}} (or any http(s) address)");
 		return false;
 	}
@@ -432,7 +432,8 @@ void api_scenarios_post(struct http_request *req, struct http_response *res)
 			return;
 		}
 		scenario_from_gallery(g, req->arena, &sc);
-	} else if (!scenario_from_body(req, res, body, &sc, false)) {
+	} else if (!scenario_from_body(req, res, body, &sc, false) ||
+		   !api__attachment_upload_ok(req, res, p, sc.attachment_json)) {
 		return;
 	}
 	int r = store_scenario_create(api->store, p->tenant.id, &sc, &id);
@@ -460,7 +461,7 @@ void api_scenario_patch(struct http_request *req, struct http_response *res)
 		api__store_error(res, r, "scenario");
 		return;
 	}
-	if (!scenario_from_body(req, res, body, &sc, true))
+	if (!scenario_from_body(req, res, body, &sc, true) || !api__attachment_upload_ok(req, res, p, sc.attachment_json))
 		return;
 	if ((r = store_scenario_update(api->store, p->tenant.id, id, &sc)) >= 0)
 		r = store_scenario_get(api->store, p->tenant.id, id, req->arena, &sc);

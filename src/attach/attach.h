@@ -44,16 +44,22 @@ struct attach_doc {
 	const char *const *cells;          /* table, row-major rows × cols; NULL or "" is an empty cell */
 	size_t rows, cols;
 	const char *lang;                  /* "ja" or "en": document language, link text */
-	const char *beacon_url;            /* absolute http(s) URL: image beacon / PDF open actions */
+	const char *beacon_url;            /* absolute http(s) URL: image beacon / PDF open actions
+					    * (NULL: no beacon — content's education PDF, previews) */
 	const char *link_url;              /* absolute http(s) URL: the visible link (pdf; NULL: none) */
 	const char *link_text;             /* its text; NULL: a default in lang */
 };
 
 /* Appends a complete file of the kind to out.  Japanese text renders with a
- * CJK font (docx/xlsx: MS Gothic/MS Mincho with fallbacks declared in the
- * theme; pdf: HeiseiKakuGo-W5 as in content's PDF writer).  -EINVAL for a
- * URL that is not absolute http(s) or holds characters that need escaping
- * in XML/PDF and were not escaped by us; -E2BIG when out's cap is reached. */
+ * CJK font (docx: ＭＳ 明朝/ＭＳ ゴシック with alt names and the SHIFTJIS
+ * charset in the font table, so readers substitute a Japanese face; xlsx:
+ * ＭＳ Ｐゴシック, charset 128; pdf: HeiseiKakuGo-W5).  The same document
+ * gives the same bytes (fixed times).  -EINVAL for NULL d or out, a NULL
+ * body/cells with a count, lang other than "ja"/"en"/NULL, or a URL that is
+ * not absolute http(s) of printable ASCII without < > " \ or spaces (& and
+ * parentheses are escaped by us); -E2BIG beyond 1,000 paragraphs, 5,000
+ * rows, 50 columns or 4 MiB of text, or when out's cap is reached (out is
+ * then unchanged). */
 int attach_build(enum attach_kind kind, const struct attach_doc *d, struct buf *out);
 
 /*
@@ -83,9 +89,32 @@ int attach_inject(enum attach_kind kind, struct slice file, const char *beacon_u
 		  struct buf *out);
 
 /* Wraps one file in a zip archive of one entry called name (UTF-8, the
- * language encoding flag set).  password is required for PASSWORD and AES
- * and ignored otherwise. */
+ * language encoding flag set; no / \ controls or "..", ≤ 255 bytes).
+ * password (1-128 bytes) is required for PASSWORD and AES and ignored
+ * otherwise.  A plain zip is reproducible; encrypted ones are not (random
+ * headers, and the entry keeps the time of building: see ATTACH.md). */
 int attach_zip(const char *name, struct slice file, enum attach_archive archive, const char *password,
 	       struct buf *out);
+
+/* ---- inside attach/ only ------------------------------------------------ */
+
+/* An OOXML package or archive being written in memory (zip.c): _new, any
+ * number of _add (data is copied; deflated unless store; returns the entry's
+ * index or the first error, which is sticky), then _finish, which appends the
+ * archive to out (unchanged on error) and frees it.  _free discards an
+ * archive that will not be finished. */
+struct attach__zip;
+struct attach__zip *attach__zip_new(void);
+int attach__zip_add(struct attach__zip *z, const char *name, const void *data, size_t len, bool store);
+int attach__zip_finish(struct attach__zip *z, struct buf *out);
+void attach__zip_free(struct attach__zip *z);
+
+/* Whether s holds len bytes of valid UTF-8 (build.c). */
+bool attach__utf8_valid(const char *s, size_t len);
+/* Whether url is an absolute http(s) URL of printable ASCII that needs no
+ * escaping beyond what we do (&, ' in XML; ( ) in PDF strings) (build.c). */
+bool attach__url_ok(const char *url);
+/* The PDF writer (pdf.c): attach_build(ATTACH_PDF). */
+int attach__pdf(const struct attach_doc *d, struct buf *out);
 
 #endif

@@ -1,5 +1,6 @@
 /* attachment.c — a scenario's attachment declaration (docs/SCENARIOS.md):
- * what the training file says; the attachments issue builds the files. */
+ * what the training file says, or which of the trainer's uploads it is;
+ * deliver builds one copy per target from it. */
 #include "content/content.h"
 
 #include <ctype.h>
@@ -41,13 +42,49 @@ static int text_ok(json_t *v, size_t max, const char **ret_msg)
 	return 0;
 }
 
+/* "source": "generated" (the default) or "upload" (implied by "upload": id):
+ * an uploaded file says what it says, so title, body and table are neither
+ * required nor allowed.  Whether the upload exists and is of `kind` is the
+ * API's check (the validator sees no store). */
+static int source_check(json_t *o, bool *ret_upload, const char **ret_field, const char **ret_msg)
+{
+	json_t *src = json_object_get(o, "source"), *up = json_object_get(o, "upload");
+	const char *s = json_string_value(src);
+	*ret_field = "source";
+	if (src && (!s || (strcmp(s, "generated") && strcmp(s, "upload")))) {
+		*ret_msg = "must be generated or upload";
+		return -EINVAL;
+	}
+	*ret_upload = s ? !strcmp(s, "upload") : up != NULL;
+	*ret_field = "upload";
+	if (*ret_upload && (!json_is_integer(up) || json_integer_value(up) <= 0)) {
+		*ret_msg = "must be the id of an uploaded file";
+		return -EINVAL;
+	}
+	if (!*ret_upload && up) {
+		*ret_msg = "is only for \"source\": \"upload\"";
+		return -EINVAL;
+	}
+	if (*ret_upload) {
+		static const char *const generated_only[] = { "title", "body", "table" };
+		for (size_t i = 0; i < ARRAY_SIZE(generated_only); i++)
+			if (json_object_get(o, generated_only[i])) {
+				*ret_field = generated_only[i];
+				*ret_msg = "is only for generated files (an uploaded file says what it says)";
+				return -EINVAL;
+			}
+	}
+	return 0;
+}
+
 int content_attachment_check(json_t *o, const char **ret_field, const char **ret_msg)
 {
-	static const char *const keys[] = { "kind", "filename", "title", "body", "table", "archive" };
+	static const char *const keys[] = { "source", "upload", "kind", "filename", "title", "body", "table", "archive" };
 	static const char *const kinds[] = { "docx", "xlsx", "pdf" };
-	static const char *const archives[] = { "none", "zip", "password" };
+	static const char *const archives[] = { "none", "zip", "password", "aes" };
 	const char *key;
 	json_t *v;
+	bool upload;
 	*ret_field = "";
 	if (!json_is_object(o)) {
 		*ret_msg = "must be an object";
@@ -59,10 +96,12 @@ int content_attachment_check(json_t *o, const char **ret_field, const char **ret
 			known = known || !strcmp(key, keys[i]);
 		if (!known) {
 			*ret_field = "";
-			*ret_msg = "has an unknown key (kind, filename, title, body, table, archive)";
+			*ret_msg = "has an unknown key (source, upload, kind, filename, title, body, table, archive)";
 			return -EINVAL;
 		}
 	}
+	if (source_check(o, &upload, ret_field, ret_msg) < 0)
+		return -EINVAL;
 	const char *kind = json_string_value(json_object_get(o, "kind"));
 	bool kind_ok = false;
 	for (size_t i = 0; kind && i < ARRAY_SIZE(kinds); i++)
@@ -83,11 +122,11 @@ int content_attachment_check(json_t *o, const char **ret_field, const char **ret
 		return -EINVAL;
 	}
 	*ret_field = "title";
-	if (text_ok(json_object_get(o, "title"), 200, ret_msg) < 0)
+	if (!upload && text_ok(json_object_get(o, "title"), 200, ret_msg) < 0)
 		return -EINVAL;
 	*ret_field = "body";
 	v = json_object_get(o, "body");
-	if (v || strcmp(kind, "xlsx")) {
+	if (!upload && (v || strcmp(kind, "xlsx"))) {
 		if (!json_is_array(v) || json_array_size(v) < 1 || json_array_size(v) > 30) {
 			*ret_msg = "must be a list of 1 to 30 paragraphs";
 			return -EINVAL;
@@ -98,7 +137,7 @@ int content_attachment_check(json_t *o, const char **ret_field, const char **ret
 	}
 	*ret_field = "table";
 	v = json_object_get(o, "table");
-	if (v || !strcmp(kind, "xlsx")) {
+	if (!upload && (v || !strcmp(kind, "xlsx"))) {
 		if (!json_is_array(v) || json_array_size(v) < 1 || json_array_size(v) > 50) {
 			*ret_msg = "must be a list of 1 to 50 rows";
 			return -EINVAL;
@@ -127,7 +166,7 @@ int content_attachment_check(json_t *o, const char **ret_field, const char **ret
 		for (size_t i = 0; a && i < ARRAY_SIZE(archives); i++)
 			ok = ok || !strcmp(a, archives[i]);
 		if (!ok) {
-			*ret_msg = "must be none, zip or password";
+			*ret_msg = "must be none, zip, password or aes";
 			return -EINVAL;
 		}
 	}
@@ -140,7 +179,7 @@ bool content_attachment_password(const char *attachment_json)
 	json_error_t err;
 	json_t *o = attachment_json ? json_loads(attachment_json, 0, &err) : NULL;
 	const char *a = json_string_value(json_object_get(o, "archive"));
-	bool yes = a && !strcmp(a, "password");
+	bool yes = a && (!strcmp(a, "password") || !strcmp(a, "aes"));
 	json_decref(o);
 	return yes;
 }

@@ -53,10 +53,12 @@ const char *content_zip_password(const char *rid, struct arena *a);
 bool content_template_uses(struct slice tmpl, enum merge_field field);
 
 /* Copies html to out with the href of every <a> whose target is http(s)
- * or {{URL}}-rendered replaced by `click_url` (HTML-escaped), and an
- * invisible 1x1 <img src="open_url"> placed just before </body> (or at the
- * end).  Non-link content is untouched.  A NULL click_url leaves links
- * alone, a NULL open_url adds no image.  On error out is left as it was. */
+ * or {{URL}}-rendered replaced by `click_url` (HTML-escaped) with l=i.n
+ * added (link i of n, from 1), a hidden link (l=0.n) no person can see and
+ * an invisible 1x1 <img src="open_url"> placed just before </body> (or at
+ * the end).  Non-link content is untouched.  A NULL click_url leaves links
+ * alone and adds no hidden link, a NULL open_url adds no image.  On error
+ * out is left as it was. */
 int content_html_track(struct buf *out, struct slice html, const char *click_url,
 		       const char *open_url);
 /* Checks that html is well-formed for a scenario (html_check.c): tags
@@ -98,7 +100,7 @@ struct scenario {
  * *ret_field the key at fault ("kind", "filename", "body", …; "" for the
  * object) and *ret_msg why (static strings). */
 int content_attachment_check(json_t *o, const char **ret_field, const char **ret_msg);
-/* Whether a declaration asks for a password zip (its mail needs {{パスワード}}). */
+/* Whether a declaration asks for a password or AES zip (its mail needs {{パスワード}}). */
 bool content_attachment_password(const char *attachment_json);
 
 /* Loads and validates every embedded scenarios/<id>/scenario.json once;

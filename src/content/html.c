@@ -1,7 +1,8 @@
 /*
  * html.c — prepares a training mail's HTML for tracking: every http(s)
- * link points at the click URL and an invisible 1x1 image loads the open
- * beacon.  A small tokenizer after the HTML standard (not a regex): it
+ * link points at the click URL, told apart by its l parameter, one hidden
+ * link no person can see is added, and an invisible 1x1 image loads the
+ * open beacon.  A small tokenizer after the HTML standard (not a regex): it
  * knows comments, declarations, quoted attribute values and the raw-text
  * elements whose content is never markup, and copies everything it does
  * not rewrite byte for byte.  See docs/internals/CONTENT.md.
@@ -196,11 +197,26 @@ struct html_track {
 	const char *click_url;
 	size_t body_at;       /* in out: where the last </body> starts */
 	bool has_body;
+	bool counting;        /* the first pass: count the links, write nothing */
+	unsigned link, links; /* tracked links so far, and in all (first pass) */
 };
 
 static int copy(struct html_track *t, size_t from, size_t to)
 {
+	if (t->counting)
+		return 0;
 	return buf_append(t->out, t->in.p + from, to - from);
+}
+
+/* The click URL of link i of n (0: the hidden link), HTML-escaped: the
+ * tracker tells the links apart by l (SPEC F6: a burst over every link,
+ * the hidden link). */
+static int put_click(struct buf *out, const char *click_url, unsigned i, unsigned n)
+{
+	int r = buf_put_html(out, slice_from(click_url));
+	if (r == 0)
+		r = buf_printf(out, "%sl=%u.%u", strchr(click_url, '?') ? "&amp;" : "?", i, n);
+	return r;
 }
 
 /* A start tag at pos: rewrites a tracked href, skips raw text. */
@@ -212,12 +228,13 @@ static int track_start_tag(struct html_track *t, size_t pos, size_t *ret_pos)
 	tag_parse(t->in, pos, &tag);
 	bool link = slice_eq_nocase(tag.name, "a") || slice_eq_nocase(tag.name, "area");
 	if (tag.closed && link && tag.has_href && t->click_url && href_tracked(tag.href)) {
+		t->link++;
 		r = copy(t, pos, tag.href_start);
-		if (r == 0)
+		if (r == 0 && !t->counting)
 			r = buf_putc(t->out, '"');
-		if (r == 0)
-			r = buf_put_html(t->out, slice_from(t->click_url));
-		if (r == 0)
+		if (r == 0 && !t->counting)
+			r = put_click(t->out, t->click_url, t->link, t->links);
+		if (r == 0 && !t->counting)
 			r = buf_putc(t->out, '"');
 		if (r == 0)
 			r = copy(t, tag.href_stop, tag.stop);
@@ -245,7 +262,7 @@ static int track_markup(struct html_track *t, size_t pos, size_t *ret_pos)
 		next = skip_past(s, pos, ">");
 	} else if (pos + 2 < s.len && s.p[pos + 1] == '/' && html_alpha(s.p[pos + 2])) {
 		struct slice name = { s.p + pos + 2, tag_name_end(s, pos + 2) - pos - 2 };
-		if (slice_eq_nocase(name, "body")) {
+		if (slice_eq_nocase(name, "body") && !t->counting) {
 			t->body_at = t->out->len;
 			t->has_body = true;
 		}
@@ -274,6 +291,19 @@ static int track_scan(struct html_track *t)
 	return r;
 }
 
+/* A link no person can see or click (nothing to see, not displayed, not
+ * focusable, hidden from screen readers): only a machine that follows
+ * every href requests it. */
+static int put_hidden_link(struct buf *out, const char *click_url, unsigned n)
+{
+	int r = buf_puts(out, "<a href=\"");
+	if (r == 0)
+		r = put_click(out, click_url, 0, n);
+	if (r == 0)
+		r = buf_puts(out, "\" style=\"display:none\" aria-hidden=\"true\" tabindex=\"-1\"></a>");
+	return r;
+}
+
 static int put_beacon(struct buf *out, const char *open_url)
 {
 	int r = buf_puts(out, "<img src=\"");
@@ -289,14 +319,22 @@ int content_html_track(struct buf *out, struct slice html, const char *click_url
 		       const char *open_url)
 {
 	_cleanup_buf_ struct buf tmp = BUF_INIT(out->max);
-	struct html_track t = { .in = html, .out = &tmp, .click_url = click_url };
+	struct html_track t = { .in = html, .out = &tmp, .click_url = click_url, .counting = true };
 	size_t mark = out->len;
 
-	int r = track_scan(&t);
+	/* Twice: each link's l says how many there are. */
+	int r = click_url ? track_scan(&t) : 0;
+	t.counting = false;
+	t.links = t.link;
+	t.link = 0;
+	if (r == 0)
+		r = track_scan(&t);
 	if (r < 0)
 		return r;
 	size_t split = t.has_body ? t.body_at : tmp.len;
 	r = buf_append(out, tmp.p, split);
+	if (r == 0 && click_url)
+		r = put_hidden_link(out, click_url, t.links);
 	if (r == 0 && open_url)
 		r = put_beacon(out, open_url);
 	if (r == 0)

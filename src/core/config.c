@@ -58,6 +58,17 @@ const struct config_option config_options[] = {
 	  "Retries of a mail the relay refused for now (4xx, connection trouble) before it is 送信エラー." },
 	{ "smtp_retry_seconds", CONFIG_INT, S(smtp_retry_seconds), "60", 1, 86400, "KUNREN_SMTP_RETRY_SECONDS",
 	  "First retry delay; each further retry waits twice as long (at most an hour)." },
+	{ "uap_regexes", CONFIG_STRING, S(uap_regexes), "/usr/share/uap-core/regexes.yaml", 0, 0,
+	  "KUNREN_UAP_REGEXES",
+	  "uap-core's regexes.yaml, which names the OS, browser and device of a user agent in events." },
+	{ "trusted_proxies", CONFIG_STRING, S(trusted_proxies), "", 0, 0, "KUNREN_TRUSTED_PROXIES",
+	  "Reverse proxies in front of the tracker (comma-separated IPv4/IPv6 addresses or CIDR ranges): only "
+	  "from these is X-Forwarded-For believed, its right-most untrusted address being the client. Empty: none." },
+	{ "tracker_timeout_seconds", CONFIG_INT, S(tracker_timeout_seconds), "15", 1, 3600,
+	  "KUNREN_TRACKER_TIMEOUT_SECONDS",
+	  "The tracker closes a connection idle (or sending too slowly) for this many seconds." },
+	{ "report_poll_seconds", CONFIG_INT, S(report_poll_seconds), "60", 1, 86400, "KUNREN_REPORT_POLL_SECONDS",
+	  "How often each tenant's report mailbox is read over IMAP for reported drill mails (報告)." },
 	{ "log_level", CONFIG_STRING, S(log_level), "info", 0, 0, "KUNREN_LOG_LEVEL",
 	  "debug, info, warn or error." },
 };

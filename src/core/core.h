@@ -177,6 +177,10 @@ struct config {
 	int64_t login_ip_max_failures, login_ip_window_minutes; /* throttling per client address */
 	int64_t clock_offset_seconds;  /* tests only: shifts the tenant-deletion job's clock */
 	int64_t smtp_connections, smtp_per_connection, smtp_retries, smtp_retry_seconds;
+	int64_t report_poll_seconds;   /* 報告: how often report mailboxes are read */
+	char *trusted_proxies;           /* tracker: peers whose X-Forwarded-For is believed */
+	int64_t tracker_timeout_seconds; /* tracker: idle connections are closed after this */
+	char *uap_regexes;       /* uap-core's regexes.yaml, for user agents */
 	char *log_level;
 };
 

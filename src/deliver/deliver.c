@@ -1,6 +1,7 @@
 /* deliver.c — the dispatcher, the lanes and their workers. */
 #include "deliver/deliver.h"
 
+#include "attach/attach.h"
 #include "content/content.h"
 #include "track/track.h"
 
@@ -43,8 +44,115 @@ static const char *const *extra_headers(const char *headers_json, struct arena *
 	return k ? out : NULL;
 }
 
+/* A file name from a rendered template: one line (CONTENT_HEADER made it
+ * so), and no path separators a merge value (a department "営業/東京")
+ * could have brought in. */
+static void filename_scrub(char *s)
+{
+	for (; *s; s++)
+		if (*s == '/' || *s == '\\')
+			*s = '_';
+}
+
+/* Renders one template of the declaration with the target's values. */
+static const char *render_one(json_t *v, const struct merge_vars *vars, struct arena *a, int *r)
+{
+	_cleanup_buf_ struct buf b = BUF_INIT(64 << 10);
+	if (*r < 0)
+		return NULL;
+	if ((*r = content_render(&b, slice_from(json_string_value(v)), CONTENT_HEADER, vars)) < 0)
+		return NULL;
+	const char *out = arena_strndup(a, b.p, b.len);
+	if (!out)
+		*r = -ENOMEM;
+	return out;
+}
+
+/* The generated document of the declaration, its templates filled in. */
+static int attachment_doc(json_t *decl, const struct scenario_rec *sc, const struct merge_vars *vars,
+			  struct arena *a, struct attach_doc *d)
+{
+	int r = 0;
+	json_t *body = json_object_get(decl, "body"), *table = json_object_get(decl, "table");
+	d->title = render_one(json_object_get(decl, "title"), vars, a, &r);
+	d->lang = sc->lang;
+	d->nbody = json_array_size(body);
+	const char **paras = arena_alloc(a, st_mult(d->nbody + 1, sizeof(*paras)));
+	for (size_t i = 0; paras && i < d->nbody; i++)
+		paras[i] = render_one(json_array_get(body, i), vars, a, &r);
+	d->body = paras;
+	/* rows may differ in length: the widest sets the columns, the rest are empty cells */
+	d->rows = json_array_size(table);
+	for (size_t i = 0; i < d->rows; i++)
+		if (json_array_size(json_array_get(table, i)) > d->cols)
+			d->cols = json_array_size(json_array_get(table, i));
+	const char **cells = arena_alloc(a, st_mult(st_mult(d->rows, d->cols) + 1, sizeof(*cells)));
+	for (size_t i = 0; cells && i < d->rows; i++) {
+		json_t *row = json_array_get(table, i);
+		for (size_t k = 0; k < json_array_size(row); k++)
+			cells[i * d->cols + k] = render_one(json_array_get(row, k), vars, a, &r);
+	}
+	d->cells = cells;
+	return r < 0 ? r : !paras || !cells ? -ENOMEM : 0;
+}
+
+int deliver_attachment(const struct scenario_rec *sc, const struct merge_vars *vars, const char *tracker_url,
+		       const char *rid, struct slice upload, struct arena *a, struct deliver_file *ret)
+{
+	json_error_t err;
+	json_auto_t *decl = sc->attachment_json ? json_loads(sc->attachment_json, 0, &err) : NULL;
+	enum attach_kind kind;
+	enum attach_archive archive = ATTACH_ARCHIVE_NONE;
+	const char *archive_name = json_string_value(json_object_get(decl, "archive"));
+	int r = 0;
+
+	*ret = (struct deliver_file){ .data = BUF_INIT(ATTACH_UPLOAD_MAX * 2) };
+	if (!decl)
+		return 0;
+	if (attach_kind_parse(json_string_value(json_object_get(decl, "kind")), &kind) < 0 ||
+	    (archive_name && attach_archive_parse(archive_name, &archive) < 0))
+		return -EINVAL; /* the validator lets no such declaration in */
+	bool uploaded = json_object_get(decl, "upload") != NULL;
+	if (uploaded && !upload.len)
+		return -ENOENT;
+	char *name = (char *)render_one(json_object_get(decl, "filename"), vars, a, &r);
+	if (r < 0)
+		return r;
+	filename_scrub(name);
+	_cleanup_free_ char *beacon = track_file_beacon_url(tracker_url, rid);
+	_cleanup_free_ char *link = track_file_link_url(tracker_url, rid);
+	_cleanup_buf_ struct buf file = BUF_INIT(ATTACH_UPLOAD_MAX * 2);
+	if (uploaded) {
+		r = attach_inject(kind, upload, beacon, link, &file);
+	} else {
+		struct attach_doc d = { .beacon_url = beacon, .link_url = link };
+		if ((r = attachment_doc(decl, sc, vars, a, &d)) >= 0)
+			r = attach_build(kind, &d, &file);
+	}
+	if (r < 0)
+		return r;
+	ret->filename = name;
+	ret->content_type = attach_kind_mime(kind);
+	if (archive == ATTACH_ARCHIVE_NONE) {
+		buf_release(&ret->data);
+		ret->data = file;
+		file = BUF_INIT(0);
+		return 0;
+	}
+	/* "請求書.docx" travels as "請求書.zip" holding "請求書.docx" */
+	const char *dot = strrchr(name, '.');
+	ret->filename = arena_printf(a, "%.*s.zip", (int)(dot ? dot - name : (ptrdiff_t)strlen(name)), name);
+	ret->content_type = "application/zip";
+	if (!ret->filename)
+		return -ENOMEM;
+	r = attach_zip(name, buf_slice(&file), archive, vars->v[MF_PASSWORD], &ret->data);
+	if (r < 0)
+		buf_release(&ret->data);
+	return r;
+}
+
 int deliver_build_mail(const struct campaign *c, const struct scenario_rec *sc, const struct target *t,
-		       const struct tz *zone, const char *tracker_url, const char *id_domain,
+		       const struct tz *zone, const char *tracker_url, const char *id_domain, struct slice upload,
 		       struct buf *out, char **ret_message_id)
 {
 	struct arena *a = arena_new(0);
@@ -52,13 +160,16 @@ int deliver_build_mail(const struct campaign *c, const struct scenario_rec *sc, 
 	_cleanup_free_ char *open = track_open_url(tracker_url, t->rid);
 	_cleanup_buf_ struct buf subject = BUF_INIT(4096), text = BUF_INIT(0), html = BUF_INIT(0), tracked = BUF_INIT(0);
 	struct merge_vars vars;
+	struct deliver_file file = { .data = BUF_INIT(0) };
 	int r;
 
 	content_merge_vars(c, t, click, zone, a, &vars);
 	if ((r = content_render(&subject, slice_from(sc->subject), CONTENT_HEADER, &vars)) >= 0 &&
 	    (r = content_render(&text, slice_from(sc->text), CONTENT_TEXT, &vars)) >= 0 &&
 	    (r = content_render(&html, slice_from(sc->html), CONTENT_HTML, &vars)) >= 0 &&
-	    (r = content_html_track(&tracked, buf_slice(&html), click, open)) >= 0) {
+	    (r = content_html_track(&tracked, buf_slice(&html), click, open)) >= 0 &&
+	    (r = deliver_attachment(sc, &vars, tracker_url, t->rid, upload, a, &file)) >= 0) {
+		struct mail_attachment att = { file.filename, file.content_type, buf_slice(&file.data) };
 		struct mail_message m = {
 			.from_name = c->sender_name,
 			.from_addr = vars.v[MF_SENDER_EMAIL],
@@ -72,9 +183,12 @@ int deliver_build_mail(const struct campaign *c, const struct scenario_rec *sc, 
 			.id_domain = id_domain && id_domain[0] ? id_domain : c->sender_domain,
 			.reply_to = sc->reply_to && sc->reply_to[0] ? sc->reply_to : NULL,
 			.extra_headers = extra_headers(sc->headers_json, a),
+			.attachments = file.filename ? &att : NULL,
+			.nattachments = file.filename ? 1 : 0,
 		};
 		r = mail_build(&m, out, ret_message_id);
 	}
+	buf_release(&file.data);
 	arena_free(a);
 	return r;
 }
@@ -355,6 +469,7 @@ struct worker {
 	const struct tz *zone;
 	const char *dkim_key;      /* opened private key, or NULL */
 	struct dkim_key dkim;
+	struct slice upload;       /* the bytes of the scenario's uploaded attachment, read once per batch */
 };
 
 /* A worker's sender for its lane's profile; rebuilt when the profile changed. */
@@ -397,6 +512,25 @@ static void worker_forget(struct worker *w)
 	arena_free(w->a);
 	w->a = NULL;
 	w->campaign_id = 0;
+	w->upload = (struct slice){ 0 };
+}
+
+/* The upload the scenario's attachment names, into w->a: read once for
+ * all the targets of a batch, not once per mail. */
+static int worker_upload(struct worker *w, int64_t tenant_id)
+{
+	json_error_t err;
+	json_auto_t *decl = w->sc.attachment_json ? json_loads(w->sc.attachment_json, 0, &err) : NULL;
+	json_int_t id = json_integer_value(json_object_get(decl, "upload"));
+	struct upload u;
+	if (id <= 0)
+		return 0;
+	int r = store_upload_get(w->lane->d->o.store, tenant_id, id, true, w->a, &u);
+	if (r < 0)
+		log_error("deliver: upload %lld of scenario %lld: %s", (long long)id, (long long)w->sc.id, strerror(-r));
+	else
+		w->upload = u.data;
+	return r;
 }
 
 static int worker_load(struct worker *w, const struct target *t)
@@ -414,6 +548,8 @@ static int worker_load(struct worker *w, const struct target *t)
 		r = store_scenario_get(d->o.store, t->tenant_id, w->c.scenario_id, w->a, &w->sc);
 	if (r >= 0)
 		r = store_tenant_get(d->o.store, t->tenant_id, w->a, &ten);
+	if (r >= 0)
+		r = worker_upload(w, t->tenant_id);
 	if (r < 0) {
 		worker_forget(w);
 		return r;
@@ -506,7 +642,8 @@ static void send_one(struct worker *w, struct target *t)
 		return;
 	}
 	t->sent_at = now_unix();
-	r = deliver_build_mail(&w->c, &w->sc, t, w->zone, d->o.tracker_url, d->o.id_domain, &msg, &message_id);
+	r = deliver_build_mail(&w->c, &w->sc, t, w->zone, d->o.tracker_url, d->o.id_domain, w->upload, &msg,
+			       &message_id);
 	if (r < 0) {
 		fail_early(w, t, r, "the mail could not be built (a header with a line break, or an invalid address)");
 		return;

@@ -49,10 +49,27 @@ int deliver_notice(struct deliver *d, const char *to, const char *subject, const
  * go out at deliver_stop. */
 int deliver_notice_later(struct deliver *d, const char *to, const char *subject, const char *text);
 
-/* Builds the mail of one target.  sent_at of t is used as the send date. */
+/* Builds the mail of one target.  sent_at of t is used as the send date.
+ * upload: the bytes of the upload the scenario's attachment names (empty
+ * when it names none; -ENOENT when it names one and they are missing). */
 int deliver_build_mail(const struct campaign *c, const struct scenario_rec *sc, const struct target *t,
-		       const struct tz *zone, const char *tracker_url, const char *id_domain,
+		       const struct tz *zone, const char *tracker_url, const char *id_domain, struct slice upload,
 		       struct buf *out, char **ret_message_id);
+
+/* One target's copy of a scenario's attachment (SPEC D5). */
+struct merge_vars;
+struct deliver_file {
+	const char *filename;      /* in the mail ("請求書_山田.docx", "….zip"); NULL: no attachment */
+	const char *content_type;
+	struct buf data;           /* the caller releases it */
+};
+/* Fills the declaration's templates with vars, builds the file (or injects
+ * the beacon into upload's bytes) with the beacon <tracker>/f/<rid>.png and
+ * the link <tracker>/p/<rid>, and wraps it as the archive says (password:
+ * vars' {{パスワード}}).  Strings live in a.  A scenario without an
+ * attachment gives 0 and filename NULL. */
+int deliver_attachment(const struct scenario_rec *sc, const struct merge_vars *vars, const char *tracker_url,
+		       const char *rid, struct slice upload, struct arena *a, struct deliver_file *ret);
 
 /* A store_plan_fn: plans with a schedule in a zone at `now`. */
 struct deliver_plan {

@@ -37,6 +37,8 @@ struct http_response {
 	struct buf body;
 	const char *headers[HTTP_MAX_HEADERS][2];
 	size_t nheaders;
+	void *stream;              /* set by http_stream_start (stream.c): the body is
+				    * written later; NULL for an ordinary response */
 };
 
 typedef void (*http_handler_fn)(struct http_request *req, struct http_response *res);
@@ -62,12 +64,60 @@ struct http_server_options {
 	const char *const *default_headers; /* NULL-terminated name, value pairs; a
 					     * handler's header of the same name wins */
 	void *app;
+	unsigned timeout;          /* seconds a connection may stay idle (slow clients); 0: 30 */
+	size_t connection_memory;  /* per-connection pool: request line + headers must fit
+				    * (else MHD answers 414 or 431 itself); 0: 64 KiB */
+	size_t max_uri;            /* longer request targets get 414; 0: only the pool's limit */
 };
 
 /* Starts listening at once.  On failure returns NULL and *ret_err (caller frees). */
 struct http_server *http_server_new(const struct http_server_options *o, char **ret_err);
 void http_server_free(struct http_server *s);  /* stops and waits; NULL is a no-op */
 int http_server_port(const struct http_server *s); /* the port actually bound */
+
+/*
+ * Answering later (docs/internals/HTTP.md, "Suspend and resume").  A handler
+ * that must wait for something (the tracker: its event's group commit)
+ * builds its response as usual, then calls http_suspend(), and returns: the
+ * connection is suspended at once, its worker thread goes on with other
+ * connections, and the response is kept.  http_resume(token), from any
+ * thread, exactly once, lets the kept response go out;
+ * http_resume_status() replaces its status first (e.g. 503 when the work
+ * failed).  The request (arena, strings) stays valid until the response is
+ * sent, so the token may be used until http_resume returns and never after.
+ * Every suspended request must be resumed before http_server_free (MHD
+ * aborts on a daemon stopped with suspended connections).  Only from
+ * within a handler, at most once per request.  NULL for a request that has
+ * no connection (built by hand in a test or fuzz target): the handler
+ * must then do its waiting in place.
+ */
+void *http_suspend(struct http_request *req);
+void http_resume(void *token);
+void http_resume_status(void *token, int status);
+
+/* ---- streaming responses (stream.c) ----
+ *
+ * A response whose body is written later, piece by piece, from any thread:
+ * server-sent events.  The handler sets status and headers as usual and
+ * calls http_stream_start last; the body it built is dropped.  While no
+ * bytes are waiting the connection is suspended (no MHD thread blocks);
+ * http_stream_write appends and resumes it.  Two owners: the connection
+ * (until the client is gone) and the caller (until http_stream_end).
+ * Every stream must be ended before http_server_free (suspended
+ * connections abort MHD's shutdown): its owner ends them first.
+ */
+struct http_stream;
+/* NULL (and a 500 in res) when out of memory.  The caller owns one reference. */
+struct http_stream *http_stream_start(struct http_request *req, struct http_response *res);
+/* Queues bytes; -EPIPE once the client is gone, -ENOBUFS when more than
+ * HTTP_STREAM_BACKLOG bytes wait (a client that does not read). */
+#define HTTP_STREAM_BACKLOG ((size_t)1 << 20)
+int http_stream_write(struct http_stream *s, struct slice data);
+/* True once the connection is over (the caller should end its reference). */
+bool http_stream_closed(struct http_stream *s);
+/* Ends the body after what is queued and drops the caller's reference:
+ * s must not be used after.  NULL is a no-op. */
+void http_stream_end(struct http_stream *s);
 
 /* Request accessors; the strings live in req->arena.  NULL when absent
  * (or holding a NUL byte); a query key without '=' ("?flag") gives "". */

@@ -7,6 +7,7 @@
 #include "http/http.h"
 
 #include <arpa/inet.h>
+#include <stdatomic.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <strings.h>
@@ -32,12 +33,15 @@ struct http_server {
 	http_handler_fn not_found;
 	const char *const *default_headers;
 	void *app;
+	unsigned timeout;
+	size_t connection_memory;
+	size_t max_uri;
 	pthread_mutex_t log_lock;
 	char last_error[256]; /* MHD's latest message, for start-up failures */
 };
 
 struct request_state {
-	struct http_request req;
+	struct http_request req; /* first: http_suspend's token is the state */
 	const struct http_server *server;
 	const char *uri;    /* the request target as received, still encoded */
 	http_handler_fn fn; /* the route's handler or not_found */
@@ -46,7 +50,12 @@ struct request_state {
 	bool started;       /* the first access-handler call has happened */
 	bool too_large;     /* the body overflowed: the rest is discarded */
 	bool answered;      /* a response is queued */
+	bool suspended;     /* http_suspend was called */
+	bool stashed;       /* the handler returned: `stash` waits for http_resume */
+	struct http_response stash;
+	atomic_int resume_status; /* 0, or the status http_resume_status asked for */
 };
+_Static_assert(offsetof(struct request_state, req) == 0, "http_suspend casts the request to its state");
 
 /* A request path split at '/', the first segments also decoded. */
 struct path_split {
@@ -265,8 +274,12 @@ static enum MHD_Result response_queue(struct request_state *st, struct http_resp
 	const struct http_server *s = st->server;
 	size_t len = res->body.len;
 	char *body = buf_steal(&res->body);
-	struct MHD_Response *r = MHD_create_response_from_buffer_with_free_callback(len, body, free);
+	/* a stream (stream.c) brings its own response; the built body is dropped */
+	struct MHD_Response *r = res->stream ? res->stream
+		: MHD_create_response_from_buffer_with_free_callback(len, body, free);
 
+	if (res->stream)
+		free(body);
 	if (!r) {
 		free(body);
 		return MHD_NO;
@@ -365,6 +378,7 @@ static void request_end(void *cls, struct MHD_Connection *c, void **con_cls,
 		return;
 	*con_cls = NULL;
 	buf_release(&st->body);
+	buf_release(&st->stash.body); /* a suspended request whose connection died */
 	arena_free(st->req.arena); /* st itself lives in the arena */
 }
 
@@ -394,6 +408,8 @@ static enum MHD_Result request_start(struct request_state *st, struct MHD_Connec
 	req->head = strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
 	req->method = req->head ? MHD_HTTP_METHOD_GET : arena_strdup(req->arena, method);
 
+	if (s->max_uri && raw.len > s->max_uri)
+		return response_error(st, 414, "uri_too_long", "request target too long", NULL);
 	slice_cut(raw, '?', &raw);
 	slice_cut(raw, '#', &raw);
 	req->path = http_url_decode(req->arena, raw, false);
@@ -455,9 +471,59 @@ static enum MHD_Result request_finish(struct request_state *st)
 		res.nheaders = 0;
 		http_response_error(&res, 500, "internal", "internal error", NULL);
 	}
+	if (st->suspended) {
+		/* Kept for http_resume; MHD calls us again once it is resumed. */
+		st->stash = res;
+		st->stashed = true;
+		return MHD_YES;
+	}
 	ret = response_queue(st, &res);
 	buf_release(&res.body);
 	return ret;
+}
+
+/* After http_resume: the kept response goes out, its status replaced if asked. */
+static enum MHD_Result request_resumed(struct request_state *st)
+{
+	int status = atomic_load(&st->resume_status);
+	enum MHD_Result ret;
+
+	st->stashed = false;
+	if (status)
+		st->stash.status = status;
+	ret = response_queue(st, &st->stash);
+	buf_release(&st->stash.body);
+	return ret;
+}
+
+void *http_suspend(struct http_request *req)
+{
+	struct request_state *st = (struct request_state *)req;
+
+	if (!req->conn)
+		return NULL; /* made by hand (tests, fuzz targets): nothing to suspend */
+	/* Twice would make two resumes for one kept response. */
+	BUG_ON(st->suspended || st->stashed || st->answered);
+	st->suspended = true;
+	/* At once, inside the handler: no other thread knows the token yet, so
+	 * nobody can resume a connection that is not suspended. */
+	MHD_suspend_connection(req->conn);
+	return st;
+}
+
+void http_resume_status(void *token, int status)
+{
+	struct request_state *st = token;
+
+	atomic_store(&st->resume_status, status >= 100 && status <= 599 ? status : 0);
+	/* The last touch of st: the connection's own thread may answer and free
+	 * it as soon as this returns. */
+	MHD_resume_connection(st->req.conn);
+}
+
+void http_resume(void *token)
+{
+	http_resume_status(token, 0);
 }
 
 /* The MHD access handler, called at least twice per request. */
@@ -474,6 +540,8 @@ static enum MHD_Result request_handle(void *cls, struct MHD_Connection *c, const
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
+	if (st->stashed)
+		return request_resumed(st);
 	if (!st->started) {
 		st->started = true;
 		return request_start(st, c, method);
@@ -576,8 +644,8 @@ static struct MHD_Daemon *server_start(struct http_server *s, union sockaddr_any
 				MHD_OPTION_EXTERNAL_LOGGER, server_log, s,
 				MHD_OPTION_SOCK_ADDR, &addr->sa,
 				MHD_OPTION_ARRAY, pool,
-				MHD_OPTION_CONNECTION_TIMEOUT, HTTP_CONNECTION_TIMEOUT,
-				MHD_OPTION_CONNECTION_MEMORY_LIMIT, HTTP_CONNECTION_MEMORY,
+				MHD_OPTION_CONNECTION_TIMEOUT, s->timeout,
+				MHD_OPTION_CONNECTION_MEMORY_LIMIT, s->connection_memory,
 				MHD_OPTION_URI_LOG_CALLBACK, request_begin, s,
 				MHD_OPTION_NOTIFY_COMPLETED, request_end, s,
 				MHD_OPTION_END);
@@ -607,6 +675,9 @@ struct http_server *http_server_new(const struct http_server_options *o, char **
 	s->not_found = o->not_found;
 	s->default_headers = o->default_headers;
 	s->app = o->app;
+	s->timeout = o->timeout ? o->timeout : HTTP_CONNECTION_TIMEOUT;
+	s->connection_memory = o->connection_memory ? o->connection_memory : HTTP_CONNECTION_MEMORY;
+	s->max_uri = o->max_uri;
 	pthread_mutex_init(&s->log_lock, NULL);
 
 	s->daemon = server_start(s, &addr, o->threads ? o->threads : 1);

@@ -8,6 +8,13 @@
 
 #include "core/core.h"
 
+/* A file the message carries (multipart/mixed around the text parts). */
+struct mail_attachment {
+	const char *filename;     /* UTF-8, no control characters */
+	const char *content_type; /* "application/pdf"; a token/token MIME type */
+	struct slice data;
+};
+
 struct mail_message {
 	const char *from_name;    /* UTF-8 display name, may be NULL/empty */
 	const char *from_addr;    /* local@domain */
@@ -21,12 +28,16 @@ struct mail_message {
 	const struct tz *tz;      /* zone of the Date header */
 	const char *id_domain;    /* right side of the Message-ID */
 	const char *const *extra_headers; /* NULL-terminated name, value pairs; may be NULL */
+	const struct mail_attachment *attachments;
+	size_t nattachments;
 };
 
 /*
  * Appends a complete RFC 5322 message (CRLF line ends): Date, From, To,
  * Subject, Message-ID, MIME-Version, multipart/alternative with text and
- * HTML parts in UTF-8 (base64 bodies, lines <= 76).  Non-ASCII display
+ * HTML parts in UTF-8 (base64 bodies, lines <= 76); with attachments a
+ * multipart/mixed holding that and each file (base64, the file name as
+ * RFC 2231 filename*= and an RFC 2047 name= for old clients).  Non-ASCII display
  * names and subjects are RFC 2047 encoded-words ("=?UTF-8?B?...?=") of at
  * most 75 characters that never split a UTF-8 character.  Header values
  * with CR or LF are rejected (-EINVAL).  *ret_message_id (optional) gets the
@@ -126,6 +137,63 @@ struct mail_parsed {
  * message_id comes without angle brackets.  Input without any header gives
  * -EINVAL, beyond 64 MiB -E2BIG, a full arena -ENOMEM; never a crash. */
 int mail_parse(struct slice raw, struct arena *a, struct mail_parsed *ret);
+
+/* ---- report mailboxes: IMAP and the rid finder (imap.c) ---- */
+
+/*
+ * The rids of this tracker's URLs in a reported mail: a drill mail forwarded
+ * inline (its links in the text or HTML, also base64 or quoted-printable) or
+ * attached as message/rfc822, or in any header.  tracker_url is the public
+ * base URL ("https://t.example.com" or with a path); its scheme is ignored.
+ * Strings live in `a`; message_id (without <>) and from (decoded) are the
+ * report mail's own, "" when absent.  Never more than MAIL_REPORT_MAX_RIDS
+ * rids (each RID_LEN characters of [A-Za-z0-9]), each once.  -EINVAL for an
+ * empty tracker_url, -E2BIG past 64 MiB; anything else is no rid, never a
+ * crash.
+ */
+#define MAIL_REPORT_MAX_RIDS 8
+#define MAIL_REPORT_RID_LEN RID_LEN
+struct mail_report {
+	const char *message_id, *from;
+	const char *rids[MAIL_REPORT_MAX_RIDS];
+	size_t nrids;
+};
+int mail_report_scan(struct slice raw, const char *tracker_url, struct arena *a, struct mail_report *ret);
+
+struct mail_imap;
+
+enum mail_imap_security { MAIL_IMAP_NONE, MAIL_IMAP_STARTTLS, MAIL_IMAP_TLS };
+
+struct mail_imap_options {
+	const char *host;          /* a host name or IP address */
+	int port;
+	enum mail_imap_security security; /* STARTTLS and TLS: no byte in clear */
+	bool verify_tls;
+	const char *user, *password;
+	const char *folder;        /* printable ASCII (mail_imap_folder_valid) */
+	long timeout_seconds;      /* per command; 0: 60 */
+};
+
+/* One connection to one folder, kept open between commands (libcurl).  Not
+ * thread-safe: one thread uses it.  -EINVAL for a bad host, port or folder.
+ * Every other call returns 0 or a negative errno: -EACCES login refused,
+ * -ECONNREFUSED / -EHOSTUNREACH / -ETIMEDOUT, -EPROTO TLS, -ENOENT no such
+ * folder, -E2BIG a mail over 32 MiB, -EIO anything else; mail_imap_error
+ * then says what the server or libcurl said. */
+int mail_imap_new(const struct mail_imap_options *o, struct mail_imap **ret);
+void mail_imap_free(struct mail_imap *m);
+const char *mail_imap_error(const struct mail_imap *m);
+bool mail_imap_host_valid(const char *host);
+bool mail_imap_folder_valid(const char *folder);
+/* Logs in and selects the folder. */
+int mail_imap_check(struct mail_imap *m);
+/* UIDs of the folder's unseen mails (UID SEARCH UNSEEN), at most max, in the
+ * server's order; *ret_uids is malloc'ed (caller frees; NULL when none). */
+int mail_imap_unseen(struct mail_imap *m, size_t max, uint32_t **ret_uids, size_t *ret_n);
+/* Appends the whole mail to out.  IMAP marks a fetched mail \Seen: a caller
+ * that leaves it alone sets it unseen again. */
+int mail_imap_fetch(struct mail_imap *m, uint32_t uid, struct buf *out);
+int mail_imap_set_seen(struct mail_imap *m, uint32_t uid, bool seen);
 
 /* ---- helpers shared with other modules ---- */
 

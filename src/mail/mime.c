@@ -1,6 +1,7 @@
 /*
  * mime.c — composing messages: RFC 5322 headers, RFC 2047 encoded-words,
- * MIME bodies (multipart/alternative, base64).
+ * MIME bodies (multipart/alternative, multipart/mixed with attachments,
+ * base64), RFC 2231 file names.
  */
 #include "mail/mail.h"
 
@@ -380,17 +381,13 @@ static int put_text_part(struct buf *out, const char *subtype, struct slice body
 	return r;
 }
 
-static int put_body(struct buf *out, const struct mail_message *m)
+/* The text of the message: text/plain alone, or multipart/alternative of
+ * text and HTML (its header lines start the entity). */
+static int put_content(struct buf *out, const struct mail_message *m, struct slice text, struct slice html)
 {
-	struct slice text = slice_from(m->text), html = slice_from(m->html);
 	char boundary[BOUNDARY_RANDOM + 3] = "=_";
 	int r;
 
-	if (!utf8_valid(text.p, text.len) || !utf8_valid(html.p, html.len))
-		return -EINVAL;
-	r = buf_puts(out, "MIME-Version: 1.0\r\n");
-	if (r < 0)
-		return r;
 	if (!m->html)
 		return put_text_part(out, "plain", text);
 	/* '=' followed by '_' never occurs in base64, so the boundary cannot either. */
@@ -404,6 +401,139 @@ static int put_body(struct buf *out, const struct mail_message *m)
 		r = buf_printf(out, "--%s\r\n", boundary);
 	if (r == 0)
 		r = put_text_part(out, "html", html);
+	return r ? r : buf_printf(out, "--%s--\r\n", boundary);
+}
+
+/* ---- attachments ---- */
+
+#define PARAM_CHUNK 39    /* bytes of a file name per encoded-word of name= */
+#define SEGMENT_CHUNK 18  /* bytes of a file name per RFC 2231 segment */
+
+/* A MIME type as we write it: token "/" token (RFC 2045 5.1), no parameters. */
+static bool mime_type_valid(const char *t)
+{
+	const char *slash = t ? strchr(t, '/') : NULL;
+	if (!slash || slash == t || !slash[1] || strlen(t) > 127)
+		return false;
+	for (const char *c = t; *c; c++)
+		if (c != slash && !is_alnum(*c) && !has_char("!#$&-^_.+", *c))
+			return false;
+	return true;
+}
+
+/* A file name can travel as a plain quoted string: short printable ASCII
+ * without the characters a quoted string would need to escape. */
+static bool filename_plain(struct slice n)
+{
+	if (n.len > 60)
+		return false;
+	for (size_t i = 0; i < n.len; i++)
+		if ((unsigned char)n.p[i] < 0x20 || (unsigned char)n.p[i] >= 0x7f || n.p[i] == '"' || n.p[i] == '\\')
+			return false;
+	return true;
+}
+
+/* RFC 2231 attribute-char: what a filename* value keeps unencoded. */
+static bool attr_char(char c)
+{
+	return is_alnum(c) || has_char("!#$&+-.^_`|~", c);
+}
+
+/*
+ * name="=?UTF-8?B?...?=" for old clients (Outlook before 2013 and webmail
+ * that ignore RFC 2231): not what RFC 2047 allows inside a quoted string,
+ * but what they read.  One short word per line, so no line passes 78.
+ */
+static int put_name_param(struct buf *out, struct slice n)
+{
+	if (filename_plain(n))
+		return buf_printf(out, ";\r\n name=\"%.*s\"", (int)n.len, n.p);
+	int r = buf_puts(out, ";\r\n name=\"");
+	for (size_t i = 0; i < n.len && r == 0;) {
+		size_t k = word_take(n, i, PARAM_CHUNK / 3 * 4);
+		if (i > 0)
+			r = buf_puts(out, "\r\n ");
+		if (r == 0)
+			r = buf_puts(out, "=?UTF-8?B?");
+		if (r == 0)
+			r = mail_base64_encode(out, (struct slice){ n.p + i, k }, 0);
+		if (r == 0)
+			r = buf_puts(out, "?=");
+		i += k;
+	}
+	return r ? r : buf_putc(out, '"');
+}
+
+/* filename="..." when plain, else RFC 2231 filename*0*=UTF-8''%E8...;
+ * filename*1*=... segments of whole characters, one per line. */
+static int put_filename_param(struct buf *out, struct slice n)
+{
+	if (filename_plain(n))
+		return buf_printf(out, ";\r\n filename=\"%.*s\"", (int)n.len, n.p);
+	int r = 0;
+	for (size_t i = 0, seg = 0; i < n.len && r == 0; seg++) {
+		/* at most SEGMENT_CHUNK bytes, 54 characters encoded: the line
+		 * stays within 78 */
+		size_t k = word_take(n, i, SEGMENT_CHUNK / 3 * 4);
+		if (seg == 0 && k == n.len)
+			r = buf_puts(out, ";\r\n filename*=UTF-8''");
+		else
+			r = buf_printf(out, ";\r\n filename*%zu*=%s", seg, seg ? "" : "UTF-8''");
+		for (size_t j = i; j < i + k && r == 0; j++)
+			r = attr_char(n.p[j]) ? buf_putc(out, n.p[j]) : buf_printf(out, "%%%02X", (unsigned char)n.p[j]);
+		i += k;
+	}
+	return r;
+}
+
+static int put_attachment(struct buf *out, const struct mail_attachment *a)
+{
+	struct slice n = slice_from(a->filename);
+	if (!n.len || value_check(n) < 0 || !mime_type_valid(a->content_type))
+		return -EINVAL;
+	for (size_t i = 0; i < n.len; i++)
+		if ((unsigned char)n.p[i] < 0x20 || n.p[i] == 0x7f)
+			return -EINVAL;
+	/* the OOXML types alone are 71 characters: they go on a folded line */
+	bool fold = strlen("Content-Type: ;") + strlen(a->content_type) > LINE_SOFT_MAX;
+	int r = buf_printf(out, "Content-Type:%s%s", fold ? "\r\n " : " ", a->content_type);
+	if (r == 0)
+		r = put_name_param(out, n);
+	if (r == 0)
+		r = buf_puts(out, "\r\nContent-Disposition: attachment");
+	if (r == 0)
+		r = put_filename_param(out, n);
+	if (r == 0)
+		r = buf_puts(out, "\r\nContent-Transfer-Encoding: base64\r\n\r\n");
+	if (r == 0)
+		r = a->data.len ? mail_base64_encode(out, a->data, BODY_LINE) : buf_puts(out, "\r\n");
+	return r;
+}
+
+static int put_body(struct buf *out, const struct mail_message *m)
+{
+	struct slice text = slice_from(m->text), html = slice_from(m->html);
+	char boundary[BOUNDARY_RANDOM + 3] = "=_";
+	int r;
+
+	if (!utf8_valid(text.p, text.len) || !utf8_valid(html.p, html.len))
+		return -EINVAL;
+	r = buf_puts(out, "MIME-Version: 1.0\r\n");
+	if (r < 0)
+		return r;
+	if (!m->nattachments)
+		return put_content(out, m, text, html);
+	id_random(boundary + 2, BOUNDARY_RANDOM);
+	r = buf_printf(out, "Content-Type: multipart/mixed;\r\n boundary=\"%s\"\r\n\r\n"
+			   "This is a multi-part message in MIME format.\r\n\r\n--%s\r\n",
+		       boundary, boundary);
+	if (r == 0)
+		r = put_content(out, m, text, html);
+	for (size_t i = 0; i < m->nattachments && r == 0; i++) {
+		r = buf_printf(out, "--%s\r\n", boundary);
+		if (r == 0)
+			r = put_attachment(out, &m->attachments[i]);
+	}
 	return r ? r : buf_printf(out, "--%s--\r\n", boundary);
 }
 

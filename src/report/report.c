@@ -34,15 +34,90 @@ static bool is_reaction(enum event_kind k)
 	return k == EV_OPENED || k == EV_CLICKED || k == EV_FILE_OPENED || k == EV_SUBMITTED;
 }
 
+/* Reasons in the order they are shown, with their codes (API) and labels
+ * (CSV, xlsx). */
+static const struct {
+	uint32_t bit;
+	const char *code, *label;
+} reason_table[REPORT_REASONS] = {
+	{ EVS_HEAD, "head", "HEADリクエスト" },
+	{ EVS_OPTIONS, "options", "OPTIONSリクエスト" },
+	{ EVS_SCANNER_UA, "scanner_ua", "スキャナーのUA" },
+	{ EVS_HIDDEN_LINK, "hidden_link", "隠しリンク" },
+	{ EVS_LINK_BURST, "link_burst", "全リンク同時アクセス" },
+	{ EVS_SHARED_IP, "shared_ip", "多数の対象者と同じ接続元" },
+	{ EVS_NO_OPEN, "no_open", "開封なしのクリック" },
+	{ REASON_FAST, "fast", "配信直後" },
+};
+
+uint32_t report_event_reasons(const struct event *e, const struct target *t, int64_t seconds)
+{
+	uint32_t r = e->signals;
+	if (is_reaction(e->kind) && seconds > 0 && t->sent_at > 0 && e->at_ms < (t->sent_at + seconds) * 1000)
+		r |= REASON_FAST;
+	return r;
+}
+
 bool report_event_is_machine(const struct event *e, const struct target *t, int64_t seconds)
 {
-	return is_reaction(e->kind) && seconds > 0 && t->sent_at > 0 &&
-	       e->at_ms < (t->sent_at + seconds) * 1000;
+	return (report_event_reasons(e, t, seconds) & ~REPORT_HINTS) != 0;
 }
 
 bool report_event_counts(const struct event *e, const struct target *t, const struct exclusion *x)
 {
+	if (e->signals & EVS_PROBES)
+		return false;
 	return !(x && x->exclude && report_event_is_machine(e, t, x->seconds));
+}
+
+static size_t reason_strings(uint32_t bits, bool label, const char **ret)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(reason_table); i++)
+		if (bits & reason_table[i].bit)
+			ret[n++] = label ? reason_table[i].label : reason_table[i].code;
+	return n;
+}
+
+size_t report_reason_codes(uint32_t bits, const char **ret)
+{
+	return reason_strings(bits, false, ret);
+}
+
+size_t report_reason_labels(uint32_t bits, const char **ret)
+{
+	return reason_strings(bits, true, ret);
+}
+
+const char *report_reasons_text(uint32_t bits, char *buf, size_t size)
+{
+	const char *l[REPORT_REASONS];
+	size_t n = report_reason_labels(bits, l), at = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < n && at < size; i++)
+		at += (size_t)snprintf(buf + at, size - at, "%s%s", i ? "、" : "", l[i]);
+	return buf;
+}
+
+void report_settle_signals(struct event *ev, size_t n)
+{
+	/* Backwards, keeping the time of the earliest burst click at or after
+	 * each event (events of one time may come in any order: same time
+	 * counts as after). */
+	int64_t burst_at = INT64_MAX;
+	for (size_t i = n; i-- > 0;) {
+		if (ev[i].kind != EV_CLICKED)
+			continue;
+		if (ev[i].signals & EVS_LINK_BURST) {
+			burst_at = ev[i].at_ms;
+			/* clicks of the same ms later in the array */
+			for (size_t k = i + 1; k < n && ev[k].at_ms == ev[i].at_ms; k++)
+				if (ev[k].kind == EV_CLICKED)
+					ev[k].signals |= EVS_LINK_BURST;
+		} else if (burst_at - ev[i].at_ms <= EVS_BURST_MS) {
+			ev[i].signals |= EVS_LINK_BURST;
+		}
+	}
 }
 
 static enum target_status status_of(enum event_kind k)
@@ -104,6 +179,7 @@ static int each_target(struct store *s, const struct campaign *c, const struct e
 			while (ei < nev && ev[ei].target_id == t[i].id)
 				ei++;
 			struct target_summary sum;
+			report_settle_signals(ev + first, ei - first);
 			report_summarize(&t[i], ev + first, ei - first, x, &sum);
 			r = fn(ctx, &t[i], ev + first, ei - first, &sum);
 			after = t[i].id;
@@ -136,9 +212,14 @@ static int count_one(void *ctx, const struct target *t, const struct event *ev, 
 	return 0;
 }
 
+static bool excluding(const struct exclusion *x)
+{
+	return x && x->exclude;
+}
+
 static int64_t exclusion_seconds(const struct exclusion *x)
 {
-	return x && x->exclude ? x->seconds : 0;
+	return x ? x->seconds : 0;
 }
 
 static void counts_from(const struct store_reach *r, struct campaign_counts *c)
@@ -157,7 +238,7 @@ int report_campaign_counts(struct store *s, const struct campaign *c, const stru
 	struct arena *a = arena_new(1 << 20);
 	struct store_reach *rows;
 	size_t n;
-	int r = store_campaign_reach(s, c->tenant_id, c->id, exclusion_seconds(x), NULL, a, &rows, &n);
+	int r = store_campaign_reach(s, c->tenant_id, c->id, excluding(x), exclusion_seconds(x), NULL, a, &rows, &n);
 	if (r >= 0) {
 		if (n)
 			counts_from(&rows[0], ret);
@@ -185,7 +266,7 @@ int report_breakdown(struct store *s, const struct campaign *c, const struct exc
 {
 	struct store_reach *rows;
 	size_t n;
-	int r = store_campaign_reach(s, c->tenant_id, c->id, exclusion_seconds(x), person_field_names[by], a, &rows,
+	int r = store_campaign_reach(s, c->tenant_id, c->id, excluding(x), exclusion_seconds(x), person_field_names[by], a, &rows,
 				     &n);
 	if (r < 0)
 		return r;
@@ -210,7 +291,7 @@ int report_timeline(struct store *s, const struct campaign *c, const struct excl
 	origin -= origin % bucket; /* whole hours / days (UTC) */
 	struct store_bucket *b;
 	size_t n;
-	int r = store_event_histogram(s, c->tenant_id, c->id, exclusion_seconds(x), origin, bucket, a, &b, &n);
+	int r = store_event_histogram(s, c->tenant_id, c->id, excluding(x), exclusion_seconds(x), origin, bucket, a, &b, &n);
 	if (r < 0)
 		return r;
 	struct timeline_row *out = arena_alloc(a, (n ? n : 1) * sizeof(*out));
@@ -305,7 +386,9 @@ int report_results_csv(struct store *s, const struct campaign *c, const struct t
 
 /* ---- イベント.csv ---- */
 
-static void csv_event_row(struct csv_ctx *x, const struct target *t, const struct event *e, const char *label)
+/* seconds: the exclusion seconds, for the reasons of e. */
+static void csv_event_row(struct csv_ctx *x, const struct target *t, const struct event *e, const char *label,
+			  int64_t seconds)
 {
 	static const char *const empty[PF__COUNT] = { "", "", "", "", "", "", "", "" };
 	const char *const *f = t ? t->p.f : empty;
@@ -320,6 +403,12 @@ static void csv_event_row(struct csv_ctx *x, const struct target *t, const struc
 	csv_field(x->out, e && e->browser ? e->browser : "", true);
 	for (int k = PF_FIELD1; k <= PF_FIELD3; k++)
 		csv_field(x->out, f[k], true);
+	/* machine events are here only when they count (exclusion off) */
+	bool machine = e && t && report_event_is_machine(e, t, seconds);
+	char why[256];
+	csv_field(x->out, machine ? REPORT_MACHINE_LABEL : "", true);
+	csv_field(x->out, machine ? report_reasons_text(report_event_reasons(e, t, seconds), why, sizeof(why)) : "",
+		  true);
 	buf_puts(x->out, "\r\n");
 }
 
@@ -334,7 +423,7 @@ static int events_rows(void *ctx, const struct target *t, const struct event *ev
 	struct events_ctx *x = ctx;
 	for (size_t i = 0; i < n; i++)
 		if (report_event_counts(&ev[i], t, x->x))
-			csv_event_row(&x->csv, t, &ev[i], report_event_label(ev[i].kind));
+			csv_event_row(&x->csv, t, &ev[i], report_event_label(ev[i].kind), x->x ? x->x->seconds : 0);
 	return x->csv.out->len >= x->csv.out->max ? -E2BIG : 0;
 }
 
@@ -344,10 +433,10 @@ int report_events_csv(struct store *s, const struct campaign *c, const struct tz
 	struct buf scratch;
 	struct buf *text = csv_begin(&scratch, out, enc);
 	buf_puts(text, "訓練名,識別コード,姓,名,メールアドレス,部署,役職,IPアドレス,日時,ステータス,OS,ブラウザ,"
-			"項目,項目2,項目3\r\n");
+			"項目,項目2,項目3,機械判定,判定理由\r\n");
 	struct events_ctx ctx = { { c, zone, text }, x };
 	/* the campaign's own 訓練作成 row first */
-	csv_event_row(&ctx.csv, NULL, NULL, report_event_label(EV_CREATED));
+	csv_event_row(&ctx.csv, NULL, NULL, report_event_label(EV_CREATED), 0);
 	int r = report_each_target(s, c, x, events_rows, &ctx);
 	return csv_finish(&scratch, out, enc, r);
 }

@@ -22,15 +22,45 @@ const char *report_status_label(enum target_status st);    /* CSV: "メール開
 const char *report_event_label(enum event_kind k);         /* CSV: "リンククリック" */
 int report_status_parse(const char *s, enum target_status *ret);
 
-/* The exclusion switch (F6): when `exclude` is set, events judged to come
- * from mail-check systems do not count.  Today's rule: a reaction within
- * exclusion_seconds of the target's delivery. */
+/*
+ * The exclusion switch (F6).  An event is a machine event when it has a
+ * reason: one of the signals stored with it at ingest (enum event_signal)
+ * or REASON_FAST, the seconds rule applied when read (a reaction within
+ * `seconds` of the target's delivery).  Probes (EVS_PROBES) never count,
+ * whatever the switch; other machine events do not count when `exclude` is
+ * set and count when it is not.  docs/internals/REPORT.md has the table.
+ */
 struct exclusion {
 	bool exclude;
 	int64_t seconds;
 };
+#define REASON_FAST (1u << 31)
+/* Reasons that alone make no machine event, only shown beside the others:
+ * a click with no open before it is what every person whose mail client
+ * blocks images makes (Outlook's default), so it is a hint, not proof. */
+#define REPORT_HINTS EVS_NO_OPEN
+/* The reasons of e (EVS_* bits and REASON_FAST); 0 for a person's event.
+ * It is a machine event when it has one besides REPORT_HINTS. */
+uint32_t report_event_reasons(const struct event *e, const struct target *t, int64_t seconds);
 bool report_event_is_machine(const struct event *e, const struct target *t, int64_t seconds);
 bool report_event_counts(const struct event *e, const struct target *t, const struct exclusion *x);
+/* The codes of the reasons ("head", "options", "scanner_ua", "hidden_link",
+ * "link_burst", "shared_ip", "no_open", "fast"), in that order, into ret
+ * (room for REPORT_REASONS); returns how many.  Japanese labels likewise. */
+#define REPORT_REASONS 8
+size_t report_reason_codes(uint32_t reasons, const char **ret);
+size_t report_reason_labels(uint32_t reasons, const char **ret);
+/* The labels joined with "、" into buf (イベント.csv, the xlsx イベント sheet). */
+const char *report_reasons_text(uint32_t reasons, char *buf, size_t size);
+/* The 機械判定 column's value for a machine event. */
+#define REPORT_MACHINE_LABEL "機械"
+/* Settles the signals of one target's events (ordered by time) that depend
+ * on later events: every click within EVS_BURST_MS before a click with
+ * EVS_LINK_BURST was part of the burst and gets EVS_LINK_BURST too (the
+ * tracker can only tell on the click that completes it).  The readers of
+ * this module call it on every target's events; store_campaign_reach and
+ * store_event_histogram apply the same rule in SQL. */
+void report_settle_signals(struct event *ev, size_t n);
 
 struct target_summary {
 	enum target_status status;

@@ -187,9 +187,9 @@ static const double target_widths[] = {
 };
 static const char *const event_head[] = {
 	"訓練名", "識別コード", "姓", "名", "メールアドレス", "部署", "役職", "IPアドレス", "日時", "ステータス",
-	"OS", "ブラウザ", "項目", "項目2", "項目3",
+	"OS", "ブラウザ", "項目", "項目2", "項目3", "機械判定", "判定理由",
 };
-static const double event_widths[] = { 20, 24, 10, 10, 30, 18, 14, 16, 16, 14, 16, 18, 14, 14, 14 };
+static const double event_widths[] = { 20, 24, 10, 10, 30, 18, 14, 16, 16, 14, 16, 18, 14, 14, 14, 10, 30 };
 
 struct pass {
 	struct xlsx *x;
@@ -249,6 +249,13 @@ static void event_row(struct pass *p, const struct target *t, const struct event
 	cell_text(x, ws, row, 9, report_event_label(e->kind), XF_TEXT);
 	cell_text(x, ws, row, 10, e->os, XF_TEXT);
 	cell_text(x, ws, row, 11, e->browser, XF_TEXT);
+	/* machine events are here only when they count (exclusion off) */
+	char why[256];
+	uint32_t reasons = report_event_reasons(e, t, x->x ? x->x->seconds : 0);
+	if (report_event_is_machine(e, t, x->x ? x->x->seconds : 0)) {
+		cell_text(x, ws, row, 15, REPORT_MACHINE_LABEL, XF_TEXT);
+		cell_text(x, ws, row, 16, report_reasons_text(reasons, why, sizeof(why)), XF_TEXT);
+	}
 }
 
 static int pass_target(void *ctx, const struct target *t, const struct event *ev, size_t n,

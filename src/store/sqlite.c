@@ -257,6 +257,8 @@ static const char *const tenant_tables[][2] = {
 	{ "accounts", "tenant_id = ?" },
 	{ "audit_log", "tenant_id = ?" },
 	{ "education", "tenant_id = ?" },
+	{ "report_mailboxes", "tenant_id = ?" },
+	{ "uploads", "tenant_id = ?" },
 	{ "tenants", "id = ?" },
 };
 

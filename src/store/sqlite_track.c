@@ -16,12 +16,41 @@ int store_target_by_rid(struct store *s, const char *rid, struct arena *a, struc
 	return r < 0 ? r : READ_ROW(&cn, st, a, target_read(st, a, ret));
 }
 
-/* Keeps targets.last_<kind>_ms (migration 0004) with every event written:
- * ?1 kind, ?2 at_ms, ?3 target id. */
-#define LAST_MS_COL(k) "last_" k "_ms = CASE WHEN ?1 = '" k "' THEN max(last_" k "_ms, ?2) ELSE last_" k "_ms END"
+/*
+ * Keeps targets.last_<kind>_ms (migration 0004) and human_<kind>_ms
+ * (migration 0011) with every event written: last_ is the latest event of
+ * the kind that is no probe (what counts with machine events included),
+ * human_ the latest with no signal but hints (REPORT_HINTS: EVS_NO_OPEN)
+ * and no part in a link burst (what counts with them excluded, the seconds
+ * rule applied when read).
+ * ?1 kind, ?2 at_ms, ?3 target id; the signals are read back from the row
+ * just inserted, so store_events_add binds nothing more.  A click with
+ * EVS_LINK_BURST settles the clicks before it (report_settle_signals): when
+ * the human click was one of them, the latest one that was not is looked
+ * up again; a clean click is human only when no burst click follows it
+ * within EVS_BURST_MS.  Bits: 3 = EVS_PROBES, 16 = EVS_LINK_BURST, 64 =
+ * EVS_NO_OPEN.
+ */
+_Static_assert(EVS_PROBES == 3 && EVS_LINK_BURST == 16 && EVS_NO_OPEN == 64 && EVS_BURST_MS == 1000,
+	       "the SQL below");
+#define BURST_AFTER(at) "EXISTS (SELECT 1 FROM events b WHERE b.campaign_id = x.cid AND b.target_id = ?3 " \
+	"AND b.kind = 'clicked' AND (b.signals & 16) AND b.at_ms BETWEEN " at " AND " at " + 1000)"
+#define LAST_MS_COL(k) "last_" k "_ms = CASE WHEN ?1 = '" k "' AND NOT (x.sig & 3) " \
+	"THEN max(last_" k "_ms, ?2) ELSE last_" k "_ms END"
+#define HUMAN_MS_COL(k) "human_" k "_ms = CASE WHEN ?1 = '" k "' AND (x.sig & ~64) = 0 " \
+	"THEN max(human_" k "_ms, ?2) ELSE human_" k "_ms END"
+#define HUMAN_CLICKED_COL "human_clicked_ms = CASE " \
+	"WHEN ?1 = 'clicked' AND (x.sig & ~64) = 0 AND NOT " BURST_AFTER("?2") " THEN max(human_clicked_ms, ?2) " \
+	"WHEN ?1 = 'clicked' AND (x.sig & 16) AND human_clicked_ms BETWEEN ?2 - 1000 AND ?2 THEN " \
+	"(SELECT coalesce(max(e.at_ms), 0) FROM events e WHERE e.campaign_id = x.cid AND e.target_id = ?3 " \
+	"AND e.kind = 'clicked' AND (e.signals & ~64) = 0 AND NOT " BURST_AFTER("e.at_ms") ") " \
+	"ELSE human_clicked_ms END"
 #define LAST_MS_UPDATE "UPDATE targets SET " LAST_MS_COL("sent") ", " LAST_MS_COL("opened") ", " \
 	LAST_MS_COL("clicked") ", " LAST_MS_COL("file_opened") ", " LAST_MS_COL("submitted") ", " \
-	LAST_MS_COL("reported") " WHERE id = ?3"
+	LAST_MS_COL("reported") ", " HUMAN_MS_COL("opened") ", " HUMAN_CLICKED_COL ", " \
+	HUMAN_MS_COL("file_opened") ", " HUMAN_MS_COL("submitted") ", " HUMAN_MS_COL("reported") " " \
+	"FROM (SELECT signals AS sig, campaign_id AS cid FROM events WHERE id = last_insert_rowid()) AS x " \
+	"WHERE targets.id = ?3"
 
 int store_events_add(struct store *s, const struct event *ev, size_t n)
 {
@@ -31,8 +60,13 @@ int store_events_add(struct store *s, const struct event *ev, size_t n)
 	if (r < 0)
 		return r;
 	_cleanup_stmt_ sqlite3_stmt *last = NULL;
+	/* The tracker may hold a rid whose campaign or pending target was just
+	 * deleted: such an event is skipped, else the foreign key would fail
+	 * the whole group commit, over and over. */
 	r = prep(&cn, &ins, "INSERT INTO events (campaign_id, target_id, kind, at_ms, ip, user_agent, os, "
-			    "browser, device, detail, signals) VALUES (?, nullif(?, 0), ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+			    "browser, device, detail, signals) SELECT ?1, nullif(?2, 0), ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11 "
+			    "WHERE EXISTS (SELECT 1 FROM campaigns WHERE id = ?1) AND (?2 = 0 OR EXISTS "
+			    "(SELECT 1 FROM targets WHERE id = ?2 AND campaign_id = ?1))");
 	if (r >= 0)
 		r = prep(&cn, &last, LAST_MS_UPDATE);
 	for (size_t i = 0; r >= 0 && i < n; i++) {
@@ -50,7 +84,8 @@ int store_events_add(struct store *s, const struct event *ev, size_t n)
 				sqlite3_bind_null(ins, (int)k + 5);
 		sqlite3_bind_int64(ins, 11, e->signals);
 		r = step_done(&cn, ins);
-		if (r >= 0 && e->target_id) {
+		/* A probe (HEAD, OPTIONS) is kept, but is never a person's step. */
+		if (r >= 0 && e->target_id && !(e->signals & EVS_PROBES) && sqlite3_changes(cn.db) > 0) {
 			sqlite3_reset(last);
 			sqlite3_bind_text(last, 1, event_kind_name(e->kind), -1, SQLITE_STATIC);
 			sqlite3_bind_int64(last, 2, e->at_ms);
@@ -65,32 +100,42 @@ int store_events_add(struct store *s, const struct event *ev, size_t n)
 	return 0;
 }
 
-/* The machine-event rule of report_event_is_machine, in SQL: a reaction
- * within ?3 seconds of the target's delivery (t is the target, e the event). */
-#define MACHINE_SQL "(?3 > 0 AND t.sent_at > 0 AND e.kind IN ('opened', 'clicked', 'file_opened', " \
-	"'submitted') AND e.at_ms < (t.sent_at + ?3) * 1000)"
+/* report_event_counts in SQL for an event e of target t: ?3 exclusion
+ * seconds, ?6 exclude (1 or 0).  No probe; with exclude, no signal but
+ * hints (EVS_NO_OPEN), no
+ * part in a later burst (report_settle_signals) and not within ?3 seconds
+ * of delivery. */
+#define COUNTS_SQL "(NOT (e.signals & 3) AND NOT (?6 AND ((e.signals & ~64) != 0 OR " \
+	"(e.kind = 'clicked' AND EXISTS (SELECT 1 FROM events b WHERE b.campaign_id = e.campaign_id " \
+	"AND b.target_id = e.target_id AND b.kind = 'clicked' AND (b.signals & 16) " \
+	"AND b.at_ms BETWEEN e.at_ms AND e.at_ms + 1000)) OR " \
+	"coalesce(?3 > 0 AND t.sent_at > 0 AND e.kind IN ('opened', 'clicked', 'file_opened', 'submitted') " \
+	"AND e.at_ms < (t.sent_at + ?3) * 1000, 0))))"
 
-int store_campaign_reach(struct store *s, int64_t tenant_id, int64_t campaign_id, int64_t exclusion_seconds,
-			 const char *group_by, struct arena *a, struct store_reach **ret, size_t *ret_n)
+int store_campaign_reach(struct store *s, int64_t tenant_id, int64_t campaign_id, bool exclude,
+			 int64_t exclusion_seconds, const char *group_by, struct arena *a, struct store_reach **ret, size_t *ret_n)
 {
 	const char *col = group_by ? sort_column(group_by) : NULL;
 	if (group_by && (!col || !strcmp(col, "id") || !strcmp(col, "is_test")))
 		return -EINVAL;
-	/* ?1 tenant, ?2 campaign, ?3 exclusion seconds; the group column comes
-	 * from the fixed table of sort_column, never from the input. */
+	/* ?1 tenant, ?2 campaign, ?3 exclusion seconds, ?4 exclude; the group
+	 * column comes from the fixed table of sort_column, never from the input. */
 	_cleanup_buf_ struct buf sql = BUF_INIT(8192);
-	/* A step counts when the latest such event is outside the exclusion
-	 * window: then at least one of them is not a machine event (the rule
-	 * of report_event_is_machine; a unit test compares the two). */
-#define REACH(k) "(t.last_" k "_ms > 0 AND NOT (?3 > 0 AND t.sent_at > 0 AND " \
-	"t.last_" k "_ms < (t.sent_at + ?3) * 1000))"
+	/* A step counts when, with machine events included, some event of the
+	 * kind is no probe (last_); with them excluded, when the latest event
+	 * with no signal (human_) is outside the exclusion window: then at
+	 * least one of them is a person's (the rules of report_event_counts; a
+	 * unit test compares the two). */
+#define REACH(k) "(CASE WHEN ?4 THEN t.human_" k "_ms > 0 AND NOT (?3 > 0 AND t.sent_at > 0 AND " \
+	"t.human_" k "_ms < (t.sent_at + ?3) * 1000) ELSE t.last_" k "_ms > 0 END)"
 	buf_printf(&sql,
 		   "SELECT %s%s AS g, count(*), "
 		   /* an error is a target whose send failed and who did nothing after all */
 		   "sum(t.state = 'error' AND t.last_sent_ms = 0 AND NOT (" REACH("opened") " OR "
 		   REACH("clicked") " OR " REACH("file_opened") " OR " REACH("submitted") ")), "
 		   "0, sum(t.last_sent_ms > 0), 0, sum" REACH("opened") ", sum" REACH("clicked") ", "
-		   "sum" REACH("file_opened") ", sum" REACH("submitted") ", sum(t.last_reported_ms > 0) "
+		   "sum" REACH("file_opened") ", sum" REACH("submitted") ", "
+		   "sum(CASE WHEN ?4 THEN t.human_reported_ms > 0 ELSE t.last_reported_ms > 0 END) "
 		   "FROM targets t JOIN campaigns c ON c.id = t.campaign_id "
 		   "WHERE c.tenant_id = ?1 AND t.campaign_id = ?2 GROUP BY g ORDER BY count(*) DESC, g",
 		   col ? "t." : "", col ? col : "''");
@@ -100,7 +145,7 @@ int store_campaign_reach(struct store *s, int64_t tenant_id, int64_t campaign_id
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	struct store_reach *out = NULL;
 	size_t n = 0, cap = 0;
-	int r = prep(&cn, &st, sql.p, I(tenant_id), I(campaign_id), I(exclusion_seconds));
+	int r = prep(&cn, &st, sql.p, I(tenant_id), I(campaign_id), I(exclusion_seconds), I((int64_t)exclude));
 	while (r >= 0 && (r = step_row(&cn, st)) > 0) {
 		struct store_reach *x = PUSH(a, out, n, cap);
 		if (!x)
@@ -118,20 +163,21 @@ int store_campaign_reach(struct store *s, int64_t tenant_id, int64_t campaign_id
 	return 0;
 }
 
-int store_event_histogram(struct store *s, int64_t tenant_id, int64_t campaign_id, int64_t exclusion_seconds,
-			  int64_t origin, int64_t bucket_seconds, struct arena *a, struct store_bucket **ret,
+int store_event_histogram(struct store *s, int64_t tenant_id, int64_t campaign_id, bool exclude,
+			  int64_t exclusion_seconds, int64_t origin, int64_t bucket_seconds, struct arena *a, struct store_bucket **ret,
 			  size_t *ret_n)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	struct store_bucket *out = NULL;
 	size_t n = 0, cap = 0;
-	/* ?1 tenant, ?2 campaign, ?3 exclusion, ?4 origin, ?5 bucket */
-	int r = prep(&cn, &st, "SELECT (e.at_ms / 1000 - ?4) / ?5 AS b, e.kind, count(*) FROM events e "
+	/* ?1 tenant, ?2 campaign, ?3 exclusion, ?4 origin, ?5 bucket, ?6 exclude */
+	int r = prep(&cn, &st, "SELECT (e.at_ms / 1000 - ?4) / ?5 AS bk, e.kind, count(*) FROM events e "
 			       "JOIN campaigns c ON c.id = e.campaign_id LEFT JOIN targets t ON t.id = e.target_id "
 			       "WHERE c.tenant_id = ?1 AND e.campaign_id = ?2 AND e.at_ms >= ?4 * 1000 "
-			       "AND NOT coalesce(" MACHINE_SQL ", 0) GROUP BY b, e.kind ORDER BY b",
-		     I(tenant_id), I(campaign_id), I(exclusion_seconds), I(origin), I(bucket_seconds));
+			       "AND " COUNTS_SQL " GROUP BY bk, e.kind ORDER BY bk",
+		     I(tenant_id), I(campaign_id), I(exclusion_seconds), I(origin), I(bucket_seconds),
+		     I((int64_t)exclude));
 	while (r >= 0 && (r = step_row(&cn, st)) > 0) {
 		int64_t at = origin + col_int(st, 0) * bucket_seconds;
 		int k = name_index(event_kind_names, EV__COUNT, (const char *)sqlite3_column_text(st, 1));

@@ -307,6 +307,27 @@ int store_scenario_update(struct store *s, int64_t tenant_id, int64_t id, const 
 /* -EBUSY while a campaign uses it. */
 int store_scenario_delete(struct store *s, int64_t tenant_id, int64_t id);
 
+/* ---- uploads: trainers' own attachment files (sqlite_uploads.c) ---- */
+
+struct upload {
+	int64_t id, tenant_id;
+	const char *name;     /* the file name as uploaded */
+	const char *kind;     /* "docx", "xlsx" or "pdf" (attach_kind_name) */
+	int64_t size;
+	const char *sha256;   /* hex */
+	struct slice data;    /* the bytes; empty unless asked for */
+	int64_t created_at;
+};
+
+int store_upload_add(struct store *s, const struct upload *u, int64_t *ret_id);
+/* with_data: also the bytes (up to ATTACH_UPLOAD_MAX) into a. */
+int store_upload_get(struct store *s, int64_t tenant_id, int64_t id, bool with_data, struct arena *a,
+		     struct upload *ret);
+/* A tenant's uploads without their bytes, newest first. */
+int store_uploads(struct store *s, int64_t tenant_id, struct arena *a, struct upload **ret, size_t *ret_n);
+/* -EBUSY while one of the tenant's scenarios names it ("upload": id). */
+int store_upload_delete(struct store *s, int64_t tenant_id, int64_t id);
+
 /* ---- campaigns, targets, events ---- */
 
 enum campaign_state {
@@ -376,6 +397,9 @@ enum event_signal {
 	EVS_NO_OPEN = 1u << 6,     /* a click with no human-looking open before it */
 };
 #define EVS_PROBES (EVS_HEAD | EVS_OPTIONS)
+/* A link burst: every link of a mail hit within this many ms (the tracker's
+ * signals.c, report_settle_signals and the SQL of store_campaign_reach). */
+#define EVS_BURST_MS 1000
 
 struct event {
 	int64_t id, campaign_id, target_id; /* target_id 0: the campaign itself */
@@ -558,24 +582,45 @@ int store_dkim_delete(struct store *s, int64_t id);
 /* Tracking: a target by rid, only while its campaign accepts events
  * (sending or running or paused).  -ENOENT otherwise. */
 int store_target_by_rid(struct store *s, const char *rid, struct arena *a, struct target *ret);
-/* Appends events in one transaction (the event writer's group commit). */
+/* Appends events in one transaction (the event writer's group commit).
+ * An event whose campaign or target no longer exists (deleted since the
+ * tracker looked its rid up) is skipped, never a failed batch; a probe
+ * (EVS_PROBES) is stored but does not move the target's last_<kind>_ms. */
 int store_events_add(struct store *s, const struct event *ev, size_t n);
+
+/* The tracker's rids in memory (sqlite_rids.c, track/rids.c).  A campaign
+ * accepting events (sending, running, paused) with a fingerprint of its
+ * targets: targets are only ever added (new ids) or, while pending, removed
+ * (target_count changes), so (target_count, max_target_id) changes with
+ * every change of its rid set but for the rare exact swap, which the
+ * tracker's look-up on a miss covers. */
+struct store_rid_campaign {
+	int64_t id, tenant_id, target_count, max_target_id;
+};
+/* Every campaign accepting events, by id; index reads only. */
+int store_rid_campaigns(struct store *s, struct arena *a, struct store_rid_campaign **ret, size_t *ret_n);
+/* Calls fn for each target of a campaign, in id order (no arena: a million
+ * rids are streamed, not copied); a negative return of fn stops and is
+ * returned. */
+int store_rids_each(struct store *s, int64_t campaign_id, int (*fn)(void *ctx, const char *rid, int64_t target_id),
+		    void *ctx);
 
 /*
  * How many targets reached each step, in SQL (a dashboard of 100,000
  * targets answers at once), optionally grouped by one person field
- * ("department", ...; NULL: one row with value "").  Reactions within
- * exclusion_seconds of a target's delivery are left out when it is > 0 —
- * the rule of report_event_is_machine, which must agree (a unit test
- * compares them).  Rows come largest group first.
+ * ("department", ...; NULL: one row with value "").  Probes never count;
+ * when exclude is set, neither do machine events (stored signals, bursts
+ * settled, and reactions within exclusion_seconds of a target's delivery
+ * when it is > 0) — the rules of report_event_counts, which must agree (a
+ * unit test compares them).  Rows come largest group first.
  */
 struct store_reach {
 	const char *value;
 	int64_t targets, errors;
 	int64_t reached[EV__COUNT];  /* distinct targets with an event of the kind */
 };
-int store_campaign_reach(struct store *s, int64_t tenant_id, int64_t campaign_id, int64_t exclusion_seconds,
-			 const char *group_by, struct arena *a, struct store_reach **ret, size_t *ret_n);
+int store_campaign_reach(struct store *s, int64_t tenant_id, int64_t campaign_id, bool exclude,
+			 int64_t exclusion_seconds, const char *group_by, struct arena *a, struct store_reach **ret, size_t *ret_n);
 
 /* Events per bucket of bucket_seconds from origin (unix seconds), machine
  * events left out as above; only buckets with events, in order. */
@@ -583,8 +628,8 @@ struct store_bucket {
 	int64_t at;
 	int64_t n[EV__COUNT];
 };
-int store_event_histogram(struct store *s, int64_t tenant_id, int64_t campaign_id, int64_t exclusion_seconds,
-			  int64_t origin, int64_t bucket_seconds, struct arena *a, struct store_bucket **ret,
+int store_event_histogram(struct store *s, int64_t tenant_id, int64_t campaign_id, bool exclude,
+			  int64_t exclusion_seconds, int64_t origin, int64_t bucket_seconds, struct arena *a, struct store_bucket **ret,
 			  size_t *ret_n);
 
 int store_target_get(struct store *s, int64_t tenant_id, int64_t campaign_id, int64_t target_id,
@@ -636,5 +681,58 @@ int store_education_get(struct store *s, int64_t tenant_id, const char *kind, co
 			struct arena *a, struct education *ret);
 /* Inserts or replaces the tenant's text of e->kind and e->lang. */
 int store_education_set(struct store *s, int64_t tenant_id, const struct education *e);
+
+/* ---- 報告: report mailboxes, live events, report figures (sqlite_reports.c) ---- */
+
+/* A tenant's report mailbox, polled over IMAP (mail/imap.c). */
+struct report_mailbox {
+	int64_t tenant_id;
+	const char *host;
+	int64_t port;
+	enum smtp_security security;
+	bool verify_tls;
+	const char *username;
+	struct slice password_sealed; /* secret_seal'ed; len 0: none */
+	const char *folder;           /* "INBOX" by default */
+	bool enabled;
+	int64_t last_poll_at;         /* 0: never */
+	const char *last_error;       /* "" when the last poll went well */
+	int64_t last_reported, last_ignored; /* of the last poll */
+	int64_t updated_at;
+};
+/* -ENOENT when the tenant has none. */
+int store_report_mailbox_get(struct store *s, int64_t tenant_id, struct arena *a, struct report_mailbox *ret);
+/* Inserts or replaces m's settings (the poll outcome is cleared); a
+ * password_sealed with p == NULL keeps the stored password. */
+int store_report_mailbox_set(struct store *s, const struct report_mailbox *m, int64_t now);
+int store_report_mailbox_delete(struct store *s, int64_t tenant_id);
+/* Every enabled mailbox, for the poller. */
+int store_report_mailboxes(struct store *s, struct arena *a, struct report_mailbox **ret, size_t *ret_n);
+/* Notes a poll's outcome (error "" or NULL: it went well). */
+int store_report_mailbox_polled(struct store *s, int64_t tenant_id, int64_t at, const char *error,
+				int64_t reported, int64_t ignored);
+
+/* Events of a campaign with id > after, in id order, at most limit (full
+ * records; target_id 0 for the campaign's own). */
+int store_events_after(struct store *s, int64_t tenant_id, int64_t campaign_id, int64_t after, size_t limit,
+		       struct arena *a, struct event **ret, size_t *ret_n);
+/* The same for any tenant (the live thread checked the tenant when the
+ * stream was opened). */
+int store_events_after_any(struct store *s, int64_t campaign_id, int64_t after, size_t limit, struct arena *a,
+			   struct event **ret, size_t *ret_n);
+/* The newest event id of a campaign (0: none). */
+int store_events_last_id(struct store *s, int64_t campaign_id, int64_t *ret_id);
+
+/* 報告 figures of a campaign (SPEC G1, G8): targets the mail reached
+ * (a 送信 event), how many of them reported it, and for those the delay
+ * from their delivery to their first report, sorted ascending (ms; in a).
+ * first_at_ms: the campaign's first report (0: none). */
+struct report_figures {
+	int64_t sent, reported, first_at_ms;
+	int64_t *delays_ms;
+	size_t ndelays;
+};
+int store_campaign_report_figures(struct store *s, int64_t tenant_id, int64_t campaign_id, struct arena *a,
+				  struct report_figures *ret);
 
 #endif

@@ -20,17 +20,43 @@ static const char not_found_page[] =
 	"</head><body><h1>Not Found</h1><p>お探しのページは見つかりませんでした。</p>"
 	"<p>The requested URL was not found on this server.</p></body></html>";
 
-struct track *track_new(struct store *s, const char *tracker_url)
+static void track_release(struct track *t)
+{
+	track_rids_free(t->rids);
+	ua_parser_free(t->ua);
+	track_signals_free(t->signals);
+	free(t->proxies);
+	free(t->queue);
+	free(atomic_load(&t->tracker_url));
+	free(t->retired_url);
+	free(t);
+}
+
+struct track *track_new(struct store *s, const struct track_options *o, char **ret_err)
 {
 	struct track *t = xcalloc(1, sizeof(*t));
+	int r;
 	t->store = s;
-	atomic_init(&t->tracker_url, xstrdup(tracker_url ? tracker_url : ""));
-	if (track__writer_start(t) < 0) {
-		free(atomic_load(&t->tracker_url));
-		free(t);
-		return NULL;
+	atomic_init(&t->tracker_url, xstrdup(o->tracker_url ? o->tracker_url : ""));
+	t->signals = track_signals_new();
+	if (track__proxies_parse(o->trusted_proxies, &t->proxies, &t->nproxies, ret_err) < 0)
+		goto fail;
+	if (o->uap_regexes && o->uap_regexes[0] && !(t->ua = ua_parser_new(o->uap_regexes, ret_err)))
+		goto fail;
+	if ((r = track_rids_new(s, o->rid_poll_ms, &t->rids)) < 0) {
+		if (ret_err)
+			*ret_err = xasprintf("loading the rids of running campaigns: %s", strerror(-r));
+		goto fail;
+	}
+	if ((r = track__writer_start(t)) < 0) {
+		if (ret_err)
+			*ret_err = xasprintf("starting the event writer: %s", strerror(-r));
+		goto fail;
 	}
 	return t;
+fail:
+	track_release(t);
+	return NULL;
 }
 
 void track_set_url(struct track *t, const char *tracker_url)
@@ -45,10 +71,7 @@ void track_free(struct track *t)
 	if (!t)
 		return;
 	track__writer_stop(t);
-	free(t->queue);
-	free(atomic_load(&t->tracker_url));
-	free(t->retired_url);
-	free(t);
+	track_release(t);
 }
 
 bool track_rid_valid(const char *rid)
@@ -90,16 +113,12 @@ void track_not_found(struct http_request *req, struct http_response *res)
 
 bool track__find(struct track *t, struct http_request *req, const char *rid, struct track_target *ret)
 {
-	struct target tg;
 	if (!rid || !track_rid_valid(rid))
 		return false;
-	int r = store_target_by_rid(t->store, rid, req->arena, &tg);
+	int r = track_rids_find(t->rids, rid, req->arena, ret);
 	if (r < 0 && r != -ENOENT)
 		log_error("track: looking up a rid failed: %s", strerror(-r));
-	if (r < 0)
-		return false;
-	*ret = (struct track_target){ tg.tenant_id, tg.campaign_id, tg.id, tg.rid };
-	return true;
+	return r >= 0;
 }
 
 /* What a client sends is kept as valid UTF-8 of bounded size (a cut
@@ -121,16 +140,28 @@ static const char *clean_text(struct arena *a, const char *s, size_t max)
 void track__record(struct track *t, struct http_request *req, const struct track_target *tg, enum event_kind kind,
 		   const char *detail)
 {
+	struct ua_info ua;
 	struct event e = {
 		.campaign_id = tg->campaign_id,
 		.target_id = tg->target_id,
 		.kind = kind,
 		.at_ms = now_ms(),
-		.ip = req->remote_ip,
+		.ip = track__client_ip(t, req),
 		.user_agent = clean_text(req->arena, http_header(req, "User-Agent"), UA_MAX),
 		.detail = detail,
 	};
-	int r = track_event_submit(t, &e);
+	ua_describe(t->ua, e.user_agent, req->arena, &ua);
+	e.os = ua.os;
+	e.browser = ua.browser;
+	e.device = ua.device;
+	struct track_hit hit = {
+		.campaign_id = e.campaign_id, .target_id = e.target_id, .kind = kind, .at_ms = e.at_ms,
+		.ip = e.ip, .user_agent = e.user_agent, .head = req->head,
+		.options = req->method && !strcmp(req->method, "OPTIONS"), .bot_ua = ua.bot,
+		.link = kind == EV_CLICKED ? http_query(req, "l") : NULL,
+	};
+	e.signals = track_signals_note(t->signals, &hit);
+	int r = track__enqueue_request(t, req, &e);
 	if (r < 0)
 		log_error("track: recording %s failed: %s", event_kind_name(kind), strerror(-r));
 }
@@ -145,9 +176,47 @@ static void open_beacon(struct http_request *req, struct http_response *res)
 	http_response_text(res, 200, "image/gif", (struct slice){ (const char *)gif, sizeof(gif) });
 	if (n > 4 && !strcmp(rid + n - 4, ".gif")) {
 		rid[n - 4] = '\0';
-		if (!req->head && track__find(t, req, rid, &tg))
+		/* HEAD is recorded too, as a probe (EVS_HEAD): it never counts */
+		if (track__find(t, req, rid, &tg))
 			track__record(t, req, &tg, EV_OPENED, NULL);
 	}
+}
+
+/* OPTIONS on a beacon or a link: what LibreOffice and some gateways ask
+ * before the GET.  Answered like any server; recorded as a probe
+ * (EVS_OPTIONS), which never counts as a person's action. */
+static void options(struct http_request *req, struct http_response *res, const char *allow, enum event_kind kind)
+{
+	struct track *t = req->app;
+	struct track_target tg;
+	page_headers(req, res);
+	http_response_header(req, res, "Allow", allow);
+	http_response_text(res, 200, "text/plain; charset=utf-8", SLICE_LIT(""));
+	const char *rid = req->params[0];
+	size_t n = rid ? strlen(rid) : 0;
+	if (kind == EV_OPENED && (n <= 4 || strcmp(rid + n - 4, ".gif") != 0))
+		return;
+	if (kind == EV_OPENED)
+		rid = arena_strndup(req->arena, rid, n - 4);
+	if (track__find(t, req, rid, &tg))
+		track__record(t, req, &tg, kind, NULL);
+}
+
+static void open_options(struct http_request *req, struct http_response *res)
+{
+	options(req, res, "GET, HEAD, OPTIONS", EV_OPENED);
+}
+
+static void click_options(struct http_request *req, struct http_response *res)
+{
+	options(req, res, "GET, HEAD, POST, OPTIONS", EV_CLICKED);
+}
+
+/* Nothing here is for search engines (and drill pages must never be indexed). */
+static void robots(struct http_request *req, struct http_response *res)
+{
+	http_response_header(req, res, "Cache-Control", "max-age=86400");
+	http_response_text(res, 200, "text/plain; charset=utf-8", SLICE_LIT("User-agent: *\nDisallow: /\n"));
 }
 
 /* Puts the mail the target received, with its red flags, before </body>. */
@@ -232,8 +301,8 @@ static void click(struct http_request *req, struct http_response *res)
 		return;
 	}
 	landing(req, res, &tg, false);
-	if (!req->head)
-		track__record(t, req, &tg, EV_CLICKED, NULL);
+	/* HEAD is recorded too, as a probe (EVS_HEAD): it never counts */
+	track__record(t, req, &tg, EV_CLICKED, NULL);
 }
 
 struct filled {
@@ -291,9 +360,17 @@ static void root(struct http_request *req, struct http_response *res)
 
 const struct http_route track_routes[] = {
 	{ "GET", "/", root, 0 },
+	{ "GET", "/robots.txt", robots, 0 },
 	{ "GET", "/o/{rid}", open_beacon, 0 },
+	{ "OPTIONS", "/o/{rid}", open_options, 0 },
 	{ "GET", "/c/{rid}", click, 0 },
 	{ "POST", "/c/{rid}", submit, 64 * 1024 },
+	{ "OPTIONS", "/c/{rid}", click_options, 0 },
 	{ "GET", "/e/{rid}", explain, 0 },
+	{ "GET", "/f/{rid}.png", track__file_beacon, 0 },
+	{ "OPTIONS", "/f/{rid}.png", track__file_options, 0 },
+	{ "GET", "/p/{rid}", track__file_link, 0 },
+	{ "GET", "/r/{rid}", track__report_page, 0 },
+	{ "POST", "/r/{rid}", track__report_submit, 4 * 1024 },
 };
 const size_t track_routes_count = ARRAY_SIZE(track_routes);

@@ -65,7 +65,7 @@ async function outboxMails() {
 /** The open beacon and the link of a mail, both on the tracker. */
 function trackerUrls(html) {
   const open = /src="([^"]*\/o\/[A-Za-z0-9_-]+\.gif)"/.exec(html);
-  const click = /href="([^"]*\/c\/[A-Za-z0-9_-]+)"/.exec(html);
+  const click = /href="([^"]*\/c\/[A-Za-z0-9_-]+(?:\?[^"]*)?)"/.exec(html); // ?l=1.n: the first link
   assert.ok(open && click, `no tracker URLs in the mail:\n${html.slice(0, 800)}`);
   const fix = (u) => new URL(u.replace(/&amp;/g, '&'), server.trackerUrl).href;
   return { open: fix(open[1]), click: fix(click[1]) };
@@ -327,7 +327,7 @@ test('exclusion ON/OFF changes the tiles of a 3600-second campaign, is remembere
     const sjis = await download(page, page.locator('#events-csv'));
     assert.notDeepEqual([...sjis.subarray(0, 3)], BOM, 'Shift_JIS has no BOM');
     const eventsCsv = new TextDecoder('shift_jis').decode(sjis);
-    assert.ok(eventsCsv.startsWith('訓練名,識別コード,姓,名,メールアドレス,部署,役職,IPアドレス,日時,ステータス,OS,ブラウザ,項目,項目2,項目3\r\n'),
+    assert.ok(eventsCsv.startsWith('訓練名,識別コード,姓,名,メールアドレス,部署,役職,IPアドレス,日時,ステータス,OS,ブラウザ,項目,項目2,項目3,機械判定,判定理由\r\n'),
       eventsCsv.slice(0, 120));
     assert.match(eventsCsv.split('\r\n')[1], /訓練作成/, 'the 訓練作成 row first');
     const xlsx = await download(page, page.locator('#report-xlsx'));

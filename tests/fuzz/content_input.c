@@ -19,7 +19,8 @@ static void fuzz_attachment(const uint8_t *data, size_t size)
 	if (!j)
 		return;
 	if (content_attachment_check(j, &field, &msg) < 0) {
-		static const char *const keys[] = { "", "kind", "filename", "title", "body", "table", "archive" };
+		static const char *const keys[] = { "", "source", "upload", "kind", "filename", "title", "body", "table",
+						    "archive" };
 		bool known = false;
 		for (size_t i = 0; field && i < ARRAY_SIZE(keys); i++)
 			known = known || !strcmp(field, keys[i]);

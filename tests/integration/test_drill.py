@@ -275,16 +275,14 @@ def test_target_statuses_and_events(drill):
             assert e["at"].endswith("+09:00"), e
 
 
-@pytest.mark.xfail(strict=True, reason="SPEC F2: user-agent parsing (uap-core) lands with issue 7 "
-                   "(tracking server); strict, so this turns red the day it works")
 def test_events_parse_the_user_agent(drill):
     """OS, browser and device class come from the User-Agent (SPEC F2)."""
     _, by_email = campaign_targets(drill)
     for t in drill.targets:
         for e in tracker_events(by_email[t.recipient["email"]]):
-            assert "Windows" in (e.get("os") or ""), e
-            assert "Chrome" in (e.get("browser") or ""), e
-            assert e.get("device"), e
+            assert e.get("os") == "Windows 10", e
+            assert e.get("browser") == "Chrome 124.0", e
+            assert e.get("device") == "pc", e
 
 
 def test_submitted_event_lists_field_names(drill):

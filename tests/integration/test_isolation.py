@@ -118,6 +118,12 @@ ROUTES = {
     "GET /api/v1/campaigns/{id}/report.xlsx": TENANT,
     "GET /api/v1/campaigns/{id}/breakdown": TENANT,
     "GET /api/v1/campaigns/{id}/timeline": TENANT,
+    "GET /api/v1/campaigns/{id}/live": TENANT,
+    "GET /api/v1/campaigns/{id}/events": TENANT,
+    "GET /api/v1/report-mailbox": TENANT,
+    "PUT /api/v1/report-mailbox": TENANT,
+    "DELETE /api/v1/report-mailbox": TENANT,
+    "POST /api/v1/report-mailbox/test": TENANT,
     "POST /api/v1/campaigns/{id}/share": TENANT,
     "GET /api/v1/campaigns/{id}/shares": TENANT,
     "DELETE /api/v1/shares/{id}": TENANT,
@@ -133,6 +139,11 @@ ROUTES = {
     "GET /api/v1/education/{kind}.pdf": TENANT,
     "GET /api/v1/education/{kind}": TENANT,
     "PUT /api/v1/education/{kind}": TENANT,  # a tenant write: read-only accounts get 403
+    "GET /api/v1/scenarios/{id}/attachment/sample": TENANT,
+    "GET /api/v1/uploads": TENANT,
+    "POST /api/v1/uploads": TENANT,
+    "GET /api/v1/uploads/{id}": TENANT,
+    "DELETE /api/v1/uploads/{id}": TENANT,
 }
 
 
@@ -200,11 +211,18 @@ def build_world(k):
                   content_type="application/json")
     assert r.status == 200, r.describe()
 
+    # an upload of A's: a small PDF with a correct cross-reference table
+    from urllib.parse import quote
+    r = a.request("POST", f"/uploads?name={quote(f'A社の資料-{tag}.pdf')}", small_pdf(),
+                  content_type="application/pdf")
+    assert r.status == 201, r.describe()
+    w.upload_id = r.json()["id"]
+
     w.markers = set(w.emails) | w.rids | {
         f"A社の訓練-{tag}", f"A社リスト-{tag}", f"A社シナリオ-{tag}", f"A社リレー-{tag}", f"A社キー-{tag}",
         f"a-ro-{tag}", f"a-full-{tag}", f"ro-{tag}@a-corp.example", f"full-{tag}@a-corp.example",
         "デモ株式会社", w.share_token,
-        f"A社の教材-{tag}", f"A社だけの本文-{tag}",
+        f"A社の教材-{tag}", f"A社だけの本文-{tag}", f"A社の資料-{tag}",
     }
     # the operator, tenant B (its owner logs in and makes a key)
     w.operator = operator_api(k)
@@ -216,6 +234,21 @@ def build_world(k):
     w.b = key_for(login_ok(k, f"b-owner-{tag}", "b-owner-password-1"))
     w.b.post_ok("/lists", {"name": "B社のリスト"}, status=201)
     return w
+
+
+def small_pdf():
+    """One empty page; the xref offsets computed, not guessed."""
+    objs = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>"]
+    out, offsets = bytearray(b"%PDF-1.4\n"), []
+    for i, o in enumerate(objs, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % i + o + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
+    out += b"".join(b"%010d 00000 n \n" % off for off in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref)
+    return bytes(out)
 
 
 def fill(pattern, w):
@@ -230,6 +263,7 @@ def fill(pattern, w):
         ("/api/v1/shares/", {"id": w.share_id}),
         ("/api/v1/share/", {"token": w.share_token}),
         ("/api/v1/outbox/", {"id": w.outbox_id}),
+        ("/api/v1/uploads/", {"id": w.upload_id}),
         ("/api/v1/me/api-keys/", {"id": w.a_key_id}),
         ("/api/v1/users/", {"id": w.user_id}),
         ("/api/v1/operator/tenants/", {"id": w.tenant_id}),

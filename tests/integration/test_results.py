@@ -59,7 +59,7 @@ def test_events_csv_one_row_per_event_created_first(results):
     assert r.status == 200 and r.body.startswith(b"\xef\xbb\xbf"), r.describe()
     table = rows(r.body)
     assert table[0] == ["訓練名", "識別コード", "姓", "名", "メールアドレス", "部署", "役職", "IPアドレス", "日時",
-                        "ステータス", "OS", "ブラウザ", "項目", "項目2", "項目3"]
+                        "ステータス", "OS", "ブラウザ", "項目", "項目2", "項目3", "機械判定", "判定理由"]
     assert table[1][0] == "第1回訓練" and table[1][9] == "訓練作成" and table[1][1] == ""
     kinds = [row[9] for row in table[2:]]
     assert kinds.count("メール送信") == 3 and kinds.count("メール開封") == 3

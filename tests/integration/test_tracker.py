@@ -2,16 +2,23 @@
 5xx, no stack traces, nothing recorded; and the tracker never serves the
 console or the API (SPEC F4, F7)."""
 
+import http.client as httpclient
+import os
 import random
+import re
+import socket
+import sqlite3
 import string
+import threading
 import time
 import urllib.parse
 from dataclasses import dataclass
 
 import pytest
 
-from kunren_testlib import (SCARY_RE, collect_tags, http, kunren_server, raw_http, setup_drill, smtp_sink,
-                            tracking_urls, wait_campaign)
+from kunren_testlib import (CHROME_UA, SCARY_RE, SENDER, collect_tags, find_gallery, http, kunren_server,
+                            kunren_start, kunren_stop, raw_http, recipients_csv, setup_drill, smtp_sink,
+                            tracking_urls, wait_campaign, wait_until)
 
 
 @dataclass
@@ -105,7 +112,7 @@ def hostile_requests(rid, all_rids):
         ("PUT", f"/c/{rid}", form, "any"),
         ("DELETE", f"/c/{rid}", b"", "any"),
         ("PATCH", f"/c/{rid}", form, "any"),
-        ("OPTIONS", f"/c/{rid}", b"", "any"),
+        # (OPTIONS on a real rid is a recorded probe: test_methods_and_probes)
         ("TRACE", f"/c/{rid}", b"", "any"),
         ("PROPFIND", f"/c/{rid}", b"", "any"),
         ("POST", f"/o/{rid}.gif", form, "any"),
@@ -206,3 +213,284 @@ def test_real_rid_still_works_afterwards(live):
     assert len(opened) == 1, events[live.rid]
     for other in live.rids[1:]:
         assert not [e for e in events[other] if e["kind"] == "opened"], events[other]
+
+
+
+# ======================================================================
+# Issue 7: durable ingest (suspend/resume + group commit), rids in memory,
+# hostile input (methods, caps, robots.txt), trusted proxies, IPv6.
+
+def db_rows(k, sql, *args):
+    """Reads the server's database beside it (WAL: readers never block it)."""
+    con = sqlite3.connect(f"file:{k.data_dir}/kunren.db?mode=ro", uri=True, timeout=10)
+    try:
+        return con.execute(sql, args).fetchall()
+    finally:
+        con.close()
+
+
+def campaign_rids(k, cid):
+    return [r[0] for r in db_rows(k, "SELECT rid FROM targets WHERE campaign_id = ? ORDER BY id", cid)]
+
+
+def rid_events(k, rid, kind=None):
+    """(kind, ip, user_agent, signals) of a rid's tracker events, oldest first."""
+    rows = db_rows(k, "SELECT e.kind, e.ip, e.user_agent, e.signals FROM events e JOIN targets t "
+                      "ON t.id = e.target_id WHERE t.rid = ? AND e.kind NOT IN ('created', 'sent', "
+                      "'send_error') ORDER BY e.id", rid)
+    return [r for r in rows if kind is None or r[0] == kind]
+
+
+def people(n, tag):
+    return [{"last_name": "試験", "first_name": f"{i}", "email": f"{tag}{i}@example.co.jp",
+             "department": "開発部", "position": "", "field1": "", "field2": "", "field3": ""}
+            for i in range(n)]
+
+
+def launch(api, name, recipients):
+    """A campaign of its own list; returns its id once it accepts events."""
+    lst = api.post_ok("/lists", {"name": name}, status=201)
+    r = api.post_raw(f"/lists/{lst['id']}/import", recipients_csv(recipients))
+    assert r.status == 200, r.describe()
+    find_gallery(api, "ja-password-expiry")
+    sc = api.post_ok("/scenarios", {"gallery_id": "ja-password-expiry"}, status=201)
+    c = api.post_ok("/campaigns", {"name": name, "scenario_id": sc["id"], "list_ids": [lst["id"]],
+                                   "sender": SENDER, "test_only": False, "exclusion_seconds": 0}, status=201)
+    launched = api.post_ok(f"/campaigns/{c['id']}/launch", {})
+    assert launched.get("state") in ("sending", "running"), launched
+    return c["id"]
+
+
+def request(base_url, method, path, headers=None, body=None, source=None, conn=None):
+    """One request (keep-alive when conn is given); (status, headers, body)."""
+    u = urllib.parse.urlsplit(base_url)
+    c = conn or httpclient.HTTPConnection(u.hostname, u.port, timeout=15,
+                                           source_address=(source, 0) if source else None)
+    h = {"User-Agent": CHROME_UA}
+    h.update(headers or {})
+    c.request(method, path, body=body, headers=h)
+    r = c.getresponse()
+    out = (r.status, dict(r.getheaders()), r.read())
+    if not conn:
+        c.close()
+    return out
+
+
+@dataclass
+class Tracked:
+    server: object
+    cid: object
+    rids: list
+
+
+@pytest.fixture(scope="module")
+def tracked(tmp_path_factory):
+    env = {"KUNREN_TRUSTED_PROXIES": "127.0.0.2, 10.0.0.0/8, fd00::/8",
+           "KUNREN_HTTP_THREADS": "1", "KUNREN_LOG_LEVEL": "debug"}
+    with smtp_sink() as sink, \
+         kunren_server(tmp_path_factory.mktemp("tracker7"), smtp_url=sink.url, extra_env=env) as k:
+        try:
+            cid = launch(k.api, "issue 7", people(40, "p"))
+            wait_campaign(k.api, cid, "running")
+        except AssertionError as e:
+            raise AssertionError(f"{e}\n{k.server_log()}") from None
+        yield Tracked(k, cid, campaign_rids(k, cid))
+
+
+def test_robots_txt(tracked):
+    status, headers, body = request(tracked.server.tracker_url, "GET", "/robots.txt")
+    assert status == 200 and headers["Content-Type"].startswith("text/plain"), (status, headers)
+    assert body == b"User-agent: *\nDisallow: /\n"
+
+
+def test_methods_and_probes(tracked):
+    k, rid = tracked.server, tracked.rids[0]
+    t = k.tracker_url
+    for method, path in (("PUT", f"/c/{rid}"), ("DELETE", f"/c/{rid}"), ("PUT", f"/o/{rid}.gif"),
+                         ("DELETE", f"/o/{rid}.gif"), ("POST", f"/o/{rid}.gif"), ("PATCH", f"/e/{rid}")):
+        status, headers, _ = request(t, method, path, body=b"x=1" if method != "DELETE" else None)
+        assert status == 405, (method, path, status)
+        assert "GET" in headers.get("Allow", ""), (method, path, headers)
+    assert rid_events(k, rid) == [], "a refused method recorded something"
+
+    # OPTIONS (LibreOffice asks before its GET) and HEAD: calm answers, kept as probes
+    status, headers, body = request(t, "OPTIONS", f"/o/{rid}.gif")
+    assert status == 200 and "GET" in headers["Allow"] and "OPTIONS" in headers["Allow"], (status, headers)
+    status, headers, body = request(t, "HEAD", f"/o/{rid}.gif")
+    assert status == 200 and headers["Content-Type"] == "image/gif" and body == b""
+    status, _, _ = request(t, "OPTIONS", f"/c/{rid}")
+    assert status == 200
+    ev = rid_events(k, rid)
+    assert [(e[0], e[3] & 3) for e in ev] == [("opened", 2), ("opened", 1), ("clicked", 2)], ev
+    c = k.api.get_ok(f"/campaigns/{tracked.cid}")
+    assert c["counts"]["opened"] == 0 and c["counts"]["clicked"] == 0, c["counts"]
+
+    # the positive control: a GET counts
+    status, _, body = request(t, "GET", f"/o/{rid}.gif")
+    assert status == 200 and body.startswith(b"GIF8")
+    assert rid_events(k, rid, "opened")[-1][3] & 3 == 0
+    assert k.api.get_ok(f"/campaigns/{tracked.cid}")["counts"]["opened"] == 1
+
+
+def test_size_caps(tracked):
+    k, rid = tracked.server, tracked.rids[1]
+    # a long request target: 414
+    r = raw_http(k.tracker_url, "GET", f"/o/{rid}.gif?" + "a" * 3000)
+    assert r.status == 414, r.raw[:300]
+    # headers beyond the connection's 64 KiB: refused (431) or cut off, never served
+    try:
+        r = raw_http(k.tracker_url, "GET", f"/o/{rid}.gif", {"X-Big": "b" * 70000})
+        assert r.status in (400, 413, 431), r.raw[:300]
+    except (ConnectionError, OSError):
+        pass
+    # a form body over the POST cap: 413
+    r = raw_http(k.tracker_url, "POST", f"/c/{rid}", {"Content-Type": "application/x-www-form-urlencoded"},
+                 b"a=" + b"x" * (70 * 1024))
+    assert r.status == 413, r.raw[:300]
+    assert rid_events(k, rid) == [], rid_events(k, rid)
+    assert k.proc.poll() is None
+
+
+def test_trusted_proxies(tracked):
+    k = tracked.server
+    t = k.tracker_url
+    xff = {"X-Forwarded-For": "198.51.100.7, 203.0.113.9, 10.1.2.3"}
+    # from a trusted proxy (127.0.0.2): the right-most address that is not a proxy
+    rid = tracked.rids[2]
+    assert request(t, "GET", f"/o/{rid}.gif", xff, source="127.0.0.2")[0] == 200
+    assert rid_events(k, rid, "opened")[-1][1] == "203.0.113.9"
+    # from an untrusted peer the header is the client's own words: ignored
+    rid = tracked.rids[3]
+    assert request(t, "GET", f"/o/{rid}.gif", xff, source="127.0.0.1")[0] == 200
+    assert rid_events(k, rid, "opened")[-1][1] == "127.0.0.1"
+    # IPv6 in the header, a trusted IPv6 proxy hop skipped
+    rid = tracked.rids[4]
+    assert request(t, "GET", f"/o/{rid}.gif", {"X-Forwarded-For": "2001:db8::7, fd00::1"},
+                   source="127.0.0.2")[0] == 200
+    assert rid_events(k, rid, "opened")[-1][1] == "2001:db8::7"
+    # garbage ends the walk at the last proxy believed
+    rid = tracked.rids[5]
+    assert request(t, "GET", f"/o/{rid}.gif", {"X-Forwarded-For": "<script>, 10.9.9.9"},
+                   source="127.0.0.2")[0] == 200
+    assert rid_events(k, rid, "opened")[-1][1] == "10.9.9.9"
+
+
+def test_concurrent_requests_share_commits(tracked):
+    """One worker thread (KUNREN_HTTP_THREADS=1), 64 clients at once: they
+    can only be answered together if a waiting request holds no thread, and
+    the log shows commits of more than one event."""
+    k = tracked.server
+    rids = tracked.rids[10:40]
+    results = []
+    lock = threading.Lock()
+
+    def client(i):
+        try:
+            st = request(k.tracker_url, "GET", f"/o/{rids[i % len(rids)]}.gif",
+                         {"User-Agent": f"concurrent-{i}"})[0]
+        except OSError as e:
+            st = repr(e)
+        with lock:
+            results.append((i, st))
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(64)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(30)
+    assert sorted(results) == [(i, 200) for i in range(64)], results
+    stored = {r[0] for r in db_rows(k, "SELECT user_agent FROM events WHERE user_agent LIKE 'concurrent-%'")}
+    assert stored == {f"concurrent-{i}" for i in range(64)}
+    sizes = [int(m) for m in re.findall(r"track: (\d+) events in one commit", k.stderr())]
+    assert sizes and max(sizes) > 1, sizes[-70:]
+
+
+def test_new_campaign_accepted_and_finished_refused(tracked):
+    k = tracked.server
+    cid = launch(k.api, "issue 7 late", people(3, "late"))
+    rid = campaign_rids(k, cid)[0]
+    # launched while the server runs: accepted at once
+    wait_until(lambda: request(k.tracker_url, "GET", f"/o/{rid}.gif")[0] == 200 and rid_events(k, rid, "opened"),
+               1.0, "an open of the new campaign recorded")
+    # cancelled: refused within a second (the rids in memory follow the store)
+    k.api.post_ok(f"/campaigns/{cid}/cancel", {})
+
+    def refused():
+        before = len(rid_events(k, rid))
+        request(k.tracker_url, "GET", f"/o/{rid}.gif")  # answered once durable, if recorded
+        return len(rid_events(k, rid)) == before
+
+    wait_until(refused, 1.0, "the cancelled campaign's rid refused")
+    n = len(rid_events(k, rid))
+    for _ in range(5):
+        status, headers, body = request(k.tracker_url, "GET", f"/o/{rid}.gif")
+        assert status == 200 and body.startswith(b"GIF8")  # the same answer, nothing recorded
+        assert request(k.tracker_url, "GET", f"/c/{rid}")[0] == 404
+    assert len(rid_events(k, rid)) == n
+
+
+def test_every_answer_is_durable_across_kill_9(tmp_path):
+    """Clients hammer opens and clicks; the server is killed with SIGKILL
+    while they do; every request answered 200 before that has its event."""
+    with smtp_sink() as sink:
+        k = kunren_start(tmp_path, smtp_url=sink.url)
+        try:
+            cid = launch(k.api, "durability", people(50, "d"))
+            wait_campaign(k.api, cid, "running")
+            rids = campaign_rids(k, cid)
+            answered, lock, stop = [], threading.Lock(), threading.Event()
+
+            def client(n):
+                u = urllib.parse.urlsplit(k.tracker_url)
+                conn = httpclient.HTTPConnection(u.hostname, u.port, timeout=10)
+                i = 0
+                while not stop.is_set():
+                    ua = f"dur-{n}-{i}"
+                    path = f"/o/{rids[(n * 7 + i) % len(rids)]}.gif" if i % 4 else f"/c/{rids[i % len(rids)]}"
+                    try:
+                        st = request(k.tracker_url, "GET", path, {"User-Agent": ua}, conn=conn)[0]
+                    except (OSError, httpclient.HTTPException):
+                        return
+                    if st == 200:
+                        with lock:
+                            answered.append(ua)
+                    i += 1
+
+            threads = [threading.Thread(target=client, args=(n,)) for n in range(8)]
+            for th in threads:
+                th.start()
+            wait_until(lambda: len(answered) >= 300, 30, "300 answers")
+            k.proc.kill()  # SIGKILL: no flush of any kind
+            k.proc.wait()
+            stop.set()
+            for th in threads:
+                th.join(15)
+            with lock:
+                got = set(answered)
+        finally:
+            kunren_stop(k)
+    stored = {r[0] for r in db_rows(k, "SELECT user_agent FROM events WHERE user_agent LIKE 'dur-%'")}
+    lost = got - stored
+    assert not lost, f"{len(lost)} of {len(got)} answered requests have no event: {sorted(lost)[:10]}"
+
+
+def ipv6_loopback():
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not ipv6_loopback(), reason="no IPv6 loopback here")
+def test_ipv6_listener(tmp_path):
+    with smtp_sink() as sink, \
+         kunren_server(tmp_path, smtp_url=sink.url, extra_env={"KUNREN_TRACKER_LISTEN": "[::1]:0"}) as k:
+        assert k.tracker_url.startswith("http://[::1]:"), k.tracker_url
+        cid = launch(k.api, "v6", people(2, "v6"))
+        wait_campaign(k.api, cid, "running")
+        rid = campaign_rids(k, cid)[0]
+        status, _, body = request(k.tracker_url, "GET", f"/o/{rid}.gif")
+        assert status == 200 and body.startswith(b"GIF8")
+        assert rid_events(k, rid, "opened")[-1][1] == "::1"

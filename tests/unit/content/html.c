@@ -1,4 +1,4 @@
-/* Unit tests for src/content/html.c: link rewriting and the open beacon. */
+/* Unit tests for src/content/html.c: link rewriting, the hidden link and the open beacon. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +13,47 @@
 	"style=\"display:block;border:0;width:1px;height:1px\">"
 #define HREF "href=\"" CLICK "\""
 
+#define HIDDEN_PRE "<a href=\"" CLICK "?l=0."
+#define HIDDEN_POST "\" style=\"display:none\" aria-hidden=\"true\" tabindex=\"-1\"></a>"
+
+/*
+ * The expectations below are written with every tracked link as HREF (or
+ * CLICK followed by a quote) and the beacon as IMG; with the click URL
+ * CLICK this numbers the links as the tracker does (?l=i.n, in order) and
+ * puts the hidden link (?l=0.n) where the beacon goes, or before the last
+ * </body>, or at the end.  test_link_numbers spells it out by hand.
+ */
+static char *expand(const char *want, bool open)
+{
+	const char *q = CLICK "\"";
+	unsigned n = 0, i = 0;
+	for (const char *p = strstr(want, q); p; p = strstr(p + 1, q))
+		n++;
+	struct buf b;
+	buf_init(&b, 0);
+	const char *hidden_at = open ? strstr(want, IMG) : NULL;
+	if (!open) {
+		for (const char *p = strstr(want, "</body"); p; p = strstr(p + 1, "</body"))
+			hidden_at = p;
+		if (!hidden_at)
+			hidden_at = want + strlen(want);
+	}
+	assert_non_null(hidden_at);
+	for (const char *p = want; *p;) {
+		if (p == hidden_at)
+			buf_printf(&b, HIDDEN_PRE "%u" HIDDEN_POST, n);
+		if (!strncmp(p, q, strlen(q))) {
+			buf_printf(&b, CLICK "?l=%u.%u\"", ++i, n);
+			p += strlen(q);
+		} else {
+			buf_putc(&b, *p++);
+		}
+	}
+	if (hidden_at == want + strlen(want))
+		buf_printf(&b, HIDDEN_PRE "%u" HIDDEN_POST, n);
+	return buf_steal(&b);
+}
+
 static void assert_track_urls(const char *html, const char *click, const char *open,
 			      const char *want)
 {
@@ -20,7 +61,8 @@ static void assert_track_urls(const char *html, const char *click, const char *o
 	buf_init(&b, 0);
 	assert_int_equal(content_html_track(&b, slice_from(html), click, open), 0);
 	assert_int_equal(strlen(b.p), b.len);
-	assert_string_equal(b.p, want);
+	_cleanup_free_ char *w = click && !strcmp(click, CLICK) ? expand(want, open != NULL) : xstrdup(want);
+	assert_string_equal(b.p, w);
 	buf_release(&b);
 }
 
@@ -156,12 +198,30 @@ static void test_escaping_and_nulls(void **state)
 {
 	assert_track_urls("<a href=\"http://x\">x</a></body>", "http://t/c?a=1&b=\"2\"",
 			  "http://t/o?a=1&b=2",
-			  "<a href=\"http://t/c?a=1&amp;b=&quot;2&quot;\">x</a>"
+			  "<a href=\"http://t/c?a=1&amp;b=&quot;2&quot;&amp;l=1.1\">x</a>"
+			  "<a href=\"http://t/c?a=1&amp;b=&quot;2&quot;&amp;l=0.1\" style=\"display:none\" "
+			  "aria-hidden=\"true\" tabindex=\"-1\"></a>"
 			  "<img src=\"http://t/o?a=1&amp;b=2\" width=\"1\" height=\"1\" alt=\"\" "
 			  "style=\"display:block;border:0;width:1px;height:1px\"></body>");
 	assert_track_urls("<a href=\"http://x\">x</a></body>", NULL, NULL,
 			  "<a href=\"http://x\">x</a></body>");
 	assert_track_urls("<a href=\"http://x\">x</a>", CLICK, NULL, "<a " HREF ">x</a>");
+}
+
+/* The numbering and the hidden link, written out. */
+static void test_link_numbers(void **state)
+{
+	assert_track_urls("<p><a href=\"http://a\">a</a><a href=\"#x\">x</a><a href=\"https://b\">b</a>"
+			  "<area href=\"http://c\"></p></body>", "https://t/c/R", NULL,
+			  "<p><a href=\"https://t/c/R?l=1.3\">a</a><a href=\"#x\">x</a>"
+			  "<a href=\"https://t/c/R?l=2.3\">b</a><area href=\"https://t/c/R?l=3.3\"></p>"
+			  "<a href=\"https://t/c/R?l=0.3\" style=\"display:none\" aria-hidden=\"true\" "
+			  "tabindex=\"-1\"></a></body>");
+	/* no link: still the hidden one, l=0.0 */
+	assert_track_urls("<p>x</p>", "https://t/c/R", "https://t/o/R.gif",
+			  "<p>x</p><a href=\"https://t/c/R?l=0.0\" style=\"display:none\" aria-hidden=\"true\" "
+			  "tabindex=\"-1\"></a><img src=\"https://t/o/R.gif\" width=\"1\" height=\"1\" alt=\"\" "
+			  "style=\"display:block;border:0;width:1px;height:1px\">");
 }
 
 static void test_unterminated_tags(void **state)
@@ -215,6 +275,7 @@ int main(void)
 		cmocka_unit_test(test_raw_text_elements),
 		cmocka_unit_test(test_body),
 		cmocka_unit_test(test_escaping_and_nulls),
+		cmocka_unit_test(test_link_numbers),
 		cmocka_unit_test(test_unterminated_tags),
 		cmocka_unit_test(test_untouched_document),
 		cmocka_unit_test(test_output_cap),

@@ -1,6 +1,8 @@
-/* Tests of src/content/pdf.c: the structure of the PDF (header, trailer,
- * cross-reference offsets) and, with poppler-utils installed, its text and
- * page count as a real reader sees them. */
+/* Tests of src/content/pdf.c: education material through attach/'s PDF
+ * writer — the structure of the PDF (header, trailer, cross-reference
+ * offsets) and, with poppler-utils installed, its text and page count as a
+ * real reader sees them.  The writer's own tests (line breaking, decoding,
+ * tables, links) are tests/unit/attach/pdf.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,7 +10,10 @@
 #include <unistd.h>
 
 #include "content/content.h"
-#include "content/pdf.c"
+
+/* Object numbers of attach/pdf.c: 7 fixed objects, then a page and its
+ * contents per page. */
+#define OBJ_FIRST_PAGE 8
 
 static const char *const ja = "不審なメールは報告窓口へ連絡してください。";
 static const char *const en = "Check the sender before you open any link.";
@@ -177,61 +182,6 @@ static void test_long_text_spans_pages(void **state)
 	buf_release(&long_en);
 }
 
-/* Every line fits the text width by the estimate; CJK breaks anywhere but
- * not before 。, English only at spaces. */
-static void test_wrapping(void **state)
-{
-	struct layout l = { 0 };
-	const char *s = "あいうえおかきくけこさしすせそたちつてとなにぬねのはひふへほまみむめもやゆよらりるれろわをん。"
-			"あいうえおかきくけこさしすせそたちつてとなにぬねのはひふへほまみむめもやゆよらりるれろわをん。";
-	assert_int_equal(layout_paragraph(&l, s, BODY_SIZE, BODY_LEAD), 0);
-	assert_int_equal(l.npages, 1);
-	/* 481.9 pt at 11 pt is 43 full-width characters per line */
-	const char *p = l.pages[0].p;
-	size_t lines = 0;
-	for (const char *t = p; (t = strstr(t, "> Tj")); t++) {
-		const char *open = t;
-		while (*open != '<')
-			open--;
-		size_t units = (size_t)(t - open - 1) / 4;
-		assert_true(units <= 43);
-		assert_true(strncmp(open + 1, "3002", 4) != 0);   /* no line starts with 。 */
-		lines++;
-	}
-	assert_int_equal(lines, 3);   /* 2 × 47 characters */
-	layout_release(&l);
-
-	struct layout e = { 0 };
-	assert_int_equal(layout_paragraph(&e, "aaaa bbbb cccc dddd eeee ffff gggg hhhh iiii jjjj kkkk llll mmmm "
-					      "nnnn oooo pppp qqqq rrrr ssss tttt uuuu vvvv wwww xxxx",
-					  BODY_SIZE, BODY_LEAD), 0);
-	/* 87 half-width characters per line: no word is cut */
-	for (const char *t = e.pages[0].p; (t = strstr(t, "> Tj")); t++) {
-		const char *open = t;
-		while (*open != '<')
-			open--;
-		assert_true((size_t)(t - open - 1) / 4 <= 87);
-		assert_true(strncmp(t - 4, "0020", 4) != 0);       /* trailing spaces trimmed */
-		assert_true(strncmp(open + 1, "0020", 4) != 0);    /* and leading ones */
-		/* each line ends with a whole word: 4 equal letters */
-		assert_memory_equal(t - 8, t - 4, 4);
-		assert_memory_equal(t - 12, t - 4, 4);
-		assert_memory_equal(t - 16, t - 4, 4);
-	}
-	layout_release(&e);
-}
-
-static void test_decode(void **state)
-{
-	uint16_t u[16];
-	/* invalid byte, a non-BMP emoji, a tab, a control, a newline */
-	const char s[] = "a\xff\xf0\x9f\x98\x80\tb\x01\nc\xe3\x81";
-	size_t n = decode(s, sizeof(s) - 1, u);
-	const uint16_t want[] = { 'a', GETA, GETA, ' ', 'b', '\n', 'c', GETA };
-	assert_int_equal(n, ARRAY_SIZE(want));
-	assert_memory_equal(u, want, sizeof(want));
-}
-
 static void test_cap_leaves_out_unchanged(void **state)
 {
 	struct buf b = BUF_INIT(600);
@@ -283,8 +233,6 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_structure_and_text),
 		cmocka_unit_test(test_long_text_spans_pages),
-		cmocka_unit_test(test_wrapping),
-		cmocka_unit_test(test_decode),
 		cmocka_unit_test(test_cap_leaves_out_unchanged),
 		cmocka_unit_test(test_defaults),
 	};

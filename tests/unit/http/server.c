@@ -79,6 +79,26 @@ static void h_static(struct http_request *req, struct http_response *res)
 		http_response_error(res, 404, "not_found", "no such file", NULL);
 }
 
+/* Suspends; the test's resumer thread lets the answer go later. */
+static pthread_mutex_t wait_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t wait_cond = PTHREAD_COND_INITIALIZER;
+static void *waiting[64];
+static bool waiting_fail[64];
+static size_t nwaiting;
+
+static void h_wait(struct http_request *req, struct http_response *res)
+{
+	http_response_text(res, 200, "text/plain", SLICE_LIT("waited"));
+	http_response_header(req, res, "X-Waited", req->params[0]);
+	void *token = http_suspend(req);
+	pthread_mutex_lock(&wait_lock);
+	BUG_ON(nwaiting >= ARRAY_SIZE(waiting));
+	waiting_fail[nwaiting] = strcmp(req->params[0], "fail") == 0;
+	waiting[nwaiting++] = token;
+	pthread_cond_broadcast(&wait_cond);
+	pthread_mutex_unlock(&wait_lock);
+}
+
 /* The not_found hook of the second server: static files from the path. */
 static void h_fallback(struct http_request *req, struct http_response *res)
 {
@@ -101,6 +121,7 @@ static const struct http_route routes[] = {
 	{ "GET", "/redirect", h_redirect, 0 },
 	{ "GET", "/frame", h_frame, 0 },
 	{ "GET", "/static/*", h_static, 0 },
+	{ "GET", "/wait/{what}", h_wait, 0 },
 };
 
 static const char *const default_headers[] = {
@@ -900,6 +921,71 @@ static void test_concurrent(void **state)
 	assert_int_equal(failed, 0);
 }
 
+/* Resumes all once `want` requests are suspended at the same time. */
+static void *resumer(void *arg)
+{
+	size_t want = *(size_t *)arg;
+	pthread_mutex_lock(&wait_lock);
+	while (nwaiting < want)
+		pthread_cond_wait(&wait_cond, &wait_lock);
+	for (size_t i = 0; i < nwaiting; i++)
+		if (waiting_fail[i])
+			http_resume_status(waiting[i], 503);
+		else
+			http_resume(waiting[i]);
+	nwaiting = 0;
+	pthread_mutex_unlock(&wait_lock);
+	return NULL;
+}
+
+static void *wait_client(void *arg)
+{
+	struct reply r;
+	char h[32];
+	if (call_do(&(struct call){ .method = "GET", .path = "/wait/ok" }, &r) != CURLE_OK || r.status != 200 ||
+	    strcmp(r.body.p, "waited") != 0 || strcmp(reply_header(&r, "X-Waited", h, sizeof(h)), "ok") != 0)
+		*(int *)arg = 1;
+	reply_release(&r);
+	return NULL;
+}
+
+/* Four worker threads, twenty requests waiting at once: a suspended request
+ * holds no thread, and each gets its own kept response. */
+static void test_suspend_resume(void **state)
+{
+	pthread_t clients[20], res;
+	size_t want = ARRAY_SIZE(clients);
+	int failed = 0;
+	assert_int_equal(pthread_create(&res, NULL, resumer, &want), 0);
+	for (size_t i = 0; i < ARRAY_SIZE(clients); i++)
+		assert_int_equal(pthread_create(&clients[i], NULL, wait_client, &failed), 0);
+	for (size_t i = 0; i < ARRAY_SIZE(clients); i++)
+		pthread_join(clients[i], NULL);
+	pthread_join(res, NULL);
+	assert_int_equal(failed, 0);
+
+	/* a status replaced on resume keeps the body and headers */
+	want = 1;
+	assert_int_equal(pthread_create(&res, NULL, resumer, &want), 0);
+	struct reply r;
+	char h[32];
+	get("/wait/fail", &r);
+	pthread_join(res, NULL);
+	assert_int_equal(r.status, 503);
+	assert_string_equal(r.body.p, "waited");
+	assert_string_equal(reply_header(&r, "X-Waited", h, sizeof(h)), "fail");
+	reply_release(&r);
+
+	/* HEAD through a suspension: headers only */
+	want = 1;
+	assert_int_equal(pthread_create(&res, NULL, resumer, &want), 0);
+	call(&(struct call){ .method = "HEAD", .path = "/wait/head" }, &r);
+	pthread_join(res, NULL);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(r.body.len, 0);
+	reply_release(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -923,6 +1009,7 @@ int main(void)
 		cmocka_unit_test(test_static),
 		cmocka_unit_test(test_unfinished_requests),
 		cmocka_unit_test(test_concurrent),
+		cmocka_unit_test(test_suspend_resume),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

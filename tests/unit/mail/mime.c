@@ -479,6 +479,122 @@ static void test_build_rejects(void **state)
 	buf_release(&b);
 }
 
+/* Joins the RFC 2231 segments of param (filename*0*=..., filename*1*=...,
+ * or one filename*=) of a part and percent-decodes them. */
+static void rfc2231_join(const char *part, const char *param, struct buf *out)
+{
+	char key[64];
+	for (int seg = -1;; seg++) {
+		if (seg < 0)
+			snprintf(key, sizeof(key), " %s*=UTF-8''", param);
+		else
+			snprintf(key, sizeof(key), " %s*%d*=%s", param, seg, seg ? "" : "UTF-8''");
+		const char *p = strstr(part, key);
+		if (!p) {
+			if (seg < 0)
+				continue;
+			break;
+		}
+		for (p += strlen(key); *p && *p != ';' && *p != '\r'; p++) {
+			if (*p == '%') {
+				unsigned v;
+				assert_int_equal(sscanf(p + 1, "%2x", &v), 1);
+				assert_int_equal(buf_putc(out, (char)v), 0);
+				p += 2;
+			} else {
+				assert_int_equal(buf_putc(out, *p), 0);
+			}
+		}
+		if (seg < 0)
+			break;
+	}
+}
+
+static void test_build_attachments(void **state)
+{
+	(void)state;
+	/* 40 Japanese characters: several 2231 segments and encoded-words */
+	static const char jp_name[] = "【重要】令和八年度_情報セキュリティ研修_受講者名簿_営業本部第一営業部_最終版.docx";
+	static const unsigned char bin[] = { 'P', 'K', 3, 4, 0, 0, 0xff, 0x80, '\n', '\r', 0 };
+	struct mail_attachment att[] = {
+		{ jp_name, "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+		  { (const char *)bin, sizeof(bin) } },
+		{ "invoice 2026-11.pdf", "application/pdf", SLICE_LIT("%PDF-1.7 the second file") },
+	};
+	struct mail_message m = sample();
+	m.attachments = att;
+	m.nattachments = ARRAY_SIZE(att);
+	struct buf b;
+	buf_init(&b, 0);
+	assert_int_equal(mail_build(&m, &b, NULL), 0);
+	struct slice msg = buf_slice(&b);
+	assert_crlf_only(msg);
+	assert_lines_within(msg, 78);
+	/* mixed outside, alternative inside, the files after the text */
+	const char *mixed = strstr(b.p, "\r\nContent-Type: multipart/mixed;\r\n boundary=\"=_");
+	const char *alt = strstr(b.p, "\r\nContent-Type: multipart/alternative;\r\n boundary=\"=_");
+	const char *docx = strstr(b.p, "Content-Type:\r\n application/vnd.openxmlformats-officedocument.wordprocessingml.document;");
+	const char *pdf = strstr(b.p, "Content-Type: application/pdf;\r\n name=\"invoice 2026-11.pdf\"\r\n"
+				      "Content-Disposition: attachment;\r\n filename=\"invoice 2026-11.pdf\"\r\n");
+	assert_true(mixed && alt && docx && pdf && mixed < alt && alt < docx && docx < pdf);
+	assert_part(msg, "Content-Type: text/plain", m.text);
+	assert_part(msg, "Content-Type: application/pdf", "%PDF-1.7 the second file");
+
+	/* the Japanese name: RFC 2231 segments and name= words, both giving it back */
+	const char *disp = strstr(docx, "Content-Disposition: attachment;\r\n filename*0*=UTF-8''%E3%80%90");
+	assert_non_null(disp);
+	struct buf name;
+	buf_init(&name, 0);
+	rfc2231_join(disp, "filename", &name);
+	assert_string_equal(name.p, jp_name);
+	buf_release(&name);
+	const char *nq = strstr(docx, " name=\"=?UTF-8?B?");
+	assert_true(nq && nq < disp);
+	struct buf joined;
+	size_t words = 0;
+	buf_init(&joined, 0);
+	decode_words((struct slice){ nq, (size_t)(disp - nq) }, &joined, &words);
+	assert_true(words >= 3);
+	assert_string_equal(joined.p, jp_name);
+	buf_release(&joined);
+
+	/* the binary file comes back byte for byte */
+	const char *body = strstr(disp, "\r\n\r\n") + 4, *end = strstr(body, "\r\n--");
+	struct buf dec;
+	buf_init(&dec, 0);
+	assert_int_equal(mail_base64_decode(&dec, (struct slice){ body, (size_t)(end - body) }), 0);
+	assert_int_equal(dec.len, sizeof(bin));
+	assert_memory_equal(dec.p, bin, sizeof(bin));
+	buf_release(&dec);
+
+	/* and a reader still finds the text parts */
+	struct arena *a = arena_new(0);
+	struct mail_parsed parsed;
+	assert_int_equal(mail_parse(msg, a, &parsed), 0);
+	assert_string_equal(parsed.text, m.text);
+	assert_string_equal(parsed.html, m.html);
+	arena_free(a);
+	buf_release(&b);
+
+	/* a name with a line break or a type that is no type: refused, nothing written */
+	struct mail_attachment bad[] = {
+		{ "a\r\nBcc: x@example.com.pdf", "application/pdf", SLICE_LIT("x") },
+		{ "a\tb.pdf", "application/pdf", SLICE_LIT("x") },
+		{ "", "application/pdf", SLICE_LIT("x") },
+		{ "a.pdf", "application/pdf; name=x", SLICE_LIT("x") },
+		{ "a.pdf", "pdf", SLICE_LIT("x") },
+		{ "\xff\xfe.pdf", "application/pdf", SLICE_LIT("x") },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		m.attachments = &bad[i];
+		m.nattachments = 1;
+		buf_init(&b, 0);
+		assert_int_equal(mail_build(&m, &b, NULL), -EINVAL);
+		assert_int_equal(b.len, 0);
+		buf_release(&b);
+	}
+}
+
 static void test_build_cap(void **state)
 {
 	(void)state;
@@ -507,6 +623,7 @@ int main(void)
 		cmocka_unit_test(test_build_dates),
 		cmocka_unit_test(test_build_rejects),
 		cmocka_unit_test(test_build_cap),
+		cmocka_unit_test(test_build_attachments),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

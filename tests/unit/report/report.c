@@ -1,6 +1,7 @@
 /*
  * Tests of src/report/report.c: golden files for the three CSVs (SPEC G3,
- * G4, G5) in both encodings, and the SQL counts against the C rule.
+ * G4, G5) in both encodings, the machine-event reasons and rules (F6), and
+ * the SQL counts and timeline against the C rule.
  * KUNREN_UPDATE_GOLDEN=1 rewrites the golden files (check the diff!).
  */
 #include <setjmp.h>
@@ -57,16 +58,37 @@ static void sql(struct fixture *f, const char *q)
 }
 
 /* Events written with raw SQL here bypass store_events_add: bring the
- * targets' last_*_ms up to date the way migration 0004 does. */
+ * targets' last_*_ms (no probes) and human_*_ms (no signal but hints) up to date the
+ * way migrations 0004 and 0011 do (the fixture has no link burst). */
 static void refresh_reach(struct fixture *f)
 {
 	static const char *kinds[] = { "sent", "opened", "clicked", "file_opened", "submitted", "reported" };
 	for (size_t i = 0; i < ARRAY_SIZE(kinds); i++) {
 		char *q = xasprintf("UPDATE targets SET last_%s_ms = coalesce((SELECT max(at_ms) FROM events e "
-				    "WHERE e.campaign_id = targets.campaign_id AND e.target_id = targets.id AND e.kind = '%s'), 0)", kinds[i], kinds[i]);
+				    "WHERE e.campaign_id = targets.campaign_id AND e.target_id = targets.id AND e.kind = '%s' "
+				    "AND NOT (e.signals & 3)), 0)", kinds[i], kinds[i]);
+		sql(f, q);
+		free(q);
+		if (i == 0)
+			continue;
+		q = xasprintf("UPDATE targets SET human_%s_ms = coalesce((SELECT max(at_ms) FROM events e "
+			      "WHERE e.campaign_id = targets.campaign_id AND e.target_id = targets.id AND e.kind = '%s' "
+			      "AND (e.signals & ~64) = 0), 0)", kinds[i], kinds[i]);
 		sql(f, q);
 		free(q);
 	}
+}
+
+/* The columns from scratch, bursts included (what store_events_add keeps
+ * one event at a time). */
+static void refresh_reach_full(struct fixture *f)
+{
+	refresh_reach(f);
+	sql(f, "UPDATE targets SET human_clicked_ms = coalesce((SELECT max(e.at_ms) FROM events e "
+	       "WHERE e.campaign_id = targets.campaign_id AND e.target_id = targets.id AND e.kind = 'clicked' "
+	       "AND (e.signals & ~64) = 0 AND NOT EXISTS (SELECT 1 FROM events b WHERE b.campaign_id = e.campaign_id "
+	       "AND b.target_id = e.target_id AND b.kind = 'clicked' AND (b.signals & 16) "
+	       "AND b.at_ms BETWEEN e.at_ms AND e.at_ms + 1000)), 0)");
 }
 
 static int64_t make_campaign(struct fixture *f, const char *name, int64_t list, int64_t scenario, int64_t excl)
@@ -137,6 +159,12 @@ static int setup(void **state)
 	       "DELETE FROM events WHERE target_id = 3 AND kind = 'sent';"
 	       "INSERT INTO events (campaign_id, target_id, kind, at_ms, detail) VALUES "
 	       "(1, 3, 'send_error', (1712365200 + 180) * 1000, '{\"error\":\"550 no such user\"}');"
+	       /* signals: the scanner's open says so; a HEAD on ichiro's open URL (a probe,
+		* never counted); a hidden-link click on hanako two hours on */
+	       "UPDATE events SET signals = 4 WHERE user_agent = 'Scanner/1.0';"
+	       "INSERT INTO events (campaign_id, target_id, kind, at_ms, ip, user_agent, signals) VALUES "
+	       "(1, 3, 'opened', (1712365200 + 240) * 1000, '203.0.113.10', 'HeadScanner/2', 1),"
+	       "(1, 2, 'clicked', (1712365200 + 120 + 7200) * 1000, '203.0.113.11', 'LinkChecker', 12);"
 	       /* campaign 2: taro clicks again, kenta reports */
 	       "INSERT INTO events (campaign_id, target_id, kind, at_ms, ip) VALUES "
 	       "(2, 5, 'opened', (1712970000 + 300 + 20) * 1000, '198.51.100.7'),"
@@ -222,6 +250,100 @@ static void expect_same_counts(struct store *s, const struct campaign *c, const 
 	assert_memory_equal(&fast, &slow, sizeof(fast));
 }
 
+/* Counted events per kind: the histogram's (SQL) and the C rule's. */
+static int count_events(void *ctx, const struct target *t, const struct event *ev, size_t n,
+			const struct target_summary *sum)
+{
+	for (int k = 0; k < EV__COUNT; k++)
+		((int64_t *)ctx)[k] += sum->count[k];
+	return 0;
+}
+
+static void expect_same_timeline(struct store *s, const struct campaign *c, const struct exclusion *x)
+{
+	struct arena *a = arena_new(0);
+	struct timeline_row *t;
+	size_t n;
+	int64_t bucket, sql_n[EV__COUNT] = { 0 }, c_n[EV__COUNT] = { 0 };
+	assert_int_equal(report_timeline(s, c, x, a, &bucket, &t, &n), 0);
+	for (size_t i = 0; i < n; i++)
+		for (int k = 0; k < EV__COUNT; k++)
+			sql_n[k] += t[i].n[k];
+	assert_int_equal(report_each_target(s, c, x, count_events, c_n), 0);
+	for (int k = EV_OPENED; k < EV__COUNT; k++)
+		if (sql_n[k] != c_n[k])
+			fail_msg("%s: SQL %lld, C %lld (exclude %d, %lld s)", event_kind_name((enum event_kind)k),
+				 (long long)sql_n[k], (long long)c_n[k], x->exclude, (long long)x->seconds);
+	arena_free(a);
+}
+
+static void test_reasons(void **state)
+{
+	struct target t = { .sent_at = 1000 };
+	struct event e = { .kind = EV_CLICKED, .at_ms = 1005 * 1000, .signals = EVS_NO_OPEN | EVS_SCANNER_UA };
+	const char *codes[REPORT_REASONS];
+	uint32_t r = report_event_reasons(&e, &t, 60);
+	assert_int_equal(r, EVS_NO_OPEN | EVS_SCANNER_UA | REASON_FAST);
+	assert_int_equal(report_reason_codes(r, codes), 3);
+	assert_string_equal(codes[0], "scanner_ua");
+	assert_string_equal(codes[1], "no_open");
+	assert_string_equal(codes[2], "fast");
+	char buf[256];
+	assert_string_equal(report_reasons_text(r, buf, sizeof(buf)), "スキャナーのUA、開封なしのクリック、配信直後");
+	assert_int_equal(report_reason_codes(~0u, codes), REPORT_REASONS);
+	/* no_open alone is a hint, no machine event */
+	e.at_ms = 9000 * 1000;
+	e.signals = EVS_NO_OPEN;
+	assert_false(report_event_is_machine(&e, &t, 60));
+	assert_int_equal(report_event_reasons(&e, &t, 60), EVS_NO_OPEN);
+	e.at_ms = 1005 * 1000;
+	e.signals = EVS_NO_OPEN | EVS_SCANNER_UA;
+	/* counted: a machine event only when machine events are included; a
+	 * probe never; a person's event always */
+	struct exclusion on = { true, 60 }, off = { false, 60 };
+	assert_false(report_event_counts(&e, &t, &on));
+	assert_true(report_event_counts(&e, &t, &off));
+	e.signals = EVS_HEAD;
+	e.at_ms = 9000 * 1000;
+	assert_true(report_event_is_machine(&e, &t, 60));
+	assert_false(report_event_counts(&e, &t, &off));
+	assert_false(report_event_counts(&e, &t, NULL));
+	e.signals = 0;
+	assert_false(report_event_is_machine(&e, &t, 60));
+	assert_true(report_event_counts(&e, &t, &on));
+	/* the seconds rule: reactions only, and only once delivery is known */
+	e.at_ms = 1005 * 1000;
+	assert_true(report_event_is_machine(&e, &t, 60));
+	assert_false(report_event_is_machine(&e, &t, 0));
+	e.kind = EV_SENT;
+	assert_false(report_event_is_machine(&e, &t, 60));
+	e.kind = EV_CLICKED;
+	t.sent_at = 0;
+	assert_false(report_event_is_machine(&e, &t, 60));
+}
+
+static void test_settle_bursts(void **state)
+{
+	struct event ev[] = {
+		{ .kind = EV_CLICKED, .at_ms = 1000 },                           /* 2.5 s before: a person's */
+		{ .kind = EV_OPENED, .at_ms = 2600 },                            /* no click: untouched */
+		{ .kind = EV_CLICKED, .at_ms = 2500 },                           /* exactly 1 s before */
+		{ .kind = EV_CLICKED, .at_ms = 3000, .signals = EVS_NO_OPEN },
+		{ .kind = EV_CLICKED, .at_ms = 3500, .signals = EVS_LINK_BURST },
+		{ .kind = EV_CLICKED, .at_ms = 3500 },                           /* same ms, after it */
+		{ .kind = EV_CLICKED, .at_ms = 3501 },                           /* after: not part of it */
+	};
+	report_settle_signals(ev, ARRAY_SIZE(ev));
+	assert_int_equal(ev[0].signals, 0);
+	assert_int_equal(ev[1].signals, 0);
+	assert_int_equal(ev[2].signals, EVS_LINK_BURST);
+	assert_int_equal(ev[3].signals, EVS_NO_OPEN | EVS_LINK_BURST);
+	assert_int_equal(ev[4].signals, EVS_LINK_BURST);
+	assert_int_equal(ev[5].signals, EVS_LINK_BURST);
+	assert_int_equal(ev[6].signals, 0);
+	report_settle_signals(ev, 0);
+}
+
 static void test_sql_counts_agree_with_the_c_rule(void **state)
 {
 	struct fixture *f = *state;
@@ -240,24 +362,41 @@ static void test_sql_counts_agree_with_the_c_rule(void **state)
 	assert_int_equal(k.submitted, 1);
 	expect_same_counts(f->s, &c, &on);
 	expect_same_counts(f->s, &c, &off);
-	/* many random events, some within the exclusion window */
+	/* many random events with random signals, some within the exclusion
+	 * window, some link bursts, written the way the tracker does (so the
+	 * columns are kept by store_events_add) in random time order */
 	srand(7);
-	for (int i = 0; i < 400; i++) {
-		static const char *kinds[] = { "opened", "clicked", "file_opened", "submitted", "reported" };
-		char *q = xasprintf("INSERT INTO events (campaign_id, target_id, kind, at_ms) VALUES (1, %d, '%s', "
-				    "(1712365200 + %d) * 1000)", 1 + rand() % 4, kinds[rand() % 5], rand() % 400);
-		sql(f, q);
-		free(q);
+	static const uint32_t sigs[] = { 0, 0, 0, 0, EVS_HEAD, EVS_OPTIONS, EVS_SCANNER_UA, EVS_LINK_BURST,
+					 EVS_LINK_BURST, EVS_HIDDEN_LINK, EVS_SHARED_IP, EVS_NO_OPEN,
+					 EVS_NO_OPEN | EVS_LINK_BURST, EVS_HEAD | EVS_LINK_BURST };
+	static const enum event_kind kinds[] = { EV_OPENED, EV_CLICKED, EV_CLICKED, EV_CLICKED, EV_FILE_OPENED,
+						 EV_SUBMITTED, EV_REPORTED };
+	for (int i = 0; i < 600; i++) {
+		struct event e = { .campaign_id = 1, .target_id = 1 + rand() % 4, .kind = kinds[rand() % 7],
+				   .at_ms = (1712365200 + rand() % 400) * (int64_t)1000 + rand() % 1000,
+				   .signals = sigs[rand() % ARRAY_SIZE(sigs)] };
+		assert_int_equal(store_events_add(f->s, &e, 1), 0);
 		if (i % 50 == 0) {
-			refresh_reach(f);
+			expect_same_counts(f->s, &c, &off);
+			expect_same_timeline(f->s, &c, &off);
 			for (int64_t secs = 0; secs <= 300; secs += 100) {
 				struct exclusion x = { true, secs };
 				expect_same_counts(f->s, &c, &x);
+				expect_same_timeline(f->s, &c, &x);
 			}
 		}
 	}
-	refresh_reach(f);
 	expect_same_counts(f->s, &c, &on);
+	expect_same_counts(f->s, &c, &off);
+	expect_same_timeline(f->s, &c, &on);
+	/* the columns kept event by event are those computed from scratch */
+	struct campaign_counts before[2], after[2];
+	assert_int_equal(report_campaign_counts(f->s, &c, &on, &before[0]), 0);
+	assert_int_equal(report_campaign_counts(f->s, &c, &off, &before[1]), 0);
+	refresh_reach_full(f);
+	assert_int_equal(report_campaign_counts(f->s, &c, &on, &after[0]), 0);
+	assert_int_equal(report_campaign_counts(f->s, &c, &off, &after[1]), 0);
+	assert_memory_equal(before, after, sizeof(before));
 	/* and grouped: every group's counts add up to the whole */
 	struct breakdown_row *rows;
 	size_t n;
@@ -308,6 +447,8 @@ static void test_timeline_and_tally(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_reasons),
+		cmocka_unit_test(test_settle_bursts),
 		cmocka_unit_test_setup_teardown(test_golden_csvs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sql_counts_agree_with_the_c_rule, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_timeline_and_tally, setup, teardown),

@@ -19,15 +19,18 @@ const DEFAULT_SIZE = 100;
 const SEARCH_DELAY = 300;
 const COLS = 7;
 
-/** The reasons an event counts as a machine's, when the API names them. */
-function machineReasons(ev) {
+/** The reasons the API gives for an event ("scanner_ua", "fast", …), in words. */
+function machineReasons(ev, seconds) {
   const raw = ev.reasons || ev.machine_reasons || [];
   const list = Array.isArray(raw) ? raw : [raw];
-  return list.filter(Boolean).map((r) => (typeof r === 'string' ? tv('reason', r) : String(r.reason || r.code || '')));
+  return list.filter(Boolean).map((r) => {
+    if (r === 'fast') return t('event.machine_window', { seconds: formatCount(seconds) });
+    return typeof r === 'string' ? tv('reason', r) : String(r.reason || r.code || '');
+  });
 }
 
 function machineBadge(ev, seconds) {
-  const reasons = machineReasons(ev);
+  const reasons = machineReasons(ev, seconds);
   const why = reasons.length ? reasons.join(t('chart.separator'))
     : t('event.machine_window', { seconds: formatCount(seconds) });
   return h('span', { class: 'machine' },
@@ -35,10 +38,19 @@ function machineBadge(ev, seconds) {
     h('span', { class: 'machine-why small muted' }, why));
 }
 
+/** A person's event with a hint only (a click with no open): shown, not judged. */
+function machineHint(ev, seconds) {
+  const reasons = machineReasons(ev, seconds);
+  if (!reasons.length) return '';
+  return h('span', { class: 'machine-why machine-hint small muted', dataset: { hint: 'true' } },
+    `${t('event.hint')}: ${reasons.join(t('chart.separator'))}`);
+}
+
 function eventRow(ev, seconds) {
   const fields = Array.isArray(ev.fields) && ev.fields.length
     ? h('div', { class: 'small muted' }, t('event.fields', { fields: ev.fields.join(', ') })) : null;
-  return h('tr', { dataset: { kind: ev.kind, machine: ev.machine ? 'true' : 'false' }, class: ev.machine ? 'is-machine' : null },
+  const codes = Array.isArray(ev.reasons) ? ev.reasons.join(' ') : '';
+  return h('tr', { dataset: { kind: ev.kind, machine: ev.machine ? 'true' : 'false', reasons: codes }, class: ev.machine ? 'is-machine' : null },
     h('td', { class: 'nowrap' }, formatTimeSeconds(ev.at)),
     h('td', null, statusBadge(ev.kind), fields),
     h('td', { class: 'nowrap' }, ev.ip || ''),
@@ -46,7 +58,7 @@ function eventRow(ev, seconds) {
     h('td', null, ev.browser || ''),
     h('td', null, ev.device || ''),
     h('td', { class: 'wrap ua' }, ev.user_agent ? h('code', null, ev.user_agent) : ''),
-    h('td', null, ev.machine ? machineBadge(ev, seconds) : ''));
+    h('td', null, ev.machine ? machineBadge(ev, seconds) : machineHint(ev, seconds)));
 }
 
 function eventsTable(target, seconds) {

@@ -19,6 +19,7 @@ import {
 import { targetsView } from './campaign-targets.js';
 import { sharesCard } from './campaign-shares.js';
 import { deliveryPanel } from './campaign-delivery.js';
+import { liveCard } from './campaign-live.js';
 
 export const titleKey = 'campaign.title';
 
@@ -96,6 +97,16 @@ export async function render({ main, params, user }) {
     campaignId: id, user, onChanged: () => refreshAll().catch((err) => replace(pollError, errorAlert(err))),
   });
 
+  // new events as they come (SSE, or polling): the numbers follow at once
+  let liveRefresh = null;
+  const live = liveCard({
+    campaignId: id,
+    onEvents: () => {
+      clearTimeout(liveRefresh);
+      liveRefresh = setTimeout(() => refreshAll().catch(() => {}), 200);
+    },
+  });
+
   let lastState = '';
   function showCampaign(c) {
     campaign = c;
@@ -112,6 +123,7 @@ export async function render({ main, params, user }) {
     delivery.update(c);
     stats.update(c);
     funnelSlot.show(c.counts || {});
+    live.update(c);
   }
 
   /** The campaign and its timeline (the tiles, the funnel, the chart). */
@@ -146,6 +158,7 @@ export async function render({ main, params, user }) {
     h('section', { class: 'results-bar', 'aria-label': t('campaign.results_controls') }, switchEl, downloads),
     pollError,
     stats,
+    live.el,
     h('div', { class: 'grid-2' },
       card(t('campaign.funnel'), [funnelSlot, h('p', { class: 'muted small mb-0' }, t('campaign.funnel_note'))],
         { attrs: { id: 'funnel-card' } }),
@@ -184,5 +197,7 @@ export async function render({ main, params, user }) {
     clearTimeout(timer);
     targets.dispose();
     delivery.dispose();
+    live.dispose();
+    clearTimeout(liveRefresh);
   };
 }

@@ -1,7 +1,8 @@
 // シナリオ編集: edit a tenant's scenario (an imported gallery copy or one
 // written from scratch) — attributes, sender, subject, the HTML part in a
 // visual editor beside its source, the text part (regenerated from the HTML
-// on request), the landing and explanation pages, and the red flags; preview
+// on request), the landing and explanation pages, the attachment (see
+// attachment-editor.js) and the red flags; preview
 // with sample data, save, delete. Trainer HTML is only ever shown inside
 // sandboxed iframes (see html-editor.js).
 
@@ -14,6 +15,7 @@ import {
 } from '../ui.js';
 import { GENRES, TYPES, LEVELS, LANGS, attrLabel } from './gallery.js';
 import { htmlEditor } from '../html-editor.js';
+import { attachmentEditor } from './attachment-editor.js';
 
 export const titleKey = 'editor.title';
 
@@ -104,7 +106,7 @@ function redFlagsEditor(initial) {
 
 /* ---------- the form ---------- */
 
-function buildForm(sc) {
+function buildForm(sc, writable) {
   const c = {
     name: input({ name: 'name', value: sc.name, maxlength: '200', required: true }),
     description: textarea(sc.description, { name: 'description', rows: '3', spellcheck: 'true' }),
@@ -124,7 +126,9 @@ function buildForm(sc) {
   };
   const html = htmlEditor({ value: sc.html });
   const flags = redFlagsEditor(sc.red_flags);
-  const fields = {};
+  const attachment = attachmentEditor(sc, { scenarioId: sc.id, writable });
+  c.type.addEventListener('change', () => attachment.setType(c.type.value));
+  const fields = { attachment: attachment.field };
   const f = (name, label, opts) => { fields[name] = field(label, c[name], { name, ...opts }); return fields[name]; };
   const regen = button('secondary', t('editor.regenerate_text'), () => busy(regen, async () => {
     try {
@@ -170,6 +174,7 @@ function buildForm(sc) {
       f('explain_html', t('editor.explain')),
       f('education_url', t('editor.education_url'), { help: t('editor.education_url_help') }),
     ]),
+    card(t('attach.section'), attachment.el),
     card(t('preview.red_flags'), fields.red_flags),
   ];
 
@@ -185,6 +190,7 @@ function buildForm(sc) {
       out.name = out.name.trim();
       if (!out.landing_html.trim()) out.landing_html = null;
       out.red_flags = flags.value();
+      out.attachment = attachment.value();
       return out;
     },
   };
@@ -250,7 +256,7 @@ export async function render({ main, params, navigate, user }) {
     replace(main, pageHeader(t('editor.title')), errorAlert(err));
     return undefined;
   }
-  const form = buildForm(sc);
+  const form = buildForm(sc, writable);
   const messages = h('div', { id: 'editor-messages', 'aria-live': 'polite' });
   const previewOut = h('div', { id: 'editor-preview' }, h('p', { class: 'muted' }, t('editor.preview_hint')));
 

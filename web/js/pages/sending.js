@@ -13,6 +13,7 @@ import {
   pageHeader, card, field, input, select, checkbox, button, busy, table, emptyState, errorAlert, alert,
   toast, confirmDialog, openModal, loading, canWrite,
 } from '../ui.js';
+import { reportMailboxCard } from './report-mailbox.js';
 
 export const titleKey = 'profiles.title';
 
@@ -347,6 +348,7 @@ export async function render({ main, user }) {
     alertBox,
     card(t('profiles.list'), [h('p', { class: 'muted small' }, t('profiles.lead')), holder], { attrs: { id: 'profiles-card' } }),
     card(t('dkim.title'), [h('p', { class: 'muted small' }, t('dkim.lead')), dkimHolder], { attrs: { id: 'dkim-card' } }),
-    card(t('usage.title'), usageHolder, { attrs: { id: 'usage-card' } }));
+    card(t('usage.title'), usageHolder, { attrs: { id: 'usage-card' } }),
+    reportMailboxCard(user));
   return undefined;
 }
