@@ -124,6 +124,12 @@ void http_stream_end(struct http_stream *s);
 const char *http_query(struct http_request *req, const char *key);
 const char *http_header(struct http_request *req, const char *name);
 const char *http_cookie(struct http_request *req, const char *name);
+/* Every line of a header that may repeat, joined with ", " in the order
+ * received (RFC 9110 5.3): X-Forwarded-For added as a second line by a
+ * proxy must not hide behind the client's own first line.  NULL when
+ * absent or longer than HTTP_HEADER_ALL_MAX. */
+#define HTTP_HEADER_ALL_MAX 8192
+const char *http_header_all(struct http_request *req, const char *name);
 /* Parses an application/x-www-form-urlencoded body; calls fn per pair
  * (decoded, in arena).  Returns -EINVAL on malformed escapes.
  * Empty pieces ("&&") are skipped, "key" alone has the value "", a repeated

@@ -151,6 +151,37 @@ const char *http_header(struct http_request *req, const char *name)
 	return connection_value(req, MHD_HEADER_KIND, name);
 }
 
+struct header_join {
+	struct http_request *req;
+	const char *name;
+	struct buf out;
+	bool over;
+};
+
+static enum MHD_Result header_join_one(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct header_join *j = cls;
+	(void)kind;
+	if (!key || !value || strcasecmp(key, j->name))
+		return MHD_YES;
+	if ((j->out.len && buf_puts(&j->out, ", ") < 0) || buf_puts(&j->out, value) < 0) {
+		j->over = true;
+		return MHD_NO;
+	}
+	return MHD_YES;
+}
+
+const char *http_header_all(struct http_request *req, const char *name)
+{
+	struct header_join j = { req, name, BUF_INIT(HTTP_HEADER_ALL_MAX), false };
+	if (!req->conn || !name)
+		return NULL;
+	MHD_get_connection_values(req->conn, MHD_HEADER_KIND, header_join_one, &j);
+	const char *r = !j.over && j.out.len ? arena_strndup(req->arena, j.out.p, j.out.len) : NULL;
+	buf_release(&j.out);
+	return r;
+}
+
 const char *http_cookie(struct http_request *req, const char *name)
 {
 	return connection_value(req, MHD_COOKIE_KIND, name);

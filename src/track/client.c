@@ -139,5 +139,5 @@ const char *track__client_ip(const struct track *t, struct http_request *req)
 {
 	if (!t->nproxies)
 		return req->remote_ip;
-	return track__xff_client(t, req->remote_ip, http_header(req, "X-Forwarded-For"), req->arena);
+	return track__xff_client(t, req->remote_ip, http_header_all(req, "X-Forwarded-For"), req->arena);
 }

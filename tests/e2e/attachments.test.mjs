@@ -12,34 +12,14 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, writeFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { server, useServerAndBrowser, withPage, login } from './server.mjs';
+import { server, useServerAndBrowser, withPage, login, apiOk, waitFor } from './server.mjs';
 
 useServerAndBrowser();
 
 let apiKey = '';
 
-async function call(method, path, body) {
-  const headers = { Authorization: `Bearer ${apiKey}`, Accept: 'application/json' };
-  let payload;
-  if (body !== undefined) {
-    headers['Content-Type'] = 'application/json';
-    payload = JSON.stringify(body);
-  }
-  const res = await fetch(new URL(`api/v1${path}`, server.consoleUrl), { method, headers, body: payload });
-  const text = await res.text();
-  assert.ok(res.status < 300, `${method} ${path} → ${res.status} ${text.slice(0, 400)}`);
-  return text ? JSON.parse(text) : null;
-}
+const call = (method, path, body) => apiOk(apiKey, method, path, body);
 
-async function waitFor(what, fn, ms = 20_000) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 /** A genuine PDF: LibreOffice converts a text file, with a profile of its own. */
 function makePdf(dir) {

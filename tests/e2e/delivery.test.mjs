@@ -18,7 +18,7 @@ import { createServer } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { server, useServerAndBrowser, withPage, login, goTo } from './server.mjs';
+import { server, useServerAndBrowser, withPage, login, goTo, apiOk, waitFor } from './server.mjs';
 import { initI18n } from '../../web/js/i18n.js';
 import { formatTime } from '../../web/js/dom.js';
 import {
@@ -189,31 +189,8 @@ let apiKey = '';
 const shared = { scenarioName: '', listId: 0, campaignId: 0, timeZone: 'Asia/Tokyo', tenantId: 1 };
 const relay = { server: null, port: 0, mails: [], auth: [] };
 
-async function call(method, path, body) {
-  const headers = { Authorization: `Bearer ${apiKey}`, Accept: 'application/json' };
-  let payload;
-  if (typeof body === 'string') {
-    headers['Content-Type'] = 'text/csv';
-    payload = body;
-  } else if (body !== undefined) {
-    headers['Content-Type'] = 'application/json';
-    payload = JSON.stringify(body);
-  }
-  const res = await fetch(new URL(`api/v1${path}`, server.consoleUrl), { method, headers, body: payload });
-  const text = await res.text();
-  assert.ok(res.status < 300, `${method} ${path} → ${res.status} ${text.slice(0, 400)}`);
-  return text ? JSON.parse(text) : null;
-}
+const call = (method, path, body) => apiOk(apiKey, method, path, body);
 
-async function waitFor(what, fn, ms = 20_000) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 /** Runs `kunren <args>` on the test server's data folder (the CLI and the server share the database). */
 function cli(args, env = {}) {

@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { server, useServerAndBrowser, withPage, login, goTo } from './server.mjs';
+import { server, useServerAndBrowser, withPage, login, goTo, apiOk } from './server.mjs';
 import { educationChoice, educationDownloads, educationProblems } from '../../web/js/pages/education.js';
 
 useServerAndBrowser();
@@ -68,14 +68,7 @@ function cli(args, env = {}) {
 
 let apiKey = '';
 
-async function call(method, path) {
-  const res = await fetch(new URL(`api/v1${path}`, server.consoleUrl), {
-    method, headers: { Authorization: `Bearer ${apiKey}`, Accept: 'application/json' },
-  });
-  const text = await res.text();
-  assert.ok(res.status < 300, `${method} ${path} → ${res.status} ${text.slice(0, 400)}`);
-  return JSON.parse(text);
-}
+const call = (method, path) => apiOk(apiKey, method, path);
 
 before(async () => {
   // Root hooks do not wait for each other: wait for server.mjs's server.

@@ -9,7 +9,7 @@
 
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { server, useServerAndBrowser, withPage, login, PERSON_UA } from './server.mjs';
+import { server, useServerAndBrowser, withPage, login, PERSON_UA, apiOk, waitFor } from './server.mjs';
 
 useServerAndBrowser();
 
@@ -21,31 +21,8 @@ const PEOPLE = [
 const NAME = 'e2e 機械判定';
 
 let apiKey = '';
-async function ok(method, path, body, want = 200) {
-  const headers = { Authorization: `Bearer ${apiKey}`, Accept: 'application/json' };
-  let payload;
-  if (typeof body === 'string') {
-    headers['Content-Type'] = 'text/csv';
-    payload = body;
-  } else if (body !== undefined) {
-    headers['Content-Type'] = 'application/json';
-    payload = JSON.stringify(body);
-  }
-  const res = await fetch(new URL(`api/v1${path}`, server.consoleUrl), { method, headers, body: payload });
-  const text = await res.text();
-  assert.equal(res.status, want, `${method} ${path} → ${res.status} ${text.slice(0, 400)}`);
-  return text ? JSON.parse(text) : null;
-}
+const ok = (method, path, body, want = 200) => apiOk(apiKey, method, path, body, want);
 
-async function waitFor(what, fn, ms = 20_000) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 const drill = { campaign: null, mails: {} };
 

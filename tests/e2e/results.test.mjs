@@ -12,7 +12,7 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { server, useServerAndBrowser, withPage, login, goTo } from './server.mjs';
+import { server, useServerAndBrowser, withPage, login, goTo, apiCall, waitFor } from './server.mjs';
 
 useServerAndBrowser();
 
@@ -33,22 +33,7 @@ const SHARE_PASSWORD = 'share-Pass-2026';
 
 let apiKey = '';
 
-async function call(method, path, body) {
-  const headers = { Authorization: `Bearer ${apiKey}`, Accept: 'application/json' };
-  let payload;
-  if (typeof body === 'string') {
-    headers['Content-Type'] = 'text/csv';
-    payload = body;
-  } else if (body !== undefined) {
-    headers['Content-Type'] = 'application/json';
-    payload = JSON.stringify(body);
-  }
-  const res = await fetch(new URL(`api/v1${path}`, server.consoleUrl), { method, headers, body: payload });
-  const text = await res.text();
-  let json = null;
-  try { json = text ? JSON.parse(text) : null; } catch { json = null; }
-  return { status: res.status, json, text };
-}
+const call = (method, path, body) => apiCall(apiKey, method, path, body);
 
 async function ok(method, path, body, want = 200) {
   const r = await call(method, path, body);
@@ -82,15 +67,6 @@ async function hit(url, { method = 'GET', ua = CHROME_UA, form } = {}) {
   assert.ok(res.status < 400, `${method} ${url} → ${res.status}`);
 }
 
-async function waitFor(what, fn, ms = 20_000) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 /** Creates and launches a campaign; waits until all its mails are written; returns it and its mails by address. */
 async function launch(name, exclusionSeconds, listId, scenario, seen) {

@@ -9,7 +9,7 @@
 
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { server, useServerAndBrowser, withPage, login, goTo } from './server.mjs';
+import { server, useServerAndBrowser, withPage, login, goTo, apiOk, waitFor } from './server.mjs';
 
 useServerAndBrowser();
 
@@ -23,33 +23,8 @@ let apiKey = '';
 let listId = 0;
 const shared = { scenarioId: 0 };
 
-async function call(method, path, body) {
-  const headers = { Authorization: `Bearer ${apiKey}`, Accept: 'application/json' };
-  let payload;
-  if (typeof body === 'string') {
-    headers['Content-Type'] = 'text/csv';
-    payload = body;
-  } else if (body !== undefined) {
-    headers['Content-Type'] = 'application/json';
-    payload = JSON.stringify(body);
-  }
-  const res = await fetch(new URL(`api/v1${path}`, server.consoleUrl), { method, headers, body: payload });
-  const text = await res.text();
-  let json = null;
-  try { json = text ? JSON.parse(text) : null; } catch { json = null; }
-  assert.ok(res.status < 300, `${method} ${path} → ${res.status} ${text.slice(0, 400)}`);
-  return json;
-}
+const call = (method, path, body) => apiOk(apiKey, method, path, body);
 
-async function waitFor(what, fn, ms = 20_000) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 before(async () => {
   // Root hooks do not wait for each other: wait for server.mjs's server.

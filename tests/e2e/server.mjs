@@ -84,6 +84,44 @@ async function stopServer() {
 export const PERSON_UA = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) '
   + 'Chrome/131.0.0.0 Safari/537.36';
 
+/* Polls fn until it returns something truthy (every 200 ms, at most ms). */
+export async function waitFor(what, fn, ms = 20_000) {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/* One JSON API call with an API key: a string body goes as CSV, anything
+ * else as JSON.  Returns { status, json, text } (json null when not JSON). */
+export async function apiCall(key, method, path, body) {
+  const headers = { Authorization: `Bearer ${key}`, Accept: 'application/json' };
+  let payload;
+  if (typeof body === 'string') {
+    headers['Content-Type'] = 'text/csv';
+    payload = body;
+  } else if (body !== undefined) {
+    headers['Content-Type'] = 'application/json';
+    payload = JSON.stringify(body);
+  }
+  const res = await fetch(new URL(`api/v1${path}`, server.consoleUrl), { method, headers, body: payload });
+  const text = await res.text();
+  let json = null;
+  try { json = text ? JSON.parse(text) : null; } catch { json = null; }
+  return { status: res.status, json, text };
+}
+
+/* The same, asserting the status (want, or any 2xx); returns the JSON. */
+export async function apiOk(key, method, path, body, want) {
+  const r = await apiCall(key, method, path, body);
+  const good = want === undefined ? r.status < 300 : r.status === want;
+  assert.ok(good, `${method} ${path} → ${r.status} ${r.text.slice(0, 400)}`);
+  return r.json;
+}
+
 export function useServerAndBrowser() {
   before(async () => {
     assert.ok(existsSync(BIN), `${BIN} does not exist: build it first (make) or set KUNREN_BIN`);

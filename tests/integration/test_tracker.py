@@ -373,6 +373,19 @@ def test_trusted_proxies(tracked):
     assert request(t, "GET", f"/o/{rid}.gif", {"X-Forwarded-For": "<script>, 10.9.9.9"},
                    source="127.0.0.2")[0] == 200
     assert rid_events(k, rid, "opened")[-1][1] == "10.9.9.9"
+    # a proxy that adds its own X-Forwarded-For line (HAProxy's option
+    # forwardfor) after the client's forged one: both lines count, in order
+    rid = tracked.rids[6]
+    u = urllib.parse.urlsplit(t)
+    c = httpclient.HTTPConnection(u.hostname, u.port, timeout=15, source_address=("127.0.0.2", 0))
+    c.putrequest("GET", f"/o/{rid}.gif")
+    c.putheader("User-Agent", CHROME_UA)
+    c.putheader("X-Forwarded-For", "6.6.6.6")
+    c.putheader("X-Forwarded-For", "203.0.113.9")
+    c.endheaders()
+    assert c.getresponse().status == 200
+    c.close()
+    assert rid_events(k, rid, "opened")[-1][1] == "203.0.113.9"
 
 
 def test_concurrent_requests_share_commits(tracked):

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "attach/attach.h"
+#include "../testtool.h"
 
 static const char *const body[] = { "株式会社みどり精機 御中", "下記のとおりご請求申し上げます。\n二行目",
 				    NULL, "" };
@@ -23,31 +24,6 @@ static struct attach_doc sample(const char *beacon)
 {
 	return (struct attach_doc){ .title = "請求書（2026年11月分）", .body = body, .nbody = ARRAY_SIZE(body),
 				    .cells = cells, .rows = 2, .cols = 3, .lang = "ja", .beacon_url = beacon };
-}
-
-static char *write_temp(const struct buf *b, const char *suffix)
-{
-	char *path = xasprintf("/tmp/kunren-build-XXXXXX%s", suffix);
-	int fd = mkstemps(path, (int)strlen(suffix));
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, b->p, b->len), (ssize_t)b->len);
-	close(fd);
-	return path;
-}
-
-/* Output of a shell command; its exit status in *ret_status. */
-static char *run(const char *cmd, int *ret_status)
-{
-	FILE *f = popen(cmd, "r");
-	assert_non_null(f);
-	struct buf out = BUF_INIT(0);
-	char chunk[4096];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		assert_int_equal(buf_append(&out, chunk, n), 0);
-	int st = pclose(f);
-	*ret_status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-	return buf_steal(&out);
 }
 
 /* unzip reads entry names as wildcards: "[Content_Types].xml" would be a
@@ -69,7 +45,7 @@ static char *part(const char *zip, const char *name)
 	_cleanup_free_ char *pat = pattern(name);
 	_cleanup_free_ char *cmd = xasprintf("/usr/bin/unzip -p '%s' '%s'", zip, pat);
 	int st;
-	char *s = run(cmd, &st);
+	char *s = test_run(cmd, &st);
 	assert_int_equal(st, 0);
 	return s;
 }
@@ -84,7 +60,7 @@ static void check_package(const char *zip, const char *const *parts, size_t n)
 	}
 	_cleanup_free_ char *list_cmd = xasprintf("/usr/bin/unzip -Z1 '%s'", zip);
 	int st;
-	_cleanup_free_ char *list = run(list_cmd, &st);
+	_cleanup_free_ char *list = test_run(list_cmd, &st);
 	assert_int_equal(st, 0);
 	size_t lines = 0;
 	for (const char *p = list; (p = strchr(p, '\n')); p++)
@@ -96,7 +72,7 @@ static void check_package(const char *zip, const char *const *parts, size_t n)
 		_cleanup_free_ char *pat = pattern(parts[i]);
 		_cleanup_free_ char *cmd = xasprintf("/usr/bin/unzip -p '%s' '%s' | /usr/bin/xmllint --noout - 2>&1",
 						     zip, pat);
-		_cleanup_free_ char *err = run(cmd, &st);
+		_cleanup_free_ char *err = test_run(cmd, &st);
 		if (st != 0)
 			fail_msg("%s is not well-formed: %s", parts[i], err);
 	}
@@ -141,7 +117,7 @@ static void test_docx(void **state)
 	assert_memory_equal(b.p, "PK\x03\x04", 4);
 	assert_memory_equal(b.p + 30, "[Content_Types].xml", 19);   /* the first entry */
 
-	_cleanup_free_ char *path = write_temp(&b, ".docx");
+	_cleanup_free_ char *path = test_write_temp(&b, ".docx");
 	static const char *const parts[] = { "[Content_Types].xml", "_rels/.rels", "word/document.xml",
 					     "word/_rels/document.xml.rels", "word/styles.xml", "word/fontTable.xml",
 					     "docProps/core.xml" };
@@ -180,7 +156,7 @@ static void test_xlsx(void **state)
 	_cleanup_buf_ struct buf b = BUF_INIT(0);
 	assert_int_equal(attach_build(ATTACH_XLSX, &d, &b), 0);
 
-	_cleanup_free_ char *path = write_temp(&b, ".xlsx");
+	_cleanup_free_ char *path = test_write_temp(&b, ".xlsx");
 	static const char *const parts[] = { "[Content_Types].xml", "_rels/.rels", "xl/workbook.xml",
 					     "xl/_rels/workbook.xml.rels", "xl/worksheets/sheet1.xml",
 					     "xl/worksheets/_rels/sheet1.xml.rels", "xl/drawings/drawing1.xml",
@@ -226,17 +202,17 @@ static void test_escaping(void **state)
 	for (int k = ATTACH_DOCX; k <= ATTACH_XLSX; k++) {
 		_cleanup_buf_ struct buf b = BUF_INIT(0);
 		assert_int_equal(attach_build((enum attach_kind)k, &d, &b), 0);
-		_cleanup_free_ char *path = write_temp(&b, k == ATTACH_DOCX ? ".docx" : ".xlsx");
+		_cleanup_free_ char *path = test_write_temp(&b, k == ATTACH_DOCX ? ".docx" : ".xlsx");
 		const char *main = k == ATTACH_DOCX ? "word/document.xml" : "xl/worksheets/sheet1.xml";
 		const char *parts[] = { main, "docProps/core.xml" };
 		_cleanup_free_ char *list_cmd = xasprintf("/usr/bin/xmllint --version >/dev/null 2>&1");
 		int st;
-		_cleanup_free_ char *ignored = run(list_cmd, &st);
+		_cleanup_free_ char *ignored = test_run(list_cmd, &st);
 		if (st == 0 && access("/usr/bin/unzip", X_OK) == 0) {
 			for (size_t i = 0; i < ARRAY_SIZE(parts); i++) {
 				_cleanup_free_ char *cmd = xasprintf("/usr/bin/unzip -p '%s' '%s' | /usr/bin/xmllint --noout - 2>&1",
 								     path, parts[i]);
-				_cleanup_free_ char *err = run(cmd, &st);
+				_cleanup_free_ char *err = test_run(cmd, &st);
 				if (st != 0)
 					fail_msg("%s: %s", parts[i], err);
 			}
@@ -427,7 +403,7 @@ static void test_libreoffice_fetches_beacon(void **state)
 					     "--headless --convert-to pdf --outdir '%s/out' file.docx file.xlsx "
 					     ">/dev/null 2>&1", dir, dir, dir);
 	int st;
-	_cleanup_free_ char *ignored = run(cmd, &st);
+	_cleanup_free_ char *ignored = test_run(cmd, &st);
 	assert_int_equal(st, 0);
 	_cleanup_free_ char *pdf = xasprintf("%s/out/file.pdf", dir);
 	assert_int_equal(access(pdf, R_OK), 0);
@@ -441,7 +417,7 @@ static void test_libreoffice_fetches_beacon(void **state)
 	buf_release(&h.lines);
 	pthread_mutex_destroy(&h.lock);
 	_cleanup_free_ char *rm = xasprintf("rm -rf '%s'", dir);
-	_cleanup_free_ char *ignored2 = run(rm, &st);
+	_cleanup_free_ char *ignored2 = test_run(rm, &st);
 }
 
 int main(void)

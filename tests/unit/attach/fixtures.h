@@ -15,6 +15,7 @@
 #include <zip.h>
 
 #include "attach/attach.h"
+#include "../testtool.h"
 
 #define FIXTURE_DIR "build/fixtures/attach"
 
@@ -22,16 +23,7 @@
 static __attribute__((unused)) char *run_cmd(const char *cmd, int *ret_status)
 {
 	_cleanup_free_ char *full = xasprintf("%s 2>&1", cmd);
-	FILE *f = popen(full, "r");
-	assert_non_null(f);
-	struct buf out = BUF_INIT(0);
-	char chunk[4096];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		assert_int_equal(buf_append(&out, chunk, n), 0);
-	int st = pclose(f);
-	*ret_status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-	return buf_steal(&out);
+	return test_run(full, ret_status);
 }
 
 static __attribute__((unused)) void read_file(const char *path, struct buf *b)

@@ -8,61 +8,13 @@
 #include <cmocka.h>
 #include <unistd.h>
 
+#include "core/core.h"
+#include "../testtool.h"
+
 #include "attach/attach.h"
 #include "attach/pdf.c"
 
 static const char *const en = "Check the sender before you open any link.";
-
-/* Parses the trailer and checks that startxref points at "xref" and that
- * each in-use entry points at "N 0 obj"; returns the number of objects. */
-static size_t check_structure(const struct buf *b)
-{
-	assert_true(b->len > 100);
-	assert_memory_equal(b->p, "%PDF-1.4\n", 9);
-	assert_true(b->len >= 6);
-	assert_memory_equal(b->p + b->len - 6, "%%EOF\n", 6);
-
-	const char *sx = NULL;
-	for (const char *p = b->p; (p = strstr(p, "startxref\n")); p++)
-		sx = p;
-	assert_non_null(sx);
-	char *end;
-	unsigned long long xref = strtoull(sx + 10, &end, 10);
-	assert_ptr_not_equal(end, sx + 10);
-	assert_true(xref < b->len);
-	assert_memory_equal(b->p + xref, "xref\n0 ", 7);
-
-	unsigned long long count = strtoull(b->p + xref + 7, &end, 10);
-	assert_true(count > 1);
-	assert_int_equal(*end, '\n');
-	const char *entry = end + 1;
-	assert_memory_equal(entry, "0000000000 65535 f \n", 20);
-	for (unsigned long long i = 1; i < count; i++) {
-		const char *e = entry + 20 * i;
-		assert_memory_equal(e + 10, " 00000 n \n", 10);
-		unsigned long long off = strtoull(e, NULL, 10);
-		assert_true(off < xref);
-		char want[32];
-		int n = snprintf(want, sizeof(want), "%llu 0 obj\n", i);
-		assert_memory_equal(b->p + off, want, (size_t)n);
-		assert_true(off == 0 || b->p[off - 1] == '\n');
-	}
-	/* the trailer declares the same size */
-	char size[48];
-	snprintf(size, sizeof(size), "/Size %llu ", count);
-	assert_non_null(strstr(sx - 200 > b->p ? sx - 200 : b->p, size));
-	return (size_t)count - 1;
-}
-
-static char *write_temp(const struct buf *b)
-{
-	char *path = xstrdup("/tmp/kunren-pdf-XXXXXX");
-	int fd = mkstemp(path);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, b->p, b->len), (ssize_t)b->len);
-	close(fd);
-	return path;
-}
 
 /* pdfinfo does not take "-" for its output: a separate runner. */
 static int pdf_pages(const char *path)
@@ -92,21 +44,13 @@ static void squeeze(char *s)
 }
 
 /* A command's output and exit status (NULL when the tool is missing). */
+/* NULL when the tool is not installed. */
 static char *run_cmd(const char *tool, const char *args, int *ret_status)
 {
 	if (access(tool, X_OK) != 0)
 		return NULL;
 	_cleanup_free_ char *cmd = xasprintf("%s %s 2>&1", tool, args);
-	FILE *f = popen(cmd, "r");
-	assert_non_null(f);
-	struct buf out = BUF_INIT(0);
-	char chunk[4096];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		assert_int_equal(buf_append(&out, chunk, n), 0);
-	int st = pclose(f);
-	*ret_status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-	return buf_steal(&out);
+	return test_run(cmd, ret_status);
 }
 
 static void qpdf_check(const char *path)
@@ -146,12 +90,12 @@ static void test_training_pdf(void **state)
 	_cleanup_buf_ struct buf b = BUF_INIT(0);
 	assert_int_equal(attach_build(ATTACH_PDF, &d, &b), 0);
 	/* one page, one link annotation */
-	assert_int_equal(check_structure(&b), OBJ_FIRST_PAGE + 2);
+	assert_int_equal(test_pdf_structure(&b), OBJ_FIRST_PAGE + 2);
 	/* the URL's parentheses are escaped in the PDF strings */
 	assert_non_null(strstr(b.p, "/OpenAction << /S /URI /URI (https://t.example.jp/f/AbC\\(1\\).gif?a=1&b=2) >>"));
 	assert_non_null(strstr(b.p, "/Lang (ja-JP)"));
 
-	_cleanup_free_ char *path = write_temp(&b);
+	_cleanup_free_ char *path = test_write_temp(&b, ".pdf");
 	qpdf_check(path);
 	_cleanup_free_ char *catalog = qpdf_object(path, OBJ_CATALOG);
 	if (catalog) {
@@ -195,7 +139,7 @@ static void test_training_pdf(void **state)
 	d.link_url = NULL;
 	buf_reset(&b);
 	assert_int_equal(attach_build(ATTACH_PDF, &d, &b), 0);
-	assert_int_equal(check_structure(&b), OBJ_FIRST_PAGE + 1);
+	assert_int_equal(test_pdf_structure(&b), OBJ_FIRST_PAGE + 1);
 	assert_null(strstr(b.p, "/Annots"));
 	assert_non_null(strstr(b.p, "/OpenAction"));
 	d.beacon_url = NULL;
@@ -222,7 +166,7 @@ static void test_table_pages(void **state)
 				.link_text = long_link.p };
 	_cleanup_buf_ struct buf b = BUF_INIT(0);
 	assert_int_equal(attach_build(ATTACH_PDF, &d, &b), 0);
-	size_t nobj = check_structure(&b);
+	size_t nobj = test_pdf_structure(&b);
 	size_t annots = 0;
 	for (const char *p = b.p; (p = strstr(p, "/Subtype /Link")); p++)
 		annots++;
@@ -230,7 +174,7 @@ static void test_table_pages(void **state)
 	size_t pages = (nobj - OBJ_FIRST_PAGE + 1 - annots) / 2;
 	assert_true(pages > 3);
 
-	_cleanup_free_ char *path = write_temp(&b);
+	_cleanup_free_ char *path = test_write_temp(&b, ".pdf");
 	qpdf_check(path);
 	int pp = pdf_pages(path);
 	if (pp >= 0)

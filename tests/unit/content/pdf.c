@@ -9,6 +9,9 @@
 #include <cmocka.h>
 #include <unistd.h>
 
+#include "core/core.h"
+#include "../testtool.h"
+
 #include "content/content.h"
 
 /* Object numbers of attach/pdf.c: 7 fixed objects, then a page and its
@@ -17,57 +20,6 @@
 
 static const char *const ja = "不審なメールは報告窓口へ連絡してください。";
 static const char *const en = "Check the sender before you open any link.";
-
-/* Parses the trailer and checks that startxref points at "xref" and that
- * each in-use entry points at "N 0 obj"; returns the number of objects. */
-static size_t check_structure(const struct buf *b)
-{
-	assert_true(b->len > 100);
-	assert_memory_equal(b->p, "%PDF-1.4\n", 9);
-	assert_true(b->len >= 6);
-	assert_memory_equal(b->p + b->len - 6, "%%EOF\n", 6);
-
-	const char *sx = NULL;
-	for (const char *p = b->p; (p = strstr(p, "startxref\n")); p++)
-		sx = p;
-	assert_non_null(sx);
-	char *end;
-	unsigned long long xref = strtoull(sx + 10, &end, 10);
-	assert_ptr_not_equal(end, sx + 10);
-	assert_true(xref < b->len);
-	assert_memory_equal(b->p + xref, "xref\n0 ", 7);
-
-	unsigned long long count = strtoull(b->p + xref + 7, &end, 10);
-	assert_true(count > 1);
-	assert_int_equal(*end, '\n');
-	const char *entry = end + 1;
-	assert_memory_equal(entry, "0000000000 65535 f \n", 20);
-	for (unsigned long long i = 1; i < count; i++) {
-		const char *e = entry + 20 * i;
-		assert_memory_equal(e + 10, " 00000 n \n", 10);
-		unsigned long long off = strtoull(e, NULL, 10);
-		assert_true(off < xref);
-		char want[32];
-		int n = snprintf(want, sizeof(want), "%llu 0 obj\n", i);
-		assert_memory_equal(b->p + off, want, (size_t)n);
-		assert_true(off == 0 || b->p[off - 1] == '\n');
-	}
-	/* the trailer declares the same size */
-	char size[48];
-	snprintf(size, sizeof(size), "/Size %llu ", count);
-	assert_non_null(strstr(sx - 200 > b->p ? sx - 200 : b->p, size));
-	return (size_t)count - 1;
-}
-
-static char *write_temp(const struct buf *b)
-{
-	char *path = xstrdup("/tmp/kunren-pdf-XXXXXX");
-	int fd = mkstemp(path);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, b->p, b->len), (ssize_t)b->len);
-	close(fd);
-	return path;
-}
 
 /* Output of a command (popen), or NULL when the tool is missing. */
 static char *run_tool(const char *tool, const char *args, const char *path)
@@ -120,7 +72,7 @@ static void test_structure_and_text(void **state)
 	const char *const paras[] = { ja, en, "", "混在 mixed テキスト with <angle> & (parens) \\ back" };
 	struct buf b = BUF_INIT(0);
 	assert_int_equal(content_pdf_text(&b, "訓練前の注意 Before the drill", paras, ARRAY_SIZE(paras)), 0);
-	assert_int_equal(check_structure(&b), OBJ_FIRST_PAGE + 1);   /* one page */
+	assert_int_equal(test_pdf_structure(&b), OBJ_FIRST_PAGE + 1);   /* one page */
 	assert_non_null(strstr(b.p, "/Encoding /UniJIS-UCS2-H"));
 	assert_non_null(strstr(b.p, "/BaseFont /HeiseiKakuGo-W5 "));
 	assert_non_null(strstr(b.p, "/Ordering (Japan1) /Supplement 2"));
@@ -128,7 +80,7 @@ static void test_structure_and_text(void **state)
 	/* 不 = U+4E0D written as UTF-16BE hex */
 	assert_non_null(strstr(b.p, "<4E0D"));
 
-	_cleanup_free_ char *path = write_temp(&b);
+	_cleanup_free_ char *path = test_write_temp(&b, ".pdf");
 	_cleanup_free_ char *text = run_tool("/usr/bin/pdftotext", "-enc UTF-8", path);
 	if (text) {
 		squeeze(text);
@@ -159,11 +111,11 @@ static void test_long_text_spans_pages(void **state)
 		paras[i] = i % 2 ? long_en.p : long_ja.p;
 	struct buf b = BUF_INIT(0);
 	assert_int_equal(content_pdf_text(&b, "長い文書", paras, ARRAY_SIZE(paras)), 0);
-	size_t nobj = check_structure(&b);
+	size_t nobj = test_pdf_structure(&b);
 	assert_true(nobj > OBJ_FIRST_PAGE + 1);                     /* more than one page */
 	assert_true(strstr(b.p, "/Count ") != NULL && strtol(strstr(b.p, "/Count ") + 7, NULL, 10) > 1);
 
-	_cleanup_free_ char *path = write_temp(&b);
+	_cleanup_free_ char *path = test_write_temp(&b, ".pdf");
 	int pages = pdf_pages(path);
 	if (pages >= 0) {
 		assert_true(pages > 1);
@@ -198,14 +150,14 @@ static void test_cap_leaves_out_unchanged(void **state)
 	assert_int_equal(content_pdf_text(&c, "t", paras, 1), 0);
 	struct buf d = BUF_INIT(0);
 	assert_int_equal(buf_append(&d, c.p + 4, c.len - 4), 0);
-	check_structure(&d);
+	test_pdf_structure(&d);
 	buf_release(&c);
 	buf_release(&d);
 
 	/* no title, no paragraphs: still a valid one-page PDF */
 	struct buf z = BUF_INIT(0);
 	assert_int_equal(content_pdf_text(&z, NULL, NULL, 0), 0);
-	assert_int_equal(check_structure(&z), OBJ_FIRST_PAGE + 1);
+	assert_int_equal(test_pdf_structure(&z), OBJ_FIRST_PAGE + 1);
 	buf_release(&z);
 }
 
