@@ -97,7 +97,8 @@ FUZZ_SECONDS ?= 10
 fuzz-smoke: $(FUZZ_BIN)
 	@set -e; for f in $(FUZZ_BIN); do n=$$(basename $$f); tmp=$$(mktemp -d); \
 	  echo "== fuzz $$n ($(FUZZ_SECONDS) s)"; \
-	  $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $$tmp tests/fuzz/corpus/$$n 2>&1 \
+	  dict=; test -f tests/fuzz/$$n.dict && dict=-dict=tests/fuzz/$$n.dict; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $$dict $$tmp tests/fuzz/corpus/$$n 2>&1 \
 	    | grep -E "^stat::number_of_executed_units|ERROR|SUMMARY" || true; \
 	  rm -rf $$tmp; \
 	  test -z "$$(ls crash-* leak-* timeout-* 2>/dev/null)" || { echo "fuzz $$n found a problem"; exit 1; }; \

@@ -4,8 +4,9 @@
 # request an event on disk before its answer: suspend + group commit),
 # against nginx serving a 43-byte GIF for any /o/<x>.gif in the same run;
 # then a 10,000-request burst counted exactly; then the memory of 1,000,000
-# rids in memory.  Needs wrk, nginx, curl, sqlite3.
-# Usage: bench/tracker.sh [seconds] [connections] [rids_for_memory]
+# rids in memory.  Prints kunren's CPU time per answer by thread, and
+# nginx's.  Needs wrk, nginx, curl, sqlite3 (and perf for PROFILE).
+# Usage: [PROFILE=dir] bench/tracker.sh [seconds] [connections] [rids_for_memory]
 set -eu
 cd "$(dirname "$0")/.."
 secs=${1:-10}
@@ -58,9 +59,20 @@ print(n - (int(m.group(1)) if m else 0))
 PY
 }
 
+# CPU time (utime + stime, clock ticks) of a process, or of each thread of
+# kunren: the cost per answer is steadier than requests/s on a shared machine
+ticks() { awk '{ print $14 + $15 }' "$1/stat"; }
+threads() { for t in /proc/$kpid/task/*; do echo "$(basename "$t") $(ticks "$t") $(tr ' ' _ < "$t/comm")"; done; }
+per_answer() { # before after answers -> CPU µs per answer of each busy thread, and in all
+	join "$1" "$2" | awk -v n="$3" -v hz="$(getconf CLK_TCK)" '{ d = $4 - $2; all += d }
+		d >= 5 { printf "  %s (%s): %.1f µs\n", $3, $1, d * 1e6 / hz / n }
+		END { printf "kunren CPU per answer: %.1f µs\n", all * 1e6 / hz / n }'
+}
+
 echo "== kunren GET /o/<random rid>.gif, $conns connections, ${secs}s"
-b=$(events); run_wrk open /o/ .gif; a=$(events)
+threads | sort > "$work/t0"; b=$(events); run_wrk open /o/ .gif; a=$(events); threads | sort > "$work/t1"
 echo "200 answers: $(answered "$work/open.txt")  events written: $((a - b))"
+per_answer "$work/t0" "$work/t1" "$(answered "$work/open.txt")"
 echo "== kunren GET /c/<random rid> (landing page), $conns connections, ${secs}s"
 b=$(events); run_wrk click /c/ ""; a=$(events)
 echo "200 answers: $(answered "$work/click.txt")  events written: $((a - b))"
@@ -91,11 +103,33 @@ echo "== nginx static GIF, same random paths, $conns connections, ${secs}s"
 RIDS=$work/rids.txt PREFIX=/o/ SUFFIX=.gif wrk -t2 -c"$conns" -d"${secs}s" --latency -s "$work/rids.lua" \
 	"http://127.0.0.1:$nport" > "$work/nginx.txt"
 grep -E "Latency|50%|99%|requests in|Non-2xx|Requests/sec" "$work/nginx.txt"
+nt=0
+for p in $npid $(pgrep -P $npid); do nt=$((nt + $(ticks "/proc/$p"))); done
+python3 -c "print('nginx CPU per answer (master + workers): %.1f µs' % ($nt * 1e6 / $(getconf CLK_TCK) / $(answered "$work/nginx.txt")))"
 kill $npid; npid=
 k=$(sed -n 's/^Requests\/sec: *//p' "$work/open.txt")
 c=$(sed -n 's/^Requests\/sec: *//p' "$work/click.txt")
 n=$(sed -n 's/^Requests\/sec: *//p' "$work/nginx.txt")
 python3 -c "print('ratio open/nginx: %.3f   click/nginx: %.3f' % ($k / $n, $c / $n))"
+
+# PROFILE=dir: one more open run with perf attached to the server (call
+# graphs), its report in dir/open.perf.txt; not counted in the figures above
+if [ -n "${PROFILE:-}" ]; then
+	mkdir -p "$PROFILE"
+	perf record -q -g -p "$kpid" -o "$PROFILE/open.perf.data" -- sleep "$secs" 2> /dev/null &
+	ppid=$!
+	sleep 0.2
+	echo "== profile: kunren GET /o/<random rid>.gif under perf record -g"
+	run_wrk open_perf /o/ .gif
+	wait $ppid || true
+	perf report -i "$PROFILE/open.perf.data" --stdio --no-children --percent-limit 0.5 \
+		> "$PROFILE/open.perf.txt" 2> /dev/null || true
+	perf report -i "$PROFILE/open.perf.data" --stdio --children --sort sym --percent-limit 2 -g none \
+		> "$PROFILE/open.children.txt" 2> /dev/null || true
+	perf report -i "$PROFILE/open.perf.data" --stdio --no-children --sort pid,dso -g none \
+		> "$PROFILE/open.threads.txt" 2> /dev/null || true
+	echo "profile: $PROFILE/open.perf.txt, open.children.txt, open.threads.txt (per thread)"
+fi
 
 # A burst: 10,000 opens at once (curl, 200 in parallel), every answer counted
 echo "== burst: 10,000 opens, 200 in parallel"
@@ -112,6 +146,9 @@ t1=$(date +%s.%N)
 a=$(events)
 ok=$(grep -c '^200$' "$work/burst.codes" || true)
 python3 -c "print('burst: %d requests, %s answered 200 in %.2f s; events written: %d' % ($(wc -l < "$work/burst.codes"), '$ok', $t1 - $t0, $a - $b))"
+
+# rids_for_memory 0: no memory part (the throughput runs only)
+[ "$million" -gt 0 ] || exit 0
 
 # Memory: RSS with the 1,000 rids, then with $million more of a running campaign
 # (seeded into SQLite; the tracker's poll takes them in)

@@ -740,7 +740,7 @@ static int serve(struct config *c)
 		.secure_cookies = !strncmp(c->console_url, "https:", 6),
 	};
 	api.live = live = api_live_start(store, 300);
-	reports = api_report_poller_start(store, track, &key, tracker_url, c->report_poll_seconds);
+	reports = api_report_poller_start(store, track, &key, c, tracker_url, c->report_poll_seconds);
 	struct http_server_options co = {
 		.listen = c->console_listen,
 		.threads = (unsigned)c->http_threads,
@@ -750,6 +750,11 @@ static int serve(struct config *c)
 		.not_found = api_not_found,
 		.default_headers = api_default_headers,
 		.app = &api,
+		/* Event streams hold their connection (api/live.c caps them at
+		 * 250); the rest stays for the console.  Behind a proxy every
+		 * connection comes from its address: no per-address cap then. */
+		.connection_limit = 512,
+		.per_ip_limit = c->trusted_proxies && c->trusted_proxies[0] ? 0 : 128,
 	};
 	if (!(console = http_server_new(&co, &err))) {
 		die("console", err);
@@ -773,6 +778,7 @@ static int serve(struct config *c)
 out:
 	api_live_stop(live); /* ends every event stream: none may outlive the listener */
 	http_server_free(console);
+	api_live_free(live); /* only now: the console's last requests may still use it */
 	api_report_poller_stop(reports); /* it records through the tracker's writer */
 	track_quiesce(track); /* no suspended request may outlive the listener */
 	http_server_free(tracker);

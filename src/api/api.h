@@ -56,16 +56,19 @@ struct api_live;
  * NULL (logged) when the thread cannot start.  Stop with NULL: no-op.
  */
 struct api_report_poller *api_report_poller_start(struct store *s, struct track *t, const struct secret_key *key,
-						  const char *tracker_url, int64_t seconds);
+						  const struct config *cfg, const char *tracker_url, int64_t seconds);
 void api_report_poller_stop(struct api_report_poller *p);
 /*
  * The live thread of GET /campaigns/{id}/live (server-sent events): it polls
  * the store for events newer than each stream's last one, only for
- * campaigns someone watches.  Stop it (it ends every stream) before the
- * console's http_server_free.  Stop with NULL: no-op.
+ * campaigns someone watches.  api_live_stop ends every stream and refuses
+ * new ones (503/429) but keeps the structure: call it before the console's
+ * http_server_free (MHD cannot stop with suspended streams), and
+ * api_live_free only after it (requests still in flight use it).  NULL: no-op.
  */
 struct api_live *api_live_start(struct store *s, int64_t poll_ms);
 void api_live_stop(struct api_live *l);
+void api_live_free(struct api_live *l);
 
 extern const struct http_route api_routes[];
 extern const size_t api_routes_count;

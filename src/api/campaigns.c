@@ -642,6 +642,9 @@ static json_t *event_json(const struct principal *p, const struct event *e, cons
 		json_object_set(j, "fields", json_object_get(detail, "fields"));
 	if (detail && json_object_get(detail, "error"))
 		json_object_set(j, "error", json_object_get(detail, "error"));
+	/* how a file open or a report came in: image, pdf_link, imap, link */
+	if (detail && json_is_string(json_object_get(detail, "via")))
+		json_object_set(j, "via", json_object_get(detail, "via"));
 	json_decref(detail);
 	return j;
 }

@@ -10,7 +10,10 @@
 
 #include <pthread.h>
 
-#define POLL_MAX_MAILS 500 /* unseen mails read per mailbox and pass; the rest next time */
+#define POLL_MAX_MAILS 500  /* unseen mails read per mailbox and pass; the rest next time */
+#define POLL_BUDGET_MS 60000 /* per mailbox and pass: one slow server cannot hold up the others */
+#define POLL_TIMEOUT 30      /* seconds per IMAP command */
+#define TEST_PER_MINUTE 10   /* /report-mailbox/test per tenant */
 
 /* ---- the mailbox resource ---- */
 
@@ -62,6 +65,11 @@ static bool mailbox_fields(struct http_request *req, struct http_response *res, 
 	if (json_get_str(body, "security", false, 20, &sec, &msg) < 0 ||
 	    (sec && smtp_security_parse(sec, &m->security) < 0 && (msg = "must be none, starttls or tls"))) {
 		api__field_error(res, "security", msg);
+		return false;
+	}
+	if (m->security == SMTP_SECURITY_NONE && !api->cfg->report_imap_allow_plain) {
+		api__field_error(res, "security", "none is not allowed on this server (report_imap_allow_plain); "
+						  "use starttls or tls");
 		return false;
 	}
 	if (json_get_bool(body, "verify_tls", false, &m->verify_tls, &msg) < 0) {
@@ -119,12 +127,24 @@ void api_report_mailbox_put(struct http_request *req, struct http_response *res)
 	if (store_report_mailbox_get(api->store, p->tenant.id, req->arena, &m) < 0)
 		m = (struct report_mailbox){ .security = SMTP_SECURITY_TLS, .verify_tls = true, .username = "",
 					     .folder = "INBOX", .enabled = true };
+	struct report_mailbox old = m;
 	if (!mailbox_fields(req, res, body, &m))
 		return;
 	m.tenant_id = p->tenant.id;
 	json_t *pw = json_object_get(body, "password");
 	if (pw && !m.password_sealed.p)
 		m.password_sealed = (struct slice){ "", 0 }; /* "" given: no password any more */
+	/* The stored password goes only where it was entered for: a changed
+	 * server, port, security, certificate check or user name without a
+	 * new password clears it (else anyone with write access could send it
+	 * to a server of their own). */
+	bool cleared = false;
+	if (!pw && old.password_sealed.len &&
+	    (strcmp(old.host, m.host) || old.port != m.port || old.security != m.security ||
+	     old.verify_tls != m.verify_tls || strcmp(old.username, m.username))) {
+		m.password_sealed = (struct slice){ "", 0 };
+		cleared = true;
+	}
 	int r = store_report_mailbox_set(api->store, &m, now_unix());
 	if (r >= 0)
 		r = store_report_mailbox_get(api->store, p->tenant.id, req->arena, &m);
@@ -134,7 +154,8 @@ void api_report_mailbox_put(struct http_request *req, struct http_response *res)
 	}
 	api__audit(req, p, "report_mailbox.update", arena_printf(req->arena, "%s@%s:%lld/%s", m.username, m.host,
 								  (long long)m.port, m.folder));
-	http_response_json(res, 200, json_pack("{s:o}", "mailbox", mailbox_json(p, &m)));
+	http_response_json(res, 200, json_pack("{s:o, s:b}", "mailbox", mailbox_json(p, &m), "password_cleared",
+					       cleared));
 }
 
 void api_report_mailbox_delete(struct http_request *req, struct http_response *res)
@@ -159,9 +180,13 @@ static enum mail_imap_security imap_security(enum smtp_security s)
 }
 
 /* A connection to m's folder; *ret_err (static or m's error) says why not. */
-static int mailbox_open(const struct report_mailbox *m, const struct secret_key *key, long timeout,
-			struct mail_imap **ret, const char **ret_err)
+static int mailbox_open(const struct report_mailbox *m, const struct secret_key *key, const struct config *cfg,
+			long timeout, struct mail_imap **ret, const char **ret_err)
 {
+	if (m->security == SMTP_SECURITY_NONE && !cfg->report_imap_allow_plain) {
+		*ret_err = "security none is not allowed on this server; use starttls or tls";
+		return -EPERM;
+	}
 	_cleanup_buf_ struct buf pw = BUF_INIT(4096);
 	if (m->password_sealed.len && secret_open(key, m->password_sealed, &pw) < 0) {
 		*ret_err = "the password cannot be opened with this server's key";
@@ -170,7 +195,7 @@ static int mailbox_open(const struct report_mailbox *m, const struct secret_key 
 	struct mail_imap_options o = {
 		.host = m->host, .port = (int)m->port, .security = imap_security(m->security),
 		.verify_tls = m->verify_tls, .user = m->username, .password = pw.len ? pw.p : NULL,
-		.folder = m->folder, .timeout_seconds = timeout,
+		.folder = m->folder, .timeout_seconds = timeout, .allow_private = cfg->report_imap_allow_private,
 	};
 	int r = mail_imap_new(&o, ret);
 	secret_wipe(&pw);
@@ -183,10 +208,56 @@ static const char *imap_failure(int r)
 {
 	return r == -EACCES ? "login refused" : r == -ECONNREFUSED ? "connection refused"
 		: r == -EHOSTUNREACH ? "host not found" : r == -ETIMEDOUT ? "timed out"
-		: r == -EPROTO ? "TLS failed" : r == -ENOENT ? "no such folder" : "IMAP error";
+		: r == -EPROTO ? "TLS failed"
+		: r == -EKEYREJECTED ? "TLS certificate not trusted (or verify_tls off)"
+		: r == -ENOENT ? "no such folder"
+		: r == -EPERM ? "the address is not allowed (loopback, private or link-local)"
+		: r == -E2BIG ? "answer too large" : "IMAP error";
 }
 
-/* POST /api/v1/report-mailbox/test: logs in and selects the folder. */
+/* /report-mailbox/test makes this server connect where a tenant says: one
+ * at a time per tenant and TEST_PER_MINUTE a minute, so it cannot be used
+ * to scan.  A small table; a tenant pushed out of it merely starts afresh. */
+#define TEST_SLOTS 64
+static struct {
+	pthread_mutex_t mu;
+	struct { int64_t tenant_id, minute; int count; bool busy; } slot[TEST_SLOTS];
+} tests = { .mu = PTHREAD_MUTEX_INITIALIZER };
+
+static int test_begin(int64_t tenant_id)
+{
+	int64_t minute = now_unix() / 60;
+	int r = 0;
+	pthread_mutex_lock(&tests.mu);
+	size_t k = (size_t)tenant_id % TEST_SLOTS;
+	if (tests.slot[k].tenant_id != tenant_id && !tests.slot[k].busy)
+		tests.slot[k].tenant_id = tenant_id, tests.slot[k].minute = 0, tests.slot[k].count = 0;
+	if (tests.slot[k].tenant_id != tenant_id || tests.slot[k].busy) {
+		r = -EBUSY;
+	} else {
+		if (tests.slot[k].minute != minute)
+			tests.slot[k].minute = minute, tests.slot[k].count = 0;
+		if (tests.slot[k].count >= TEST_PER_MINUTE)
+			r = -EAGAIN;
+		else
+			tests.slot[k].count++, tests.slot[k].busy = true;
+	}
+	pthread_mutex_unlock(&tests.mu);
+	return r;
+}
+
+static void test_end(int64_t tenant_id)
+{
+	pthread_mutex_lock(&tests.mu);
+	size_t k = (size_t)tenant_id % TEST_SLOTS;
+	if (tests.slot[k].tenant_id == tenant_id)
+		tests.slot[k].busy = false;
+	pthread_mutex_unlock(&tests.mu);
+}
+
+/* POST /api/v1/report-mailbox/test: logs in and selects the folder.  The
+ * answer says what kind of failure it was, never the server's or
+ * libcurl's own text (addresses, ports, banners): that goes to the log. */
 void api_report_mailbox_test(struct http_request *req, struct http_response *res)
 {
 	struct api *api = req->app;
@@ -199,23 +270,28 @@ void api_report_mailbox_test(struct http_request *req, struct http_response *res
 		api__store_error(res, r, "report mailbox");
 		return;
 	}
+	if ((r = test_begin(p->tenant.id)) < 0) {
+		http_response_error(res, 429, "throttled",
+				    r == -EBUSY ? "a test of this mailbox is running; try again when it is done"
+						: "too many tests of the report mailbox; try again in a minute",
+				    NULL);
+		return;
+	}
 	struct mail_imap *imap = NULL;
 	const char *err = NULL;
 	uint32_t *uids = NULL;
 	size_t n = 0;
-	if ((r = mailbox_open(&m, api->key, 20, &imap, &err)) >= 0 && (r = mail_imap_check(imap)) >= 0)
+	if ((r = mailbox_open(&m, api->key, api->cfg, 20, &imap, &err)) >= 0 && (r = mail_imap_check(imap)) >= 0)
 		r = mail_imap_unseen(imap, SIZE_MAX, &uids, &n);
+	test_end(p->tenant.id);
 	free(uids);
-	_cleanup_buf_ struct buf text = BUF_INIT(2048);
+	const char *text = r >= 0 ? "" : err ? err : imap_failure(r);
 	if (r < 0 && imap)
-		buf_printf(&text, "%s: %s", imap_failure(r), mail_imap_error(imap));
-	else if (r < 0)
-		buf_puts(&text, err ? err : imap_failure(r));
+		log_info("report mailbox test of tenant %lld: %s: %s", (long long)p->tenant.id, text,
+			 mail_imap_error(imap));
 	mail_imap_free(imap);
-	_cleanup_buf_ struct buf clean = BUF_INIT(4096);
-	buf_put_utf8(&clean, buf_slice(&text));
-	api__audit(req, p, "report_mailbox.test", r >= 0 ? "ok" : clean.p);
-	http_response_json(res, 200, json_pack("{s:b, s:s, s:o}", "ok", r >= 0, "error", clean.p, "unseen",
+	api__audit(req, p, "report_mailbox.test", r >= 0 ? "ok" : text);
+	http_response_json(res, 200, json_pack("{s:b, s:s, s:o}", "ok", r >= 0, "error", text, "unseen",
 					       r >= 0 ? json_integer((json_int_t)n) : json_null()));
 }
 
@@ -250,21 +326,37 @@ struct api_report_poller {
 	struct store *store;
 	struct track *track;
 	const struct secret_key *key;
+	const struct config *cfg;
 	char *tracker_url;
 	int64_t seconds;
+	size_t turn;          /* the mailbox the next pass starts with */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	bool stop;
 	pthread_t thread;
 };
 
+/* The address of a From header's text: what is inside <>, else the whole. */
+static struct slice from_address(const char *from)
+{
+	const char *lt = strrchr(from, '<'), *gt = lt ? strchr(lt, '>') : NULL;
+	if (lt && gt)
+		return slice_trim((struct slice){ lt + 1, (size_t)(gt - lt - 1) });
+	return slice_trim(slice_from(from));
+}
+
 /* Records 報告 for every rid of the mail that is a target of this tenant's
  * campaigns accepting events; how many were recorded, or a negative errno
- * when the event writer failed (the mail is then read again next time). */
+ * when the event writer failed (the mail is then read again next time).
+ * A mail from someone other than the target (a colleague forwarding a
+ * mail they were sent, or one mail naming several targets) is recorded
+ * with "reporter":"other": it stays visible, but is not the target's own
+ * report and the report figures leave it out. */
 static int report_record(struct api_report_poller *p, int64_t tenant_id, const struct mail_report *rep,
 			 struct arena *a)
 {
 	int recorded = 0;
+	struct slice from = from_address(rep->from ? rep->from : "");
 	for (size_t i = 0; i < rep->nrids; i++) {
 		struct target tg;
 		if (!track_rid_valid(rep->rids[i]))
@@ -274,6 +366,8 @@ static int report_record(struct api_report_poller *p, int64_t tenant_id, const s
 			continue; /* not a drill mail of this tenant's running campaigns */
 		if (r < 0)
 			return r;
+		const char *email = tg.p.f[PF_EMAIL] ? tg.p.f[PF_EMAIL] : "";
+		bool own = from.len && from.len == strlen(email) && !strncasecmp(from.p, email, from.len);
 		_cleanup_buf_ struct buf detail = BUF_INIT(2048), mid = BUF_INIT(1024);
 		struct slice id = slice_from(rep->message_id);
 		if (id.len > 2 && id.p[0] == '<' && id.p[id.len - 1] == '>') {
@@ -283,7 +377,8 @@ static int report_record(struct api_report_poller *p, int64_t tenant_id, const s
 		if (id.len > 500)
 			id.len = 500;
 		buf_put_utf8(&mid, id);
-		buf_puts(&detail, "{\"via\":\"imap\",\"message_id\":");
+		buf_puts(&detail, own ? "{\"via\":\"imap\",\"message_id\":"
+				      : "{\"via\":\"imap\",\"reporter\":\"other\",\"message_id\":");
 		buf_put_json_str(&detail, buf_slice(&mid));
 		buf_putc(&detail, '}');
 		struct event e = {
@@ -297,22 +392,32 @@ static int report_record(struct api_report_poller *p, int64_t tenant_id, const s
 	return recorded;
 }
 
+/* One mailbox, one pass: the unseen mails above the last UID handled, in
+ * UID order, within POLL_MAX_MAILS and POLL_BUDGET_MS.  Each handled mail
+ * moves the place on, drill mail or not, so none is read twice and no
+ * pile of the people's own unread mail can hold reports back. */
 static void mailbox_poll(struct api_report_poller *p, const struct report_mailbox *m, struct arena *a)
 {
 	struct mail_imap *imap = NULL;
 	const char *err = NULL;
-	uint32_t *uids = NULL;
+	uint32_t *uids = NULL, validity = 0;
 	size_t n = 0;
-	int64_t reported = 0, ignored = 0;
-	int r = mailbox_open(m, p->key, 60, &imap, &err);
+	int64_t reported = 0, ignored = 0, start = now_ms();
+	int64_t last = m->last_uid;
+	int r = mailbox_open(m, p->key, p->cfg, POLL_TIMEOUT, &imap, &err);
 	if (r >= 0)
-		r = mail_imap_unseen(imap, POLL_MAX_MAILS, &uids, &n);
-	for (size_t i = 0; r >= 0 && i < n; i++) {
+		r = mail_imap_uidvalidity(imap, &validity);
+	if (r >= 0 && validity != m->uidvalidity)
+		last = 0; /* a new folder as far as UIDs go: from the start */
+	if (r >= 0)
+		r = mail_imap_unseen_after(imap, (uint32_t)last, POLL_MAX_MAILS, &uids, &n);
+	for (size_t i = 0; r >= 0 && i < n && now_ms() - start < POLL_BUDGET_MS; i++) {
 		_cleanup_buf_ struct buf raw = BUF_INIT((size_t)64 << 20);
 		struct mail_report rep;
 		if ((r = mail_imap_fetch(imap, uids[i], &raw)) == -E2BIG) {
 			r = mail_imap_set_seen(imap, uids[i], false);
 			ignored++;
+			last = uids[i];
 			continue;
 		}
 		if (r < 0)
@@ -320,14 +425,17 @@ static void mailbox_poll(struct api_report_poller *p, const struct report_mailbo
 		int k = mail_report_scan(buf_slice(&raw), p->tracker_url, a, &rep);
 		k = k < 0 ? 0 : report_record(p, m->tenant_id, &rep, a);
 		if (k < 0) {
-			/* the store failed: leave the mail unseen for the next pass */
+			/* the store failed: leave the mail unseen, and the place before it */
 			mail_imap_set_seen(imap, uids[i], false);
 			err = "recording failed; see the server log";
 			r = k;
 			break;
 		}
+		last = uids[i];
 		if (k > 0) {
 			reported += k;
+			/* noted at once: a crash now does not record these twice */
+			store_report_mailbox_progress(p->store, m->tenant_id, validity, last);
 			r = mail_imap_set_seen(imap, uids[i], true);
 		} else {
 			/* not a drill mail: left for the people who read the mailbox */
@@ -336,25 +444,29 @@ static void mailbox_poll(struct api_report_poller *p, const struct report_mailbo
 		}
 	}
 	free(uids);
-	_cleanup_buf_ struct buf text = BUF_INIT(2048);
-	if (r < 0 && imap && !err)
-		buf_printf(&text, "%s: %s", imap_failure(r), mail_imap_error(imap));
-	else if (r < 0)
-		buf_puts(&text, err ? err : imap_failure(r));
-	_cleanup_buf_ struct buf clean = BUF_INIT(4096);
-	buf_put_utf8(&clean, buf_slice(&text));
-	mail_imap_free(imap);
+	if (validity && (validity != m->uidvalidity || last != m->last_uid)) {
+		int w = store_report_mailbox_progress(p->store, m->tenant_id, validity, last);
+		if (w < 0)
+			log_error("report mailbox of tenant %lld: its place could not be noted: %s",
+				  (long long)m->tenant_id, strerror(-w));
+	}
+	const char *text = r >= 0 ? "" : err ? err : imap_failure(r);
 	if (r < 0)
-		log_warn("report mailbox of tenant %lld: %s", (long long)m->tenant_id, clean.p);
+		log_warn("report mailbox of tenant %lld: %s%s%s", (long long)m->tenant_id, text, imap ? ": " : "",
+			 imap ? mail_imap_error(imap) : "");
+	mail_imap_free(imap);
 	if (reported)
 		log_info("report mailbox of tenant %lld: %lld 報告 recorded", (long long)m->tenant_id,
 			 (long long)reported);
-	int w = store_report_mailbox_polled(p->store, m->tenant_id, now_unix(), clean.p, reported, ignored);
+	int w = store_report_mailbox_polled(p->store, m->tenant_id, now_unix(), text, reported, ignored);
 	if (w < 0)
 		log_error("report mailbox of tenant %lld: the poll could not be noted: %s", (long long)m->tenant_id,
 			  strerror(-w));
 }
 
+/* Every enabled mailbox once, each pass starting one further: a slow or
+ * hanging server delays the others by at most its budget, and never the
+ * same tenants first every time. */
 static void poll_pass(struct api_report_poller *p)
 {
 	struct arena *a = arena_new(0);
@@ -365,14 +477,15 @@ static void poll_pass(struct api_report_poller *p)
 		log_error("report mailboxes: cannot list them: %s", strerror(-r));
 		n = 0;
 	}
-	for (size_t i = 0; i < n; i++) {
+	size_t first = n ? p->turn++ % n : 0;
+	for (size_t k = 0; k < n; k++) {
 		pthread_mutex_lock(&p->mu);
 		bool stop = p->stop;
 		pthread_mutex_unlock(&p->mu);
 		if (stop)
 			break;
 		struct arena *ma = arena_new(0);
-		mailbox_poll(p, &m[i], ma);
+		mailbox_poll(p, &m[(first + k) % n], ma);
 		arena_free(ma);
 	}
 	arena_free(a);
@@ -397,11 +510,12 @@ static void *poller_main(void *arg)
 }
 
 struct api_report_poller *api_report_poller_start(struct store *s, struct track *t, const struct secret_key *key,
-						  const char *tracker_url, int64_t seconds)
+						  const struct config *cfg, const char *tracker_url, int64_t seconds)
 {
 	struct api_report_poller *p = xcalloc(1, sizeof(*p));
 	pthread_condattr_t ca;
-	*p = (struct api_report_poller){ .store = s, .track = t, .key = key, .tracker_url = xstrdup(tracker_url),
+	*p = (struct api_report_poller){ .store = s, .track = t, .key = key, .cfg = cfg,
+					 .tracker_url = xstrdup(tracker_url),
 					 .seconds = seconds > 0 ? seconds : 60 };
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_condattr_init(&ca);

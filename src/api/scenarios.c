@@ -499,17 +499,14 @@ void api_scenario_preview(struct http_request *req, struct http_response *res)
 	static const char *const keys[] = { "subject", "html", "text", "landing_html", "explain_html" };
 	static const enum content_ctx ctx[] = { CONTENT_HEADER, CONTENT_HTML, CONTENT_TEXT, CONTENT_HTML,
 						CONTENT_HTML };
+	struct api *api = req->app;
 	struct principal *p = api__auth(req, res, API_READ);
 	json_auto_t *body = p ? api__body(req, res) : NULL;
 	if (!body)
 		return;
-	struct merge_vars vars = { {
-		[MF_LAST_NAME] = "山田", [MF_FIRST_NAME] = "太郎", [MF_EMAIL] = "taro.yamada@example.co.jp",
-		[MF_DEPARTMENT] = "営業部", [MF_POSITION] = "課長", [MF_FIELD1] = "勤続10年",
-		[MF_FIELD2] = "本社", [MF_FIELD3] = "正社員", [MF_URL] = "https://tracker.example/c/PREVIEW",
-		[MF_SENDER_NAME] = "情報システム部", [MF_SENDER_EMAIL] = "it@example.co.jp",
-		[MF_SEND_DATE] = "2026年11月27日", [MF_PASSWORD] = "Kr7xQ2pM",
-	} };
+	struct merge_vars vars;
+	/* The tracker's own links with the rid "PREVIEW", which names no target. */
+	content_sample_vars(api->tracker_url, "PREVIEW", NULL, req->arena, &vars);
 	json_t *out = json_object();
 	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
 		const char *v = NULL, *msg;

@@ -7,9 +7,10 @@
 
 static json_t *share_json(const struct principal *p, const struct share_link *l)
 {
-	return json_pack("{s:I, s:o, s:o, s:b, s:I, s:b}", "id", (json_int_t)l->id, "created_at",
+	return json_pack("{s:I, s:o, s:o, s:b, s:b, s:I, s:b}", "id", (json_int_t)l->id, "created_at",
 			 api__time(p, l->created_at), "expires_at", api__time(p, l->expires_at), "has_password",
-			 l->password_hash != NULL, "access_count", (json_int_t)l->access_count, "revoked", l->revoked);
+			 l->password_hash != NULL, "exclude", l->exclude, "access_count", (json_int_t)l->access_count,
+			 "revoked", l->revoked);
 }
 
 void api_share_create(struct http_request *req, struct http_response *res)
@@ -20,10 +21,17 @@ void api_share_create(struct http_request *req, struct http_response *res)
 	struct campaign c;
 	int64_t hours, id;
 	const char *password = NULL, *msg;
+	/* The campaign's own setting unless the trainer includes machine events
+	 * (F6): fixed with the link, so its viewer sees what the trainer chose. */
+	bool exclude = true;
 	if (!body || !api__campaign(req, res, p, &c))
 		return;
 	if (json_get_int(body, "hours", true, 1, 8760, &hours, &msg) < 0) {
 		api__field_error(res, "hours", msg);
+		return;
+	}
+	if (json_get_bool(body, "exclude", false, &exclude, &msg) < 0) {
+		api__field_error(res, "exclude", msg);
 		return;
 	}
 	if (json_get_str(body, "password", false, 256, &password, &msg) < 0) {
@@ -44,19 +52,20 @@ void api_share_create(struct http_request *req, struct http_response *res)
 	auth_secret_hash(token, hash);
 	int64_t expires = now_unix() + hours * 3600;
 	if (r >= 0)
-		r = store_share_create(api->store, p->tenant.id, c.id, hash, pw_hash, expires, &id);
+		r = store_share_create(api->store, p->tenant.id, c.id, hash, pw_hash, expires, exclude, &id);
 	if (r < 0) {
 		api__store_error(res, r, "campaign");
 		return;
 	}
 	_cleanup_free_ char *path = xasprintf("/share.html#%s", token);
 	_cleanup_free_ char *url = xasprintf("%s%s", api->console_url ? api->console_url : "", path);
-	_cleanup_free_ char *detail = xasprintf("%s: %lld hours%s", c.name, (long long)hours,
-						password ? ", with a password" : "");
+	_cleanup_free_ char *detail = xasprintf("%s: %lld hours%s%s", c.name, (long long)hours,
+						password ? ", with a password" : "",
+						exclude ? "" : ", machine events included");
 	api__audit(req, p, "share.create", detail);
-	http_response_json(res, 201, json_pack("{s:I, s:s, s:s, s:o, s:b}", "id", (json_int_t)id, "url", url, "path",
-					       path, "expires_at", api__time(p, expires), "has_password",
-					       password != NULL));
+	http_response_json(res, 201, json_pack("{s:I, s:s, s:s, s:o, s:b, s:b}", "id", (json_int_t)id, "url", url,
+					       "path", path, "expires_at", api__time(p, expires), "has_password",
+					       password != NULL, "exclude", exclude));
 }
 
 void api_shares_get(struct http_request *req, struct http_response *res)
@@ -99,11 +108,13 @@ void api_share_delete(struct http_request *req, struct http_response *res)
 
 /*
  * Opens the link of params[0]: live, and the password right when it has
- * one.  Fills a principal with the campaign's tenant and zone (no account).
- * `count` notes one access.  False when refused (the response is set).
+ * one.  Fills a principal with the campaign's tenant and zone (no account)
+ * and the link's exclusion: the campaign's seconds, switched as the trainer
+ * chose when making the link (the viewer has no say).  `count` notes one
+ * access.  False when refused (the response is set).
  */
 static bool share_open(struct http_request *req, struct http_response *res, bool count, struct principal *ret_p,
-		       struct campaign *ret_c)
+		       struct campaign *ret_c, struct exclusion *ret_x)
 {
 	struct api *api = req->app;
 	const char *token = req->params[0];
@@ -156,6 +167,7 @@ static bool share_open(struct http_request *req, struct http_response *res, bool
 	ret_p->zone = tz_get(ret_p->tenant.time_zone);
 	if (!ret_p->zone)
 		ret_p->zone = tz_get("UTC");
+	*ret_x = (struct exclusion){ .exclude = l.exclude, .seconds = ret_c->exclusion_seconds };
 	if (count)
 		store_share_note(api->store, l.id, true, now, SHARE_FAILURE_WINDOW);
 	return true;
@@ -167,10 +179,9 @@ void api_share_view(struct http_request *req, struct http_response *res)
 	struct principal p = { 0 };
 	struct campaign c;
 	struct campaign_counts k;
-	/* the campaign's own setting: a third party cannot switch it */
-	if (!share_open(req, res, true, &p, &c))
+	struct exclusion x;
+	if (!share_open(req, res, true, &p, &c, &x))
 		return;
-	struct exclusion x = { true, c.exclusion_seconds };
 	int r = report_campaign_counts(api->store, &c, &x, &k);
 	if (r < 0) {
 		api__store_error(res, r, "campaign");
@@ -188,19 +199,19 @@ void api_share_view(struct http_request *req, struct http_response *res)
 		json_decref(pos);
 		return;
 	}
-	http_response_json(res, 200, json_pack("{s:o, s:s, s:{s:o, s:o}, s:o}", "campaign", campaign, "tenant_name",
-					       p.tenant.name, "breakdowns", "department", dept, "position", pos,
-					       "timeline", timeline));
+	http_response_json(res, 200, json_pack("{s:o, s:s, s:b, s:{s:o, s:o}, s:o}", "campaign", campaign,
+					       "tenant_name", p.tenant.name, "exclude", x.exclude, "breakdowns",
+					       "department", dept, "position", pos, "timeline", timeline));
 }
 
-/* A link's downloads always use the campaign's own exclusion setting. */
+/* A link's downloads use the link's exclusion, like its view. */
 static void share_download(struct http_request *req, struct http_response *res, enum api_download kind)
 {
 	struct principal p = { 0 };
 	struct campaign c;
-	if (!share_open(req, res, false, &p, &c))
+	struct exclusion x;
+	if (!share_open(req, res, false, &p, &c, &x))
 		return;
-	struct exclusion x = { true, c.exclusion_seconds };
 	api__download(req, res, &p, &c, &x, kind);
 }
 

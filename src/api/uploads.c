@@ -202,15 +202,8 @@ void api_scenario_attachment_sample(struct http_request *req, struct http_respon
 		api__store_error(res, r, "the scenario's uploaded file");
 		return;
 	}
-	struct merge_vars vars = { {
-		[MF_LAST_NAME] = "山田", [MF_FIRST_NAME] = "太郎", [MF_EMAIL] = "taro.yamada@example.co.jp",
-		[MF_DEPARTMENT] = "営業部", [MF_POSITION] = "課長", [MF_FIELD1] = "勤続10年",
-		[MF_FIELD2] = "本社", [MF_FIELD3] = "正社員",
-		[MF_URL] = arena_printf(req->arena, "%s/c/sample", api->tracker_url),
-		[MF_SENDER_NAME] = sc.sender_name[0] ? sc.sender_name : "情報システム部",
-		[MF_SENDER_EMAIL] = "it@example.co.jp", [MF_SEND_DATE] = "2026年11月27日",
-		[MF_PASSWORD] = content_zip_password("sample", req->arena),
-	} };
+	struct merge_vars vars;
+	content_sample_vars(api->tracker_url, "sample", sc.sender_name, req->arena, &vars);
 	struct deliver_file file;
 	r = deliver_attachment(&sc, &vars, api->tracker_url, "sample", u.data, req->arena, &file);
 	if (r < 0) {

@@ -117,6 +117,14 @@ struct pdf_xent {
 
 /* The most objects we follow (a 10 MiB file holds fewer). */
 #define PDF_OBJECTS_MAX (1u << 20)
+/* Cross-reference sections followed through /Prev. */
+#define PDF_SECTIONS_MAX 64
+/* What one parse (one struct pdf) may inflate in all, xref streams and
+ * object streams together.  Real files need far less: an xref stream is
+ * 5-8 bytes per object (at most 2^20 objects), object streams hold the
+ * dictionaries only; a 10 MiB upload's are a few MiB.  Without a total, 64
+ * sections of 32 MiB each cost seconds of CPU per parse (review finding 2). */
+#define PDF_INFLATE_BUDGET ((size_t)64 << 20)
 
 struct pdf {
 	struct slice file;
@@ -128,14 +136,27 @@ struct pdf {
 	struct pdf_xent *xref;  /* size entries */
 	uint32_t stm_num;       /* the object stream last unpacked into stm (0: none) */
 	struct buf stm;
+	size_t inflated;        /* bytes inflated so far, against PDF_INFLATE_BUDGET */
+	bool over_budget;       /* an inflate stopped at the budget */
+	uint64_t sections[PDF_SECTIONS_MAX]; /* offsets of the sections read */
+	size_t nsections;
 };
 
 /* Reads header, %%EOF, startxref, every cross-reference section (tables
  * and streams, following /Prev and /XRefStm) and the trailer; refuses
- * /Encrypt.  p borrows file; release with attach__pdf_release (also after
- * a failure). */
+ * /Encrypt and active content (attach__pdf_active).  p borrows file;
+ * release with attach__pdf_release (also after a failure). */
 int attach__pdf_open(struct slice file, struct pdf *p, const char **ret_msg);
 void attach__pdf_release(struct pdf *p);
+/* Refuses what makes a PDF more than a document: /JavaScript, /JS,
+ * /Launch, embedded files, remote go-tos, form submission, /RichMedia, XFA
+ * — as names anywhere in the file outside stream data, and in every object
+ * stream, #xx escapes decoded.  Called by attach__pdf_open. */
+int attach__pdf_active(struct pdf *p, const char **ret_msg);
+/* The name (without '/') at s[*pos] == '/' decoded (#xx) into out (at most
+ * outlen - 1 bytes, NUL-terminated); *pos moves past it.  False when it is
+ * longer or has a bad escape. */
+bool attach__pdf_name(struct slice s, size_t *pos, char *out, size_t outlen);
 /* The text of object ref (the value between "obj" and "endobj", or the
  * object from its object stream) copied into out (replaced); for a stream,
  * its dictionary.  -ENOENT for an object the xref does not have. */
@@ -153,6 +174,29 @@ int attach__pdf_value(struct slice s, size_t *pos, struct slice *ret);
 /* The value of key (a name without '/') in the dictionary dict
  * ("<< ... >>"); -ENOENT when absent. */
 int attach__pdf_dict_get(struct slice dict, const char *key, struct slice *ret);
+
+/* The one font our PDFs use (pdf.c and the banner of inject.c): the Type0
+ * font HeiseiKakuGo-W5 over UniJIS-UCS2-H, not embedded; ASCII (CIDs 1-95)
+ * and the half-width forms (231-632) are 500 wide, everything else 1000.
+ * Formats take the object numbers (unsigned): TYPE0 its CIDFont and its
+ * /ToUnicode, CID its descriptor. */
+#define ATTACH_PDF_FONT_TYPE0                                                    \
+	"<< /Type /Font /Subtype /Type0 /BaseFont /HeiseiKakuGo-W5-UniJIS-UCS2-H " \
+	"/Encoding /UniJIS-UCS2-H /DescendantFonts [%u 0 R] /ToUnicode %u 0 R >>"
+#define ATTACH_PDF_FONT_CID                                                      \
+	"<< /Type /Font /Subtype /CIDFontType0 /BaseFont /HeiseiKakuGo-W5 "       \
+	"/CIDSystemInfo << /Registry (Adobe) /Ordering (Japan1) /Supplement 2 >> " \
+	"/FontDescriptor %u 0 R /DW 1000 /W [1 95 500 231 632 500] >>"
+#define ATTACH_PDF_FONT_DESCRIPTOR                                               \
+	"<< /Type /FontDescriptor /FontName /HeiseiKakuGo-W5 /Flags 4 "           \
+	"/FontBBox [-92 -250 1010 922] /ItalicAngle 0 /Ascent 752 /Descent -221 " \
+	"/CapHeight 737 /XHeight 553 /StemV 116 /Style << /Panose <0801020B0600000000000000> >> >>"
+/* The /ToUnicode CMap of the codes whose high bytes are marked in used_hi
+ * (the codes are UTF-16 units: each range maps to itself). */
+int attach__pdf_tounicode(const bool used_hi[256], struct buf *cmap);
+/* The next entry of a dictionary "<< … >>": *pos starts at 0; 1 with an
+ * entry (the key with its '/'), 0 at the end, -EINVAL when malformed. */
+int attach__pdf_dict_next(struct slice dict, size_t *pos, struct slice *ret_key, struct slice *ret_value);
 /* Parses "n g R". */
 bool attach__pdf_as_ref(struct slice v, struct pdf_ref *ret);
 /* Copies v into out (replaced), following it first when it is a

@@ -49,6 +49,15 @@ static const char *const archive_names[] = {
 	[ATTACH_ARCHIVE_AES] = "aes",
 };
 
+/* The index of s in names, or -1. */
+static int name_index(const char *const *names, size_t n, const char *s)
+{
+	for (size_t i = 0; s && i < n; i++)
+		if (!strcmp(s, names[i]))
+			return (int)i;
+	return -1;
+}
+
 const char *attach_kind_name(enum attach_kind k)
 {
 	return (unsigned)k < ARRAY_SIZE(kind_names) ? kind_names[k] : NULL;
@@ -56,12 +65,11 @@ const char *attach_kind_name(enum attach_kind k)
 
 int attach_kind_parse(const char *s, enum attach_kind *ret)
 {
-	for (size_t i = 0; s && i < ARRAY_SIZE(kind_names); i++)
-		if (!strcmp(s, kind_names[i])) {
-			*ret = (enum attach_kind)i;
-			return 0;
-		}
-	return -EINVAL;
+	int i = name_index(kind_names, ARRAY_SIZE(kind_names), s);
+	if (i < 0)
+		return -EINVAL;
+	*ret = (enum attach_kind)i;
+	return 0;
 }
 
 const char *attach_archive_name(enum attach_archive a)
@@ -71,12 +79,11 @@ const char *attach_archive_name(enum attach_archive a)
 
 int attach_archive_parse(const char *s, enum attach_archive *ret)
 {
-	for (size_t i = 0; s && i < ARRAY_SIZE(archive_names); i++)
-		if (!strcmp(s, archive_names[i])) {
-			*ret = (enum attach_archive)i;
-			return 0;
-		}
-	return -EINVAL;
+	int i = name_index(archive_names, ARRAY_SIZE(archive_names), s);
+	if (i < 0)
+		return -EINVAL;
+	*ret = (enum attach_archive)i;
+	return 0;
 }
 
 const char *attach_kind_mime(enum attach_kind k)

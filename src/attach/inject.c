@@ -10,11 +10,14 @@
  * prefixes the document happens to use do not matter.
  *
  * pdf: an incremental update appended to the original bytes (ISO 32000-1
- * 7.5.6): new versions of the first page (a link annotation, /AA /O) and of
- * the catalog (/OpenAction), then a cross-reference section of the same
- * kind as the file's newest one (table or stream) with /Prev pointing at
- * it.  Offsets are recorded as the objects are written.
+ * 7.5.6): new versions of the first page (a visible banner drawn by a
+ * content stream of ours, a link annotation over just that banner, /AA /O)
+ * and of the catalog (/OpenAction), then a cross-reference section of the
+ * same kind as the file's newest one (table or stream) with /Prev pointing
+ * at it.  Offsets are recorded as the objects are written.
  */
+#include <uchar.h>
+
 #include "attach/attach_int.h"
 
 #define NS_W "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
@@ -506,18 +509,10 @@ static int put_pdf_string(struct buf *b, const char *s)
 static int copy_dict_entries(struct slice dict, const char *const *skip, size_t nskip, struct buf *out)
 {
 	size_t i = 0;
-	attach__pdf_skip_ws(dict, &i);
-	if (i + 1 >= dict.len || dict.p[i] != '<' || dict.p[i + 1] != '<')
-		return -EINVAL;
-	i += 2;
-	for (;;) {
-		struct slice k, v;
-		attach__pdf_skip_ws(dict, &i);
-		if (i + 1 < dict.len && dict.p[i] == '>' && dict.p[i + 1] == '>')
-			return 0;
-		if (i >= dict.len || dict.p[i] != '/' || attach__pdf_value(dict, &i, &k) < 0 ||
-		    attach__pdf_value(dict, &i, &v) < 0)
-			return -EINVAL;
+	struct slice k, v;
+	int r;
+
+	while ((r = attach__pdf_dict_next(dict, &i, &k, &v)) > 0) {
 		bool skipped = false;
 		for (size_t n = 0; n < nskip && !skipped; n++)
 			skipped = k.len - 1 == strlen(skip[n]) && !memcmp(k.p + 1, skip[n], k.len - 1);
@@ -527,54 +522,253 @@ static int copy_dict_entries(struct slice dict, const char *const *skip, size_t 
 		    buf_putc(out, '\n') < 0)
 			return -E2BIG;
 	}
+	return r;
 }
 
-/* The page's visible area (CropBox, else MediaBox, inherited through
- * /Parent) as a "[a b c d]" of four numbers. */
-static void page_box(struct pdf *p, struct slice page, struct buf *out)
+/* The value of an inheritable page attribute (ISO 32000-1 7.7.3.4: Resources,
+ * MediaBox, CropBox, Rotate): the page's own, else the nearest ancestor's
+ * through /Parent, resolved into out.  -ENOENT when none has it. */
+static int page_attr(struct pdf *p, struct slice page, const char *key, struct buf *out)
 {
 	_cleanup_buf_ struct buf node = BUF_INIT(ATTACH_PART_MAX);
-	_cleanup_buf_ struct buf box = BUF_INIT(4096);
-	static const char *const keys[] = { "CropBox", "MediaBox" };
+	_cleanup_buf_ struct buf parent = BUF_INIT(ATTACH_PART_MAX);
+	struct slice v;
 
-	buf_reset(out);
 	if (buf_put_slice(&node, page) < 0)
-		goto dflt;
+		return -E2BIG;
 	for (int depth = 0; depth < 32; depth++) {
-		struct slice v;
-		for (size_t k = 0; k < ARRAY_SIZE(keys); k++) {
-			if (attach__pdf_dict_get(buf_slice(&node), keys[k], &v) < 0 ||
-			    attach__pdf_resolve(p, v, &box) < 0 || box.len < 2 || box.p[0] != '[')
-				continue;
-			/* four numbers and nothing else */
-			struct slice b = buf_slice(&box), e;
-			size_t i = 1, count = 0;
-			bool ok = true;
-			for (;;) {
-				attach__pdf_skip_ws(b, &i);
-				if (i < b.len && b.p[i] == ']')
-					break;
-				if (attach__pdf_value(b, &i, &e) < 0 || !e.len) {
-					ok = false;
-					break;
-				}
-				for (size_t c = 0; c < e.len; c++)
-					ok = ok && strchr("0123456789.-+", e.p[c]);
-				count++;
-			}
-			if (ok && count == 4 && buf_put_slice(out, b) == 0)
-				return;
-			buf_reset(out);
-		}
-		if (attach__pdf_dict_get(buf_slice(&node), "Parent", &v) < 0 || attach__pdf_resolve(p, v, &box) < 0)
-			break;
+		if (attach__pdf_dict_get(buf_slice(&node), key, &v) == 0)
+			return attach__pdf_resolve(p, v, out) < 0 ? -EINVAL : 0;
+		if (attach__pdf_dict_get(buf_slice(&node), "Parent", &v) < 0 || attach__pdf_resolve(p, v, &parent) < 0)
+			return -ENOENT;
 		buf_reset(&node);
-		if (buf_put_slice(&node, buf_slice(&box)) < 0)
-			break;
+		if (buf_put_slice(&node, buf_slice(&parent)) < 0)
+			return -E2BIG;
 	}
-dflt:
-	buf_reset(out);
-	BUG_ON(buf_puts(out, "[0 0 612 792]") < 0);
+	return -ENOENT;
+}
+
+/* Geometry is kept in centipoints (1/100 pt) as pdf.c does: no floating
+ * point, no locale.  Beyond this a number is nonsense (PDF's own limit on
+ * a page side is 14,400 units). */
+#define CPT_MAX ((int64_t)1000000000)
+
+/* A PDF number as centipoints (further digits cut); false for anything else. */
+static bool parse_cpt(struct slice s, int64_t *ret)
+{
+	size_t i = 0;
+	bool neg = false, digits = false;
+	int64_t v = 0;
+
+	if (i < s.len && (s.p[i] == '-' || s.p[i] == '+'))
+		neg = s.p[i++] == '-';
+	for (; i < s.len && s.p[i] >= '0' && s.p[i] <= '9'; i++, digits = true)
+		if ((v = v * 10 + (s.p[i] - '0')) > CPT_MAX / 100)
+			return false;
+	v *= 100;
+	if (i < s.len && s.p[i] == '.')
+		for (int64_t scale = 10; ++i < s.len && s.p[i] >= '0' && s.p[i] <= '9'; scale /= 10, digits = true)
+			v += (s.p[i] - '0') * scale;
+	if (!digits || i != s.len)
+		return false;
+	*ret = neg ? -v : v;
+	return true;
+}
+
+static int put_cpt(struct buf *b, int64_t v)
+{
+	int64_t a = v < 0 ? -v : v;
+	return buf_printf(b, "%s%lld.%02lld", v < 0 ? "-" : "", (long long)(a / 100), (long long)(a % 100));
+}
+
+/* A rectangle "[a b c d]" as x0 < x1, y0 < y1 (ISO 32000-1 7.9.5: any two
+ * opposite corners). */
+static bool parse_rect(struct slice b, int64_t ret[4])
+{
+	size_t i = 1, count = 0;
+	struct slice e;
+
+	if (b.len < 2 || b.p[0] != '[')
+		return false;
+	for (;;) {
+		attach__pdf_skip_ws(b, &i);
+		if (i < b.len && b.p[i] == ']')
+			break;
+		if (count == 4 || attach__pdf_value(b, &i, &e) < 0 || !parse_cpt(e, &ret[count]))
+			return false;
+		count++;
+	}
+	if (count != 4)
+		return false;
+	for (int k = 0; k < 2; k++)
+		if (ret[k] > ret[k + 2]) {
+			int64_t t = ret[k];
+			ret[k] = ret[k + 2];
+			ret[k + 2] = t;
+		}
+	return ret[2] > ret[0] && ret[3] > ret[1];
+}
+
+/* Where page 1 shows and which way up: the visible area (the CropBox cut
+ * to the MediaBox; US Letter if there is neither) and /Rotate, and the
+ * banner laid out in display space — the page as the reader sees it, origin
+ * bottom left — with to_user() mapping that into the page's own space. */
+struct page_geo {
+	int64_t x0, y0, x1, y1;  /* visible area, user space */
+	int rot;                 /* clockwise: 0, 90, 180, 270 */
+	int64_t w, h;            /* the visible area as displayed */
+	int64_t size, height;    /* banner: text size, box height */
+	int64_t text_x, text_y, text_w;
+};
+
+static void to_user(const struct page_geo *g, int64_t x, int64_t y, int64_t *ux, int64_t *uy)
+{
+	/* /Rotate 90 turns the page clockwise: its left edge is shown on top
+	 * and text that reads left to right on screen runs up the page. */
+	switch (g->rot) {
+	case 90:
+		*ux = g->x1 - y, *uy = g->y0 + x;
+		break;
+	case 180:
+		*ux = g->x1 - x, *uy = g->y1 - y;
+		break;
+	case 270:
+		*ux = g->x0 + y, *uy = g->y1 - x;
+		break;
+	default:
+		*ux = g->x0 + x, *uy = g->y0 + y;
+	}
+}
+
+/* The banner's one line in both languages: an uploaded file says nothing
+ * about its readers' language, and either reader must see what to click.
+ * UTF-16 units are the character codes under UniJIS-UCS2-H. */
+static const char16_t banner_text[] =
+	u"内容を表示するにはこちらをクリックしてください / Click here to view the content";
+#define BANNER_LEN (ARRAY_SIZE(banner_text) - 1)
+#define BANNER_SIZE 1100     /* 11 pt */
+#define BANNER_PAD 1200      /* at least this much left and right of the text */
+
+static void page_geometry(struct pdf *p, struct slice page, struct page_geo *g)
+{
+	_cleanup_buf_ struct buf v = BUF_INIT(4096);
+	int64_t media[4] = { 0, 0, 61200, 79200 }, crop[4];
+
+	if (page_attr(p, page, "MediaBox", &v) < 0 || !parse_rect(buf_slice(&v), media)) {
+		media[0] = media[1] = 0;
+		media[2] = 61200, media[3] = 79200;
+	}
+	g->x0 = media[0], g->y0 = media[1], g->x1 = media[2], g->y1 = media[3];
+	if (page_attr(p, page, "CropBox", &v) == 0 && parse_rect(buf_slice(&v), crop) && crop[0] < g->x1 &&
+	    crop[2] > g->x0 && crop[1] < g->y1 && crop[3] > g->y0) {
+		g->x0 = crop[0] > g->x0 ? crop[0] : g->x0;
+		g->y0 = crop[1] > g->y0 ? crop[1] : g->y0;
+		g->x1 = crop[2] < g->x1 ? crop[2] : g->x1;
+		g->y1 = crop[3] < g->y1 ? crop[3] : g->y1;
+	}
+	g->rot = 0;
+	if (page_attr(p, page, "Rotate", &v) == 0) {
+		char *end;
+		long rot = strtol(v.p, &end, 10);
+		if (end != v.p && !*end && rot % 90 == 0)
+			g->rot = (int)(((rot % 360) + 360) % 360);
+	}
+	bool turned = g->rot == 90 || g->rot == 270;
+	g->w = turned ? g->y1 - g->y0 : g->x1 - g->x0;
+	g->h = turned ? g->x1 - g->x0 : g->y1 - g->y0;
+
+	/* 11 pt when the line fits, smaller on a narrow page; the box at most
+	 * a quarter of the page's height */
+	int64_t em = 0, pad = BANNER_PAD;
+	for (size_t i = 0; i < BANNER_LEN; i++)
+		em += banner_text[i] < 0x80 ? 500 : 1000;
+	if (g->w - 2 * pad < g->w / 2)
+		pad = g->w / 20;
+	g->size = (g->w - 2 * pad) * 1000 / em;
+	if (g->size > BANNER_SIZE)
+		g->size = BANNER_SIZE;
+	g->height = g->size * 24 / 11;
+	if (g->height > g->h / 4) {
+		g->height = g->h / 4;
+		g->size = g->height * 11 / 24;
+	}
+	if (g->size < 1)
+		g->size = 1;
+	g->text_w = em * g->size / 1000;
+	g->text_x = (g->w - g->text_w) / 2;
+	/* the em box of a CJK face spans -0.12 to 0.88 em around the
+	 * baseline: its middle on the box's middle */
+	g->text_y = g->h - g->height / 2 - g->size * 38 / 100;
+}
+
+/* The banner's content stream.  It starts with the Q that closes the "q"
+ * stream put before the page's own content, so whatever state that content
+ * leaves (a transformation, a clip, colours, text state) cannot reach ours. */
+static int banner_stream(const struct page_geo *g, const char *font, struct buf *b)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	int64_t ox, oy, ax, ay, cx, cy;
+	to_user(g, 0, 0, &ox, &oy);
+	to_user(g, 100, 0, &ax, &ay);
+	to_user(g, 0, 100, &cx, &cy);
+	const int64_t bottom = g->h - g->height, under = g->text_y - g->size / 10;
+
+	int r = buf_printf(b, "\nQ\nq\n%d %d %d %d ", (int)((ax - ox) / 100), (int)((ay - oy) / 100),
+			   (int)((cx - ox) / 100), (int)((cy - oy) / 100));
+	r = r < 0 ? r : put_cpt(b, ox);
+	r = r < 0 ? r : buf_putc(b, ' ');
+	r = r < 0 ? r : put_cpt(b, oy);
+	/* a light blue box across the top, a darker line under it */
+	r = r < 0 ? r : buf_puts(b, " cm\n0.925 0.95 1 rg 0 ");
+	r = r < 0 ? r : put_cpt(b, bottom);
+	r = r < 0 ? r : buf_putc(b, ' ');
+	r = r < 0 ? r : put_cpt(b, g->w);
+	r = r < 0 ? r : buf_putc(b, ' ');
+	r = r < 0 ? r : put_cpt(b, g->height);
+	r = r < 0 ? r : buf_puts(b, " re f\n0 0 0.8 RG 0.75 w 0 ");
+	r = r < 0 ? r : put_cpt(b, bottom);
+	r = r < 0 ? r : buf_puts(b, " m ");
+	r = r < 0 ? r : put_cpt(b, g->w);
+	r = r < 0 ? r : buf_putc(b, ' ');
+	r = r < 0 ? r : put_cpt(b, bottom);
+	/* the line, blue and underlined like a link */
+	r = r < 0 ? r : buf_printf(b, " l S\nBT /%s ", font);
+	r = r < 0 ? r : put_cpt(b, g->size);
+	r = r < 0 ? r : buf_puts(b, " Tf 0 0 0.8 rg ");
+	r = r < 0 ? r : put_cpt(b, g->text_x);
+	r = r < 0 ? r : buf_putc(b, ' ');
+	r = r < 0 ? r : put_cpt(b, g->text_y);
+	r = r < 0 ? r : buf_puts(b, " Td <");
+	for (size_t i = 0; r >= 0 && i < BANNER_LEN; i++) {
+		uint16_t u = banner_text[i];
+		char h[4] = { hex[u >> 12], hex[(u >> 8) & 15], hex[(u >> 4) & 15], hex[u & 15] };
+		r = buf_append(b, h, 4);
+	}
+	r = r < 0 ? r : buf_puts(b, "> Tj ET\n0.6 w ");
+	r = r < 0 ? r : put_cpt(b, g->text_x);
+	r = r < 0 ? r : buf_putc(b, ' ');
+	r = r < 0 ? r : put_cpt(b, under);
+	r = r < 0 ? r : buf_puts(b, " m ");
+	r = r < 0 ? r : put_cpt(b, g->text_x + g->text_w);
+	r = r < 0 ? r : buf_putc(b, ' ');
+	r = r < 0 ? r : put_cpt(b, under);
+	r = r < 0 ? r : buf_puts(b, " l S\nQ\n");
+	return r < 0 ? -E2BIG : 0;
+}
+
+/* The banner's box in the page's own space: the link's /Rect. */
+static int put_banner_rect(const struct page_geo *g, struct buf *b)
+{
+	int64_t ax, ay, bx, by;
+	to_user(g, 0, g->h - g->height, &ax, &ay);
+	to_user(g, g->w, g->h, &bx, &by);
+	int64_t c[4] = { ax < bx ? ax : bx, ay < by ? ay : by, ax < bx ? bx : ax, ay < by ? by : ay };
+	int r = buf_putc(b, '[');
+	for (int k = 0; r >= 0 && k < 4; k++) {
+		r = k ? buf_putc(b, ' ') : 0;
+		r = r < 0 ? r : put_cpt(b, c[k]);
+	}
+	return r < 0 ? r : buf_putc(b, ']');
 }
 
 struct pdf_new {
@@ -589,15 +783,120 @@ static int cmp_new(const void *a, const void *b)
 	return x->num < y->num ? -1 : x->num > y->num;
 }
 
+/* A stream object. */
+static int put_stream(struct buf *out, uint32_t num, struct slice data)
+{
+	int r = buf_printf(out, "%u 0 obj\n<< /Length %zu >>\nstream\n", num, data.len);
+	r = r < 0 ? r : buf_put_slice(out, data);
+	r = r < 0 ? r : buf_puts(out, "\nendstream\nendobj\n");
+	return r;
+}
+
+/* The font the banner uses, as pdf.c writes it: HeiseiKakuGo-W5 with
+ * UniJIS-UCS2-H, not embedded (every viewer with Japanese fonts has a
+ * substitute), ASCII half width, and a /ToUnicode CMap so that search,
+ * copy and pdftotext get the text. */
+static int put_font(struct buf *out, uint32_t font, struct pdf_new *objs, size_t *nobjs)
+{
+	const uint32_t cid = font + 1, desc = font + 2, tounicode = font + 3;
+	_cleanup_buf_ struct buf cmap = BUF_INIT(0);
+	bool used[256] = { false };
+
+	for (size_t i = 0; i < BANNER_LEN; i++)
+		used[banner_text[i] >> 8] = true;
+	int r = attach__pdf_tounicode(used, &cmap);
+	if (r < 0)
+		return r;
+	objs[(*nobjs)++] = (struct pdf_new){ font, 0, out->len };
+	r = buf_printf(out, "%u 0 obj\n" ATTACH_PDF_FONT_TYPE0 "\nendobj\n", font, cid, tounicode);
+	objs[(*nobjs)++] = (struct pdf_new){ cid, 0, out->len };
+	r = r < 0 ? r : buf_printf(out, "%u 0 obj\n" ATTACH_PDF_FONT_CID "\nendobj\n", cid, desc);
+	objs[(*nobjs)++] = (struct pdf_new){ desc, 0, out->len };
+	r = r < 0 ? r : buf_printf(out, "%u 0 obj\n" ATTACH_PDF_FONT_DESCRIPTOR "\nendobj\n", desc);
+	objs[(*nobjs)++] = (struct pdf_new){ tounicode, 0, out->len };
+	return r < 0 ? r : put_stream(out, tounicode, buf_slice(&cmap));
+}
+
+/* Page 1's resources with our font added under a name they do not use
+ * (into ret_name).  They may be the page's own or inherited, inline or an
+ * indirect object shared with other pages: the merged copy is written
+ * inline in the new page, so no other page changes. */
+static int put_resources(struct pdf *p, struct slice page, uint32_t font, struct buf *ret_name, struct buf *out)
+{
+	_cleanup_buf_ struct buf res = BUF_INIT(ATTACH_PART_MAX);
+	_cleanup_buf_ struct buf fonts = BUF_INIT(ATTACH_PART_MAX);
+	static const char *const skip[] = { "Font" };
+	struct slice v;
+	int r;
+
+	r = page_attr(p, page, "Resources", &res);
+	if (r < 0 && r != -ENOENT)
+		return r;
+	if (r < 0 || res.len < 2 || memcmp(res.p, "<<", 2)) {
+		buf_reset(&res);
+		BUG_ON(buf_puts(&res, "<< >>") < 0);
+	}
+	if (attach__pdf_dict_get(buf_slice(&res), "Font", &v) < 0 || attach__pdf_resolve(p, v, &fonts) < 0 ||
+	    fonts.len < 2 || memcmp(fonts.p, "<<", 2)) {
+		buf_reset(&fonts);
+		BUG_ON(buf_puts(&fonts, "<< >>") < 0);
+	}
+	for (unsigned n = 0;; n++) {
+		buf_reset(ret_name);
+		BUG_ON((n ? buf_printf(ret_name, "KunrenF%u", n) : buf_puts(ret_name, "KunrenF")) < 0);
+		if (attach__pdf_dict_get(buf_slice(&fonts), ret_name->p, &v) == -ENOENT)
+			break;
+	}
+	if (buf_puts(out, "/Resources <<\n") < 0)
+		return -E2BIG;
+	if ((r = copy_dict_entries(buf_slice(&res), skip, ARRAY_SIZE(skip), out)) < 0)
+		return r;
+	if (buf_puts(out, "/Font <<\n") < 0)
+		return -E2BIG;
+	if ((r = copy_dict_entries(buf_slice(&fonts), NULL, 0, out)) < 0)
+		return r;
+	return buf_printf(out, "/%s %u 0 R\n>>\n>>\n", ret_name->p, font) < 0 ? -E2BIG : 0;
+}
+
+/* Page 1's content between our two streams: "q" before, the banner after.
+ * /Contents is a stream or an array of streams, either maybe indirect. */
+static int put_contents(struct pdf *p, struct slice page, uint32_t pre, uint32_t banner, struct buf *out)
+{
+	_cleanup_buf_ struct buf val = BUF_INIT(ATTACH_PART_MAX);
+	struct pdf_ref ref;
+	struct slice v;
+
+	if (buf_printf(out, "/Contents [%u 0 R ", pre) < 0)
+		return -E2BIG;
+	if (attach__pdf_dict_get(page, "Contents", &v) == 0) {
+		if (attach__pdf_resolve(p, v, &val) < 0)
+			return -EINVAL;
+		if (val.len >= 2 && val.p[0] == '[' && val.p[val.len - 1] == ']') {
+			if (buf_append(out, val.p + 1, val.len - 2) < 0 || buf_putc(out, ' ') < 0)
+				return -E2BIG;
+		} else if (attach__pdf_as_ref(v, &ref)) {
+			if (buf_put_slice(out, v) < 0 || buf_putc(out, ' ') < 0)
+				return -E2BIG;
+		}
+		/* anything else (null) draws nothing: dropped */
+	}
+	return buf_printf(out, "%u 0 R]\n", banner) < 0 ? -E2BIG : 0;
+}
+
 static int inject_pdf(struct slice file, const char *beacon, const char *link, struct buf *out)
 {
 	_cleanup_buf_ struct buf page = BUF_INIT(ATTACH_PART_MAX);
 	_cleanup_buf_ struct buf catalog = BUF_INIT(ATTACH_PART_MAX);
 	_cleanup_buf_ struct buf val = BUF_INIT(ATTACH_PART_MAX);
-	_cleanup_buf_ struct buf box = BUF_INIT(4096);
+	_cleanup_buf_ struct buf res = BUF_INIT(ATTACH_PART_MAX);
+	_cleanup_buf_ struct buf contents = BUF_INIT(ATTACH_PART_MAX);
+	_cleanup_buf_ struct buf font_name = BUF_INIT(64);
+	_cleanup_buf_ struct buf stream = BUF_INIT(16384);
+	_cleanup_buf_ struct buf rect = BUF_INIT(256);
 	_cleanup_buf_ struct buf action = BUF_INIT(8192);
 	struct pdf p;
 	struct pdf_ref page_ref;
+	struct page_geo geo;
 	const char *msg;
 	struct slice v;
 	int r;
@@ -612,10 +911,25 @@ static int inject_pdf(struct slice file, const char *beacon, const char *link, s
 		return -EINVAL;
 	}
 
-	struct pdf_new objs[4];
+	struct pdf_new objs[12];
 	size_t nobjs = 0;
 	uint32_t next = p.size;
-	uint32_t annot = link ? next++ : 0;
+	uint32_t annot = 0, pre = 0, banner = 0, font = 0;
+	if (link) {
+		/* the banner: a link annotation over it, the "q" and banner
+		 * streams, the font (four objects) */
+		annot = next++, pre = next++, banner = next++, font = next;
+		next += 4;
+		page_geometry(&p, buf_slice(&page), &geo);
+		r = put_resources(&p, buf_slice(&page), font, &font_name, &res);
+		r = r < 0 ? r : put_contents(&p, buf_slice(&page), pre, banner, &contents);
+		r = r < 0 ? r : banner_stream(&geo, font_name.p, &stream);
+		r = r < 0 ? r : put_banner_rect(&geo, &rect);
+		if (r < 0) {
+			r = r == -E2BIG ? r : -EINVAL;
+			goto out;
+		}
+	}
 	r = put_pdf_string(&action, beacon);
 	if (r < 0)
 		goto out;
@@ -625,25 +939,35 @@ static int inject_pdf(struct slice file, const char *beacon, const char *link, s
 	if (file.p[file.len - 1] != '\n' && file.p[file.len - 1] != '\r' && buf_putc(out, '\n') < 0)
 		goto out;
 
-	/* the link annotation: the whole visible page, no border */
 	if (link) {
-		page_box(&p, buf_slice(&page), &box);
+		/* the link annotation: over the banner only, no border */
 		objs[nobjs++] = (struct pdf_new){ annot, 0, out->len };
-		if (buf_printf(out, "%u 0 obj\n<< /Type /Annot /Subtype /Link /Rect %s /Border [0 0 0] /A << /S /URI /URI ",
-			       annot, box.p) < 0 ||
+		if (buf_printf(out, "%u 0 obj\n<< /Type /Annot /Subtype /Link /Rect %s /Border [0 0 0] /P %u %u R "
+				    "/A << /S /URI /URI ",
+			       annot, rect.p, page_ref.num, (unsigned)page_ref.gen) < 0 ||
 		    put_pdf_string(out, link) < 0 || buf_puts(out, " >> >>\nendobj\n") < 0)
+			goto out;
+		objs[nobjs++] = (struct pdf_new){ pre, 0, out->len };
+		if (put_stream(out, pre, SLICE_LIT("q")) < 0)
+			goto out;
+		objs[nobjs++] = (struct pdf_new){ banner, 0, out->len };
+		if (put_stream(out, banner, buf_slice(&stream)) < 0)
+			goto out;
+		if (put_font(out, font, objs, &nobjs) < 0)
 			goto out;
 	}
 
-	/* the first page again: its annotations plus ours, /AA /O */
-	static const char *const page_skip[] = { "Annots", "AA" };
+	/* the first page again: our annotation (and banner) added, /AA /O */
+	static const char *const page_skip[] = { "Annots", "AA", "Contents", "Resources" };
 	objs[nobjs++] = (struct pdf_new){ page_ref.num, page_ref.gen, out->len };
 	if (buf_printf(out, "%u %u obj\n<<\n", page_ref.num, (unsigned)page_ref.gen) < 0)
 		goto out;
-	r = copy_dict_entries(buf_slice(&page), page_skip, ARRAY_SIZE(page_skip), out);
+	r = copy_dict_entries(buf_slice(&page), page_skip, link ? 4 : 2, out);
 	if (r < 0)
 		goto out;
 	r = -E2BIG;
+	if (link && (buf_put_slice(out, buf_slice(&res)) < 0 || buf_put_slice(out, buf_slice(&contents)) < 0))
+		goto out;
 	if (buf_puts(out, "/Annots [") < 0)
 		goto out;
 	if (attach__pdf_dict_get(buf_slice(&page), "Annots", &v) == 0 && attach__pdf_resolve(&p, v, &val) == 0 &&

@@ -464,6 +464,325 @@ static int first_sheet(zip_t *z, struct slice workbook, struct ooxml_info *info,
 	return -EINVAL;
 }
 
+/* ---- active content ------------------------------------------------------ */
+
+/*
+ * Macros are not the only way a document runs something: relationships to
+ * remote templates, frames and OLE objects (the Follina pattern: an
+ * External oleObject to an mhtml: URL), embedded OLE objects and ActiveX
+ * controls, Excel 4.0 macro sheets and DDE (fields in Word, ddeLink in
+ * Excel).  Office finds parts through relationships, not names, so every
+ * .rels part is read; the names are checked as well.  Hyperlinks (a click
+ * away, like any link in a mail) and linked images over http(s) (what our
+ * own beacon is) may stay external.
+ */
+
+static bool ends_with_ci(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+	return n >= m && !strcasecmp(s + n - m, suffix);
+}
+
+static bool has_dir_ci(const char *name, const char *dir)
+{
+	size_t m = strlen(dir);
+	for (const char *p = name; *p; p++)
+		if ((p == name || p[-1] == '/') && !strncasecmp(p, dir, m))
+			return true;
+	return false;
+}
+
+/* What one relationship may not be (NULL: fine). */
+static const char *rel_refusal(const char *rels_part, const char *type, const char *target, bool external)
+{
+	const char *slash = strrchr(type, '/');
+	const char *t = slash ? slash + 1 : type;
+
+	if (!strcmp(t, "oleObject"))
+		return external ? "the document links an external OLE object (the Follina pattern): not accepted"
+				: "the document contains an embedded OLE object (oleObject): not accepted";
+	if (!strcmp(t, "control") || !strcmp(t, "activeXControlBinary"))
+		return "the document contains ActiveX controls (activeX): not accepted";
+	if (!strcmp(t, "xlMacrosheet") || !strcmp(t, "xlIntlMacrosheet"))
+		return "the workbook contains Excel 4.0 macro sheets (xl/macrosheets): not accepted";
+	if (!strcmp(t, "vbaProject") || !strcmp(t, "wordVbaData"))
+		return "the file contains macros (a vbaProject relationship): macro-enabled documents are not accepted";
+	if (!strcmp(t, "aFChunk"))
+		return "the document imports another file (altChunk), which can carry OLE objects: not accepted";
+	if (!external || !strcmp(t, "hyperlink"))
+		return NULL;
+	if (!strcmp(t, "image") && (!strncasecmp(target, "http://", 7) || !strncasecmp(target, "https://", 8)))
+		return NULL;
+	if (!strcmp(t, "attachedTemplate"))
+		return !strcmp(rels_part, "word/_rels/settings.xml.rels")
+			? "the document links an external template (word/_rels/settings.xml.rels): not accepted"
+			: "the document links an external template (attachedTemplate): not accepted";
+	if (!strcmp(t, "image"))
+		return "the document links an image that is not on an http(s) server (a file share?): not accepted";
+	if (!strcmp(t, "frame"))
+		return "the document loads an external frame (word/_rels/webSettings.xml.rels): not accepted";
+	return "the document has an external relationship that is not a hyperlink (TargetMode=\"External\"): not accepted";
+}
+
+static int check_rels(struct slice rels, const char *part, const char **ret_msg)
+{
+	_cleanup_buf_ struct buf type = BUF_INIT(8192);
+	_cleanup_buf_ struct buf target = BUF_INIT(8192);
+	_cleanup_buf_ struct buf mode = BUF_INIT(64);
+	struct xml_tag t;
+	size_t pos = 0;
+	int r;
+
+	while ((r = attach__xml_next(rels, &pos, &t)) > 0) {
+		if (t.close || !slice_eq_str(attach__xml_local(t.name), "Relationship"))
+			continue;
+		if (!attach__xml_attr(&t, "Type", &type))
+			buf_reset(&type);
+		if (!attach__xml_attr(&t, "Target", &target))
+			buf_reset(&target);
+		bool external = attach__xml_attr(&t, "TargetMode", &mode) && !strcasecmp(mode.p, "External");
+		const char *why = rel_refusal(part, type.len ? type.p : "", target.len ? target.p : "", external);
+		if (why) {
+			*ret_msg = why;
+			return -EINVAL;
+		}
+	}
+	if (r < 0) {
+		*ret_msg = "a relationships part (.rels) is not well-formed XML";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* The text of an element from..to (after its start tag, before its end):
+ * entities and character references decoded, CDATA kept, comments and
+ * processing instructions dropped, as an XML parser gives it to Word. */
+static int xml_text(struct slice doc, size_t from, size_t to, struct buf *out)
+{
+	struct slice s = { doc.p + from, to - from };
+	for (size_t i = 0; i < s.len;) {
+		struct slice rest = { s.p + i, s.len - i };
+		size_t next;
+		if (slice_starts_with(rest, "<![CDATA[")) {
+			const char *e = memmem(rest.p + 9, rest.len - 9, "]]>", 3);
+			if (!e)
+				return -EINVAL;
+			if (buf_append(out, rest.p + 9, (size_t)(e - rest.p) - 9) < 0)
+				return -E2BIG;
+			next = (size_t)(e - s.p) + 3;
+		} else if (s.p[i] == '<') {
+			const char *e = memchr(rest.p, '>', rest.len);
+			if (!e)
+				return -EINVAL;
+			next = (size_t)(e - s.p) + 1;
+		} else if (s.p[i] == '&') {
+			const char *e = memchr(rest.p, ';', rest.len < 12 ? rest.len : 12);
+			if (!e || decode_value((struct slice){ rest.p, (size_t)(e - rest.p) + 1 }, out) < 0)
+				return -EINVAL;
+			next = (size_t)(e - s.p) + 1;
+		} else {
+			if (buf_putc(out, s.p[i]) < 0)
+				return -E2BIG;
+			next = i + 1;
+		}
+		i = next;
+	}
+	return 0;
+}
+
+/* A field instruction whose keyword is DDE or DDEAUTO (case does not
+ * matter to Word; quotes around it neither). */
+static bool instr_dde(struct slice instr)
+{
+	size_t i = 0, a;
+	while (i < instr.len && (xml_space(instr.p[i]) || instr.p[i] == '"' || instr.p[i] == '\''))
+		i++;
+	a = i;
+	while (i < instr.len && !xml_space(instr.p[i]) && instr.p[i] != '"' && instr.p[i] != '\'' &&
+	       instr.p[i] != '\\')
+		i++;
+	struct slice kw = { instr.p + a, i - a };
+	return (kw.len == 3 && !strncasecmp(kw.p, "DDE", 3)) || (kw.len == 7 && !strncasecmp(kw.p, "DDEAUTO", 7));
+}
+
+#define FIELD_DEPTH_MAX 32
+#define MSG_DDE "the document has a DDE field (DDE or DDEAUTO), which runs commands: not accepted"
+
+/* Fields of a WordprocessingML part: w:fldSimple's w:instr, and complex
+ * fields (w:fldChar begin … separate … end) whose w:instrText runs are
+ * joined per field, as Word joins them ("DD" + "EAUTO" is DDEAUTO).  A
+ * field whose instruction starts with another field ({ {QUOTE 68 68 69} … })
+ * computes its own keyword: refused, that is how DDE is hidden. */
+static int check_fields(struct slice doc, const char **ret_msg)
+{
+	struct buf instr[FIELD_DEPTH_MAX];
+	bool in_instr[FIELD_DEPTH_MAX];
+	_cleanup_buf_ struct buf v = BUF_INIT(8192);
+	size_t depth = 0, pos = 0;
+	struct xml_tag t;
+	const char *why = NULL;
+	int r = 0;
+
+	for (size_t k = 0; k < FIELD_DEPTH_MAX; k++)
+		buf_init(&instr[k], 16384);
+	while (r == 0 && (r = attach__xml_next(doc, &pos, &t)) > 0) {
+		r = 0;
+		if (t.close)
+			continue;
+		struct slice local = attach__xml_local(t.name);
+		if (slice_eq_str(local, "fldSimple")) {
+			if (attach__xml_attr_local(&t, "instr", &v) && instr_dde(buf_slice(&v))) {
+				why = MSG_DDE;
+				r = -EINVAL;
+			}
+		} else if (slice_eq_str(local, "fldChar")) {
+			if (!attach__xml_attr_local(&t, "fldCharType", &v))
+				continue;
+			if (!strcmp(v.p, "begin")) {
+				if (depth && in_instr[depth - 1] && !slice_trim(buf_slice(&instr[depth - 1])).len) {
+					why = "the document has a field whose keyword comes from another field (a way to hide DDE): not accepted";
+					r = -EINVAL;
+				} else if (depth == FIELD_DEPTH_MAX) {
+					why = "the document has fields nested more than 32 deep";
+					r = -EINVAL;
+				} else {
+					buf_reset(&instr[depth]);
+					in_instr[depth++] = true;
+				}
+			} else if ((!strcmp(v.p, "separate") || !strcmp(v.p, "end")) && depth) {
+				if (in_instr[depth - 1] && instr_dde(buf_slice(&instr[depth - 1]))) {
+					why = MSG_DDE;
+					r = -EINVAL;
+				}
+				in_instr[depth - 1] = false;
+				if (!strcmp(v.p, "end"))
+					depth--;
+			}
+		} else if (slice_eq_str(local, "instrText") && !t.empty) {
+			size_t after = pos;
+			struct xml_tag e;
+			if (attach__xml_next(doc, &after, &e) <= 0) {
+				r = -EINVAL;
+				break;
+			}
+			buf_reset(&v);
+			if (xml_text(doc, t.end, e.start, &v) < 0) {
+				r = -EINVAL;
+				break;
+			}
+			if (!depth || !in_instr[depth - 1]) {
+				/* instruction text outside a field's instruction: judged alone */
+				if (instr_dde(buf_slice(&v))) {
+					why = MSG_DDE;
+					r = -EINVAL;
+				}
+			} else if (buf_put_slice(&instr[depth - 1], buf_slice(&v)) < 0) {
+				/* 16 KiB of instruction: the keyword came long before */
+			}
+		}
+	}
+	/* fields left open at the end of the part */
+	for (size_t k = 0; r == 0 && k < depth; k++)
+		if (in_instr[k] && instr_dde(buf_slice(&instr[k]))) {
+			why = MSG_DDE;
+			r = -EINVAL;
+		}
+	for (size_t k = 0; k < FIELD_DEPTH_MAX; k++)
+		buf_release(&instr[k]);
+	if (r < 0) {
+		*ret_msg = why ? why : "a part under word/ is not well-formed XML";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* xl/externalLinks parts: a ddeLink runs a DDE server, an oleLink an OLE one. */
+static int check_external_link(struct slice doc, const char **ret_msg)
+{
+	struct xml_tag t;
+	size_t pos = 0;
+	int r;
+
+	while ((r = attach__xml_next(doc, &pos, &t)) > 0) {
+		struct slice local = attach__xml_local(t.name);
+		if (slice_eq_str(local, "ddeLink")) {
+			*ret_msg = "the workbook has a DDE link (ddeLink in xl/externalLinks), which runs commands: not accepted";
+			return -EINVAL;
+		}
+		if (slice_eq_str(local, "oleLink")) {
+			*ret_msg = "the workbook links an OLE object (oleLink in xl/externalLinks): not accepted";
+			return -EINVAL;
+		}
+	}
+	if (r < 0) {
+		*ret_msg = "a part under xl/externalLinks is not well-formed XML";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int ooxml_active(zip_t *z, struct slice types, const char **ret_msg)
+{
+	_cleanup_buf_ struct buf part = BUF_INIT(ATTACH_PART_MAX);
+	_cleanup_buf_ struct buf v = BUF_INIT(8192);
+	zip_int64_t n = zip_get_num_entries(z, 0);
+	struct xml_tag t;
+	size_t pos = 0;
+
+	/* content types name what a part is whatever it is called */
+	while (attach__xml_next(types, &pos, &t) > 0) {
+		if (t.close || !slice_eq_str(attach__xml_local(t.name), "Override") ||
+		    !attach__xml_attr(&t, "ContentType", &v))
+			continue;
+		if (strcasestr(v.p, "macrosheet")) {
+			*ret_msg = "the workbook contains Excel 4.0 macro sheets (xl/macrosheets): not accepted";
+			return -EINVAL;
+		}
+		if (strcasestr(v.p, "activeX")) {
+			*ret_msg = "the document contains ActiveX controls (activeX): not accepted";
+			return -EINVAL;
+		}
+		if (strcasestr(v.p, "oleObject")) {
+			*ret_msg = "the document contains an embedded OLE object (oleObject): not accepted";
+			return -EINVAL;
+		}
+	}
+	for (zip_int64_t i = 0; i < n; i++) {
+		const char *name = zip_get_name(z, (zip_uint64_t)i, 0);
+		if (!name)
+			continue;
+		if (has_dir_ci(name, "activeX/")) {
+			*ret_msg = "the document contains ActiveX controls (activeX): not accepted";
+			return -EINVAL;
+		}
+		if (has_dir_ci(name, "macrosheets/") || has_dir_ci(name, "intlMacrosheets/")) {
+			*ret_msg = "the workbook contains Excel 4.0 macro sheets (xl/macrosheets): not accepted";
+			return -EINVAL;
+		}
+		/* a chart's data is an embedded workbook (.xlsx, no macros
+		 * possible); anything else there is an OLE object or a file */
+		if (has_dir_ci(name, "embeddings/") && !ends_with_ci(name, ".xlsx") && name[strlen(name) - 1] != '/') {
+			*ret_msg = "the document contains an embedded object or file (embeddings/): not accepted";
+			return -EINVAL;
+		}
+		bool rels = ends_with_ci(name, ".rels");
+		bool word = !strncasecmp(name, "word/", 5) && ends_with_ci(name, ".xml");
+		bool xlink = !strncasecmp(name, "xl/externalLinks/", 17) && ends_with_ci(name, ".xml");
+		if (!rels && !word && !xlink)
+			continue;
+		if (attach__zip_read(z, name, ATTACH_PART_MAX, &part) < 0) {
+			*ret_msg = "a part of the document cannot be read (over 32 MiB or damaged)";
+			return -EINVAL;
+		}
+		int r = rels ? check_rels(buf_slice(&part), name, ret_msg)
+			: word ? check_fields(buf_slice(&part), ret_msg)
+			       : check_external_link(buf_slice(&part), ret_msg);
+		if (r < 0)
+			return -EINVAL;
+	}
+	return 0;
+}
+
 int attach__ooxml_check(zip_t *z, struct ooxml_info *ret, const char **ret_msg)
 {
 	_cleanup_buf_ struct buf types = BUF_INIT(ATTACH_PART_MAX);
@@ -492,6 +811,8 @@ int attach__ooxml_check(zip_t *z, struct ooxml_info *ret, const char **ret_msg)
 		return -EINVAL;
 	if (read_xml(z, "_rels/.rels", &rels, "_rels/.rels is missing: not an Office Open XML file",
 		     "_rels/.rels is not well-formed XML", ret_msg) < 0)
+		return -EINVAL;
+	if (ooxml_active(z, buf_slice(&types), ret_msg) < 0)
 		return -EINVAL;
 	r = attach__rels_find(buf_slice(&rels), REL_OFFICE_DOCUMENT, NULL, &target, &external);
 	if (r == -ENOENT &&

@@ -35,6 +35,7 @@
  * patched afterwards.
  */
 #include "attach/attach.h"
+#include "attach/attach_int.h"
 
 /* Geometry in centipoints (1/100 pt), so no floating point (or locale)
  * reaches the output. */
@@ -502,32 +503,38 @@ static void w_uri_action(struct writer *w, const char *url)
  * then the link annotations. */
 enum { OBJ_CATALOG = 1, OBJ_PAGES, OBJ_FONT, OBJ_CIDFONT, OBJ_DESCRIPTOR, OBJ_TOUNICODE, OBJ_INFO, OBJ_FIRST_PAGE };
 
-static void w_tounicode(struct writer *w, const bool used_hi[256])
+int attach__pdf_tounicode(const bool used_hi[256], struct buf *cmap)
 {
-	_cleanup_buf_ struct buf cmap = BUF_INIT(0);
 	size_t nranges = 0, done = 0;
 	int r;
 
 	for (size_t h = 0; h < 256; h++)
 		nranges += used_hi[h];
-	r = buf_puts(&cmap, "/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n"
-			    "/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def\n"
-			    "/CMapName /Adobe-Identity-UCS def\n/CMapType 2 def\n"
-			    "1 begincodespacerange\n<0000> <FFFF>\nendcodespacerange\n");
+	r = buf_puts(cmap, "/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n"
+			   "/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def\n"
+			   "/CMapName /Adobe-Identity-UCS def\n/CMapType 2 def\n"
+			   "1 begincodespacerange\n<0000> <FFFF>\nendcodespacerange\n");
 	/* The codes are UTF-16 units already: each range maps to itself.  A
 	 * bfrange may only vary in its last byte, and a block holds at most 100. */
 	for (size_t h = 0; r >= 0 && h < 256; h++) {
 		if (!used_hi[h])
 			continue;
 		if (done % 100 == 0)
-			r = buf_printf(&cmap, "%zu beginbfrange\n", nranges - done < 100 ? nranges - done : (size_t)100);
+			r = buf_printf(cmap, "%zu beginbfrange\n", nranges - done < 100 ? nranges - done : (size_t)100);
 		if (r >= 0)
-			r = buf_printf(&cmap, "<%02zX00> <%02zXFF> <%02zX00>\n", h, h, h);
+			r = buf_printf(cmap, "<%02zX00> <%02zXFF> <%02zX00>\n", h, h, h);
 		if (r >= 0 && (++done % 100 == 0 || done == nranges))
-			r = buf_puts(&cmap, "endbfrange\n");
+			r = buf_puts(cmap, "endbfrange\n");
 	}
 	if (r >= 0)
-		r = buf_puts(&cmap, "endcmap\nCMapName currentdict /CMap defineresource pop\nend\nend\n");
+		r = buf_puts(cmap, "endcmap\nCMapName currentdict /CMap defineresource pop\nend\nend\n");
+	return r < 0 ? -E2BIG : 0;
+}
+
+static void w_tounicode(struct writer *w, const bool used_hi[256])
+{
+	_cleanup_buf_ struct buf cmap = BUF_INIT(0);
+	int r = attach__pdf_tounicode(used_hi, &cmap);
 	if (r < 0) {
 		if (w->r >= 0)
 			w->r = r;
@@ -591,21 +598,11 @@ static void write_doc(struct writer *w, const struct layout *l, const struct att
 		w_printf(w, "%s%zu 0 R", i ? " " : "", OBJ_FIRST_PAGE + 2 * i);
 	w_printf(w, "] >>\nendobj\n");
 	w_obj(w, OBJ_FONT);
-	w_printf(w, "<< /Type /Font /Subtype /Type0 /BaseFont /HeiseiKakuGo-W5-UniJIS-UCS2-H "
-		    "/Encoding /UniJIS-UCS2-H /DescendantFonts [%d 0 R] /ToUnicode %d 0 R >>\nendobj\n",
-		 OBJ_CIDFONT, OBJ_TOUNICODE);
-	/* ASCII (CIDs 1-95 under UniJIS-UCS2-H) and the half-width forms
-	 * (231-632) are 500 wide, everything else 1000. */
+	w_printf(w, ATTACH_PDF_FONT_TYPE0 "\nendobj\n", (unsigned)OBJ_CIDFONT, (unsigned)OBJ_TOUNICODE);
 	w_obj(w, OBJ_CIDFONT);
-	w_printf(w, "<< /Type /Font /Subtype /CIDFontType0 /BaseFont /HeiseiKakuGo-W5 "
-		    "/CIDSystemInfo << /Registry (Adobe) /Ordering (Japan1) /Supplement 2 >> "
-		    "/FontDescriptor %d 0 R /DW 1000 /W [1 95 500 231 632 500] >>\nendobj\n",
-		 OBJ_DESCRIPTOR);
+	w_printf(w, ATTACH_PDF_FONT_CID "\nendobj\n", (unsigned)OBJ_DESCRIPTOR);
 	w_obj(w, OBJ_DESCRIPTOR);
-	w_printf(w, "<< /Type /FontDescriptor /FontName /HeiseiKakuGo-W5 /Flags 4 "
-		    "/FontBBox [-92 -250 1010 922] /ItalicAngle 0 /Ascent 752 /Descent -221 "
-		    "/CapHeight 737 /XHeight 553 /StemV 116 /Style << /Panose <0801020B0600000000000000> >> >>\n"
-		    "endobj\n");
+	w_printf(w, ATTACH_PDF_FONT_DESCRIPTOR "\nendobj\n");
 	w_tounicode(w, l->used_hi);
 	w_obj(w, OBJ_INFO);
 	w_printf(w, "<< /Producer (Kunren)");

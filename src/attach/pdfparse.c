@@ -16,8 +16,8 @@
 #include "attach/attach_int.h"
 
 #define NEST_MAX 64          /* arrays and dictionaries inside each other */
-#define SECTIONS_MAX 64      /* cross-reference sections followed through /Prev */
-#define INFLATE_MAX ((size_t)32 << 20)
+#define INFLATE_MAX ((size_t)32 << 20) /* one stream; all of them: PDF_INFLATE_BUDGET */
+#define PDF_MSG_BUDGET "the PDF's compressed cross-reference and object streams unpack to more than 64 MiB"
 
 static bool pdf_ws(char c)
 {
@@ -145,27 +145,38 @@ int attach__pdf_value(struct slice s, size_t *pos, struct slice *ret)
 	return value_at(s, pos, ret, 0);
 }
 
+int attach__pdf_dict_next(struct slice dict, size_t *pos, struct slice *ret_key, struct slice *ret_value)
+{
+	size_t i = *pos;
+
+	if (i == 0) {
+		attach__pdf_skip_ws(dict, &i);
+		if (i + 1 >= dict.len || dict.p[i] != '<' || dict.p[i + 1] != '<')
+			return -EINVAL;
+		i += 2;
+	}
+	attach__pdf_skip_ws(dict, &i);
+	if (i + 1 < dict.len && dict.p[i] == '>' && dict.p[i + 1] == '>')
+		return 0;
+	if (i >= dict.len || dict.p[i] != '/' || value_at(dict, &i, ret_key, 1) < 0 ||
+	    value_at(dict, &i, ret_value, 1) < 0)
+		return -EINVAL;
+	*pos = i;
+	return 1;
+}
+
 int attach__pdf_dict_get(struct slice dict, const char *key, struct slice *ret)
 {
 	size_t i = 0;
+	struct slice k, v;
+	int r;
 
-	attach__pdf_skip_ws(dict, &i);
-	if (i + 1 >= dict.len || dict.p[i] != '<' || dict.p[i + 1] != '<')
-		return -EINVAL;
-	i += 2;
-	for (;;) {
-		struct slice k, v;
-		attach__pdf_skip_ws(dict, &i);
-		if (i + 1 < dict.len && dict.p[i] == '>' && dict.p[i + 1] == '>')
-			return -ENOENT;
-		if (i >= dict.len || dict.p[i] != '/' || value_at(dict, &i, &k, 1) < 0 ||
-		    value_at(dict, &i, &v, 1) < 0)
-			return -EINVAL;
+	while ((r = attach__pdf_dict_next(dict, &i, &k, &v)) > 0)
 		if (k.len - 1 == strlen(key) && !memcmp(k.p + 1, key, k.len - 1)) {
 			*ret = v;
 			return 0;
 		}
-	}
+	return r < 0 ? r : -ENOENT;
 }
 
 static bool parse_u64(struct slice v, uint64_t max, uint64_t *ret)
@@ -212,7 +223,10 @@ static bool is_name(struct slice v, const char *name)
 
 /* ---- streams ------------------------------------------------------------- */
 
-static int inflate_all(struct slice in, struct buf *out)
+/* Inflates in into out, stopping once `want` bytes came out (the rest of
+ * the stream is never looked at) and counting against the parse's budget:
+ * 64 sections of 32 MiB each would otherwise cost seconds per parse. */
+static int inflate_all(struct pdf *p, struct slice in, size_t want, struct buf *out)
 {
 	z_stream zs = { 0 };
 	unsigned char chunk[16384];
@@ -223,16 +237,27 @@ static int inflate_all(struct slice in, struct buf *out)
 	zs.next_in = (unsigned char *)(uintptr_t)in.p;
 	zs.avail_in = in.len > UINT_MAX ? UINT_MAX : (unsigned)in.len;
 	do {
+		size_t room = want - out->len, left = PDF_INFLATE_BUDGET - p->inflated;
+		if (left == 0) {
+			p->over_budget = true;
+			r = Z_MEM_ERROR;
+			break;
+		}
+		room = room < sizeof(chunk) ? room : sizeof(chunk);
+		room = room < left ? room : left;
 		zs.next_out = chunk;
-		zs.avail_out = sizeof(chunk);
+		zs.avail_out = (unsigned)room;
 		r = inflate(&zs, Z_NO_FLUSH);
 		if (r != Z_OK && r != Z_STREAM_END)
 			break;
-		size_t n = sizeof(chunk) - zs.avail_out;
+		size_t n = room - zs.avail_out;
+		p->inflated += n;
 		if (out->len + n > INFLATE_MAX || buf_append(out, chunk, n) < 0) {
 			r = Z_MEM_ERROR;
 			break;
 		}
+		if (out->len == want)
+			break; /* all that is needed: r is Z_OK or Z_STREAM_END */
 	} while (r != Z_STREAM_END && (zs.avail_in || zs.avail_out == 0));
 	inflateEnd(&zs);
 	/* a stream cut short still gives what it had: writers are sloppy here */
@@ -279,9 +304,9 @@ static int unpredict(struct buf *b, uint64_t cols, uint64_t bpp)
 
 static int object_at(struct pdf *p, uint64_t off, uint32_t num, struct slice *ret_value, size_t *ret_end);
 
-/* The decoded data of the stream whose dictionary is dict and which starts
- * after `end` in the file (just past the dictionary). */
-static int stream_data(struct pdf *p, struct slice dict, size_t end, struct buf *out)
+/* Where the data of the stream whose dictionary is dict starts (after `end`
+ * in the file, just past the dictionary) and how long it is. */
+static int stream_extent(struct pdf *p, struct slice dict, size_t end, struct slice *ret)
 {
 	struct slice f = p->file, v;
 	size_t i = end;
@@ -306,8 +331,18 @@ static int stream_data(struct pdf *p, struct slice dict, size_t end, struct buf 
 	}
 	if (!parse_u64(v, f.len, &len) || len > f.len - i)
 		return -EINVAL;
-	struct slice data = { f.p + i, (size_t)len };
+	*ret = (struct slice){ f.p + i, (size_t)len };
+	return 0;
+}
 
+/* The decoded data of the stream whose dictionary is dict and which starts
+ * after `end` in the file, at most `want` bytes of it (SIZE_MAX: all). */
+static int stream_data(struct pdf *p, struct slice dict, size_t end, size_t want, struct buf *out)
+{
+	struct slice data, v;
+
+	if (stream_extent(p, dict, end, &data) < 0)
+		return -EINVAL;
 	buf_reset(out);
 	if (attach__pdf_dict_get(dict, "Filter", &v) == 0) {
 		if (v.len && v.p[0] == '[') {
@@ -322,8 +357,6 @@ static int stream_data(struct pdf *p, struct slice dict, size_t end, struct buf 
 		}
 		if (!is_name(v, "FlateDecode") && !is_name(v, "Fl"))
 			return -EINVAL;
-		if (inflate_all(data, out) < 0)
-			return -EINVAL;
 		struct slice parms;
 		uint64_t pred = 1, cols = 1, colors = 1, bpc = 8;
 		if (attach__pdf_dict_get(dict, "DecodeParms", &parms) == 0 && parms.len && parms.p[0] == '<') {
@@ -332,12 +365,20 @@ static int stream_data(struct pdf *p, struct slice dict, size_t end, struct buf 
 			dict_u64(parms, "Colors", 32, &colors);
 			dict_u64(parms, "BitsPerComponent", 16, &bpc);
 		}
+		if (pred != 1 && pred < 10)
+			return -EINVAL; /* TIFF predictor: not used for xref or object streams */
+		uint64_t rowlen = (cols * colors * bpc + 7) / 8;
+		size_t raw = want;
+		/* with PNG predictors each row of rowlen bytes costs one more */
+		if (pred >= 10 && want != SIZE_MAX && rowlen)
+			raw = (size_t)((want + rowlen - 1) / rowlen * (rowlen + 1));
+		/* all of it: one byte past the cap is the error */
+		if (inflate_all(p, data, raw <= INFLATE_MAX ? raw : INFLATE_MAX + 1, out) < 0)
+			return -EINVAL;
 		if (pred >= 10) {
 			uint64_t bpp = colors * bpc / 8;
-			if (unpredict(out, (cols * colors * bpc + 7) / 8, bpp ? bpp : 1) < 0)
+			if (unpredict(out, rowlen, bpp ? bpp : 1) < 0)
 				return -EINVAL;
-		} else if (pred != 1) {
-			return -EINVAL; /* TIFF predictor: not used for xref or object streams */
 		}
 	} else if (buf_append(out, data.p, data.len) < 0) {
 		return -E2BIG;
@@ -387,7 +428,8 @@ static int object_in_stream(struct pdf *p, uint32_t stm, uint32_t idx, uint32_t 
 		struct slice dict;
 		size_t end;
 		p->stm_num = 0;
-		if (object_at(p, p->xref[stm].off, stm, &dict, &end) < 0 || stream_data(p, dict, end, &p->stm) < 0)
+		if (object_at(p, p->xref[stm].off, stm, &dict, &end) < 0 ||
+		    stream_data(p, dict, end, SIZE_MAX, &p->stm) < 0)
 			return -EINVAL;
 		p->stm_num = stm;
 	}
@@ -541,9 +583,6 @@ static int read_stream(struct pdf *p, size_t i, bool first, struct slice *ret_tr
 	uint64_t row = w[0] + w[1] + w[2], size;
 	if (!row || !dict_u64(dict, "Size", PDF_OBJECTS_MAX, &size))
 		return -EINVAL;
-	_cleanup_buf_ struct buf data = BUF_INIT(INFLATE_MAX + 1);
-	if (stream_data(p, dict, end, &data) < 0)
-		return -EINVAL;
 	struct slice index;
 	char dflt[48];
 	if (attach__pdf_dict_get(dict, "Index", &index) < 0) {
@@ -551,6 +590,22 @@ static int read_stream(struct pdf *p, size_t i, bool first, struct slice *ret_tr
 		index = (struct slice){ dflt, (size_t)n };
 	}
 	if (!index.len || index.p[0] != '[')
+		return -EINVAL;
+	/* the rows /Index asks for: inflate that much and no more */
+	uint64_t rows = 0;
+	for (size_t ii = 1;;) {
+		struct slice e;
+		uint64_t start, count;
+		attach__pdf_skip_ws(index, &ii);
+		if (ii < index.len && index.p[ii] == ']')
+			break;
+		if (value_at(index, &ii, &e, 1) < 0 || !parse_u64(e, PDF_OBJECTS_MAX, &start) ||
+		    value_at(index, &ii, &e, 1) < 0 || !parse_u64(e, PDF_OBJECTS_MAX, &count) ||
+		    (rows += count) > PDF_OBJECTS_MAX)
+			return -EINVAL;
+	}
+	_cleanup_buf_ struct buf data = BUF_INIT(INFLATE_MAX + 1);
+	if (!rows || stream_data(p, dict, end, (size_t)(rows * row), &data) < 0)
 		return -EINVAL;
 	const unsigned char *d = (const unsigned char *)data.p;
 	size_t at = 0, ii = 1;
@@ -592,17 +647,16 @@ static int read_stream(struct pdf *p, size_t i, bool first, struct slice *ret_tr
 /* Reads the section at off and, through /XRefStm and /Prev, the older ones. */
 static int read_sections(struct pdf *p, uint64_t off, const char **ret_msg)
 {
-	uint64_t seen[SECTIONS_MAX];
-	size_t nseen = 0;
+	uint64_t *seen = p->sections;
 	bool first = true;
 
 	while (off) {
-		if (off >= p->file.len || nseen == SECTIONS_MAX)
+		if (off >= p->file.len || p->nsections == PDF_SECTIONS_MAX)
 			goto bad;
-		for (size_t k = 0; k < nseen; k++)
+		for (size_t k = 0; k < p->nsections; k++)
 			if (seen[k] == off)
 				goto bad; /* a /Prev loop */
-		seen[nseen++] = off;
+		seen[p->nsections++] = off;
 
 		struct slice trailer;
 		size_t i = (size_t)off;
@@ -640,7 +694,8 @@ static int read_sections(struct pdf *p, uint64_t off, const char **ret_msg)
 	}
 	return 0;
 bad:
-	*ret_msg = "the PDF cross-reference (startxref, xref table or xref stream) is damaged";
+	*ret_msg = p->over_budget ? PDF_MSG_BUDGET
+				  : "the PDF cross-reference (startxref, xref table or xref stream) is damaged";
 	return -EINVAL;
 }
 
@@ -681,7 +736,7 @@ int attach__pdf_open(struct slice file, struct pdf *p, const char **ret_msg)
 		*ret_msg = "the PDF cross-reference (startxref, xref table or xref stream) is damaged";
 		return -EINVAL;
 	}
-	return 0;
+	return attach__pdf_active(p, ret_msg);
 }
 
 void attach__pdf_release(struct pdf *p)
@@ -692,7 +747,34 @@ void attach__pdf_release(struct pdf *p)
 	buf_release(&p->stm);
 }
 
+static int page_tree(struct pdf *p, struct pdf_ref *ret_ref, struct buf *ret_dict, const char **ret_msg);
+
+/* A stream object (its dictionary followed by "stream"): never a catalog or
+ * a page, and the injector rewrites those two as plain dictionaries — an
+ * object stream posing as one would lose its objects. */
+static bool is_stream(struct pdf *p, struct pdf_ref ref)
+{
+	struct slice v;
+	size_t end;
+	if (ref.num >= p->size || p->xref[ref.num].type != 1 || object_at(p, p->xref[ref.num].off, ref.num, &v, &end) < 0)
+		return false;
+	attach__pdf_skip_ws(p->file, &end);
+	return end + 6 <= p->file.len && !memcmp(p->file.p + end, "stream", 6);
+}
+
 int attach__pdf_first_page(struct pdf *p, struct pdf_ref *ret_ref, struct buf *ret_dict, const char **ret_msg)
+{
+	int r = page_tree(p, ret_ref, ret_dict, ret_msg);
+	if (r == 0 && (is_stream(p, p->root) || is_stream(p, *ret_ref))) {
+		*ret_msg = "the PDF's catalog or first page is a stream, not a dictionary";
+		return -EINVAL;
+	}
+	if (r == -EINVAL && p->over_budget)
+		*ret_msg = PDF_MSG_BUDGET;
+	return r;
+}
+
+static int page_tree(struct pdf *p, struct pdf_ref *ret_ref, struct buf *ret_dict, const char **ret_msg)
 {
 	_cleanup_buf_ struct buf node = BUF_INIT(ATTACH_PART_MAX);
 	struct pdf_ref ref = p->root;
@@ -728,4 +810,200 @@ int attach__pdf_first_page(struct pdf *p, struct pdf_ref *ret_ref, struct buf *r
 	}
 	*ret_msg = "the PDF's page tree is damaged";
 	return -EINVAL;
+}
+
+/* ---- active content -------------------------------------------------------- */
+
+static int hex_digit(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+bool attach__pdf_name(struct slice s, size_t *pos, char *out, size_t outlen)
+{
+	size_t i = *pos + 1, end = regular_end(s, i), n = 0;
+	bool ok = true;
+
+	for (; i < end; i++) {
+		char c = s.p[i];
+		if (c == '#') {
+			/* "#xx": two hex digits; PDF 1.1 writers left lone '#' as is */
+			int hi = i + 2 < end ? hex_digit(s.p[i + 1]) : -1;
+			int lo = hi >= 0 ? hex_digit(s.p[i + 2]) : -1;
+			if (hi >= 0 && lo >= 0) {
+				c = (char)(hi << 4 | lo);
+				i += 2;
+			}
+		}
+		if (n + 1 >= outlen)
+			ok = false;
+		else
+			out[n++] = c;
+	}
+	out[n < outlen ? n : outlen - 1] = '\0';
+	*pos = end;
+	return ok;
+}
+
+/* The names that make a PDF do something beyond showing pages, each with
+ * its refusal. */
+static const struct {
+	const char *name;
+	const char *msg;
+} active_names[] = {
+	{ "JavaScript", "PDF contains JavaScript (/JavaScript): not accepted" },
+	{ "JS", "PDF contains JavaScript (/JS): not accepted" },
+	{ "Launch", "PDF contains a launch action (/Launch), which starts programs: not accepted" },
+	{ "EmbeddedFiles", "PDF contains embedded files (/EmbeddedFiles): not accepted" },
+	{ "EmbeddedFile", "PDF contains an embedded file (/EmbeddedFile): not accepted" },
+	{ "EF", "PDF contains an embedded file (/EF): not accepted" },
+	{ "FileAttachment", "PDF contains a file attachment (/FileAttachment): not accepted" },
+	{ "GoToE", "PDF contains an action opening an embedded document (/GoToE): not accepted" },
+	{ "GoToR", "PDF contains an action opening another file (/GoToR): not accepted" },
+	{ "SubmitForm", "PDF contains a form that submits data (/SubmitForm): not accepted" },
+	{ "ImportData", "PDF contains an action importing data (/ImportData): not accepted" },
+	{ "RichMedia", "PDF contains rich media (/RichMedia): not accepted" },
+	{ "XFA", "PDF contains an XFA form, which can run scripts (/XFA): not accepted" },
+};
+
+/* Every name in s[from, to): the first active one refuses. */
+static int scan_names(struct slice s, size_t from, size_t to, const char **ret_msg)
+{
+	struct slice part = { s.p, to };
+	char name[32];
+
+	for (size_t i = from; i < to;) {
+		const char *slash = memchr(s.p + i, '/', to - i);
+		if (!slash)
+			break;
+		i = (size_t)(slash - s.p);
+		if (!attach__pdf_name(part, &i, name, sizeof(name)))
+			continue; /* longer than any we look for */
+		for (size_t k = 0; k < ARRAY_SIZE(active_names); k++)
+			if (!strcmp(name, active_names[k].name)) {
+				*ret_msg = active_names[k].msg;
+				return -EINVAL;
+			}
+	}
+	return 0;
+}
+
+struct range {
+	uint64_t a, b;
+};
+
+static int cmp_u64(const void *x, const void *y)
+{
+	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+	return a < b ? -1 : a > b;
+}
+
+static int cmp_range(const void *x, const void *y)
+{
+	return cmp_u64(&((const struct range *)x)->a, &((const struct range *)y)->a);
+}
+
+/* An object that starts at off with some number: its value's extent and, for
+ * a stream, its data's. */
+static bool object_extent(struct pdf *p, uint64_t off, size_t *ret_end, struct range *ret_data)
+{
+	struct slice f = p->file, v, data;
+	size_t i = (size_t)off, a, end;
+	uint64_t num;
+
+	attach__pdf_skip_ws(f, &i);
+	a = i;
+	i = regular_end(f, i);
+	if (!parse_u64((struct slice){ f.p + a, i - a }, PDF_OBJECTS_MAX, &num) ||
+	    object_at(p, off, (uint32_t)num, &v, &end) < 0)
+		return false;
+	*ret_end = end;
+	*ret_data = (struct range){ 0, 0 };
+	if (v.len && v.p[0] == '<' && stream_extent(p, v, end, &data) == 0)
+		*ret_data = (struct range){ (uint64_t)(data.p - f.p), (uint64_t)(data.p - f.p) + data.len };
+	return true;
+}
+
+int attach__pdf_active(struct pdf *p, const char **ret_msg)
+{
+	struct slice f = p->file;
+	size_t n = 0, nr = 0;
+	int r = 0;
+
+	/*
+	 * The file's bytes are read as a viewer reads them, minus stream data
+	 * (compressed bytes would match a short name like /JS by chance): the
+	 * data of a stream is skipped only when it is one the cross-reference
+	 * leads to and no object or section the cross-reference knows starts
+	 * inside it — a /Length stretched over a hidden object hides nothing.
+	 * Names inside strings count too: a false alarm on "(/JS)" beats
+	 * trusting a string's extent in bytes a viewer never parses.
+	 */
+	_cleanup_free_ uint64_t *offs = xcalloc((size_t)p->size + PDF_SECTIONS_MAX, sizeof(*offs));
+	for (uint32_t k = 0; k < p->size; k++)
+		if (p->xref[k].type == 1 && p->xref[k].off < f.len)
+			offs[n++] = p->xref[k].off;
+	for (size_t k = 0; k < p->nsections; k++)
+		offs[n++] = p->sections[k];
+	qsort(offs, n, sizeof(*offs), cmp_u64);
+
+	_cleanup_free_ struct range *skip = xcalloc(n ? n : 1, sizeof(*skip));
+	size_t done = 0; /* objects starting before this were inside one already read: linear, not n × file */
+	for (size_t k = 0; k < n; k++) {
+		size_t end;
+		struct range d;
+		if (offs[k] < done || (k && offs[k] == offs[k - 1]) || !object_extent(p, offs[k], &end, &d))
+			continue;
+		done = end;
+		if (d.b > d.a) {
+			/* the first known offset after the data's start must be past its end */
+			size_t lo = k + 1, hi = n;
+			while (lo < hi) {
+				size_t mid = lo + (hi - lo) / 2;
+				if (offs[mid] < d.a)
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+			if (lo == n || offs[lo] >= d.b)
+				skip[nr++] = d;
+			done = d.b > done ? d.b : done;
+		}
+	}
+	qsort(skip, nr, sizeof(*skip), cmp_range);
+	uint64_t at = 0;
+	for (size_t k = 0; k <= nr && r == 0; k++) {
+		uint64_t to = k < nr ? skip[k].a : f.len;
+		if (to > at)
+			r = scan_names(f, (size_t)at, (size_t)to, ret_msg);
+		if (k < nr && skip[k].b > at)
+			at = skip[k].b;
+	}
+	if (r < 0)
+		return r;
+
+	/* object streams: each one the cross-reference uses, unpacked once */
+	_cleanup_free_ uint8_t *seen = xcalloc((size_t)p->size / 8 + 1, 1);
+	_cleanup_buf_ struct buf data = BUF_INIT(INFLATE_MAX + 1);
+	for (uint32_t k = 0; k < p->size; k++) {
+		if (p->xref[k].type != 2)
+			continue;
+		uint64_t stm = p->xref[k].off;
+		if (stm < p->size && seen[stm / 8] & (1u << (stm % 8)))
+			continue;
+		struct slice dict;
+		size_t end;
+		if (stm < p->size)
+			seen[stm / 8] |= (uint8_t)(1u << (stm % 8));
+		if (stm >= p->size || p->xref[stm].type != 1 || object_at(p, p->xref[stm].off, (uint32_t)stm, &dict, &end) < 0 ||
+		    stream_data(p, dict, end, SIZE_MAX, &data) < 0) {
+			/* one we cannot read is one we cannot vouch for */
+			*ret_msg = p->over_budget ? PDF_MSG_BUDGET
+						  : "an object stream of the PDF does not unpack: it cannot be checked";
+			return -EINVAL;
+		}
+		if (scan_names(buf_slice(&data), 0, data.len, ret_msg) < 0)
+			return -EINVAL;
+	}
+	return 0;
 }

@@ -3,10 +3,11 @@
  * gallery, and the HTML rewriting a training mail needs.
  *
  * Template syntax: {{姓}} {{名}} {{メールアドレス}} {{部署}} {{役職}} {{項目}}
- * {{項目2}} {{項目3}} {{URL}} {{送信元名}} {{送信元アドレス}} {{送信日}}, and the
- * English aliases {{last_name}} {{first_name}} {{email}} {{department}}
- * {{position}} {{field1}} {{field2}} {{field3}} {{url}} {{sender_name}}
- * {{sender_email}} {{send_date}}.  Spaces inside the braces are allowed.
+ * {{項目2}} {{項目3}} {{URL}} {{送信元名}} {{送信元アドレス}} {{送信日}}
+ * {{パスワード}} {{報告URL}}, and the English aliases {{last_name}}
+ * {{first_name}} {{email}} {{department}} {{position}} {{field1}} {{field2}}
+ * {{field3}} {{url}} {{sender_name}} {{sender_email}} {{send_date}}
+ * {{password}} {{report_url}}.  Spaces inside the braces are allowed.
  * A filter "|url" ({{メールアドレス|url}}) percent-encodes the value before
  * the context's own escaping, for values placed inside a URL.
  */
@@ -20,6 +21,7 @@ enum merge_field {
 	MF_FIELD1, MF_FIELD2, MF_FIELD3, MF_URL, MF_SENDER_NAME, MF_SENDER_EMAIL,
 	MF_SEND_DATE,
 	MF_PASSWORD,    /* the target's password of a password zip (content_zip_password) */
+	MF_REPORT_URL,  /* the target's report link <tracker>/r/<rid> (報告, a link, not a click) */
 	MF__COUNT
 };
 
@@ -54,6 +56,8 @@ bool content_template_uses(struct slice tmpl, enum merge_field field);
 
 /* Copies html to out with the href of every <a> whose target is http(s)
  * or {{URL}}-rendered replaced by `click_url` (HTML-escaped) with l=i.n
+ * — except links to the tracker's own report path (click_url's base with
+ * /r/ for /c/: a rendered {{報告URL}}), which must stay report links —
  * added (link i of n, from 1), a hidden link (l=0.n) no person can see and
  * an invisible 1x1 <img src="open_url"> placed just before </body> (or at
  * the end).  Non-link content is untouched.  A NULL click_url leaves links
@@ -137,9 +141,20 @@ int content_mail_review(struct buf *out, const struct mail_review *m);
 struct campaign;
 struct target;
 /* Fills vars from the target's person fields, the campaign's sender, the
- * send date (in zone) and url; strings live in `a`. */
+ * send date (in zone) and url, the target's click URL <tracker>/c/<rid>
+ * (track_click_url); the report URL {{報告URL}} is made from it:
+ * <tracker>/r/<rid>.  Strings live in `a`. */
 void content_merge_vars(const struct campaign *c, const struct target *t, const char *url,
 			const struct tz *zone, struct arena *a, struct merge_vars *ret);
+/* The merge values of a made-up target (山田 太郎, 営業部 …) for previews
+ * and sample files, made by content_merge_vars so that every field a real
+ * mail gets has a sample too: {{URL}} is <tracker_url>/c/<rid>, {{報告URL}}
+ * <tracker_url>/r/<rid>, {{パスワード}} the rid's zip password.  rid must
+ * not be a real rid's length (e.g. "PREVIEW", "sample"): the tracker knows
+ * no target by it, so following the sample links records nothing.
+ * sender_name NULL or "": 情報システム部.  Strings live in `a` (sample.c). */
+void content_sample_vars(const char *tracker_url, const char *rid, const char *sender_name,
+			 struct arena *a, struct merge_vars *ret);
 
 /* ---- documents (pdf.c) and education material (education.c, SPEC D9) ---- */
 

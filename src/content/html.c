@@ -151,11 +151,15 @@ static void tag_parse(struct slice s, size_t pos, struct html_tag *tag)
 	tag->stop = s.len;
 }
 
-/* True for an href a click should be tracked on: http(s) or {{URL}}. */
-static bool href_tracked(struct slice href)
+/* True for an href a click should be tracked on: http(s) or {{URL}}, but
+ * not the tracker's report link (`report`, its "<tracker>/r/" prefix; NULL
+ * when unknown): a report turned into a click would record a click. */
+static bool href_tracked(struct slice href, const char *report)
 {
 	enum merge_field f;
 	href = slice_trim(href);
+	if (report && starts_nocase(href, 0, report))
+		return false;
 	if (starts_nocase(href, 0, "http://") || starts_nocase(href, 0, "https://"))
 		return true;
 	if (href.len < 4 || !slice_starts_with(href, "{{") ||
@@ -195,6 +199,7 @@ struct html_track {
 	struct slice in;
 	struct buf *out;
 	const char *click_url;
+	const char *report;   /* "<tracker>/r/" beside click_url's "<tracker>/c/"; NULL: none */
 	size_t body_at;       /* in out: where the last </body> starts */
 	bool has_body;
 	bool counting;        /* the first pass: count the links, write nothing */
@@ -227,7 +232,7 @@ static int track_start_tag(struct html_track *t, size_t pos, size_t *ret_pos)
 
 	tag_parse(t->in, pos, &tag);
 	bool link = slice_eq_nocase(tag.name, "a") || slice_eq_nocase(tag.name, "area");
-	if (tag.closed && link && tag.has_href && t->click_url && href_tracked(tag.href)) {
+	if (tag.closed && link && tag.has_href && t->click_url && href_tracked(tag.href, t->report)) {
 		t->link++;
 		r = copy(t, pos, tag.href_start);
 		if (r == 0 && !t->counting)
@@ -321,6 +326,14 @@ int content_html_track(struct buf *out, struct slice html, const char *click_url
 	_cleanup_buf_ struct buf tmp = BUF_INIT(out->max);
 	struct html_track t = { .in = html, .out = &tmp, .click_url = click_url, .counting = true };
 	size_t mark = out->len;
+	_cleanup_free_ char *report = NULL;
+	const char *c = NULL;
+	for (const char *p = click_url; p && (p = strstr(p, "/c/")); p++)
+		c = p;
+	if (c) {
+		report = xasprintf("%.*s/r/", (int)(c - click_url), click_url);
+		t.report = report;
+	}
 
 	/* Twice: each link's l says how many there are. */
 	int r = click_url ? track_scan(&t) : 0;

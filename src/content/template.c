@@ -28,7 +28,8 @@ static const struct {
 	{ "sender_name", MF_SENDER_NAME }, { "送信元アドレス", MF_SENDER_EMAIL },
 	{ "sender_email", MF_SENDER_EMAIL }, { "送信日", MF_SEND_DATE },
 	{ "send_date", MF_SEND_DATE },    { "パスワード", MF_PASSWORD },
-	{ "password", MF_PASSWORD },
+	{ "password", MF_PASSWORD },      { "報告URL", MF_REPORT_URL },
+	{ "report_url", MF_REPORT_URL },
 };
 
 /* One step of the scanner: literal text, then optionally a field. */

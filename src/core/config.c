@@ -69,6 +69,13 @@ const struct config_option config_options[] = {
 	  "The tracker closes a connection idle (or sending too slowly) for this many seconds." },
 	{ "report_poll_seconds", CONFIG_INT, S(report_poll_seconds), "60", 1, 86400, "KUNREN_REPORT_POLL_SECONDS",
 	  "How often each tenant's report mailbox is read over IMAP for reported drill mails (報告)." },
+	{ "report_imap_allow_plain", CONFIG_BOOL, S(report_imap_allow_plain), "false", 0, 1,
+	  "KUNREN_REPORT_IMAP_ALLOW_PLAIN",
+	  "Whether tenants may set a report mailbox with security none (password and mail in clear)." },
+	{ "report_imap_allow_private", CONFIG_BOOL, S(report_imap_allow_private), "false", 0, 1,
+	  "KUNREN_REPORT_IMAP_ALLOW_PRIVATE",
+	  "Whether report mailboxes may be on loopback, private or link-local addresses (this server's "
+	  "own network). Off: a tenant's settings cannot make the server connect there." },
 	{ "log_level", CONFIG_STRING, S(log_level), "info", 0, 0, "KUNREN_LOG_LEVEL",
 	  "debug, info, warn or error." },
 };

@@ -178,6 +178,8 @@ struct config {
 	int64_t clock_offset_seconds;  /* tests only: shifts the tenant-deletion job's clock */
 	int64_t smtp_connections, smtp_per_connection, smtp_retries, smtp_retry_seconds;
 	int64_t report_poll_seconds;   /* 報告: how often report mailboxes are read */
+	bool report_imap_allow_plain;   /* 報告: report mailboxes may use security "none" */
+	bool report_imap_allow_private; /* 報告: ... and loopback/private/link-local addresses */
 	char *trusted_proxies;           /* tracker: peers whose X-Forwarded-For is believed */
 	int64_t tracker_timeout_seconds; /* tracker: idle connections are closed after this */
 	char *uap_regexes;       /* uap-core's regexes.yaml, for user agents */

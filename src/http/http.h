@@ -68,6 +68,8 @@ struct http_server_options {
 	size_t connection_memory;  /* per-connection pool: request line + headers must fit
 				    * (else MHD answers 414 or 431 itself); 0: 64 KiB */
 	size_t max_uri;            /* longer request targets get 414; 0: only the pool's limit */
+	unsigned connection_limit; /* connections at once (streams hold theirs); 0: 1000 */
+	unsigned per_ip_limit;     /* connections at once from one address; 0: no limit */
 };
 
 /* Starts listening at once.  On failure returns NULL and *ret_err (caller frees). */

@@ -19,6 +19,7 @@
 #define HTTP_ARENA_EXTRA ((size_t)1 << 20)       /* arena = largest body + this */
 #define HTTP_CONNECTION_TIMEOUT 30u              /* seconds of inactivity */
 #define HTTP_CONNECTION_MEMORY ((size_t)64 << 10) /* MHD's per-connection pool */
+#define HTTP_CONNECTION_LIMIT 1000u              /* below the usual 1024 open files */
 #define HTTP_RESPONSE_MAX BUF_MAX_DEFAULT
 #define HTTP_DISCARD_MAX ((size_t)16 << 20)     /* body bytes dropped after 413 */
 #define HTTP_MAX_SEGMENTS 32                     /* segments in a route pattern */
@@ -36,6 +37,7 @@ struct http_server {
 	unsigned timeout;
 	size_t connection_memory;
 	size_t max_uri;
+	unsigned connection_limit, per_ip_limit;
 	pthread_mutex_t log_lock;
 	char last_error[256]; /* MHD's latest message, for start-up failures */
 };
@@ -646,6 +648,8 @@ static struct MHD_Daemon *server_start(struct http_server *s, union sockaddr_any
 				MHD_OPTION_ARRAY, pool,
 				MHD_OPTION_CONNECTION_TIMEOUT, s->timeout,
 				MHD_OPTION_CONNECTION_MEMORY_LIMIT, s->connection_memory,
+				MHD_OPTION_CONNECTION_LIMIT, s->connection_limit,
+				MHD_OPTION_PER_IP_CONNECTION_LIMIT, s->per_ip_limit,
 				MHD_OPTION_URI_LOG_CALLBACK, request_begin, s,
 				MHD_OPTION_NOTIFY_COMPLETED, request_end, s,
 				MHD_OPTION_END);
@@ -678,6 +682,8 @@ struct http_server *http_server_new(const struct http_server_options *o, char **
 	s->timeout = o->timeout ? o->timeout : HTTP_CONNECTION_TIMEOUT;
 	s->connection_memory = o->connection_memory ? o->connection_memory : HTTP_CONNECTION_MEMORY;
 	s->max_uri = o->max_uri;
+	s->connection_limit = o->connection_limit ? o->connection_limit : HTTP_CONNECTION_LIMIT;
+	s->per_ip_limit = o->per_ip_limit;
 	pthread_mutex_init(&s->log_lock, NULL);
 
 	s->daemon = server_start(s, &addr, o->threads ? o->threads : 1);

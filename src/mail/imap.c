@@ -15,6 +15,10 @@
 #include <pthread.h>
 #include <strings.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <curl/curl.h>
 
 #define REPORT_MAX_RAW ((size_t)64 << 20)
@@ -351,6 +355,9 @@ struct mail_imap {
 	struct buf data;       /* what the last command returned */
 	char errbuf[CURL_ERROR_SIZE];
 	char error[CURL_ERROR_SIZE + 64];
+	char *folder;
+	bool allow_private;
+	bool refused;          /* the last connect went to a private address */
 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -390,6 +397,58 @@ bool mail_imap_folder_valid(const char *f)
 	return true;
 }
 
+/* Loopback, private (RFC 1918, fc00::/7), link-local, CGNAT, unspecified,
+ * multicast and the IETF and benchmark blocks: where a tenant's settings
+ * must not make this server connect (its own services, the cloud's metadata
+ * address).  An IPv6 address that carries an IPv4 one — v4-mapped,
+ * v4-compatible, NAT64 (64:ff9b::/96; the local-use 64:ff9b:1::/48 always,
+ * it is the site's own translator) and 6to4 (2002::/16) — is judged by
+ * the IPv4 address it reaches.  Not static: tests/unit and tests/fuzz
+ * call it. */
+bool mail_imap__address_private(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET) {
+		uint32_t a = ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr);
+		return (a >> 24) == 0 || (a >> 24) == 10 || (a >> 24) == 127 || (a >> 16) == 0xa9fe ||
+		       (a >> 20) == 0xac1 || (a >> 16) == 0xc0a8 || (a >> 22) == (100u << 2 | 1) ||
+		       (a >> 8) == 0xc00000 /* 192.0.0.0/24 */ || (a >> 17) == (0xc612u >> 1) /* 198.18/15 */ ||
+		       (a >> 28) >= 0xe;
+	}
+	if (sa->sa_family == AF_INET6) {
+		const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+		static const uint8_t nat64[12] = { 0x00, 0x64, 0xff, 0x9b };
+		static const uint8_t nat64_local[6] = { 0x00, 0x64, 0xff, 0x9b, 0x00, 0x01 };
+		const uint8_t *v4 = NULL;
+		if (IN6_IS_ADDR_V4MAPPED(a) || IN6_IS_ADDR_V4COMPAT(a) || !memcmp(a->s6_addr, nat64, 12))
+			v4 = &a->s6_addr[12];
+		else if (a->s6_addr[0] == 0x20 && a->s6_addr[1] == 0x02)
+			v4 = &a->s6_addr[2];
+		if (v4) {
+			struct sockaddr_in sin = { .sin_family = AF_INET };
+			memcpy(&sin.sin_addr, v4, 4);
+			return mail_imap__address_private((const struct sockaddr *)&sin);
+		}
+		return IN6_IS_ADDR_UNSPECIFIED(a) || IN6_IS_ADDR_LOOPBACK(a) || IN6_IS_ADDR_LINKLOCAL(a) ||
+		       IN6_IS_ADDR_SITELOCAL(a) || IN6_IS_ADDR_MULTICAST(a) || (a->s6_addr[0] & 0xfe) == 0xfc ||
+		       !memcmp(a->s6_addr, nat64_local, 6);
+	}
+	return true; /* anything else (unix sockets): never */
+}
+
+/* CURLOPT_OPENSOCKETFUNCTION: checked on the address libcurl is about to
+ * connect to, after resolving — a name that resolves to a private address
+ * (or changes to one) is refused as well as a literal one. */
+static curl_socket_t open_socket(void *cls, curlsocktype purpose, struct curl_sockaddr *addr)
+{
+	struct mail_imap *m = cls;
+	(void)purpose;
+	if (!m->allow_private && mail_imap__address_private(&addr->addr)) {
+		m->refused = true;
+		return CURL_SOCKET_BAD;
+	}
+	return socket(addr->family, addr->socktype | SOCK_CLOEXEC, addr->protocol);
+}
+
 int mail_imap_new(const struct mail_imap_options *o, struct mail_imap **ret)
 {
 	if (!mail_imap_host_valid(o->host) || o->port < 1 || o->port > 65535 || !mail_imap_folder_valid(o->folder))
@@ -398,6 +457,8 @@ int mail_imap_new(const struct mail_imap_options *o, struct mail_imap **ret)
 	if (curl_init_result != CURLE_OK)
 		return -EIO;
 	struct mail_imap *m = xcalloc(1, sizeof(*m));
+	m->allow_private = o->allow_private;
+	m->folder = xstrdup(o->folder);
 	buf_init(&m->data, IMAP_MAX_MESSAGE);
 	_cleanup_buf_ struct buf url = BUF_INIT(1024);
 	bool v6 = strchr(o->host, ':') != NULL;
@@ -424,6 +485,11 @@ int mail_imap_new(const struct mail_imap_options *o, struct mail_imap **ret)
 	e |= curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, timeout < 15 ? timeout : 15L);
 	e |= curl_easy_setopt(c, CURLOPT_TIMEOUT, timeout);
 	e |= curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	/* a server that trickles: under 1 KiB/s for 30 s fails the command */
+	e |= curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1024L);
+	e |= curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 30L);
+	e |= curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+	e |= curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, m);
 	e |= curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, data_write);
 	e |= curl_easy_setopt(c, CURLOPT_WRITEDATA, &m->data);
 	e |= curl_easy_setopt(c, CURLOPT_ERRORBUFFER, m->errbuf);
@@ -443,6 +509,7 @@ void mail_imap_free(struct mail_imap *m)
 		curl_easy_cleanup(m->curl);
 	buf_release(&m->data);
 	free(m->base);
+	free(m->folder);
 	free(m);
 }
 
@@ -464,8 +531,9 @@ static int curl_errno(CURLcode e)
 		return -ECONNREFUSED;
 	case CURLE_OPERATION_TIMEDOUT:
 		return -ETIMEDOUT;
-	case CURLE_SSL_CONNECT_ERROR:
 	case CURLE_PEER_FAILED_VERIFICATION:
+		return -EKEYREJECTED;
+	case CURLE_SSL_CONNECT_ERROR:
 	case CURLE_USE_SSL_FAILED:
 	case CURLE_SSL_CACERT_BADFILE:
 		return -EPROTO;
@@ -486,6 +554,7 @@ static int imap_run(struct mail_imap *m, const char *url, const char *custom, si
 	buf_init(&m->data, max);
 	m->errbuf[0] = '\0';
 	m->error[0] = '\0';
+	m->refused = false;
 	curl_easy_setopt(m->curl, CURLOPT_URL, url);
 	curl_easy_setopt(m->curl, CURLOPT_CUSTOMREQUEST, custom);
 	CURLcode e = curl_easy_perform(m->curl);
@@ -493,6 +562,8 @@ static int imap_run(struct mail_imap *m, const char *url, const char *custom, si
 	/* libcurl reports a refused SELECT as a refused login */
 	if (r == -EACCES && strstr(m->errbuf, "Select failed"))
 		r = -ENOENT;
+	if (r < 0 && m->refused)
+		r = -EPERM;
 	if (r < 0)
 		snprintf(m->error, sizeof(m->error), "%s", m->errbuf[0] ? m->errbuf : curl_easy_strerror(e));
 	return r;
@@ -504,20 +575,21 @@ int mail_imap_check(struct mail_imap *m)
 	return imap_run(m, m->base, "NOOP", IMAP_MAX_LIST);
 }
 
-int mail_imap_unseen(struct mail_imap *m, size_t max, uint32_t **ret_uids, size_t *ret_n)
+/* The UIDs of "* SEARCH 3 7 9" lines (possibly several) in an answer,
+ * above `after`, at most max, in the server's order.  Words that are not a
+ * UID (a MODSEQ, garbage) are skipped.  Not static: tests/unit and
+ * tests/fuzz call it. */
+void mail_imap__search_parse(struct slice data, uint32_t after, size_t max, uint32_t **ret_uids, size_t *ret_n)
 {
-	int r = imap_run(m, m->base, "UID SEARCH UNSEEN", IMAP_MAX_LIST);
-	if (r < 0)
-		return r;
-	/* "* SEARCH 3 7 9\r\n" (possibly over several untagged lines) */
 	uint32_t *uids = NULL;
 	size_t n = 0, cap = 0;
-	struct slice rest = buf_slice(&m->data);
+	struct slice rest = data;
 	while (rest.len) {
 		struct slice line;
 		rest = slice_cut(rest, '\n', &line);
 		line = slice_trim(line);
-		if (!slice_starts_with(line, "* SEARCH"))
+		/* "* SEARCH" alone or before a space: not "* SEARCHRES 1" */
+		if (!starts_nocase(line.p, line.len, "* SEARCH") || (line.len > 8 && line.p[8] != ' '))
 			continue;
 		line.p += 8;
 		line.len -= 8;
@@ -526,7 +598,7 @@ int mail_imap_unseen(struct mail_imap *m, size_t max, uint32_t **ret_uids, size_
 			line = slice_trim(line);
 			line = slice_cut(line, ' ', &word);
 			int64_t v;
-			if (slice_to_i64(slice_trim(word), 1, UINT32_MAX, &v) < 0)
+			if (slice_to_i64(slice_trim(word), (int64_t)after + 1, UINT32_MAX, &v) < 0)
 				continue;
 			if (n == cap) {
 				cap = cap ? cap * 2 : 64;
@@ -537,6 +609,97 @@ int mail_imap_unseen(struct mail_imap *m, size_t max, uint32_t **ret_uids, size_
 	}
 	*ret_uids = uids;
 	*ret_n = n;
+}
+
+int mail_imap_unseen(struct mail_imap *m, size_t max, uint32_t **ret_uids, size_t *ret_n)
+{
+	int r = imap_run(m, m->base, "UID SEARCH UNSEEN", IMAP_MAX_LIST);
+	if (r < 0)
+		return r;
+	mail_imap__search_parse(buf_slice(&m->data), 0, max, ret_uids, ret_n);
+	return 0;
+}
+
+static int uid_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+int mail_imap_unseen_after(struct mail_imap *m, uint32_t after, size_t max, uint32_t **ret_uids, size_t *ret_n)
+{
+	if (after == UINT32_MAX) {
+		*ret_uids = NULL;
+		*ret_n = 0;
+		return 0;
+	}
+	/* "n:*" always includes the highest UID, even below n: search_parse
+	 * drops what is not above `after`.  SMALLER: a mail too big to read
+	 * is never downloaded, and never asked for again once a later one is
+	 * handled. */
+	_cleanup_free_ char *cmd = xasprintf("UID SEARCH UID %u:* UNSEEN SMALLER %zu", after + 1, IMAP_MAX_MESSAGE);
+	int r = imap_run(m, m->base, cmd, IMAP_MAX_LIST);
+	if (r < 0)
+		return r;
+	mail_imap__search_parse(buf_slice(&m->data), after, SIZE_MAX, ret_uids, ret_n);
+	if (*ret_n > 1)
+		qsort(*ret_uids, *ret_n, sizeof(**ret_uids), uid_cmp);
+	/* a UID twice (a broken or hostile server) would be fetched and
+	 * reported twice: once each */
+	size_t k = 0;
+	for (size_t i = 0; i < *ret_n; i++)
+		if (!k || (*ret_uids)[k - 1] != (*ret_uids)[i])
+			(*ret_uids)[k++] = (*ret_uids)[i];
+	*ret_n = k;
+	if (*ret_n > max)
+		*ret_n = max; /* the lowest: the place moves on in order */
+	return 0;
+}
+
+/* UIDVALIDITY from "* STATUS <mailbox> (... UIDVALIDITY 1700000000 ...)":
+ * the attribute list is the line's last parenthesis (a quoted mailbox name
+ * may hold "(" or even "UIDVALIDITY 1" itself), read as name-value pairs
+ * in any order.  -EIO when there is none, or it is not 1..2^32-1.  Not
+ * static: tests/unit and tests/fuzz call it. */
+int mail_imap__status_uidvalidity(struct slice data, uint32_t *ret)
+{
+	struct slice rest = data;
+	while (rest.len) {
+		struct slice line;
+		rest = slice_cut(rest, '\n', &line);
+		line = slice_trim(line);
+		if (!starts_nocase(line.p, line.len, "* STATUS "))
+			continue;
+		const char *open = memrchr(line.p, '(', line.len);
+		if (!open || line.p[line.len - 1] != ')')
+			continue;
+		struct slice list = { open + 1, (size_t)(line.p + line.len - 1 - (open + 1)) };
+		while ((list = slice_trim(list)).len) {
+			struct slice name, value;
+			list = slice_cut(list, ' ', &name);
+			list = slice_cut(slice_trim(list), ' ', &value);
+			int64_t v;
+			if (name.len != 11 || !starts_nocase(name.p, name.len, "UIDVALIDITY"))
+				continue;
+			if (slice_to_i64(value, 1, UINT32_MAX, &v) < 0)
+				return -EIO;
+			*ret = (uint32_t)v;
+			return 0;
+		}
+	}
+	return -EIO;
+}
+
+int mail_imap_uidvalidity(struct mail_imap *m, uint32_t *ret)
+{
+	_cleanup_free_ char *cmd = xasprintf("STATUS \"%s\" (UIDVALIDITY)", m->folder); /* no " or \ in it */
+	int r = imap_run(m, m->base, cmd, IMAP_MAX_LIST);
+	if (r < 0)
+		return r;
+	if (mail_imap__status_uidvalidity(buf_slice(&m->data), ret) < 0) {
+		snprintf(m->error, sizeof(m->error), "no UIDVALIDITY in the STATUS answer");
+		return -EIO;
+	}
 	return 0;
 }
 

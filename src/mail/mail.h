@@ -171,15 +171,18 @@ struct mail_imap_options {
 	bool verify_tls;
 	const char *user, *password;
 	const char *folder;        /* printable ASCII (mail_imap_folder_valid) */
-	long timeout_seconds;      /* per command; 0: 60 */
+	long timeout_seconds;      /* per command; 0: 60 (and any 30 s under 1 KiB/s fails) */
+	bool allow_private;        /* connect to loopback, private and link-local addresses too */
 };
 
 /* One connection to one folder, kept open between commands (libcurl).  Not
  * thread-safe: one thread uses it.  -EINVAL for a bad host, port or folder.
  * Every other call returns 0 or a negative errno: -EACCES login refused,
  * -ECONNREFUSED / -EHOSTUNREACH / -ETIMEDOUT, -EPROTO TLS, -ENOENT no such
- * folder, -E2BIG a mail over 32 MiB, -EIO anything else; mail_imap_error
- * then says what the server or libcurl said. */
+ * folder, -E2BIG a mail over 32 MiB, -EPERM the host's address is
+ * private and allow_private is off, -EIO anything else; mail_imap_error
+ * then says what the server or libcurl said (for the log: it may name
+ * addresses and ports, so not for the API). */
 int mail_imap_new(const struct mail_imap_options *o, struct mail_imap **ret);
 void mail_imap_free(struct mail_imap *m);
 const char *mail_imap_error(const struct mail_imap *m);
@@ -190,6 +193,19 @@ int mail_imap_check(struct mail_imap *m);
 /* UIDs of the folder's unseen mails (UID SEARCH UNSEEN), at most max, in the
  * server's order; *ret_uids is malloc'ed (caller frees; NULL when none). */
 int mail_imap_unseen(struct mail_imap *m, size_t max, uint32_t **ret_uids, size_t *ret_n);
+/* The folder's UIDVALIDITY (STATUS). */
+int mail_imap_uidvalidity(struct mail_imap *m, uint32_t *ret);
+/* UIDs above `after` of unseen mails under 32 MiB (UID SEARCH UID after+1:*
+ * UNSEEN SMALLER ...), ascending, the lowest max of them; *ret_uids as above. */
+int mail_imap_unseen_after(struct mail_imap *m, uint32_t after, size_t max, uint32_t **ret_uids, size_t *ret_n);
+
+/* Inside the IMAP client, declared for its tests and fuzz target: the
+ * UID SEARCH and STATUS answer parsers and the private-address rule of
+ * report_imap_allow_private (struct sockaddr: include <sys/socket.h>). */
+struct sockaddr;
+void mail_imap__search_parse(struct slice data, uint32_t after, size_t max, uint32_t **ret_uids, size_t *ret_n);
+int mail_imap__status_uidvalidity(struct slice data, uint32_t *ret);
+bool mail_imap__address_private(const struct sockaddr *sa);
 /* Appends the whole mail to out.  IMAP marks a fetched mail \Seen: a caller
  * that leaves it alone sets it unseen again. */
 int mail_imap_fetch(struct mail_imap *m, uint32_t uid, struct buf *out);

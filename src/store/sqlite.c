@@ -2093,7 +2093,7 @@ int store_dkim_delete(struct store *s, int64_t id)
 /* ---- share links ---- */
 
 #define SHARE_COLS "id, tenant_id, campaign_id, password_hash, created_at, expires_at, access_count, failures, " \
-	"failures_since, revoked"
+	"failures_since, revoked, exclude"
 
 static void share_read(sqlite3_stmt *st, struct arena *a, struct share_link *l)
 {
@@ -2101,19 +2101,20 @@ static void share_read(sqlite3_stmt *st, struct arena *a, struct share_link *l)
 		.id = col_int(st, 0), .tenant_id = col_int(st, 1), .campaign_id = col_int(st, 2),
 		.password_hash = col_text_null(st, 3, a), .created_at = col_int(st, 4), .expires_at = col_int(st, 5),
 		.access_count = col_int(st, 6), .failures = col_int(st, 7), .failures_since = col_int(st, 8),
-		.revoked = col_int(st, 9) != 0,
+		.revoked = col_int(st, 9) != 0, .exclude = col_int(st, 10) != 0,
 	};
 }
 
 int store_share_create(struct store *s, int64_t tenant_id, int64_t campaign_id,
 		       const unsigned char hash[STORE_HASH_LEN], const char *password_hash, int64_t expires_at,
-		       int64_t *ret_id)
+		       bool exclude, int64_t *ret_id)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	int r = run(&cn, "INSERT INTO share_links (tenant_id, campaign_id, token_hash, password_hash, created_at, "
-			 "expires_at) SELECT ?1, id, ?3, ?4, ?5, ?6 FROM campaigns WHERE tenant_id = ?1 AND id = ?2",
+			 "expires_at, exclude) SELECT ?1, id, ?3, ?4, ?5, ?6, ?7 FROM campaigns WHERE tenant_id = ?1 "
+			 "AND id = ?2",
 		    I(tenant_id), I(campaign_id), B(hash, (size_t)STORE_HASH_LEN), T(password_hash), I(now_unix()),
-		    I(expires_at));
+		    I(expires_at), I(exclude));
 	if (r < 0)
 		return r;
 	if (sqlite3_changes(cn.db) == 0)

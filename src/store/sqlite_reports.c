@@ -7,7 +7,7 @@
 #include "store/sqlite_int.h"
 
 #define MAILBOX_COLS "tenant_id, host, port, security, verify_tls, username, password_sealed, folder, enabled, " \
-	"last_poll_at, last_error, last_reported, last_ignored, updated_at"
+	"last_poll_at, last_error, last_reported, last_ignored, updated_at, uidvalidity, last_uid"
 
 static void mailbox_read(sqlite3_stmt *st, struct arena *a, struct report_mailbox *m)
 {
@@ -16,7 +16,7 @@ static void mailbox_read(sqlite3_stmt *st, struct arena *a, struct report_mailbo
 		.verify_tls = col_int(st, 4) != 0, .username = col_text(st, 5, a), .password_sealed = col_blob(st, 6, a),
 		.folder = col_text(st, 7, a), .enabled = col_int(st, 8) != 0, .last_poll_at = col_int(st, 9),
 		.last_error = col_text(st, 10, a), .last_reported = col_int(st, 11), .last_ignored = col_int(st, 12),
-		.updated_at = col_int(st, 13),
+		.updated_at = col_int(st, 13), .uidvalidity = col_int(st, 14), .last_uid = col_int(st, 15),
 	};
 	if (smtp_security_parse((const char *)sqlite3_column_text(st, 3), &m->security) < 0)
 		m->security = SMTP_SECURITY_TLS;
@@ -42,7 +42,11 @@ int store_report_mailbox_set(struct store *s, const struct report_mailbox *m, in
 		"host = excluded.host, port = excluded.port, security = excluded.security, "
 		"verify_tls = excluded.verify_tls, username = excluded.username, password_sealed = %s, "
 		"folder = excluded.folder, enabled = excluded.enabled, updated_at = excluded.updated_at, "
-		"last_poll_at = 0, last_error = '', last_reported = 0, last_ignored = 0", pw);
+		"last_poll_at = 0, last_error = '', last_reported = 0, last_ignored = 0, "
+		"uidvalidity = CASE WHEN (host, port, username, folder) IS (excluded.host, excluded.port, "
+		"excluded.username, excluded.folder) THEN uidvalidity ELSE 0 END, "
+		"last_uid = CASE WHEN (host, port, username, folder) IS (excluded.host, excluded.port, "
+		"excluded.username, excluded.folder) THEN last_uid ELSE 0 END", pw);
 	return run(&cn, sql, I(m->tenant_id), T(m->host), I(m->port), T(smtp_security_name(m->security)),
 		   I((int64_t)m->verify_tls), T(m->username), B(m->password_sealed.p, m->password_sealed.len),
 		   T(m->folder), I((int64_t)m->enabled), I(now));
@@ -70,6 +74,13 @@ int store_report_mailbox_polled(struct store *s, int64_t tenant_id, int64_t at, 
 	return run(&cn, "UPDATE report_mailboxes SET last_poll_at = ?, last_error = ?, last_reported = ?, "
 			"last_ignored = ? WHERE tenant_id = ?",
 		   I(at), T(error ? error : ""), I(reported), I(ignored), I(tenant_id));
+}
+
+int store_report_mailbox_progress(struct store *s, int64_t tenant_id, int64_t uidvalidity, int64_t last_uid)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	return run(&cn, "UPDATE report_mailboxes SET uidvalidity = ?, last_uid = ? WHERE tenant_id = ?",
+		   I(uidvalidity), I(last_uid), I(tenant_id));
 }
 
 /* ---- live events ---- */
@@ -137,6 +148,11 @@ int store_events_last_id(struct store *s, int64_t campaign_id, int64_t *ret_id)
 
 /* ---- report figures ---- */
 
+/* A report that counts as the target's own: no machine signal, and not an
+ * IMAP report forwarded by someone else (detail "reporter":"other"; such
+ * mails stay in the events for the trainer to see). */
+#define COUNTED "signals = 0 AND coalesce(json_extract(detail, '$.reporter'), '') <> 'other'"
+
 int store_campaign_report_figures(struct store *s, int64_t tenant_id, int64_t campaign_id, struct arena *a,
 				  struct report_figures *ret)
 {
@@ -145,8 +161,8 @@ int store_campaign_report_figures(struct store *s, int64_t tenant_id, int64_t ca
 	struct report_figures f = { 0 };
 	int r = prep(&cn, &st, "SELECT (SELECT count(DISTINCT target_id) FROM events WHERE campaign_id = c.id "
 			       "AND kind = 'sent'), (SELECT count(DISTINCT target_id) FROM events WHERE campaign_id = c.id "
-			       "AND kind = 'reported'), (SELECT coalesce(min(at_ms), 0) FROM events WHERE campaign_id = c.id "
-			       "AND kind = 'reported') FROM campaigns c WHERE c.tenant_id = ? AND c.id = ?",
+			       "AND kind = 'reported' AND " COUNTED "), (SELECT coalesce(min(at_ms), 0) FROM events WHERE campaign_id = c.id "
+			       "AND kind = 'reported' AND " COUNTED ") FROM campaigns c WHERE c.tenant_id = ? AND c.id = ?",
 		     I(tenant_id), I(campaign_id));
 	if (r < 0 || (r = step_row(&cn, st)) < 0)
 		return r;
@@ -159,7 +175,7 @@ int store_campaign_report_figures(struct store *s, int64_t tenant_id, int64_t ca
 	st = NULL;
 	/* each reporter's delay: first report after its own delivery */
 	r = prep(&cn, &dl, "SELECT r.first - s.sent FROM (SELECT target_id, min(at_ms) AS first FROM events "
-			   "WHERE campaign_id = ?1 AND kind = 'reported' GROUP BY target_id) r JOIN (SELECT target_id, "
+			   "WHERE campaign_id = ?1 AND kind = 'reported' AND " COUNTED " GROUP BY target_id) r JOIN (SELECT target_id, "
 			   "min(at_ms) AS sent FROM events WHERE campaign_id = ?1 AND kind = 'sent' GROUP BY target_id) s "
 			   "USING (target_id) ORDER BY 1", I(campaign_id));
 	if (r < 0)

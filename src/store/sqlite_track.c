@@ -23,8 +23,9 @@ int store_target_by_rid(struct store *s, const char *rid, struct arena *a, struc
  * human_ the latest with no signal but hints (REPORT_HINTS: EVS_NO_OPEN)
  * and no part in a link burst (what counts with them excluded, the seconds
  * rule applied when read).
- * ?1 kind, ?2 at_ms, ?3 target id; the signals are read back from the row
- * just inserted, so store_events_add binds nothing more.  A click with
+ * ?1 kind, ?2 at_ms, ?3 target id, ?4 the event's signals, ?5 its campaign
+ * (bound, not read back from the row just inserted: one b-tree look-up
+ * less per event).  A click with
  * EVS_LINK_BURST settles the clicks before it (report_settle_signals): when
  * the human click was one of them, the latest one that was not is looked
  * up again; a clean click is human only when no burst click follows it
@@ -33,24 +34,23 @@ int store_target_by_rid(struct store *s, const char *rid, struct arena *a, struc
  */
 _Static_assert(EVS_PROBES == 3 && EVS_LINK_BURST == 16 && EVS_NO_OPEN == 64 && EVS_BURST_MS == 1000,
 	       "the SQL below");
-#define BURST_AFTER(at) "EXISTS (SELECT 1 FROM events b WHERE b.campaign_id = x.cid AND b.target_id = ?3 " \
+#define BURST_AFTER(at) "EXISTS (SELECT 1 FROM events b WHERE b.campaign_id = ?5 AND b.target_id = ?3 " \
 	"AND b.kind = 'clicked' AND (b.signals & 16) AND b.at_ms BETWEEN " at " AND " at " + 1000)"
-#define LAST_MS_COL(k) "last_" k "_ms = CASE WHEN ?1 = '" k "' AND NOT (x.sig & 3) " \
+#define LAST_MS_COL(k) "last_" k "_ms = CASE WHEN ?1 = '" k "' AND NOT (?4 & 3) " \
 	"THEN max(last_" k "_ms, ?2) ELSE last_" k "_ms END"
-#define HUMAN_MS_COL(k) "human_" k "_ms = CASE WHEN ?1 = '" k "' AND (x.sig & ~64) = 0 " \
+#define HUMAN_MS_COL(k) "human_" k "_ms = CASE WHEN ?1 = '" k "' AND (?4 & ~64) = 0 " \
 	"THEN max(human_" k "_ms, ?2) ELSE human_" k "_ms END"
 #define HUMAN_CLICKED_COL "human_clicked_ms = CASE " \
-	"WHEN ?1 = 'clicked' AND (x.sig & ~64) = 0 AND NOT " BURST_AFTER("?2") " THEN max(human_clicked_ms, ?2) " \
-	"WHEN ?1 = 'clicked' AND (x.sig & 16) AND human_clicked_ms BETWEEN ?2 - 1000 AND ?2 THEN " \
-	"(SELECT coalesce(max(e.at_ms), 0) FROM events e WHERE e.campaign_id = x.cid AND e.target_id = ?3 " \
+	"WHEN ?1 = 'clicked' AND (?4 & ~64) = 0 AND NOT " BURST_AFTER("?2") " THEN max(human_clicked_ms, ?2) " \
+	"WHEN ?1 = 'clicked' AND (?4 & 16) AND human_clicked_ms BETWEEN ?2 - 1000 AND ?2 THEN " \
+	"(SELECT coalesce(max(e.at_ms), 0) FROM events e WHERE e.campaign_id = ?5 AND e.target_id = ?3 " \
 	"AND e.kind = 'clicked' AND (e.signals & ~64) = 0 AND NOT " BURST_AFTER("e.at_ms") ") " \
 	"ELSE human_clicked_ms END"
 #define LAST_MS_UPDATE "UPDATE targets SET " LAST_MS_COL("sent") ", " LAST_MS_COL("opened") ", " \
 	LAST_MS_COL("clicked") ", " LAST_MS_COL("file_opened") ", " LAST_MS_COL("submitted") ", " \
 	LAST_MS_COL("reported") ", " HUMAN_MS_COL("opened") ", " HUMAN_CLICKED_COL ", " \
 	HUMAN_MS_COL("file_opened") ", " HUMAN_MS_COL("submitted") ", " HUMAN_MS_COL("reported") " " \
-	"FROM (SELECT signals AS sig, campaign_id AS cid FROM events WHERE id = last_insert_rowid()) AS x " \
-	"WHERE targets.id = ?3"
+	"WHERE id = ?3"
 
 int store_events_add(struct store *s, const struct event *ev, size_t n)
 {
@@ -90,6 +90,8 @@ int store_events_add(struct store *s, const struct event *ev, size_t n)
 			sqlite3_bind_text(last, 1, event_kind_name(e->kind), -1, SQLITE_STATIC);
 			sqlite3_bind_int64(last, 2, e->at_ms);
 			sqlite3_bind_int64(last, 3, e->target_id);
+			sqlite3_bind_int64(last, 4, e->signals);
+			sqlite3_bind_int64(last, 5, e->campaign_id);
 			r = step_done(&cn, last);
 		}
 	}

@@ -652,11 +652,12 @@ struct share_link {
 	const char *password_hash;   /* NULL: no password */
 	int64_t created_at, expires_at, access_count, failures, failures_since;
 	bool revoked;
+	bool exclude;                /* machine events excluded for its viewer (F6) */
 };
 
 int store_share_create(struct store *s, int64_t tenant_id, int64_t campaign_id,
 		       const unsigned char hash[STORE_HASH_LEN], const char *password_hash, int64_t expires_at,
-		       int64_t *ret_id);
+		       bool exclude, int64_t *ret_id);
 int store_shares(struct store *s, int64_t tenant_id, int64_t campaign_id, struct arena *a,
 		 struct share_link **ret, size_t *ret_n);
 int store_share_revoke(struct store *s, int64_t tenant_id, int64_t id);
@@ -699,11 +700,13 @@ struct report_mailbox {
 	const char *last_error;       /* "" when the last poll went well */
 	int64_t last_reported, last_ignored; /* of the last poll */
 	int64_t updated_at;
+	int64_t uidvalidity, last_uid; /* the poller's place in the folder (0: from the start) */
 };
 /* -ENOENT when the tenant has none. */
 int store_report_mailbox_get(struct store *s, int64_t tenant_id, struct arena *a, struct report_mailbox *ret);
 /* Inserts or replaces m's settings (the poll outcome is cleared); a
- * password_sealed with p == NULL keeps the stored password. */
+ * password_sealed with p == NULL keeps the stored password.  A changed host,
+ * port, username or folder starts the poller's place again. */
 int store_report_mailbox_set(struct store *s, const struct report_mailbox *m, int64_t now);
 int store_report_mailbox_delete(struct store *s, int64_t tenant_id);
 /* Every enabled mailbox, for the poller. */
@@ -711,6 +714,8 @@ int store_report_mailboxes(struct store *s, struct arena *a, struct report_mailb
 /* Notes a poll's outcome (error "" or NULL: it went well). */
 int store_report_mailbox_polled(struct store *s, int64_t tenant_id, int64_t at, const char *error,
 				int64_t reported, int64_t ignored);
+/* Notes the poller's place: the folder's UIDVALIDITY and the last UID handled. */
+int store_report_mailbox_progress(struct store *s, int64_t tenant_id, int64_t uidvalidity, int64_t last_uid);
 
 /* Events of a campaign with id > after, in id order, at most limit (full
  * records; target_id 0 for the campaign's own). */

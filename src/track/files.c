@@ -3,8 +3,9 @@
  * picture a docx or xlsx links and a PDF's open actions reach
  * (/f/<rid>.png), and the visible link inside the file (/p/<rid>).  Both
  * record ファイル開封 (EV_FILE_OPENED), detail {"via": "image"} or
- * {"via": "pdf_link"}.  As everywhere on the tracker, an unknown rid gets
- * the same answer and records nothing.
+ * {"via": "pdf_link"}; HEAD and OPTIONS on either are kept as probes.  As
+ * everywhere on the tracker, an unknown rid gets the same answer and
+ * records nothing.
  */
 #include "track/track.h"
 #include "track/track_int.h"
@@ -50,18 +51,21 @@ void track__file_beacon(struct http_request *req, struct http_response *res)
 		track__record(t, req, &tg, EV_FILE_OPENED, "{\"via\":\"image\"}");
 }
 
-/* OPTIONS /f/<rid>.png: what Office and some gateways ask before fetching
- * a linked picture.  Answered like any server would; recorded as a probe
- * (EVS_OPTIONS, from the method), never an open. */
+/* OPTIONS /f/<rid>.png and /p/<rid>: what Office and LibreOffice ask
+ * before fetching a linked picture, and what a mail gateway or a viewer may
+ * ask before following the link in a PDF.  Answered calmly (204, the same
+ * for unknown rids); recorded as a probe (EVS_OPTIONS, from the method),
+ * never an open.  One handler for both routes: the path says which. */
 void track__file_options(struct http_request *req, struct http_response *res)
 {
 	struct track *t = req->app;
 	struct track_target tg;
+	bool link = req->path && !strncmp(req->path, "/p/", 3);
 	file_headers(req, res);
 	http_response_header(req, res, "Allow", "GET, HEAD, OPTIONS");
 	http_response_text(res, 204, "text/plain", SLICE_LIT(""));
 	if (track__find(t, req, req->params[0], &tg))
-		track__record(t, req, &tg, EV_FILE_OPENED, "{\"via\":\"image\"}");
+		track__record(t, req, &tg, EV_FILE_OPENED, link ? "{\"via\":\"pdf_link\"}" : "{\"via\":\"image\"}");
 }
 
 /* GET /p/<rid>: the link inside the file, the dependable PDF signal (a

@@ -370,6 +370,7 @@ const struct http_route track_routes[] = {
 	{ "GET", "/f/{rid}.png", track__file_beacon, 0 },
 	{ "OPTIONS", "/f/{rid}.png", track__file_options, 0 },
 	{ "GET", "/p/{rid}", track__file_link, 0 },
+	{ "OPTIONS", "/p/{rid}", track__file_options, 0 },
 	{ "GET", "/r/{rid}", track__report_page, 0 },
 	{ "POST", "/r/{rid}", track__report_submit, 4 * 1024 },
 };

@@ -431,6 +431,37 @@ test('a share link locks after wrong passwords and says so', { timeout: 60_000 }
   });
 });
 
+test('a share link made with 含める counts machine events: its view says 除外：OFF', { timeout: 90_000 }, async () => {
+  // Campaign B: every reaction falls in its 3600 s, so the two settings differ.
+  const c = drill.b.campaign;
+  const on = (await ok('GET', `/campaigns/${c.id}?exclude=on`)).counts;
+  const off = (await ok('GET', `/campaigns/${c.id}?exclude=off`)).counts;
+  assert.deepEqual([on.opened, on.clicked, off.opened, off.clicked], [0, 0, 2, 1], 'B counts');
+  let shareUrl = '';
+  await withPage('results-share-machine', async ({ page }) => {
+    await login(page);
+    await openCampaign(page, c);
+    const card = page.locator('#shares-card');
+    await card.getByLabel('有効期間（時間）').fill('1');
+    await card.getByLabel('メールチェックシステムの反応').selectOption({ label: '含める' });
+    await card.getByRole('button', { name: '共有リンクを作成' }).click();
+    await card.locator('#share-url').waitFor();
+    shareUrl = await card.locator('#share-url').inputValue();
+    assert.match(await card.locator('#share-created').innerText(), /メールチェックシステム：含める/);
+    // the list shows the new link with its setting
+    await card.locator('#shares-table td[data-exclude="false"]').waitFor();
+  });
+  const links = (await ok('GET', `/campaigns/${c.id}/shares`)).items;
+  assert.equal(links.filter((l) => l.exclude === false).length, 1, 'one link includes machine events');
+
+  await inFreshContext('results-share-machine-open', shareUrl, async (page) => {
+    await page.getByRole('heading', { level: 1, name: c.name }).waitFor();
+    await page.locator('#share-exclusion', { hasText: 'メールチェックシステム除外：OFF' }).waitFor();
+    // the numbers are the ones with machine events, not the campaign's own setting's
+    for (const k of ['targets', 'sent', 'opened', 'clicked']) await waitForTile(page, k, off[k]);
+  });
+});
+
 test('results across two campaigns: the trend, repeat clickers and 訓練結果(累計).csv', { timeout: 90_000 }, async () => {
   await withPage('results-trends', async ({ page }) => {
     await login(page);

@@ -239,9 +239,16 @@ def test_generated_and_uploaded_files_report_their_opening(kunren, smtp, work):
                            f"{tag}: ファイル開封 of the target whose file was opened")
         assert opens[f"{tag}-1@example.co.jp"] == 0, (tag, opens)  # and nobody else
 
-    # PDFs: valid, with a link to the tracker's /p/<rid> of that target
+    # PDFs: valid, with a link to the tracker's /p/<rid> of that target, under
+    # a line poppler reads (an uploaded one: the banner we add, in both languages)
     for tag, path in pdfs:
         qpdf_check(path)
+        text = subprocess.run(["pdftotext", "-f", "1", "-l", "1", path, "-"], capture_output=True,
+                              text=True, check=True).stdout
+        assert "内容を表示するにはこちらをクリックしてください" in text, (tag, text)
+        if tag.startswith("u"):
+            assert "Click here to view the content" in text, (tag, text)
+            assert "社内研修のご案内" in text, (tag, text)  # and the trainer's own text
         rid = targets(api, campaigns[tag])[f"{tag}-0@example.co.jp"]["rid"]
         uris = pdf_uris(path, work)
         assert f"{tracker}/p/{rid}" in uris, (tag, uris)
@@ -251,6 +258,9 @@ def test_generated_and_uploaded_files_report_their_opening(kunren, smtp, work):
         assert opens == {f"{tag}-0@example.co.jp": 1, f"{tag}-1@example.co.jp": 0}, (tag, opens)
         status = targets(api, campaigns[tag])[f"{tag}-0@example.co.jp"]["status"]
         assert status == "file_opened", status
+        via = [ev.get("via") for ev in targets(api, campaigns[tag])[f"{tag}-0@example.co.jp"]["events"]
+               if ev["kind"] == "file_opened"]
+        assert via == ["pdf_link"], (tag, via)
 
     # an upload a scenario uses cannot go; the results CSV has the file-open column
     r = api.request("DELETE", f"/uploads/{uploads['pdf']['id']}")
@@ -275,9 +285,20 @@ def test_tracker_file_routes(kunren):
     assert r.status == 204
     r = kunren.tracker("GET", "/p/AAAAAAAAAAAAAAAAAAAAAAAA")
     assert r.status == 404
+    # OPTIONS on the link in a PDF: answered calmly whatever the rid, a probe for a real one
+    for path in (f"/p/{rid}", "/p/AAAAAAAAAAAAAAAAAAAAAAAA"):
+        r = kunren.tracker("OPTIONS", path)
+        assert r.status == 204 and "OPTIONS" in r.headers.get("Allow", ""), (path, r.describe())
     assert file_opens(api, cid) == {"probe-0@example.co.jp": 1}
     events = [ev for ev in targets(api, cid)["probe-0@example.co.jp"]["events"] if ev["kind"] == "file_opened"]
-    assert len(events) == 3 and sum(1 for ev in events if not ev["counted"]) == 2, events
+    assert len(events) == 4 and sum(1 for ev in events if not ev["counted"]) == 3, events
+    assert [ev["via"] for ev in events].count("pdf_link") == 1, events
+    assert "options" in next(ev for ev in events if ev["via"] == "pdf_link")["reasons"], events
+    # a person's click on it counts
+    r = kunren.tracker("GET", f"/p/{rid}")
+    assert r.status == 303, r.describe()
+    events = [ev for ev in targets(api, cid)["probe-0@example.co.jp"]["events"] if ev["kind"] == "file_opened"]
+    assert [ev["via"] for ev in events if ev["counted"]] == ["image", "pdf_link"], events
 
 
 def test_upload_errors_store_nothing(kunren, work):

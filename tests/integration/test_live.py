@@ -11,16 +11,19 @@ import urllib.parse
 
 import pytest
 
-from kunren_testlib import kunren_server, setup_drill, smtp_sink, tracking_urls, wait_campaign
+from kunren_testlib import kunren_server, setup_drill, smtp_sink, tracking_urls, wait_campaign, wait_until
 
 
 class Sse:
     """One text/event-stream response read event by event."""
 
     def __init__(self, console_url, path, api_key, headers=None):
+        """api_key None: the caller's headers authenticate (a session cookie)."""
         u = urllib.parse.urlsplit(console_url)
         self.conn = http.client.HTTPConnection(u.hostname, u.port, timeout=10)
-        h = {"Authorization": f"Bearer {api_key}", "Accept": "text/event-stream"}
+        h = {"Accept": "text/event-stream"}
+        if api_key is not None:
+            h["Authorization"] = f"Bearer {api_key}"
         h.update(headers or {})
         self.conn.request("GET", "/api/v1" + path, headers=h)
         self.resp = self.conn.getresponse()
@@ -44,6 +47,17 @@ class Sse:
                 ev_id = int(value)
             elif field == "data":
                 data.append(value)
+
+    def ends(self):
+        """True when the server ends the stream before the read times out
+        (10 s: past the 5 s credential check, before the 15 s keepalive
+        would matter)."""
+        try:
+            while self.resp.readline():
+                pass
+            return True
+        except TimeoutError:
+            return False
 
     def first_line(self):
         return self.resp.readline().decode("utf-8")
@@ -122,18 +136,94 @@ def test_errors(drill):
 
 
 def test_many_streams_and_shutdown(tmp_path):
-    """Clients that go away and streams still open at SIGTERM: the server
+    """At most 3 streams per API key or session (429 past that); a key
+    revoked ends its stream; streams still open at SIGTERM: the server
     stops cleanly (kunren_server checks the exit status)."""
     with smtp_sink() as sink, kunren_server(tmp_path, smtp_url=sink.url) as k:
         d = setup_drill(k.api, name="閉じる")
         cid = d.campaign["id"]
         sink.wait_for(3)
-        gone = [Sse(k.console_url, f"/campaigns/{cid}/live", k.api_key) for _ in range(20)]
+        gone = [Sse(k.console_url, f"/campaigns/{cid}/live", k.api_key) for _ in range(3)]
         for s in gone:
             assert s.first_line().startswith("retry:")
+        fourth = Sse(k.console_url, f"/campaigns/{cid}/live", k.api_key)
+        assert fourth.resp.status == 429, fourth.resp.status
+        assert json.loads(fourth.resp.read())["error"]["code"] == "too_many_streams"
+        fourth.close()
+        for s in gone:
             s.close()
-        kept = [Sse(k.console_url, f"/campaigns/{cid}/live", k.api_key) for _ in range(5)]
+
+        # a second key of the same account: its own 3; revoked, its stream ends
+        key = k.api.post_ok("/me/api-keys", {"label": "live"}, status=201)
+        other = Sse(k.console_url, f"/campaigns/{cid}/live", key["key"])
+        assert other.first_line().startswith("retry:")
+        assert k.api.request("DELETE", f"/me/api-keys/{key['id']}").status in (200, 204)
+        ended = False
+        try:
+            while other.resp.readline():
+                pass
+            ended = True
+        except TimeoutError:
+            pass
+        assert ended, "the revoked key's stream did not end"
+        other.close()
+
+        # closed clients are noticed at the next write (keepalive): then the
+        # key gets streams again
+        def opened():
+            s = Sse(k.console_url, f"/campaigns/{cid}/live", k.api_key)
+            if s.resp.status == 200:
+                return s
+            s.close()
+            return None
+        kept = [wait_until(opened, 40, "a stream again") for _ in range(3)]
         for s in kept:
             assert s.first_line().startswith("retry:")
         # the server still answers while streams are parked
         assert k.api.get_ok(f"/campaigns/{cid}")["id"] == cid
+
+
+def test_session_stream_ends_at_logout_and_suspension(tmp_path):
+    """A console stream (session cookie, not an API key) ends when its
+    session logs out, and when the operator suspends the tenant (checked
+    every 5 s by the live thread)."""
+    from test_accounts import OPERATOR_PASSWORD, login_ok, operator_api
+    with smtp_sink() as sink, kunren_server(tmp_path, smtp_url=sink.url,
+                                            extra_env={"KUNREN_OPERATOR_PASSWORD": OPERATOR_PASSWORD}) as k:
+        d = setup_drill(k.api, name="ログアウト")
+        cid = d.campaign["id"]
+        sink.wait_for(3)
+
+        b = login_ok(k, "demo", k.password)
+        s = Sse(k.console_url, f"/campaigns/{cid}/live", None, {"Cookie": b.cookie, "User-Agent": b.ua})
+        try:
+            assert s.resp.status == 200 and s.first_line().startswith("retry:")
+            assert b.get("/me").status == 200
+            r = b.post("/logout")
+            assert r.status == 200, r.describe()
+            assert s.ends(), "the stream outlived its session's logout"
+        finally:
+            s.close()
+        gone = Sse(k.console_url, f"/campaigns/{cid}/live", None, {"Cookie": b.cookie, "User-Agent": b.ua})
+        assert gone.resp.status == 401, gone.resp.status
+        gone.close()
+
+        # suspension: a fresh session's stream and an API key's both end
+        b = login_ok(k, "demo", k.password)
+        tenant = k.api.get_ok("/me")["user"]["tenant_id"]
+        streams = [Sse(k.console_url, f"/campaigns/{cid}/live", None, {"Cookie": b.cookie, "User-Agent": b.ua}),
+                   Sse(k.console_url, f"/campaigns/{cid}/live", k.api_key)]
+        try:
+            for s in streams:
+                assert s.resp.status == 200 and s.first_line().startswith("retry:")
+            op = operator_api(k)
+            r = op.request("PATCH", f"/operator/tenants/{tenant}", json.dumps({"suspended": True}).encode(),
+                           content_type="application/json")
+            assert r.status == 200 and r.json()["suspended"] is True, r.describe()
+            for s in streams:
+                assert s.ends(), "a stream outlived the tenant's suspension"
+            r = k.api.get(f"/campaigns/{cid}/live", headers={"Accept": "text/event-stream"})
+            assert r.status == 403 and r.json()["error"]["code"] == "suspended", r.describe()
+        finally:
+            for s in streams:
+                s.close()

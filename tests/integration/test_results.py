@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import time
+import zipfile
 
 import pytest
 
@@ -167,3 +168,55 @@ def test_share_links_belong_to_their_tenant(results):
     assert bad.status == 400 and bad.json()["error"]["details"][0]["field"] == "hours"
     short = k.api.post_json(f"/campaigns/{d1.campaign['id']}/share", {"hours": 1, "password": "short"})
     assert short.status == 400
+    bad_exclude = k.api.post_json(f"/campaigns/{d1.campaign['id']}/share", {"hours": 1, "exclude": "off"})
+    assert bad_exclude.status == 400
+    assert bad_exclude.json()["error"]["details"][0]["field"] == "exclude"
+
+
+def test_share_link_machine_events_excluded_or_included(results):
+    """The trainer fixes per link whether its viewer sees machine events
+    (SPEC F6/G7); the view, its CSVs and xlsx follow it and the viewer's
+    ?exclude= changes nothing.  Last in the file: it adds an event to d2."""
+    k, _, d2 = results
+    cid = d2.campaign["id"]
+    rid = {t["email"]: t["rid"] for t in k.api.all_items(f"/campaigns/{cid}/targets")}[RECIPIENTS[1]["email"]]
+    click = None
+    for item in k.api.get_ok("/outbox")["items"]:
+        m = k.api.get_ok(f"/outbox/{item['id']}")
+        _, click_url, mail_rid = tracking_urls(m["html"], k.tracker_url)
+        if mail_rid == rid:
+            click = click_url
+    assert click
+    # a mail gateway following the link: a machine event (scanner_ua)
+    assert k.tracker("GET", click, headers={"User-Agent": "Barracuda Sentinel (EE)"}).status == 200
+    excluded = k.api.post_ok(f"/campaigns/{cid}/share", {"hours": 1}, status=201)
+    included = k.api.post_ok(f"/campaigns/{cid}/share", {"hours": 1, "exclude": False}, status=201)
+    assert excluded["exclude"] is True and included["exclude"] is False
+    listed = {x["id"]: x["exclude"] for x in k.api.get_ok(f"/campaigns/{cid}/shares")["items"]}
+    assert listed[excluded["id"]] is True and listed[included["id"]] is False
+    anon = ApiClient(k.console_url, "")
+
+    def view(link, suffix=""):
+        r = anon.get("/share/" + link["path"].split("#", 1)[1] + suffix, auth=False)
+        assert r.status == 200, r.describe()
+        return r
+
+    ex, inc = view(excluded).json(), view(included).json()
+    assert ex["exclude"] is True and inc["exclude"] is False
+    assert ex["campaign"]["counts"]["clicked"] == 1 and inc["campaign"]["counts"]["clicked"] == 2
+    # the viewer cannot switch it
+    assert view(excluded, "?exclude=off").json()["campaign"]["counts"]["clicked"] == 1
+    assert view(included, "?exclude=on").json()["campaign"]["counts"]["clicked"] == 2
+    # the downloads apply the link's choice: the scanner's click is a row only when included
+    ev_ex = rows(view(excluded, "/events.csv?exclude=off").body)
+    ev_inc = rows(view(included, "/events.csv").body)
+    assert len(ev_inc) == len(ev_ex) + 1
+    clicked = [r for r in rows(view(included, "/results.csv").body) if RECIPIENTS[1]["email"] in r]
+    clicked_ex = [r for r in rows(view(excluded, "/results.csv").body) if RECIPIENTS[1]["email"] in r]
+    assert clicked and clicked_ex and clicked != clicked_ex
+    # the 報告書 says which: its サマリー names the exclusion setting
+    def workbook_text(link):
+        with zipfile.ZipFile(io.BytesIO(view(link, "/report.xlsx").body)) as z:
+            return "".join(z.read(n).decode() for n in z.namelist() if n.endswith(".xml"))
+    assert "メールチェックシステム除外 ON" in workbook_text(excluded)
+    assert "メールチェックシステム除外 OFF" in workbook_text(included)

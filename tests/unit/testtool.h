@@ -76,4 +76,27 @@ static __attribute__((unused)) size_t test_pdf_structure(const struct buf *b)
 	return (size_t)count - 1;
 }
 
+/* The page count pdfinfo reports, or -1 when pdfinfo is not installed. */
+static __attribute__((unused)) int test_pdf_pages(const char *path)
+{
+	if (access("/usr/bin/pdfinfo", X_OK) != 0)
+		return -1;
+	_cleanup_free_ char *cmd = xasprintf("/usr/bin/pdfinfo '%s' 2>&1", path);
+	int st;
+	_cleanup_free_ char *out = test_run(cmd, &st);
+	assert_int_equal(st, 0);
+	const char *p = strstr(out, "\nPages:");
+	return p ? (int)strtol(p + 7, NULL, 10) : -1;
+}
+
+/* Removes white space (pdftotext puts line breaks where lines wrapped). */
+static __attribute__((unused)) void test_squeeze(char *s)
+{
+	char *w = s;
+	for (char *r = s; *r; r++)
+		if (*r != ' ' && *r != '\n' && *r != '\f' && *r != '\r')
+			*w++ = *r;
+	*w = '\0';
+}
+
 #endif

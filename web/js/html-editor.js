@@ -11,7 +11,8 @@ import { h, uid } from './dom.js';
 import { t } from './i18n.js';
 
 /** The merge fields offered by the insert menu (SPEC D4). */
-export const MERGE_FIELDS = ['姓', '名', 'メールアドレス', '部署', '役職', '項目', '項目2', '項目3', 'URL', '送信元名', '送信日', 'パスワード'];
+export const MERGE_FIELDS = ['姓', '名', 'メールアドレス', '部署', '役職', '項目', '項目2', '項目3', 'URL', '送信元名',
+  '送信元アドレス', '送信日', 'パスワード', '報告URL'];
 
 const ACTIVE_ELEMENTS = 'script, iframe, frame, frameset, object, embed, applet, noscript, base, meta[http-equiv]';
 const URL_ATTRS = ['href', 'src', 'action', 'formaction', 'xlink:href', 'background'];

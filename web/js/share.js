@@ -170,11 +170,12 @@ function showPrompt(problem, retryAfter) {
 
 /* ---------- the results ---------- */
 
+// The link's own choice (fixed by the trainer who made it), not a switch here.
 function exclusionNote(c) {
   const off = c.exclude === false || c.exclude === 'off';
   const seconds = Number(c.exclusion_seconds) || 0;
-  if (!seconds) return t('shared.exclusion_none');
   if (off) return t('shared.exclusion_off');
+  if (!seconds) return t('shared.exclusion_none');
   return t('shared.exclusion_on', { seconds: formatCount(seconds) });
 }
 
@@ -218,6 +219,8 @@ function showResults() {
 function handle(r) {
   if (r.status === 200) {
     page.data = normalizeShare(r.body);
+    // the link's exclusion comes beside the campaign, not in it
+    if (r.body && typeof r.body.exclude === 'boolean') page.data.campaign.exclude = r.body.exclude;
     showResults();
   } else if (r.status === 401) {
     showPrompt(r.code === 'wrong_password' && page.password ? 'wrong' : null);

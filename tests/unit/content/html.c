@@ -158,6 +158,26 @@ static void test_url_merge_field(void **state)
 	assert_untouched("<a href=\"{{姓}}\">x</a>");
 }
 
+/* A rendered {{報告URL}} is the tracker's own /r/ link: rewriting it into a
+ * click would record a click where the target reported the mail. */
+static void test_report_link_left_alone(void **state)
+{
+	assert_untouched("<a href=\"https://t.example/r/RID\">報告</a>");
+	assert_untouched("<a href='HTTPS://T.EXAMPLE/r/RID'>報告</a>");
+	assert_untouched("<a href=\"{{報告URL}}\">報告</a><a href=\"{{ report_url }}\">r</a>");
+	/* beside it, the other links are still counted without it: 1 of 1 */
+	assert_link("<a href=\"https://t.example/r/RID\">r</a><a href=\"http://x\">x</a>",
+		    "<a href=\"https://t.example/r/RID\">r</a><a " HREF ">x</a>");
+	/* another host's /r/, or the tracker's other paths, are links like any */
+	assert_link("<a href=\"https://other.example/r/RID\">x</a>", "<a " HREF ">x</a>");
+	assert_link("<a href=\"https://t.example/rx/RID\">x</a>", "<a " HREF ">x</a>");
+	/* a click URL of another form: no report prefix, every http link tracked */
+	assert_track_urls("<a href=\"https://t.example/r/RID\">r</a>", "https://t.example/click?id=1", NULL,
+			  "<a href=\"https://t.example/click?id=1&amp;l=1.1\">r</a>"
+			  "<a href=\"https://t.example/click?id=1&amp;l=0.1\" style=\"display:none\" "
+			  "aria-hidden=\"true\" tabindex=\"-1\"></a>");
+}
+
 static void test_comments(void **state)
 {
 	assert_untouched("<!-- <a href=\"http://x\">x</a> -->");
@@ -271,6 +291,7 @@ int main(void)
 		cmocka_unit_test(test_multiple_links),
 		cmocka_unit_test(test_first_href_counts),
 		cmocka_unit_test(test_url_merge_field),
+		cmocka_unit_test(test_report_link_left_alone),
 		cmocka_unit_test(test_comments),
 		cmocka_unit_test(test_raw_text_elements),
 		cmocka_unit_test(test_body),

@@ -40,33 +40,6 @@ static char *run_tool(const char *tool, const char *args, const char *path)
 	return buf_steal(&out);
 }
 
-/* pdfinfo does not take "-" for its output: a separate runner. */
-static int pdf_pages(const char *path)
-{
-	if (access("/usr/bin/pdfinfo", X_OK) != 0)
-		return -1;
-	_cleanup_free_ char *cmd = xasprintf("/usr/bin/pdfinfo '%s' 2>&1", path);
-	FILE *f = popen(cmd, "r");
-	assert_non_null(f);
-	char line[512];
-	int pages = -1;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, "Pages:", 6))
-			pages = (int)strtol(line + 6, NULL, 10);
-	assert_int_equal(pclose(f), 0);
-	return pages;
-}
-
-/* Removes white space (pdftotext puts line breaks where lines wrapped). */
-static void squeeze(char *s)
-{
-	char *w = s;
-	for (char *r = s; *r; r++)
-		if (*r != ' ' && *r != '\n' && *r != '\f' && *r != '\r')
-			*w++ = *r;
-	*w = '\0';
-}
-
 static void test_structure_and_text(void **state)
 {
 	const char *const paras[] = { ja, en, "", "混在 mixed テキスト with <angle> & (parens) \\ back" };
@@ -83,15 +56,15 @@ static void test_structure_and_text(void **state)
 	_cleanup_free_ char *path = test_write_temp(&b, ".pdf");
 	_cleanup_free_ char *text = run_tool("/usr/bin/pdftotext", "-enc UTF-8", path);
 	if (text) {
-		squeeze(text);
+		test_squeeze(text);
 		_cleanup_free_ char *want_ja = xstrdup(ja), *want_en = xstrdup(en), *want_t = xstrdup("訓練前の注意");
-		squeeze(want_ja);
-		squeeze(want_en);
+		test_squeeze(want_ja);
+		test_squeeze(want_en);
 		assert_non_null(strstr(text, want_ja));
 		assert_non_null(strstr(text, want_en));
 		assert_non_null(strstr(text, want_t));
 		assert_non_null(strstr(text, "<angle>&(parens)\\back"));
-		assert_int_equal(pdf_pages(path), 1);
+		assert_int_equal(test_pdf_pages(path), 1);
 	} else {
 		print_message("pdftotext missing (apt-get install poppler-utils): text not checked\n");
 	}
@@ -116,13 +89,13 @@ static void test_long_text_spans_pages(void **state)
 	assert_true(strstr(b.p, "/Count ") != NULL && strtol(strstr(b.p, "/Count ") + 7, NULL, 10) > 1);
 
 	_cleanup_free_ char *path = test_write_temp(&b, ".pdf");
-	int pages = pdf_pages(path);
+	int pages = test_pdf_pages(path);
 	if (pages >= 0) {
 		assert_true(pages > 1);
 		assert_int_equal(pages, (int)((nobj - OBJ_FIRST_PAGE + 1) / 2));
 		_cleanup_free_ char *text = run_tool("/usr/bin/pdftotext", "-enc UTF-8", path);
 		assert_non_null(text);
-		squeeze(text);
+		test_squeeze(text);
 		assert_non_null(strstr(text, "第59文：リンクを開く前に差出人を確かめましょう。"));
 		assert_non_null(strstr(text, "Sentence59:lookatthesenderbeforeclicking."));
 	} else {

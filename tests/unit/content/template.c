@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include "content/content.h"
+#include "store/store.h"
 
 /* Renders tmpl and returns a copy of the output (caller frees), or NULL
  * with *ret_r set on failure. */
@@ -81,6 +82,7 @@ static const struct {
 	{ "送信元アドレス", "sender_email", MF_SENDER_EMAIL },
 	{ "送信日", "send_date", MF_SEND_DATE },
 	{ "パスワード", "password", MF_PASSWORD },
+	{ "報告URL", "report_url", MF_REPORT_URL },
 };
 
 static void test_every_field(void **state)
@@ -174,6 +176,42 @@ static void test_url_field_in_html(void **state)
 	assert_render("<a href=\"{{URL}}\">go</a>", CONTENT_HTML, &vars,
 		      "<a href=\"https://t.example/c/AbC?x=1&amp;y=&quot;2&quot;\">go</a>");
 	assert_render("{{url}}", CONTENT_TEXT, &vars, "https://t.example/c/AbC?x=1&y=\"2\"");
+}
+
+/* {{報告URL}} is escaped per context like {{URL}}. */
+static void test_report_url_contexts(void **state)
+{
+	struct merge_vars vars = { .v = { [MF_REPORT_URL] = "https://t.example/r/AbC?a=1&b=\"2\"" } };
+	assert_render("<a href=\"{{報告URL}}\">報告</a>", CONTENT_HTML, &vars,
+		      "<a href=\"https://t.example/r/AbC?a=1&amp;b=&quot;2&quot;\">報告</a>");
+	assert_render("報告: {{ report_url }}", CONTENT_TEXT, &vars, "報告: https://t.example/r/AbC?a=1&b=\"2\"");
+	assert_render("{{Report_URL}}", CONTENT_URL, &vars, "https%3A%2F%2Ft.example%2Fr%2FAbC%3Fa%3D1%26b%3D%222%22");
+	assert_true(content_template_uses(SLICE_LIT("<a href=\"{{報告URL}}\">"), MF_REPORT_URL));
+	assert_int_equal(content_template_check(SLICE_LIT("{{報告URL}} {{report_url|url}}"), NULL), 0);
+}
+
+/* content_merge_vars makes the report link beside the click URL. */
+static void test_merge_report_url(void **state)
+{
+	struct campaign c = { .sender_name = "総務部", .sender_local = "soumu", .sender_domain = "x.example" };
+	struct target t = { .rid = "AbCdEfGhIjKlMnOpQr" };
+	struct arena *a = arena_new(0);
+	struct merge_vars v;
+	const struct tz *utc = tz_get("UTC");
+
+	content_merge_vars(&c, &t, "https://t.example:8443/c/AbCdEfGhIjKlMnOpQr", utc, a, &v);
+	assert_string_equal(v.v[MF_REPORT_URL], "https://t.example:8443/r/AbCdEfGhIjKlMnOpQr");
+	assert_string_equal(v.v[MF_URL], "https://t.example:8443/c/AbCdEfGhIjKlMnOpQr");
+	assert_string_equal(v.v[MF_SENDER_EMAIL], "soumu@x.example");
+	/* a URL that is not this target's click URL gives no report link */
+	content_merge_vars(&c, &t, "https://t.example/c/OTHERRIDOTHERRID00", utc, a, &v);
+	assert_null(v.v[MF_REPORT_URL]);
+	content_merge_vars(&c, &t, "https://t.example/x/AbCdEfGhIjKlMnOpQr", utc, a, &v);
+	assert_null(v.v[MF_REPORT_URL]);
+	content_merge_vars(&c, &t, NULL, utc, a, &v);
+	assert_null(v.v[MF_REPORT_URL]);
+	assert_render("[{{報告URL}}]", CONTENT_TEXT, &v, "[]");
+	arena_free(a);
 }
 
 static void test_missing_values(void **state)
@@ -296,6 +334,8 @@ int main(void)
 		cmocka_unit_test(test_contexts),
 		cmocka_unit_test(test_url_filter),
 		cmocka_unit_test(test_url_field_in_html),
+		cmocka_unit_test(test_report_url_contexts),
+		cmocka_unit_test(test_merge_report_url),
 		cmocka_unit_test(test_missing_values),
 		cmocka_unit_test(test_literal_text_and_lone_braces),
 		cmocka_unit_test(test_unknown_field),

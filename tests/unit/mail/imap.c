@@ -1,12 +1,18 @@
-/* Unit tests for src/mail/imap.c: the rid finder over reported mail, and
- * the checks of IMAP settings.  (The IMAP client itself talks to a real
- * Dovecot in tests/integration/test_reporting.py.) */
+/* Unit tests for src/mail/imap.c: the rid finder over reported mail, the
+ * checks of IMAP settings, the parsers of the server's SEARCH and STATUS
+ * answers and the address classifier behind report_imap_allow_private.
+ * (The IMAP client itself talks to a real Dovecot in
+ * tests/integration/test_reporting.py.) */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include "mail/mail.h"
 
@@ -163,12 +169,192 @@ static void test_settings(void **state)
 	mail_imap_free(NULL);
 }
 
+/* ---- the SEARCH answer ---- */
+
+static void expect_search(const char *answer, uint32_t after, size_t max, size_t n, const uint32_t *want)
+{
+	uint32_t *uids = NULL;
+	size_t got = 99;
+	mail_imap__search_parse(slice_from(answer), after, max, &uids, &got);
+	if (got != n)
+		fail_msg("%zu UIDs, want %zu in: %s", got, n, answer);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(uids[i], want[i]);
+	free(uids);
+}
+
+static void test_search_answer(void **state)
+{
+	(void)state;
+	expect_search("* SEARCH 3 7 9\r\n", 0, SIZE_MAX, 3, (const uint32_t[]){ 3, 7, 9 });
+	/* "n:*" always names the highest UID, even below n: dropped */
+	expect_search("* SEARCH 4 7 9\r\n", 7, SIZE_MAX, 1, (const uint32_t[]){ 9 });
+	expect_search("* SEARCH 4\r\n", 7, SIZE_MAX, 0, NULL);
+	/* the server's order is kept (mail_imap_unseen_after sorts); max counts */
+	expect_search("* SEARCH 9 3 7\r\n", 0, 2, 2, (const uint32_t[]){ 9, 3 });
+	/* empty: no line, an empty line, only the tagged OK */
+	expect_search("", 0, SIZE_MAX, 0, NULL);
+	expect_search("* SEARCH\r\n", 0, SIZE_MAX, 0, NULL);
+	expect_search("* SEARCH   \r\n", 0, SIZE_MAX, 0, NULL);
+	expect_search("A003 OK Search completed\r\n", 0, SIZE_MAX, 0, NULL);
+	/* several lines, other untagged answers between, no final line break,
+	 * runs of spaces, lower case */
+	expect_search("* 5 EXISTS\r\n* SEARCH 1  2\r\n* OK [UIDNEXT 9]\r\n* search 8", 0, SIZE_MAX, 3,
+		      (const uint32_t[]){ 1, 2, 8 });
+	/* malformed words are skipped, never read as 0 or wrapped */
+	expect_search("* SEARCH 1 x 2 -3 0 +5 4294967296 99999999999999999999 12ab 4294967295 (MODSEQ 9)\r\n", 0,
+		      SIZE_MAX, 3, (const uint32_t[]){ 1, 2, 4294967295u });
+	/* only "* SEARCH" itself: not another answer that starts alike */
+	expect_search("* SEARCHRES 4\r\n* ESEARCH (TAG \"A1\") UID ALL 5\r\nSEARCH 6\r\n", 0, SIZE_MAX, 0, NULL);
+	/* after the highest UID there is nothing to have */
+	expect_search("* SEARCH 4294967295\r\n", 4294967294u, SIZE_MAX, 1, (const uint32_t[]){ 4294967295u });
+
+	/* huge: 200,000 UIDs on one line, every one kept in order */
+	struct buf b;
+	buf_init(&b, (size_t)8 << 20);
+	buf_puts(&b, "* SEARCH");
+	for (uint32_t u = 1; u <= 200000; u++)
+		buf_printf(&b, " %u", u * 3);
+	buf_puts(&b, "\r\nA1 OK done\r\n");
+	uint32_t *uids = NULL;
+	size_t n = 0;
+	mail_imap__search_parse(buf_slice(&b), 0, SIZE_MAX, &uids, &n);
+	assert_int_equal(n, 200000);
+	for (size_t i = 0; i < n; i++)
+		if (uids[i] != (uint32_t)(i + 1) * 3)
+			fail_msg("uid %zu is %u", i, uids[i]);
+	free(uids);
+	/* the same with a cap and a place: the first 500 above it */
+	mail_imap__search_parse(buf_slice(&b), 300000, 500, &uids, &n);
+	assert_int_equal(n, 500);
+	assert_int_equal(uids[0], 300003);
+	assert_int_equal(uids[499], 301500);
+	free(uids);
+	buf_release(&b);
+}
+
+/* ---- the STATUS answer ---- */
+
+static void expect_validity(const char *answer, int r, uint32_t want)
+{
+	uint32_t v = 12345;
+	int got = mail_imap__status_uidvalidity(slice_from(answer), &v);
+	if (got != r)
+		fail_msg("%d, want %d for: %s", got, r, answer);
+	assert_int_equal(v, r == 0 ? want : 12345);
+}
+
+static void test_status_answer(void **state)
+{
+	(void)state;
+	expect_validity("* STATUS INBOX (UIDVALIDITY 1700000000)\r\nA2 OK Status completed.\r\n", 0, 1700000000);
+	expect_validity("* STATUS \"INBOX/Reports 2026\" (UIDVALIDITY 4294967295)", 0, 4294967295u);
+	/* other items, any order, lower case */
+	expect_validity("* STATUS INBOX (MESSAGES 3 UIDVALIDITY 17 UIDNEXT 5)\r\n", 0, 17);
+	expect_validity("* status inbox (uidnext 5 uidvalidity 18)\r\n", 0, 18);
+	/* a mailbox name that looks like the answer does not fool it */
+	expect_validity("* STATUS \"x (UIDVALIDITY 9)\" (UIDVALIDITY 42)\r\n", 0, 42);
+	expect_validity("* STATUS \"UIDVALIDITY 9\" (UIDNEXT 9)\r\n", -EIO, 0);
+	/* the SELECT's own code is not the STATUS answer */
+	expect_validity("* OK [UIDVALIDITY 5] UIDs valid\r\n* STATUS INBOX (UIDVALIDITY 6)\r\n", 0, 6);
+	expect_validity("* OK [UIDVALIDITY 5] UIDs valid\r\n", -EIO, 0);
+	/* empty, missing, malformed: an error, never 0 or a wrapped number */
+	expect_validity("", -EIO, 0);
+	expect_validity("A2 OK Status completed.\r\n", -EIO, 0);
+	expect_validity("* STATUS INBOX ()\r\n", -EIO, 0);
+	expect_validity("* STATUS INBOX (UIDVALIDITY)\r\n", -EIO, 0);
+	expect_validity("* STATUS INBOX (UIDVALIDITY 0)\r\n", -EIO, 0);
+	expect_validity("* STATUS INBOX (UIDVALIDITY -1)\r\n", -EIO, 0);
+	expect_validity("* STATUS INBOX (UIDVALIDITY 4294967296)\r\n", -EIO, 0);
+	expect_validity("* STATUS INBOX (UIDVALIDITY 12x)\r\n", -EIO, 0);
+	expect_validity("* STATUS INBOX (UIDVALIDITY 12\r\n", -EIO, 0);
+	expect_validity("* STATUS INBOX UIDVALIDITY 12\r\n", -EIO, 0);
+	expect_validity("* STATUS (\r\n", -EIO, 0);
+	expect_validity("* STATUS )\r\n", -EIO, 0);
+	/* a huge answer with the item at its end */
+	struct buf b;
+	buf_init(&b, (size_t)8 << 20);
+	buf_puts(&b, "* STATUS INBOX (");
+	for (int i = 0; i < 100000; i++)
+		buf_puts(&b, "X-ITEM 1 ");
+	buf_puts(&b, "UIDVALIDITY 77)\r\n");
+	uint32_t v = 0;
+	assert_int_equal(mail_imap__status_uidvalidity(buf_slice(&b), &v), 0);
+	assert_int_equal(v, 77);
+	buf_release(&b);
+}
+
+/* ---- report_imap_allow_private: where the poller never connects ---- */
+
+static bool private4(const char *text)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	if (inet_pton(AF_INET, text, &a.sin_addr) != 1)
+		fail_msg("not an IPv4 address: %s", text);
+	return mail_imap__address_private((const struct sockaddr *)&a);
+}
+
+static bool private6(const char *text)
+{
+	struct sockaddr_in6 a = { .sin6_family = AF_INET6 };
+	if (inet_pton(AF_INET6, text, &a.sin6_addr) != 1)
+		fail_msg("not an IPv6 address: %s", text);
+	return mail_imap__address_private((const struct sockaddr *)&a);
+}
+
+static void test_private_addresses(void **state)
+{
+	(void)state;
+	static const char *const priv4[] = {
+		"0.0.0.0", "0.1.2.3", "10.0.0.1", "10.255.255.255", "127.0.0.1", "127.255.0.9",
+		"169.254.169.254", /* the cloud's metadata address */
+		"172.16.0.1", "172.31.255.255", "192.168.1.1", "100.64.0.1", "100.127.255.255",
+		"192.0.0.170", "198.18.0.1", "198.19.255.255", "224.0.0.1", "239.255.255.250",
+		"240.0.0.1", "255.255.255.255",
+	};
+	static const char *const pub4[] = {
+		"1.1.1.1", "8.8.8.8", "9.255.255.255", "11.0.0.1", "126.255.255.255", "128.0.0.1",
+		"169.253.0.1", "169.255.0.1", "172.15.255.255", "172.32.0.1", "192.167.1.1", "192.169.0.1",
+		"100.63.255.255", "100.128.0.1", "192.0.1.1", "198.17.255.255", "198.20.0.1",
+		"223.255.255.255", "203.0.113.5",
+	};
+	static const char *const priv6[] = {
+		"::", "::1", "fe80::1", "febf::1", "fec0::1", "fc00::1", "fd12:3456::1", "ff02::1", "ff05::1:3",
+		/* IPv4 inside IPv6: judged by the IPv4 address */
+		"::ffff:127.0.0.1", "::ffff:10.1.2.3", "::ffff:169.254.169.254", "::ffff:0.0.0.0", "::127.0.0.1",
+		"64:ff9b::7f00:1", "64:ff9b::192.168.0.1", "64:ff9b:1::8.8.8.8", "64:ff9b:1:ffff::1",
+		"2002:7f00:1::1", "2002:a00:1::", "2002:c0a8:101::1",
+	};
+	static const char *const pub6[] = {
+		"2001:db8::1", "2606:4700:4700::1111", "2400:cb00::1", "fe7f::1", "fb00::1",
+		"::ffff:8.8.8.8", "::ffff:1.1.1.1", "64:ff9b::8.8.8.8", "64:ff9b::101:101", "2002:808:808::1",
+		"64:ff9a::7f00:1",
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(priv4); i++)
+		if (!private4(priv4[i]))
+			fail_msg("%s counted as public", priv4[i]);
+	for (size_t i = 0; i < ARRAY_SIZE(pub4); i++)
+		if (private4(pub4[i]))
+			fail_msg("%s counted as private", pub4[i]);
+	for (size_t i = 0; i < ARRAY_SIZE(priv6); i++)
+		if (!private6(priv6[i]))
+			fail_msg("%s counted as public", priv6[i]);
+	for (size_t i = 0; i < ARRAY_SIZE(pub6); i++)
+		if (private6(pub6[i]))
+			fail_msg("%s counted as private", pub6[i]);
+	/* anything but IPv4 and IPv6 (a unix socket): never */
+	struct sockaddr un = { .sa_family = AF_UNIX };
+	assert_true(mail_imap__address_private(&un));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_inline_plain),     cmocka_unit_test(test_not_ours),
 		cmocka_unit_test(test_encodings),        cmocka_unit_test(test_attached_message),
 		cmocka_unit_test(test_limits),           cmocka_unit_test(test_settings),
+		cmocka_unit_test(test_search_answer),    cmocka_unit_test(test_status_answer),
+		cmocka_unit_test(test_private_addresses),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,6 +10,13 @@ import { liveEvents } from '../live.js';
 
 const SHOWN = 20;
 
+/** Who the event is about: "山田 太郎 <taro@…>", the address alone, or the id (older servers). */
+export function targetLabel(e) {
+  if (!e.target_id) return null;
+  if (e.name && e.email) return `${e.name} <${e.email}>`;
+  return e.name || e.email || t('live.target', { id: e.target_id });
+}
+
 function kindLabel(kind) {
   return has(`status.${kind}`) ? t(`status.${kind}`) : kind;
 }
@@ -56,7 +63,7 @@ export function liveCard({ campaignId, onEvents }) {
     replace(list, shown.map((e) => h('li', { dataset: { eventId: String(e.id), kind: e.kind } },
       h('time', null, formatTimeSeconds(e.at)), ' ',
       h('strong', null, kindLabel(e.kind)), ' ',
-      e.target_id ? h('span', { class: 'muted' }, t('live.target', { id: e.target_id })) : null,
+      e.target_id ? h('span', { class: 'live-target', dataset: { targetId: String(e.target_id) } }, targetLabel(e)) : null,
       e.detail && e.detail.via ? h('span', { class: 'muted' }, ` (${e.detail.via})`) : null)));
     if (onEvents) onEvents(events);
   });

@@ -6,7 +6,7 @@
 import { h, replace, formatTime, formatCount } from '../dom.js';
 import { t } from '../i18n.js';
 import { api, errorMessage } from '../api.js';
-import { card, field, input, button, busy, errorAlert, toast, confirmDialog, table } from '../ui.js';
+import { card, field, input, select, button, busy, errorAlert, toast, confirmDialog, table } from '../ui.js';
 
 export const MAX_SHARE_HOURS = 8760;
 const MIN_PASSWORD = 8;
@@ -52,6 +52,11 @@ async function copyText(text, inputEl) {
   }
 }
 
+/** What the link's viewer sees of machine events (fixed with the link; SPEC F6). */
+function machineLabel(link) {
+  return link.exclude === false ? t('shares.machine_included') : t('shares.machine_excluded');
+}
+
 function createdView(created) {
   const link = { ...created, url: absoluteUrl(created.url, window.location.href) };
   const urlInput = h('input', {
@@ -70,6 +75,7 @@ function createdView(created) {
     h('p', { class: 'small mb-0' }, t('shares.created_meta', {
       expires: formatTime(link.expires_at),
       password: link.has_password ? t('shares.password_yes') : t('shares.password_no'),
+      machine: machineLabel(link),
     })));
 }
 
@@ -82,6 +88,12 @@ export function sharesCard(campaignId, { writable = true } = {}) {
   const hoursField = field(t('shares.hours'), hours, { help: t('shares.hours_help') });
   const password = input({ type: 'password', name: 'share_password', autocomplete: 'new-password', id: 'share-password' });
   const passwordField = field(t('shares.password'), password, { help: t('shares.password_help') });
+  // The campaign's own setting (excluded) unless the trainer chooses otherwise.
+  const machine = select([
+    { value: 'on', label: t('shares.machine_excluded'), selected: true },
+    { value: 'off', label: t('shares.machine_included') },
+  ], { name: 'exclude', id: 'share-exclude' });
+  const machineField = field(t('shares.machine'), machine, { help: t('shares.machine_help') });
   const createBtn = h('button', { type: 'submit', class: 'btn btn-primary', id: 'share-create' }, t('shares.create'));
   const created = h('div', { id: 'share-created' });
   const formError = h('div', { 'aria-live': 'polite' });
@@ -118,6 +130,7 @@ export function sharesCard(campaignId, { writable = true } = {}) {
       { label: t('common.created_at') },
       { label: t('shares.expires_at') },
       { label: t('shares.has_password') },
+      { label: t('shares.machine') },
       { label: t('shares.access_count'), class: 'num' },
       { label: t('shares.state') },
       writable ? { label: h('span', { class: 'visually-hidden' }, t('common.actions')) } : null,
@@ -127,6 +140,7 @@ export function sharesCard(campaignId, { writable = true } = {}) {
         h('td', { class: 'nowrap' }, formatTime(link.created_at)),
         h('td', { class: 'nowrap' }, formatTime(link.expires_at)),
         h('td', null, link.has_password ? t('shares.password_yes') : t('shares.password_no')),
+        h('td', { dataset: { exclude: String(link.exclude !== false) } }, machineLabel(link)),
         h('td', { class: 'num' }, formatCount(link.access_count)),
         h('td', null, h('span', { class: ['badge', `badge--share-${st}`] }, t(`shares.state_${st}`))),
         writable && h('td', { class: 'row-actions' }, st === 'revoked' ? null : button('ghost', t('shares.revoke'), () => revoke(link), {
@@ -154,7 +168,7 @@ export function sharesCard(campaignId, { writable = true } = {}) {
           hours.focus();
           return;
         }
-        const body = { hours: n };
+        const body = { hours: n, exclude: machine.value !== 'off' };
         if (password.value) body.password = password.value;
         try {
           const link = await api.post(`/campaigns/${campaignId}/share`, body);
@@ -172,7 +186,7 @@ export function sharesCard(campaignId, { writable = true } = {}) {
         await reload();
       });
     },
-  }, h('div', { class: 'inline-form share-form-row' }, hoursField, passwordField, createBtn), formError);
+  }, h('div', { class: 'inline-form share-form-row' }, hoursField, passwordField, machineField, createBtn), formError);
 
   const el = card(t('shares.title'), [
     h('p', { class: 'muted small' }, t('shares.lead')), writable ? [form, created] : null, h('h3', { class: 'subheading' }, t('shares.list')), list,

@@ -1,6 +1,7 @@
 // The targets card of the campaign page (訓練結果): search, status filter,
 // server-side pages (next_after cursors, previous/next, page size), and
-// rows that expand to the target's whole event history — time, kind, IP,
+// rows that expand to the target's whole event history — time, kind (with
+// how a file open came in: PDF内リンククリック or the picture), IP,
 // OS, browser, device, user agent, and the 機械判定 badge on events the
 // exclusion rules count as a mail-check system's. Rows are keyed by target,
 // so the 2-second refresh keeps open rows open and focus where it is.
@@ -46,13 +47,23 @@ function machineHint(ev, seconds) {
     `${t('event.hint')}: ${reasons.join(t('chart.separator'))}`);
 }
 
+/**
+ * How a ファイル開封 came in, under the kind's badge: the link in a PDF
+ * (PDF内リンククリック, the dependable PDF signal) or the file's beacon
+ * picture. Other vias (a report's imap/link) show no sub-label.
+ */
+function viaLabel(ev) {
+  if (ev.kind !== 'file_opened' || (ev.via !== 'pdf_link' && ev.via !== 'image')) return null;
+  return h('div', { class: 'small muted event-via', dataset: { via: ev.via } }, t(`event.via_${ev.via}`));
+}
+
 function eventRow(ev, seconds) {
   const fields = Array.isArray(ev.fields) && ev.fields.length
     ? h('div', { class: 'small muted' }, t('event.fields', { fields: ev.fields.join(', ') })) : null;
   const codes = Array.isArray(ev.reasons) ? ev.reasons.join(' ') : '';
   return h('tr', { dataset: { kind: ev.kind, machine: ev.machine ? 'true' : 'false', reasons: codes }, class: ev.machine ? 'is-machine' : null },
     h('td', { class: 'nowrap' }, formatTimeSeconds(ev.at)),
-    h('td', null, statusBadge(ev.kind), fields),
+    h('td', null, statusBadge(ev.kind), viaLabel(ev), fields),
     h('td', { class: 'nowrap' }, ev.ip || ''),
     h('td', null, ev.os || ''),
     h('td', null, ev.browser || ''),

@@ -49,7 +49,8 @@ function previewMerge(html, sc) {
     メールアドレス: 'yamada.taro@example.jp', email: 'yamada.taro@example.jp',
     部署: t('preview.sample_department'), department: t('preview.sample_department'),
     役職: t('preview.sample_position'), position: t('preview.sample_position'),
-    URL: '#', url: '#',
+    // Links go nowhere in the gallery's sandboxed frame: neither a click nor a report.
+    URL: '#', url: '#', 報告URL: '#', report_url: '#',
     送信元名: sc.sender_name || '', sender_name: sc.sender_name || '',
     送信元アドレス: `${sc.sender_local || ''}@${sc.sender_domain || ''}`,
     sender_email: `${sc.sender_local || ''}@${sc.sender_domain || ''}`,

@@ -1,7 +1,8 @@
 // The report mailbox card of the 送信設定 page (報告, SPEC F1): the IMAP
 // mailbox where people forward suspicious mail. Kunren reads its unseen mail
 // every minute and records 報告 for the drill mails it finds; other mail is
-// left unseen. The password is write-only (設定済み when stored). 接続テスト
+// left unseen. The password is write-only (設定済み when stored; when a
+// change of server or user drops it, the form asks for it again). 接続テスト
 // logs in and selects the folder. Read-only accounts see the settings only.
 
 import { h, replace, formatTime } from '../dom.js';
@@ -59,9 +60,14 @@ export function reportMailboxCard(user) {
       replace(msg);
       Object.values(f).forEach((x) => x.setError(''));
       try {
-        await api.put('/report-mailbox', mailboxBody(values()));
+        const r = await api.put('/report-mailbox', mailboxBody(values()));
         toast(t('report_mailbox.saved'), 'success');
         await load();
+        // a new host, port, security or user without a password: the stored
+        // one was dropped (it is only sent where it was entered for)
+        if (r && r.password_cleared) {
+          replace(msg, alert('warning', h('span', { id: 'report-mailbox-password-cleared' }, t('report_mailbox.password_cleared'))));
+        }
       } catch (err) {
         const d = (err.details || [])[0];
         if (d && f[d.field]) f[d.field].setError(d.message);
