@@ -65,6 +65,13 @@ bool content_template_uses(struct slice tmpl, enum merge_field field);
  * out is left as it was. */
 int content_html_track(struct buf *out, struct slice html, const char *click_url,
 		       const char *open_url);
+
+/* Whether a page's HTML declares a form control called name (a name
+ * attribute with exactly that value, quoted or not, attribute name in any
+ * case).  What the tracker keeps of a submitted form is only the names the
+ * scenario's own page declares, so a page's script cannot smuggle the
+ * typed values into the stored field names. */
+bool content_html_declares_name(const char *html, const char *name);
 /* Checks that html is well-formed for a scenario (html_check.c): tags
  * balance in proper nesting, except void elements and the end tags HTML
  * lets one leave out (p, li, dt, dd, option, optgroup, tr, td, th, thead,

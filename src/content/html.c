@@ -358,3 +358,26 @@ int content_html_track(struct buf *out, struct slice html, const char *click_url
 	}
 	return r;
 }
+
+bool content_html_declares_name(const char *html, const char *name)
+{
+	size_t nl = strlen(name);
+	if (!html || !nl)
+		return false;
+	for (const char *p = html; (p = strcasestr(p, "name")); p += 4) {
+		/* an attribute: white space before, "=" after (spaces allowed) */
+		if (p == html || !strchr(" \t\r\n", p[-1]))
+			continue;
+		const char *v = p + 4;
+		v += strspn(v, " \t\r\n");
+		if (*v != '=')
+			continue;
+		v++;
+		v += strspn(v, " \t\r\n");
+		char quote = *v == '"' || *v == '\'' ? *v++ : 0;
+		size_t len = quote ? strcspn(v, quote == '"' ? "\"" : "'") : strcspn(v, " \t\r\n>");
+		if (len == nl && !memcmp(v, name, nl) && (!quote || v[len] == quote))
+			return true;
+	}
+	return false;
+}

@@ -29,13 +29,6 @@ char *track_file_link_url(const char *tracker_url, const char *rid)
 	return xasprintf("%s/p/%s", tracker_url, rid);
 }
 
-static void file_headers(struct http_request *req, struct http_response *res)
-{
-	http_response_header(req, res, "Cache-Control", "no-store");
-	http_response_header(req, res, "Referrer-Policy", "no-referrer");
-	http_response_header(req, res, "X-Content-Type-Options", "nosniff");
-}
-
 /*
  * GET (and HEAD) /f/<rid>.png.  A HEAD is not a person opening the file
  * but a scanner or a link preview checking the URL: track__record stores
@@ -45,7 +38,7 @@ void track__file_beacon(struct http_request *req, struct http_response *res)
 {
 	struct track *t = req->app;
 	struct track_target tg;
-	file_headers(req, res);
+	track__page_headers(req, res);
 	http_response_text(res, 200, "image/png", (struct slice){ (const char *)png, sizeof(png) });
 	if (track__find(t, req, req->params[0], &tg))
 		track__record(t, req, &tg, EV_FILE_OPENED, "{\"via\":\"image\"}");
@@ -61,7 +54,7 @@ void track__file_options(struct http_request *req, struct http_response *res)
 	struct track *t = req->app;
 	struct track_target tg;
 	bool link = req->path && !strncmp(req->path, "/p/", 3);
-	file_headers(req, res);
+	track__page_headers(req, res);
 	http_response_header(req, res, "Allow", "GET, HEAD, OPTIONS");
 	http_response_text(res, 204, "text/plain", SLICE_LIT(""));
 	if (track__find(t, req, req->params[0], &tg))
@@ -79,7 +72,7 @@ void track__file_link(struct http_request *req, struct http_response *res)
 		return;
 	}
 	_cleanup_free_ char *to = xasprintf("%s/e/%s", track__url(t), tg.rid);
-	file_headers(req, res);
+	track__page_headers(req, res);
 	http_response_redirect(req, res, 303, to);
 	track__record(t, req, &tg, EV_FILE_OPENED, "{\"via\":\"pdf_link\"}"); /* a HEAD: a probe */
 }

@@ -10,10 +10,7 @@
 
 static void report_headers(struct http_request *req, struct http_response *res)
 {
-	http_response_header(req, res, "Cache-Control", "no-store");
-	http_response_header(req, res, "Referrer-Policy", "no-referrer");
-	http_response_header(req, res, "X-Robots-Tag", "noindex, nofollow");
-	http_response_header(req, res, "X-Content-Type-Options", "nosniff");
+	track__page_headers(req, res);
 	/* no script, no outside resource; the form posts only to this page */
 	http_response_header(req, res, "Content-Security-Policy",
 			     "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'");

@@ -97,7 +97,7 @@ char *track_click_url(const char *tracker_url, const char *rid)
 	return xasprintf("%s/c/%s", tracker_url, rid);
 }
 
-static void page_headers(struct http_request *req, struct http_response *res)
+void track__page_headers(struct http_request *req, struct http_response *res)
 {
 	http_response_header(req, res, "Cache-Control", "no-store");
 	http_response_header(req, res, "Referrer-Policy", "no-referrer");
@@ -107,7 +107,7 @@ static void page_headers(struct http_request *req, struct http_response *res)
 
 void track_not_found(struct http_request *req, struct http_response *res)
 {
-	page_headers(req, res);
+	track__page_headers(req, res);
 	http_response_text(res, 404, "text/html; charset=utf-8", SLICE_LIT(not_found_page));
 }
 
@@ -172,7 +172,7 @@ static void open_beacon(struct http_request *req, struct http_response *res)
 	struct track_target tg;
 	char *rid = arena_strdup(req->arena, req->params[0]);
 	size_t n = rid ? strlen(rid) : 0;
-	page_headers(req, res);
+	track__page_headers(req, res);
 	http_response_text(res, 200, "image/gif", (struct slice){ (const char *)gif, sizeof(gif) });
 	if (n > 4 && !strcmp(rid + n - 4, ".gif")) {
 		rid[n - 4] = '\0';
@@ -189,7 +189,7 @@ static void options(struct http_request *req, struct http_response *res, const c
 {
 	struct track *t = req->app;
 	struct track_target tg;
-	page_headers(req, res);
+	track__page_headers(req, res);
 	http_response_header(req, res, "Allow", allow);
 	http_response_text(res, 200, "text/plain; charset=utf-8", SLICE_LIT(""));
 	const char *rid = req->params[0];
@@ -274,7 +274,7 @@ static void landing(struct http_request *req, struct http_response *res, const s
 	struct merge_vars vars;
 	content_merge_vars(&c, tg, url, zone, req->arena, &vars);
 	explain = explain || !sc.landing_html;
-	page_headers(req, res);
+	track__page_headers(req, res);
 	if (explain && sc.education_url && sc.education_url[0]) {
 		/* the trainer's own education page instead of the 種明かし page */
 		http_response_redirect(req, res, 303, sc.education_url);
@@ -307,15 +307,30 @@ static void click(struct http_request *req, struct http_response *res)
 
 struct filled {
 	json_t *names;
+	const char *page;  /* the scenario's data-entry page */
 };
 
 static int note_field(void *ctx, const char *name, const char *value)
 {
 	struct filled *f = ctx;
-	/* Only which fields were filled; the values are never kept. */
-	if (value[0] && json_array_size(f->names) < 64 && strlen(name) <= 64 && utf8_valid(name, strlen(name)))
+	/* Only which of the page's own fields were filled: the values are
+	 * never kept, and a name the page does not declare (a script could
+	 * rename a field after what was typed) is not kept either. */
+	if (value[0] && json_array_size(f->names) < 64 && strlen(name) <= 64 &&
+	    content_html_declares_name(f->page, name))
 		json_array_append_new(f->names, json_string(name));
 	return 0;
+}
+
+/* The data-entry page of the target's scenario, or NULL. */
+static const char *landing_page(struct track *t, const struct track_target *tg, struct arena *a)
+{
+	struct campaign c;
+	struct scenario_rec sc;
+	if (store_campaign_get(t->store, tg->tenant_id, tg->campaign_id, a, &c) < 0 ||
+	    store_scenario_get(t->store, tg->tenant_id, c.scenario_id, a, &sc) < 0)
+		return NULL;
+	return sc.landing_html;
 }
 
 static void submit(struct http_request *req, struct http_response *res)
@@ -327,14 +342,14 @@ static void submit(struct http_request *req, struct http_response *res)
 		return;
 	}
 	json_auto_t *detail = json_object();
-	struct filled f = { json_array() };
+	struct filled f = { json_array(), landing_page(t, &tg, req->arena) };
 	json_object_set_new(detail, "fields", f.names);
 	const char *type = http_header(req, "Content-Type");
 	if (type && !strncasecmp(type, "application/x-www-form-urlencoded", 33))
 		http_form_each(req, req->body, note_field, &f);
 	_cleanup_free_ char *d = json_dumps(detail, JSON_COMPACT);
 	_cleanup_free_ char *to = xasprintf("%s/e/%s", track__url(t), tg.rid);
-	page_headers(req, res);
+	track__page_headers(req, res);
 	http_response_redirect(req, res, 303, to);
 	track__record(t, req, &tg, EV_SUBMITTED, d);
 }
@@ -352,7 +367,7 @@ static void explain(struct http_request *req, struct http_response *res)
 
 static void root(struct http_request *req, struct http_response *res)
 {
-	page_headers(req, res);
+	track__page_headers(req, res);
 	http_response_text(res, 200, "text/html; charset=utf-8",
 			   SLICE_LIT("<!doctype html><html><head><meta charset=\"utf-8\"><title></title></head>"
 				     "<body></body></html>"));

@@ -57,6 +57,9 @@ static inline const char *track__url(struct track *t)
 	return atomic_load(&t->tracker_url);
 }
 
+/* The headers of every tracker answer: no-store, no referrer, noindex, nosniff. */
+void track__page_headers(struct http_request *req, struct http_response *res);
+
 /* A target of a campaign that accepts events, as the tracker knows it
  * (rid in the request's arena). */
 struct track_target {

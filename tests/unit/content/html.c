@@ -280,6 +280,22 @@ static void test_output_cap(void **state)
 	buf_release(&b);
 }
 
+static void test_declares_name(void **state)
+{
+	(void)state;
+	const char *page = "<form method=\"post\"><input type=\"text\" NAME=\"userid\">"
+			   "<input name='password' type=password><select name = pref><option>1</option></select>"
+			   "<input data-name=\"token\"><p>name=\"fake\" in text counts only after a space</p></form>";
+	assert_true(content_html_declares_name(page, "userid"));
+	assert_true(content_html_declares_name(page, "password"));
+	assert_true(content_html_declares_name(page, "pref"));
+	assert_false(content_html_declares_name(page, "token"));   /* data-name is another attribute */
+	assert_false(content_html_declares_name(page, "user"));    /* a prefix is not the name */
+	assert_false(content_html_declares_name(page, "secret-typed-value"));
+	assert_false(content_html_declares_name(page, ""));
+	assert_false(content_html_declares_name(NULL, "userid"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -300,6 +316,7 @@ int main(void)
 		cmocka_unit_test(test_unterminated_tags),
 		cmocka_unit_test(test_untouched_document),
 		cmocka_unit_test(test_output_cap),
+		cmocka_unit_test(test_declares_name),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
