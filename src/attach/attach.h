@@ -47,7 +47,7 @@ struct attach_doc {
 	const char *beacon_url;            /* absolute http(s) URL: image beacon / PDF open actions
 					    * (NULL: no beacon — content's education PDF, previews) */
 	const char *link_url;              /* absolute http(s) URL: the visible link (pdf; NULL: none) */
-	const char *link_text;             /* its text; NULL: a default in lang */
+	const char *link_text;             /* its text; NULL (or text that shows nothing): a default in lang */
 };
 
 /* Appends a complete file of the kind to out.  Japanese text renders with a

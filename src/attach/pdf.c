@@ -547,6 +547,18 @@ static void w_tounicode(struct writer *w, const bool used_hi[256])
 	w_printf(w, "\nendstream\nendobj\n");
 }
 
+/* Whether s shows anything: not only spaces, newlines and what decode()
+ * drops (controls). */
+static bool visible(const char *s)
+{
+	size_t n;
+	_cleanup_free_ uint16_t *u = decode_new(s, &n);
+	for (size_t i = 0; i < n; i++)
+		if (u[i] != ' ' && u[i] != '\n')
+			return true;
+	return false;
+}
+
 static int layout_doc(struct layout *l, const struct attach_doc *d)
 {
 	int r = 0;
@@ -556,7 +568,9 @@ static int layout_doc(struct layout *l, const struct attach_doc *d)
 		l->y -= TITLE_GAP;
 	}
 	if (r >= 0 && d->link_url) {
-		const char *text = d->link_text && *d->link_text ? d->link_text
+		/* a link text that shows nothing would leave no line to click
+		 * and so no link annotation: the default text instead */
+		const char *text = d->link_text && visible(d->link_text) ? d->link_text
 				   : d->lang && !strcmp(d->lang, "en") ? "Click here to view the content"
 								       : "内容を表示するにはこちらをクリックしてください";
 		if (l->npages && !page_fresh(l))

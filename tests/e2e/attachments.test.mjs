@@ -2,7 +2,11 @@
 // D5): a person opens an attachment scenario, sees a broken file refused
 // with the reason, uploads a real PDF (made by LibreOffice here), picks it,
 // chooses a password zip, saves, and downloads the sample — a zip that
-// `unzip -P` opens to a PDF `qpdf --check` accepts.
+// `unzip -P` opens to a PDF `qpdf --check` accepts.  Then the campaign page
+// of a launched attachment drill: a target whose PDF link (/p/<rid>) and
+// file beacon (/f/<rid>.png) reached the tracker shows both as ファイル開封
+// in its history, each with how it came in (PDF内リンククリック, and
+// ファイルを開いたときの通信 for the picture).
 //
 //   KUNREN_BIN=build/kunren node --test tests/e2e/attachments.test.mjs
 
@@ -12,7 +16,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, writeFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { server, useServerAndBrowser, withPage, login, apiOk, waitFor } from './server.mjs';
+import { server, useServerAndBrowser, withPage, login, apiOk, waitFor, PERSON_UA } from './server.mjs';
 
 useServerAndBrowser();
 
@@ -104,4 +108,88 @@ test('a trainer uploads a PDF, picks a password zip, saves and downloads the sam
     execFileSync('qpdf', ['--check', join(dir, 'out', '業務手順書_山田.pdf')], { stdio: 'pipe' });
   });
   rmSync(dir, { recursive: true, force: true });
+});
+
+test('a target\'s file opens show in its history with how they came in', { timeout: 120_000 }, async () => {
+  // a drill made through the API (the console flow is drill.test.mjs)
+  const list = await call('POST', '/lists', { name: 'e2e 添付ファイル開封' });
+  await call('POST', `/lists/${list.id}/import`, [
+    '姓,名,メールアドレス,部署,役職,項目,項目2,項目3,テスト対象',
+    '山田,太郎,taro.yamada@example.jp,営業部,課長,,,,',
+    '佐藤,花子,hanako.sato@example.jp,総務部,主任,,,,',
+    '',
+  ].join('\r\n'));
+  const sc = await call('POST', '/scenarios', {
+    name: 'e2e PDF 添付訓練', type: '添付ファイル型', subject: '{{姓}} 様 請求書送付',
+    html: '<html><body><p>{{姓}} 様</p><p>請求書を添付します。</p></body></html>',
+    text: '{{姓}} 様\n請求書を添付します。\n',
+    explain_html: '<html><body><h1>訓練です</h1></body></html>',
+    attachment: { kind: 'pdf', filename: '請求書.pdf', title: '請求書', body: ['ご確認ください。'] },
+  });
+  const campaign = await call('POST', '/campaigns', {
+    name: 'e2e 添付ファイル開封', scenario_id: sc.id, list_ids: [list.id],
+    sender: { name: '経理部', local: 'keiri', domain: 'kunren-sys.example' },
+    test_only: false, exclusion_seconds: 0,
+  });
+  await call('POST', `/campaigns/${campaign.id}/launch`, {});
+  const targets = await waitFor('the targets sent', async () => {
+    const items = (await call('GET', `/campaigns/${campaign.id}/targets`)).items;
+    return items.length === 2 && items.every((x) => x.rid && x.sent_at) ? items : null;
+  });
+  const target = targets.find((x) => x.email === 'taro.yamada@example.jp');
+  const other = targets.find((x) => x.email !== target.email);
+
+  // the person clicks the link inside the PDF, then a viewer fetches the
+  // file's beacon picture: what the tracker sees from the file
+  const headers = { 'User-Agent': PERSON_UA };
+  const link = await fetch(`${server.trackerUrl}p/${target.rid}`, { headers, redirect: 'manual' });
+  assert.equal(link.status, 303);
+  assert.match(link.headers.get('location'), new RegExp(`/e/${target.rid}$`));
+  const beacon = await fetch(`${server.trackerUrl}f/${target.rid}.png`, { headers });
+  assert.equal(beacon.status, 200);
+  assert.equal(beacon.headers.get('content-type'), 'image/png');
+  await beacon.arrayBuffer();
+  // stored (the tracker commits in groups) before the page is looked at
+  await waitFor('both file opens stored', async () => {
+    const items = (await call('GET', `/campaigns/${campaign.id}/targets`)).items;
+    const evs = items.find((x) => x.id === target.id).events || [];
+    return evs.filter((e) => e.kind === 'file_opened').length === 2;
+  });
+
+  await withPage('attachments-file-open', async ({ page }) => {
+    await login(page);
+    await page.goto(`${server.consoleUrl}#/campaigns/${campaign.id}`);
+    await page.getByRole('heading', { level: 1, name: 'e2e 添付ファイル開封' }).waitFor();
+    const row = page.locator(`#targets-table tr[data-target="${target.id}"]`);
+    await row.waitFor();
+    assert.equal((await row.locator('.target-status').textContent()).trim(), 'ファイル開封');
+
+    // expand the row: its history lists the two file opens, each labelled
+    const expander = page.getByRole('button', { name: '山田 太郎 のイベントを表示' });
+    await expander.click();
+    assert.equal(await expander.getAttribute('aria-expanded'), 'true');
+    const history = page.locator(`#${await expander.getAttribute('aria-controls')}`);
+    const opens = history.locator('tr[data-kind="file_opened"]');
+    await waitFor('two file opens in the history', async () => (await opens.count()) === 2);
+
+    const viaLink = opens.filter({ has: page.locator('.event-via[data-via="pdf_link"]') });
+    const viaImage = opens.filter({ has: page.locator('.event-via[data-via="image"]') });
+    assert.equal(await viaLink.count(), 1);
+    assert.equal(await viaImage.count(), 1);
+    for (const [ev, label] of [[viaLink, 'PDF内リンククリック'], [viaImage, 'ファイルを開いたときの通信']]) {
+      assert.equal((await ev.locator('td').nth(1).locator('.event-via').textContent()).trim(), label);
+      assert.match(await ev.locator('td').nth(1).textContent(), /^ファイル開封/);
+      // a person's open, not a mail-check system's
+      assert.equal(await ev.getAttribute('data-machine'), 'false');
+    }
+    assert.equal(await history.locator('tr[data-kind="clicked"]').count(), 0, 'a PDF link is no mail link click');
+
+    // the other target was sent the same file and opened nothing
+    const otherExp = page.locator(`#targets-table tr[data-target="${other.id}"] button.expander`);
+    await otherExp.click();
+    const otherHistory = page.locator(`#${await otherExp.getAttribute('aria-controls')}`);
+    await otherHistory.locator('tr[data-kind="sent"]').waitFor();
+    assert.equal(await otherHistory.locator('tr[data-kind="file_opened"]').count(), 0);
+    assert.equal(await otherHistory.locator('.event-via').count(), 0);
+  });
 });

@@ -27,17 +27,12 @@ static char *run_tool(const char *tool, const char *args, const char *path)
 	if (access(tool, X_OK) != 0)
 		return NULL;
 	_cleanup_free_ char *cmd = xasprintf("%s %s '%s' - 2>&1", tool, args, path);
-	FILE *f = popen(cmd, "r");
-	assert_non_null(f);
-	struct buf out = BUF_INIT(0);
-	char chunk[4096];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		assert_int_equal(buf_append(&out, chunk, n), 0);
-	assert_int_equal(pclose(f), 0);
-	if (strstr(out.p, "Couldn't find 'UniJIS-UCS2-H'"))
+	int st;
+	char *out = test_run(cmd, &st);
+	assert_int_equal(st, 0);
+	if (strstr(out, "Couldn't find 'UniJIS-UCS2-H'"))
 		fail_msg("poppler lacks the Adobe-Japan1 CMaps: apt-get install poppler-data");
-	return buf_steal(&out);
+	return out;
 }
 
 static void test_structure_and_text(void **state)
