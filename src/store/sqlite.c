@@ -51,14 +51,22 @@ int store_open(const char *path, struct store **ret, char **ret_err)
 			return -EIO;
 		}
 		sqlite3_busy_timeout(s->conns[i], 10000);
+		/* no checkpoint inside a commit: the checkpointer thread does them */
 		const char *pragmas = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-				      "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;";
+				      "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;"
+				      "PRAGMA wal_autocheckpoint=0;";
 		if (sqlite3_exec(s->conns[i], pragmas, NULL, NULL, NULL) != SQLITE_OK) {
 			*ret_err = xasprintf("cannot set up database %s: %s", path, sqlite3_errmsg(s->conns[i]));
 			store_close(s);
 			return -EIO;
 		}
 	}
+	if (ckpt_start(s, path, ret_err) < 0) {
+		store_close(s);
+		return -EIO;
+	}
+	for (int i = 0; i < POOL_SIZE; i++)
+		ckpt_watch(s, s->conns[i]);
 	*ret = s;
 	return 0;
 }
@@ -67,6 +75,7 @@ void store_close(struct store *s)
 {
 	if (!s)
 		return;
+	ckpt_stop(s);
 	for (int i = 0; i < POOL_SIZE; i++) {
 		for (size_t k = 0; k < s->cache[i].n; k++)
 			sqlite3_finalize(s->cache[i].slot[k].st);

@@ -29,12 +29,49 @@ struct stmt_cache {
 	size_t n;
 };
 
+/*
+ * The checkpointer: no commit checkpoints (wal_autocheckpoint=0 on the
+ * pool's connections); their WAL hook notes the WAL's size and one thread
+ * with its own connection copies the WAL back into the database (PASSIVE:
+ * writers go on meanwhile) every CKPT_PAGES new frames, and truncates the
+ * WAL once commits have stopped for CKPT_IDLE_MS.  An automatic checkpoint
+ * runs inside the commit that crosses the threshold, and every request the
+ * tracker's group commit holds waits for it.
+ *
+ * Under a steady stream of commits a checkpoint beside the writers never
+ * copies the last frames (new ones keep coming), so the WAL would never
+ * restart from its beginning and would grow without end.  The thread chases
+ * the end of the WAL for a few passes; once at most CKPT_CATCHUP frames are
+ * left, the next commit copies them itself (a small checkpoint inside that
+ * commit) and the write after it restarts the WAL.
+ */
+#define CKPT_PAGES 4000   /* frames (about 16 MiB) between two checkpoints */
+#define CKPT_CATCHUP 256  /* frames a commit copies to let the WAL restart */
+#define CKPT_CHASE 4      /* passes of the thread after the end of the WAL */
+#define CKPT_IDLE_MS 1000 /* no commit for this long: TRUNCATE the WAL */
+
+struct ckpt {
+	pthread_mutex_t lock;
+	pthread_cond_t wake;  /* on CLOCK_MONOTONIC */
+	pthread_t thread;
+	bool running;
+	bool stop;
+	sqlite3 *db;          /* the checkpointer's own connection */
+	int wal_pages;        /* frames in the WAL after the last commit */
+	int base;             /* wal_pages when the last checkpoint started */
+	int backfilled;       /* frames copied by the thread's last pass; 0: no
+			       * catch-up due (taken by the commit that does it) */
+	bool dirty;           /* commits since the last idle TRUNCATE */
+	int64_t last_commit;  /* monotonic ms */
+};
+
 struct store {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	sqlite3 *conns[POOL_SIZE];
 	bool busy[POOL_SIZE];
 	struct stmt_cache cache[POOL_SIZE];
+	struct ckpt ckpt;
 };
 
 struct conn {
@@ -54,6 +91,15 @@ struct conn conn_get(struct store *s);
 
 void conn_put(struct conn *cn);
 #define _cleanup_conn_ _cleanup_(conn_put)
+
+/* Commits on db report the WAL's size to the checkpointer (call it once
+ * per pool connection, after PRAGMA wal_autocheckpoint=0). */
+void ckpt_watch(struct store *s, sqlite3 *db);
+
+/* Opens the checkpointer's connection to path and starts its thread;
+ * ckpt_stop joins it and closes the connection (a no-op if not started). */
+int ckpt_start(struct store *s, const char *path, char **ret_err);
+void ckpt_stop(struct store *s);
 
 /* Gives a statement back: a cached one is reset for its next use (which
  * also ends the read it may hold), any other finalized. */

@@ -737,3 +737,17 @@ def kunren_stop(k):
     if k.proc.poll() is None:
         _stop(k)
 # ================================================================ end of issue 6 helpers
+
+
+def database_bytes(data_dir):
+    """The database as it is on disk: kunren.db and its write-ahead log
+    (recent commits stay in kunren.db-wal until a checkpoint), for checks
+    that a secret is never stored in clear."""
+    out = b""
+    for name in ("kunren.db", "kunren.db-wal"):
+        try:
+            with open(os.path.join(data_dir, name), "rb") as f:
+                out += f.read()
+        except FileNotFoundError:
+            pass
+    return out

@@ -7,6 +7,8 @@ import os
 import re
 import subprocess
 
+from kunren_testlib import database_bytes
+
 
 def cli(k, *args, env=None, ok=True):
     e = dict(os.environ, KUNREN_DATA=k.data_dir)
@@ -35,8 +37,7 @@ def test_shared_profile_is_offered_and_read_only(kunren_outbox):
     assert patch(k.api, f"/sending-profiles/{pid}", {"name": "mine"}).status == 404
     assert k.api.request("DELETE", f"/sending-profiles/{pid}").status == 404
     # the password is sealed in the database, not stored in clear
-    db = open(os.path.join(k.data_dir, "kunren.db"), "rb").read()
-    assert b"s3cret-relay" not in db
+    assert b"s3cret-relay" not in database_bytes(k.data_dir)
     assert "password set" in cli(k, "profile", "list").stdout
     bad = cli(k, "profile", "add", "x", "relay.example", "0", "tls", ok=False)
     assert bad.returncode != 0 and "PORT" in bad.stderr

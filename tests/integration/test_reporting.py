@@ -22,7 +22,7 @@ from email.message import EmailMessage
 import pytest
 
 from test_live import Sse
-from kunren_testlib import (RECIPIENTS, SENDER, ApiClient, collect_tags, find_gallery, kunren_cli, kunren_server,
+from kunren_testlib import (RECIPIENTS, SENDER, ApiClient, collect_tags, database_bytes, find_gallery, kunren_cli, kunren_server,
                             recipients_csv, setup_drill, smtp_sink, tracking_urls, wait_campaign, wait_until)
 
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
@@ -254,8 +254,7 @@ def test_imap_reports(env):
         mb = r.json()["mailbox"]
         assert mb["has_password"] is True and mb["folder"] == "INBOX" and mb["enabled"] is True, mb
         assert PASSWORD not in r.text and PASSWORD not in api.get("/report-mailbox").text
-        with open(os.path.join(k.data_dir, "kunren.db"), "rb") as f:
-            assert PASSWORD.encode() not in f.read()
+        assert PASSWORD.encode() not in database_bytes(k.data_dir)
         t = api.post_ok("/report-mailbox/test", {})
         assert t["ok"] is True and t["error"] == "", t
 
