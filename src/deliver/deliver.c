@@ -638,7 +638,10 @@ static void send_one(struct worker *w, struct target *t)
 	_cleanup_free_ char *message_id = NULL, *reply = NULL, *subdir = NULL, *dkim_err = NULL;
 	int r = worker_load(w, t);
 	if (r < 0) {
-		fail_early(w, t, r, "the campaign could not be loaded");
+		/* -ENOENT: deleted meanwhile, e.g. an upload removed while a
+		 * scenario naming it was being saved */
+		fail_early(w, t, r, r == -ENOENT ? "the campaign, its scenario or the scenario's uploaded attachment no longer exists"
+						  : "the campaign could not be loaded");
 		return;
 	}
 	t->sent_at = now_unix();
