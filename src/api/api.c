@@ -1,6 +1,8 @@
 /* api.c — the route table, authentication, shared helpers, the console files. */
 #include "api/api_int.h"
 
+#include <ctype.h>
+
 #include "attach/attach.h"
 
 #define KB(n) ((size_t)(n) * 1024)
@@ -227,12 +229,29 @@ void api__audit(struct http_request *req, const struct principal *p, const char 
 		log_error("api: audit log write failed: %s", strerror(-r));
 }
 
-void api__send_file(struct http_request *req, struct http_response *res, const char *type,
-		    const char *filename, struct buf *body)
+void api__send_file_as(struct http_request *req, struct http_response *res, const char *type,
+		       const char *filename, const char *ascii_name, struct buf *body)
 {
-	/* RFC 6266 / 5987: a UTF-8 file name for Excel and browsers. */
+	/* RFC 6266 / 5987: a plain ASCII name for old clients, then the
+	 * UTF-8 one for Excel and browsers. */
 	_cleanup_buf_ struct buf cd = BUF_INIT(1024);
-	buf_puts(&cd, "attachment; filename=\"download.csv\"; filename*=UTF-8''");
+	const char *ext = strrchr(filename, '.');
+	bool plain = true;
+	for (const char *p = filename; *p && plain; p++)
+		plain = *p > 0x20 && *p < 0x7f && *p != '"' && *p != '\\';
+	buf_puts(&cd, "attachment; filename=\"");
+	if (ascii_name)
+		buf_puts(&cd, ascii_name);
+	else if (plain)
+		buf_puts(&cd, filename);
+	else {
+		buf_puts(&cd, "download");
+		for (const char *p = ext; p && *p; p++) /* the extension when it is plain ASCII */
+			if (!isalnum((unsigned char)*p) && *p != '.')
+				ext = NULL;
+		buf_puts(&cd, ext ? ext : "");
+	}
+	buf_puts(&cd, "\"; filename*=UTF-8''");
 	buf_put_url(&cd, slice_from(filename));
 	http_response_header(req, res, "Content-Disposition", cd.p);
 	res->status = 200;
@@ -240,6 +259,12 @@ void api__send_file(struct http_request *req, struct http_response *res, const c
 	buf_release(&res->body);
 	res->body = *body;
 	buf_init(body, body->max);
+}
+
+void api__send_file(struct http_request *req, struct http_response *res, const char *type,
+		    const char *filename, struct buf *body)
+{
+	api__send_file_as(req, res, type, filename, NULL, body);
 }
 
 /* ---- authentication ---- */

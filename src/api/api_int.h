@@ -76,6 +76,11 @@ const char *api__base_url(const struct api *api);
 bool api__date(struct http_response *res, json_t *body, const char *key, struct civil *ret, bool *ret_found);
 /* {"items": [...], "next_after": id or null} */
 json_t *api__page(json_t *items, bool more, int64_t last_id);
+/* Sends body (taken over) as a download named filename (UTF-8, RFC 6266
+ * filename* with an ASCII fallback: ascii_name, or the name itself when it
+ * is plain ASCII, else "download" with its extension). */
+void api__send_file_as(struct http_request *req, struct http_response *res, const char *type,
+		       const char *filename, const char *ascii_name, struct buf *body);
 void api__send_file(struct http_request *req, struct http_response *res, const char *type,
 		    const char *filename, struct buf *body);
 

@@ -114,21 +114,14 @@ static const char *file_base(const char *kind, const char *lang)
 	return before ? "before-the-drill" : "after-the-drill";
 }
 
-/* Sends body as an attachment named base.ext (RFC 6266: an ASCII fallback
- * and the UTF-8 name). */
+/* Sends body as an attachment named base.ext, the ASCII name
+ * education-<kind>-<lang>.<ext> for old clients. */
 static void send_download(struct http_request *req, struct http_response *res, const char *type,
 			  const char *kind, const char *lang, const char *ext, struct buf *body)
 {
-	_cleanup_buf_ struct buf cd = BUF_INIT(1024);
 	_cleanup_free_ char *name = xasprintf("%s.%s", file_base(kind, lang), ext);
-	buf_printf(&cd, "attachment; filename=\"education-%s-%s.%s\"; filename*=UTF-8''", kind, lang, ext);
-	buf_put_url(&cd, slice_from(name));
-	http_response_header(req, res, "Content-Disposition", cd.p);
-	res->status = 200;
-	res->content_type = type;
-	buf_release(&res->body);
-	res->body = *body;
-	buf_init(body, body->max);
+	_cleanup_free_ char *ascii = xasprintf("education-%s-%s.%s", kind, lang, ext);
+	api__send_file_as(req, res, type, name, ascii, body);
 }
 
 void api_education_get(struct http_request *req, struct http_response *res)

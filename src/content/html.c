@@ -8,6 +8,7 @@
  * not rewrite byte for byte.  See docs/internals/CONTENT.md.
  */
 #include "content/content.h"
+#include "content/html_int.h"
 
 struct html_tag {
 	struct slice name;
@@ -22,36 +23,10 @@ struct html_tag {
 /* Elements whose content is text, so "<a" inside is not a tag. */
 static const char *const raw_text_elements[] = { "script", "style", "textarea", "title", "xmp" };
 
-static bool html_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r';
-}
-
-static bool html_alpha(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-static char lower(char c)
-{
-	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
-}
-
-static bool slice_eq_nocase(struct slice a, const char *b)
-{
-	size_t n = strlen(b);
-	if (a.len != n)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (lower(a.p[i]) != b[i])
-			return false;
-	return true;
-}
-
 static bool starts_nocase(struct slice s, size_t pos, const char *prefix)
 {
 	size_t n = strlen(prefix);
-	return s.len - pos >= n && slice_eq_nocase((struct slice){ s.p + pos, n }, prefix);
+	return s.len - pos >= n && html_name_is((struct slice){ s.p + pos, n }, prefix);
 }
 
 /* Position just after the first `end` at or after pos, or s.len. */
@@ -121,7 +96,7 @@ static size_t tag_attribute(struct slice s, size_t pos, struct html_tag *tag)
 		vend = p;
 	}
 	/* Duplicate attributes are ignored by browsers: the first one counts. */
-	if (!tag->has_href && slice_eq_nocase(aname, "href")) {
+	if (!tag->has_href && html_name_is(aname, "href")) {
 		tag->has_href = true;
 		tag->href_start = vstart;
 		tag->href_stop = p;
@@ -180,7 +155,7 @@ static size_t raw_text_end(struct slice s, size_t pos, struct slice name)
 		bool ends = after == s.len || html_space(s.p[after]) || s.p[after] == '/' ||
 			    s.p[after] == '>';
 		for (size_t i = 0; ends && i < n.len; i++)
-			ends = lower(n.p[i]) == lower(name.p[i]);
+			ends = html_lower(n.p[i]) == html_lower(name.p[i]);
 		if (ends)
 			return pos;
 	}
@@ -190,7 +165,7 @@ static size_t raw_text_end(struct slice s, size_t pos, struct slice name)
 static bool is_raw_text(struct slice name)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(raw_text_elements); i++)
-		if (slice_eq_nocase(name, raw_text_elements[i]))
+		if (html_name_is(name, raw_text_elements[i]))
 			return true;
 	return false;
 }
@@ -231,7 +206,7 @@ static int track_start_tag(struct html_track *t, size_t pos, size_t *ret_pos)
 	int r;
 
 	tag_parse(t->in, pos, &tag);
-	bool link = slice_eq_nocase(tag.name, "a") || slice_eq_nocase(tag.name, "area");
+	bool link = html_name_is(tag.name, "a") || html_name_is(tag.name, "area");
 	if (tag.closed && link && tag.has_href && t->click_url && href_tracked(tag.href, t->report)) {
 		t->link++;
 		r = copy(t, pos, tag.href_start);
@@ -267,7 +242,7 @@ static int track_markup(struct html_track *t, size_t pos, size_t *ret_pos)
 		next = skip_past(s, pos, ">");
 	} else if (pos + 2 < s.len && s.p[pos + 1] == '/' && html_alpha(s.p[pos + 2])) {
 		struct slice name = { s.p + pos + 2, tag_name_end(s, pos + 2) - pos - 2 };
-		if (slice_eq_nocase(name, "body") && !t->counting) {
+		if (html_name_is(name, "body") && !t->counting) {
 			t->body_at = t->out->len;
 			t->has_body = true;
 		}

@@ -18,6 +18,7 @@
  * HTML_CHECK_DEPTH entries.
  */
 #include "content/content.h"
+#include "content/html_int.h"
 
 #define HTML_CHECK_DEPTH 256
 #define NAME_SHOWN 32   /* a tag name in a message is cut to this many bytes */
@@ -86,38 +87,12 @@ static const struct {
 	{ "body", { "head" } },
 };
 
-static bool html_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r';
-}
-
-static bool html_alpha(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-static char lower(char c)
-{
-	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
-}
-
-static bool name_is(struct slice a, const char *b)
-{
-	size_t n = strlen(b);
-	if (a.len != n)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (lower(a.p[i]) != b[i])
-			return false;
-	return true;
-}
-
 static bool name_eq(struct slice a, struct slice b)
 {
 	if (a.len != b.len)
 		return false;
 	for (size_t i = 0; i < a.len; i++)
-		if (lower(a.p[i]) != lower(b.p[i]))
+		if (html_lower(a.p[i]) != html_lower(b.p[i]))
 			return false;
 	return true;
 }
@@ -125,7 +100,7 @@ static bool name_eq(struct slice a, struct slice b)
 static bool name_in(struct slice name, const char *const *set, size_t n)
 {
 	for (size_t i = 0; i < n && set[i]; i++)
-		if (name_is(name, set[i]))
+		if (html_name_is(name, set[i]))
 			return true;
 	return false;
 }
@@ -136,7 +111,7 @@ static bool name_in(struct slice name, const char *const *set, size_t n)
 static bool starts_nocase(struct slice s, size_t pos, const char *prefix)
 {
 	size_t n = strlen(prefix);
-	return pos <= s.len && s.len - pos >= n && name_is((struct slice){ s.p + pos, n }, prefix);
+	return pos <= s.len && s.len - pos >= n && html_name_is((struct slice){ s.p + pos, n }, prefix);
 }
 
 /* The line of byte pos (1-based), counting from where the last call stood. */
@@ -157,7 +132,7 @@ static const char *shown(struct slice name, char out[NAME_SHOWN + 4])
 {
 	size_t n = name.len < NAME_SHOWN ? name.len : NAME_SHOWN, k = 0;
 	for (size_t i = 0; i < n; i++) {
-		char ch = lower(name.p[i]);
+		char ch = html_lower(name.p[i]);
 		bool ok = (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-' ||
 			  ch == '_' || ch == ':' || ch == '.';
 		out[k++] = ok ? ch : '?';
@@ -370,7 +345,7 @@ static void close_implied(struct html_check *c, const char *const *closes, size_
 static void close_implied_by(struct html_check *c, struct slice tag)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(implied_ends); i++)
-		if (name_is(tag, implied_ends[i].tag))
+		if (html_name_is(tag, implied_ends[i].tag))
 			close_implied(c, implied_ends[i].closes, ARRAY_SIZE(implied_ends[i].closes));
 	if (NAME_IN(tag, closes_p)) {
 		static const char *const p[] = { "p" };
@@ -391,8 +366,8 @@ static int start_tag(struct html_check *c, size_t pos, size_t *ret_pos)
 	if (NAME_IN(tag.name, void_elements))
 		return 0;
 
-	bool foreign = (c->depth && c->stack[c->depth - 1].foreign) || name_is(tag.name, "svg") ||
-		       name_is(tag.name, "math");
+	bool foreign = (c->depth && c->stack[c->depth - 1].foreign) || html_name_is(tag.name, "svg") ||
+		       html_name_is(tag.name, "math");
 	if (foreign && tag.self_closing)
 		return 0;
 	if (NAME_IN(tag.name, raw_text_elements)) {
