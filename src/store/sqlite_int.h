@@ -221,6 +221,13 @@ extern const char *const event_kind_names[EV__COUNT];
 #define TARGET_COLS "t.id, t.campaign_id, c.tenant_id, t.rid, t.state, t.sent_at, t.error, t.due_at, t.attempts, " PERSON_COLS
 /* Reads PERSON_COLS from column col on. */
 void person_read(sqlite3_stmt *st, int col, struct arena *a, struct person *p);
+/* The columns events_rows reads, of events e. */
+#define EVENT_COLS "e.id, e.campaign_id, coalesce(e.target_id, 0), e.kind, e.at_ms, e.ip, e.user_agent, e.os, " \
+	"e.browser, e.device, e.detail, e.signals"
+/* Steps st (selecting EVENT_COLS) to its end into an arena array; kinds
+ * this version does not know are skipped.  full: also the client's
+ * details and the detail, else kind, time and signals only. */
+int events_rows(struct conn *cn, sqlite3_stmt *st, bool full, struct arena *a, struct event **ret, size_t *ret_n);
 /* Reads TARGET_COLS (t: targets, c: its campaign). */
 void target_read(sqlite3_stmt *st, struct arena *a, struct target *t);
 /* A person field name (or "id", "is_test") as an ORDER BY column; NULL if unknown. */

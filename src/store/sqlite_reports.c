@@ -85,36 +85,6 @@ int store_report_mailbox_progress(struct store *s, int64_t tenant_id, int64_t ui
 
 /* ---- live events ---- */
 
-#define EVENT_COLS "e.id, e.campaign_id, coalesce(e.target_id, 0), e.kind, e.at_ms, e.ip, e.user_agent, e.os, " \
-	"e.browser, e.device, e.detail, e.signals"
-
-static int events_read_after(struct conn *cn, sqlite3_stmt *st, struct arena *a, struct event **ret, size_t *ret_n)
-{
-	struct event *out = NULL;
-	size_t n = 0, cap = 0;
-	int r;
-	while ((r = step_row(cn, st)) > 0) {
-		int k = name_index(event_kind_names, EV__COUNT, (const char *)sqlite3_column_text(st, 3));
-		if (k < 0)
-			continue; /* a kind from a newer version: skip, never misreport */
-		struct event *e = PUSH(a, out, n, cap);
-		if (!e)
-			break;
-		*e = (struct event){
-			.id = col_int(st, 0), .campaign_id = col_int(st, 1), .target_id = col_int(st, 2),
-			.kind = (enum event_kind)k, .at_ms = col_int(st, 4), .ip = col_text_null(st, 5, a),
-			.user_agent = col_text_null(st, 6, a), .os = col_text_null(st, 7, a),
-			.browser = col_text_null(st, 8, a), .device = col_text_null(st, 9, a),
-			.detail = col_text_null(st, 10, a), .signals = (uint32_t)col_int(st, 11),
-		};
-	}
-	if ((r = read_done(r, a)) < 0)
-		return r;
-	*ret = out;
-	*ret_n = n;
-	return 0;
-}
-
 int store_events_after(struct store *s, int64_t tenant_id, int64_t campaign_id, int64_t after, size_t limit,
 		       struct arena *a, struct event **ret, size_t *ret_n)
 {
@@ -123,7 +93,7 @@ int store_events_after(struct store *s, int64_t tenant_id, int64_t campaign_id, 
 	int r = prep(&cn, &st, "SELECT " EVENT_COLS " FROM events e JOIN campaigns c ON c.id = e.campaign_id "
 			       "WHERE c.tenant_id = ? AND e.campaign_id = ? AND e.id > ? ORDER BY e.id LIMIT ?",
 		     I(tenant_id), I(campaign_id), I(after), I((int64_t)limit));
-	return r < 0 ? r : events_read_after(&cn, st, a, ret, ret_n);
+	return r < 0 ? r : events_rows(&cn, st, true, a, ret, ret_n);
 }
 
 int store_events_after_any(struct store *s, int64_t campaign_id, int64_t after, size_t limit, struct arena *a,
@@ -133,7 +103,7 @@ int store_events_after_any(struct store *s, int64_t campaign_id, int64_t after, 
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	int r = prep(&cn, &st, "SELECT " EVENT_COLS " FROM events e WHERE e.campaign_id = ? AND e.id > ? "
 			       "ORDER BY e.id LIMIT ?", I(campaign_id), I(after), I((int64_t)limit));
-	return r < 0 ? r : events_read_after(&cn, st, a, ret, ret_n);
+	return r < 0 ? r : events_rows(&cn, st, true, a, ret, ret_n);
 }
 
 int store_events_last_id(struct store *s, int64_t campaign_id, int64_t *ret_id)

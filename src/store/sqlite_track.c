@@ -221,29 +221,12 @@ int store_targets(struct store *s, int64_t tenant_id, int64_t campaign_id, int64
 	return r < 0 ? r : READ_ROWS(&cn, st, a, ret, ret_n, target_read(st, a, rec));
 }
 
-/* full: with the client's details; else kind and time only (what counts
- * and 訓練結果.csv need), which copies no strings. */
-static int events_read(struct store *s, int64_t tenant_id, int64_t campaign_id, int64_t target_min,
-		       int64_t target_max, bool full, struct arena *a, struct event **ret, size_t *ret_n)
+int events_rows(struct conn *cn, sqlite3_stmt *st, bool full, struct arena *a, struct event **ret, size_t *ret_n)
 {
-	_cleanup_conn_ struct conn cn = conn_get(s);
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	struct event *out = NULL;
 	size_t n = 0, cap = 0;
-	/* Two shapes, so a page of targets is an index range, not a scan:
-	 * only a range from 0 needs the campaign's own (target-less) events. */
-	int r = target_min > 0
-		? prep(&cn, &st, "SELECT e.id, e.campaign_id, e.target_id, e.kind, e.at_ms, e.ip, e.user_agent, "
-				 "e.os, e.browser, e.device, e.detail, e.signals FROM events e JOIN campaigns c ON c.id = e.campaign_id "
-				 "WHERE c.tenant_id = ? AND e.campaign_id = ? AND e.target_id BETWEEN ? AND ? "
-				 "ORDER BY e.target_id, e.at_ms, e.id",
-		       I(tenant_id), I(campaign_id), I(target_min), I(target_max))
-		: prep(&cn, &st, "SELECT e.id, e.campaign_id, coalesce(e.target_id, 0), e.kind, e.at_ms, e.ip, "
-				 "e.user_agent, e.os, e.browser, e.device, e.detail, e.signals FROM events e "
-				 "JOIN campaigns c ON c.id = e.campaign_id WHERE c.tenant_id = ? AND e.campaign_id = ? "
-				 "AND coalesce(e.target_id, 0) <= ? ORDER BY coalesce(e.target_id, 0), e.at_ms, e.id",
-		       I(tenant_id), I(campaign_id), I(target_max));
-	while (r >= 0 && (r = step_row(&cn, st)) > 0) {
+	int r;
+	while ((r = step_row(cn, st)) > 0) {
 		int k = name_index(event_kind_names, EV__COUNT, (const char *)sqlite3_column_text(st, 3));
 		if (k < 0)
 			continue; /* a kind from a newer version: skip, never misreport */
@@ -268,6 +251,26 @@ static int events_read(struct store *s, int64_t tenant_id, int64_t campaign_id, 
 	*ret = out;
 	*ret_n = n;
 	return 0;
+}
+
+/* full: with the client's details; else kind and time only. */
+static int events_read(struct store *s, int64_t tenant_id, int64_t campaign_id, int64_t target_min,
+		       int64_t target_max, bool full, struct arena *a, struct event **ret, size_t *ret_n)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	/* Two shapes, so a page of targets is an index range, not a scan:
+	 * only a range from 0 needs the campaign's own (target-less) events. */
+	int r = target_min > 0
+		? prep(&cn, &st, "SELECT " EVENT_COLS " FROM events e JOIN campaigns c ON c.id = e.campaign_id "
+				 "WHERE c.tenant_id = ? AND e.campaign_id = ? AND e.target_id BETWEEN ? AND ? "
+				 "ORDER BY e.target_id, e.at_ms, e.id",
+		       I(tenant_id), I(campaign_id), I(target_min), I(target_max))
+		: prep(&cn, &st, "SELECT " EVENT_COLS " FROM events e "
+				 "JOIN campaigns c ON c.id = e.campaign_id WHERE c.tenant_id = ? AND e.campaign_id = ? "
+				 "AND coalesce(e.target_id, 0) <= ? ORDER BY coalesce(e.target_id, 0), e.at_ms, e.id",
+		       I(tenant_id), I(campaign_id), I(target_max));
+	return r < 0 ? r : events_rows(&cn, st, full, a, ret, ret_n);
 }
 
 int store_events(struct store *s, int64_t tenant_id, int64_t campaign_id, int64_t target_min,
