@@ -70,6 +70,11 @@ struct http_server_options {
 	size_t max_uri;            /* longer request targets get 414; 0: only the pool's limit */
 	unsigned connection_limit; /* connections at once (streams hold theirs); 0: 1000 */
 	unsigned per_ip_limit;     /* connections at once from one address; 0: no limit */
+	/* When set, called instead of a matched route's handler with that
+	 * handler (not for not_found): the application's one place for what
+	 * wraps every route (the console's idempotency keys).  It must call
+	 * fn, or answer in its place. */
+	void (*around)(struct http_request *req, struct http_response *res, http_handler_fn fn);
 };
 
 /* Starts listening at once.  On failure returns NULL and *ret_err (caller frees). */

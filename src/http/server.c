@@ -32,6 +32,7 @@ struct http_server {
 	size_t max_body;
 	size_t arena_max;
 	http_handler_fn not_found;
+	void (*around)(struct http_request *req, struct http_response *res, http_handler_fn fn);
 	const char *const *default_headers;
 	void *app;
 	unsigned timeout;
@@ -47,6 +48,7 @@ struct request_state {
 	const struct http_server *server;
 	const char *uri;    /* the request target as received, still encoded */
 	http_handler_fn fn; /* the route's handler or not_found */
+	bool routed;        /* fn is a route's (not not_found): `around` applies */
 	struct buf body;    /* capped at the route's max_body */
 	size_t discarded;   /* body bytes dropped past the cap */
 	bool started;       /* the first access-handler call has happened */
@@ -421,6 +423,7 @@ static enum MHD_Result request_start(struct request_state *st, struct MHD_Connec
 	route = route_find(s, req, &p);
 	if (route) {
 		st->fn = route->fn;
+		st->routed = true;
 		buf_init(&st->body, route->max_body ? route->max_body : s->max_body);
 	} else {
 		_cleanup_buf_ struct buf allow = BUF_INIT(1024);
@@ -466,7 +469,10 @@ static enum MHD_Result request_finish(struct request_state *st)
 		return response_too_large(st);
 	req->body = buf_slice(&st->body);
 	buf_init(&res.body, HTTP_RESPONSE_MAX);
-	st->fn(req, &res);
+	if (st->routed && st->server->around)
+		st->server->around(req, &res, st->fn);
+	else
+		st->fn(req, &res);
 	if (res.status < 100 || res.status > 599) {
 		log_error("http: handler for %s %s answered status %d", req->method, req->path,
 			  res.status);
@@ -677,6 +683,7 @@ struct http_server *http_server_new(const struct http_server_options *o, char **
 	s->max_body = o->max_body ? o->max_body : HTTP_DEFAULT_MAX_BODY;
 	s->arena_max = server_arena_max(o, s->max_body);
 	s->not_found = o->not_found;
+	s->around = o->around;
 	s->default_headers = o->default_headers;
 	s->app = o->app;
 	s->timeout = o->timeout ? o->timeout : HTTP_CONNECTION_TIMEOUT;
