@@ -4,7 +4,7 @@
 # `make fuzz` builds the libFuzzer targets (clang).
 
 CC      ?= cc
-PKGS    := libmicrohttpd libcurl sqlite3 jansson libsodium libidn2 xlsxwriter opendkim openssl libqrencode libzip yaml-0.1 libpcre2-8 zlib
+PKGS    := libmicrohttpd gnutls libcurl sqlite3 jansson libsodium libidn2 xlsxwriter opendkim openssl libqrencode libzip yaml-0.1 libpcre2-8 zlib
 CSTD    := -std=c11 -D_GNU_SOURCE
 WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wformat=2 -Wvla
 OPT     ?= -O2 -g
@@ -25,7 +25,7 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/embedded.o
 BIN      := $(BUILD)/kunren
 UNIT_SRC := $(shell find tests/unit -name '*.c' | sort)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
-EMBED_IN := $(shell find web scenarios src/store/migrations -type f 2>/dev/null | sort)
+EMBED_IN := $(shell find web scenarios src/store/migrations -type f 2>/dev/null | sort) docs/openapi.yaml
 
 .PHONY: all deps test-deps run test unit integration e2e fuzz fuzz-smoke clean
 all: $(BIN)
@@ -119,5 +119,22 @@ $(FUZZ)/%: tests/fuzz/%.c $(FUZZ_OBJ)
 
 clean:
 	rm -rf build build-san build-fuzz
+
+# `make install PREFIX=/usr/local DESTDIR=`: the binary, the systemd unit
+# (ExecStart and Documentation follow PREFIX), the example configuration and
+# the docs.  tests/integration/test_install.py checks the tree.
+PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+DOCDIR  ?= $(PREFIX)/share/doc/kunren
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+.PHONY: install
+install: $(BIN)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(DOCDIR)/internals
+	install -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/kunren
+	sed -e 's|/usr/local/bin/kunren|$(BINDIR)/kunren|g' -e 's|/usr/local/share/doc/kunren|$(DOCDIR)|g' \
+	  dist/kunren.service > $(DESTDIR)$(UNITDIR)/kunren.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/kunren.service
+	install -m 0644 README.md kunren.conf.example $(wildcard docs/*.md docs/*.yaml) $(DESTDIR)$(DOCDIR)/
+	install -m 0644 $(wildcard docs/internals/*.md) $(DESTDIR)$(DOCDIR)/internals/
 
 -include $(shell find $(BUILD) $(FUZZ) -name '*.d' 2>/dev/null)

@@ -4,12 +4,16 @@
  */
 #include "api/api.h"
 #include "auth/auth.h"
+#include "backup/backup.h"
 #include "content/content.h"
 #include "core/core.h"
+#include "core/metrics.h"
 #include "deliver/deliver.h"
+#include "gophish/gophish.h"
 #include "http/http.h"
 #include "store/store.h"
 #include "track/track.h"
+#include "webhook/webhook.h"
 
 #include <signal.h>
 #include <unistd.h>
@@ -41,6 +45,16 @@ static void usage(FILE *f)
 	      "  profile add NAME HOST PORT none|starttls|tls [USERNAME]\n"
 	      "            a sending profile offered to every tenant (password: KUNREN_PROFILE_PASSWORD)\n"
 	      "  profile list | profile delete ID\n"
+	      "  import-gophish [--tenant=]TENANT_ID [--dry-run] PATH/gophish.db\n"
+	      "            bring a GoPhish database (read-only) into a tenant: groups, templates,\n"
+	      "            pages, SMTP profiles, completed campaigns with their events; prints what\n"
+	      "            was imported and what could not be mapped (all or nothing)\n"
+	      "  backup DEST_DIR\n"
+	      "            copy the database (online: the server may run) and secret.key into a\n"
+	      "            new folder, with manifest.json (sha256, rows per table)\n"
+	      "  restore SRC_DIR\n"
+	      "            check a backup and put it in place of the data folder's database and\n"
+	      "            key (refused while a server runs on it; the old files are kept as *.replaced)\n"
 	      "  routes    print the console's API routes (METHOD PATH), one a line\n"
 	      "  version   print the version\n"
 	      "  config-example  print a commented configuration file with every option\n"
@@ -98,6 +112,10 @@ static int config_read(struct config *c, int *argc, char **argv)
 	for (size_t i = 0; i < ARRAY_SIZE(levels); i++)
 		if (!strcmp(c->log_level, levels[i]))
 			log_set_level((enum log_level)i);
+	enum log_format lf;
+	if (log_format_parse(c->log_format, &lf) < 0)
+		return die("configuration", xasprintf("log_format: expected logfmt or json, got \"%s\"", c->log_format));
+	log_set_format(lf);
 	if (!tz_get(c->time_zone))
 		return die("configuration", xasprintf("time_zone: unknown time zone \"%s\"", c->time_zone));
 	return 0;
@@ -116,6 +134,22 @@ static int store_prepare(const struct config *c, struct store **ret, int *ret_ap
 		store_close(*ret);
 		return die("database migration failed", xasprintf("%s", strerror(-r)));
 	}
+	return 0;
+}
+
+/* The data folder's lock, shared, for a command that opens the database
+ * for writing: `kunren restore` cannot replace the file under it (and is
+ * refused meanwhile).  Held until the process ends. */
+static int command_lock(const struct config *c, const char *what)
+{
+	static int fd = -1;
+	if (fd >= 0)
+		return 0;
+	int r = backup_lock(c->data_dir, false);
+	if (r < 0)
+		return die(what, r == -EBUSY ? xasprintf("%s is being restored: try again when that is done", c->data_dir)
+					     : xasprintf("%s/kunren.lock: %s", c->data_dir, strerror(-r)));
+	fd = r;
 	return 0;
 }
 
@@ -190,7 +224,7 @@ static int admin(const struct config *c, int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (store_prepare(c, &s, &applied))
+	if (command_lock(c, cmd) || store_prepare(c, &s, &applied))
 		return 1;
 	struct arena *a = arena_new(0);
 	int64_t id;
@@ -266,7 +300,7 @@ static int tenant_cmd(const struct config *c, int argc, char **argv)
 		fprintf(stderr, "kunren: \"%s\" is not a tenant id\n", argv[3]);
 		return 2;
 	}
-	if (store_prepare(c, &s, &applied))
+	if (command_lock(c, "tenant") || store_prepare(c, &s, &applied))
 		return 1;
 	struct arena *a = arena_new(0);
 	const struct tz *zone = tz_get(c->time_zone);
@@ -347,6 +381,8 @@ static int dkim_cmd(const struct config *c, int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if (command_lock(c, "dkim"))
+		return 1;
 	if (mkdir_p(c->data_dir, 0750) < 0 || (r = secret_key_load(key_path, &key)) < 0) {
 		fprintf(stderr, "kunren: cannot read or create %s\n", key_path);
 		return 1;
@@ -421,6 +457,8 @@ static int profile_cmd(const struct config *c, int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if (command_lock(c, "profile"))
+		return 1;
 	if (mkdir_p(c->data_dir, 0750) < 0 || secret_key_load(key_path, &key) < 0) {
 		fprintf(stderr, "kunren: cannot read or create %s\n", key_path);
 		return 1;
@@ -468,6 +506,71 @@ static int profile_cmd(const struct config *c, int argc, char **argv)
 	return r < 0 ? 1 : 0;
 }
 
+/* ---- backup DEST_DIR, restore SRC_DIR (backup/backup.h) ---- */
+
+static int backup_cmd(const struct config *c, const char *cmd, int argc, char **argv)
+{
+	char *err = NULL;
+	if (argc != 3 || !argv[2][0]) {
+		fprintf(stderr, "usage: kunren %s %s\n", cmd, !strcmp(cmd, "backup") ? "DEST_DIR" : "SRC_DIR");
+		return 2;
+	}
+	if (!strcmp(cmd, "restore"))
+		return backup_restore(argv[2], c->data_dir, stdout, &err) < 0 ? die("restore", err) : 0;
+	/* shared, like a server: a restore waits until the copy is done */
+	int lock = backup_lock(c->data_dir, false);
+	if (lock < 0)
+		return die("backup", lock == -EBUSY ? xasprintf("%s is being restored", c->data_dir)
+						    : xasprintf("%s/kunren.lock: %s", c->data_dir, strerror(-lock)));
+	int r = backup_create(c->data_dir, argv[2], KUNREN_VERSION, stdout, &err);
+	close(lock);
+	return r < 0 ? die("backup", err) : 0;
+}
+
+/* ---- import-gophish: a GoPhish database into a tenant (gophish/) ---- */
+
+static int import_gophish_cmd(const struct config *c, int argc, char **argv)
+{
+	const char *tenant = NULL, *path = NULL;
+	bool dry_run = false, bad = false;
+	int64_t id = 0;
+	for (int i = 2; i < argc; i++)
+		if (!strncmp(argv[i], "--tenant=", 9) && !tenant)
+			tenant = argv[i] + 9;
+		else if (!strcmp(argv[i], "--dry-run"))
+			dry_run = true;
+		else if (argv[i][0] != '-' && !tenant)
+			tenant = argv[i];
+		else if (argv[i][0] != '-' && !path)
+			path = argv[i];
+		else
+			bad = true;
+	if (bad || !tenant || !path || slice_to_i64(slice_from(tenant), 1, INT64_MAX, &id) < 0) {
+		fprintf(stderr, "usage: kunren import-gophish [--tenant=]TENANT_ID [--dry-run] PATH/gophish.db\n");
+		return 2;
+	}
+	struct secret_key key;
+	struct store *s;
+	int applied;
+	_cleanup_free_ char *key_path = xasprintf("%s/secret.key", c->data_dir);
+	if (command_lock(c, "import-gophish"))
+		return 1;
+	if (mkdir_p(c->data_dir, 0750) < 0 || secret_key_load(key_path, &key) < 0) {
+		fprintf(stderr, "kunren: cannot read or create %s\n", key_path);
+		return 1;
+	}
+	if (store_prepare(c, &s, &applied))
+		return 1;
+	_cleanup_buf_ struct buf report = BUF_INIT((size_t)256 << 20);
+	struct gophish_import_options o = { .tenant_id = id, .key = &key, .dry_run = dry_run };
+	char *err = NULL;
+	int r = gophish_import(s, path, &o, &report, NULL, &err);
+	store_close(s);
+	explicit_bzero(&key, sizeof(key));
+	fwrite(report.p, 1, report.len, stdout);
+	return r < 0 ? die("import-gophish", err) : 0;
+}
+
 /* ---- the tenant-deletion job (SPEC A4) ---- */
 
 /*
@@ -487,6 +590,16 @@ struct janitor {
 	pthread_t thread;
 };
 
+static bool janitor_stopping(struct janitor *j)
+{
+	pthread_mutex_lock(&j->mu);
+	bool stop = j->stop;
+	pthread_mutex_unlock(&j->mu);
+	return stop;
+}
+
+/* A stop (janitor_request_stop) lets the tenant in hand finish and starts
+ * no other step: what is left is done at the next start. */
 static void janitor_pass(struct janitor *j)
 {
 	int64_t now = now_unix() + j->offset;
@@ -498,7 +611,7 @@ static void janitor_pass(struct janitor *j)
 		log_error("deletion job: cannot list the tenants due: %s", strerror(-r));
 		n = 0;
 	}
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n && !janitor_stopping(j); i++) {
 		struct tenant t;
 		int64_t rows, files;
 		if ((r = store_tenant_get(j->store, ids[i], a, &t)) < 0) {
@@ -520,6 +633,8 @@ static void janitor_pass(struct janitor *j)
 	}
 	arena_free(a);
 	int64_t expired;
+	if (janitor_stopping(j))
+		return;
 	if ((r = store_retention_purge(j->store, now, &expired)) < 0)
 		log_error("retention: ended campaigns could not be deleted: %s", strerror(-r));
 	else if (expired)
@@ -565,12 +680,18 @@ static int janitor_start(struct janitor *j, struct store *s, const struct config
 	return 0;
 }
 
-static void janitor_stop(struct janitor *j)
+/* Tells the thread to stop, without waiting; janitor_stop waits. */
+static void janitor_request_stop(struct janitor *j)
 {
 	pthread_mutex_lock(&j->mu);
 	j->stop = true;
 	pthread_cond_signal(&j->cv);
 	pthread_mutex_unlock(&j->mu);
+}
+
+static void janitor_stop(struct janitor *j)
+{
+	janitor_request_stop(j);
 	pthread_join(j->thread, NULL);
 	pthread_cond_destroy(&j->cv);
 	pthread_mutex_destroy(&j->mu);
@@ -578,8 +699,8 @@ static void janitor_stop(struct janitor *j)
 
 /* ---- serve ---- */
 
-/* "http://host:port" for a listen address and the port actually bound. */
-static char *listen_url(const char *listen, int port)
+/* "http(s)://host:port" for a listen address and the port actually bound. */
+static char *listen_url(const char *listen, int port, bool tls)
 {
 	const char *colon = strrchr(listen, ':');
 	size_t hostlen = colon ? (size_t)(colon - listen) : strlen(listen);
@@ -591,7 +712,7 @@ static char *listen_url(const char *listen, int port)
 		free(host);
 		host = xstrdup("[::1]");
 	}
-	return xasprintf("http://%s:%d", host, port);
+	return xasprintf("%s://%s:%d", tls ? "https" : "http", host, port);
 }
 
 static char *trim_slash(const char *url)
@@ -612,18 +733,137 @@ static unsigned tracker_threads(int64_t configured)
 	return (unsigned)(configured < cpus ? configured : cpus);
 }
 
+/* The console is https: it serves TLS itself, or console_url says a proxy
+ * in front of it does.  Its cookies are then Secure and its answers carry
+ * HSTS (browsers obey HSTS only from https, so a direct plain-HTTP visit
+ * behind such a proxy is not locked out). */
+static bool console_https(const struct config *c)
+{
+	return c->console_tls_cert[0] || !strncmp(c->console_url, "https:", 6);
+}
+
+/* The host name of an absolute URL, lower case, without userinfo, port or
+ * a final dot; NULL for an IP literal (HSTS never applies to one, RFC 6797
+ * 8.1.1) or no host. */
+static char *url_host_name(const char *url)
+{
+	const char *p = strstr(url, "://");
+	if (!p)
+		return NULL;
+	p += 3;
+	size_t n = strcspn(p, "/?#");
+	const char *at = memchr(p, '@', n);
+	if (at) {
+		n -= (size_t)(at + 1 - p);
+		p = at + 1;
+	}
+	if (n && p[0] == '[')
+		return NULL; /* IPv6 literal */
+	const char *colon = memchr(p, ':', n);
+	if (colon)
+		n = (size_t)(colon - p);
+	while (n && p[n - 1] == '.')
+		n--;
+	bool ip = true;
+	for (size_t i = 0; i < n; i++)
+		if ((p[i] < '0' || p[i] > '9') && p[i] != '.')
+			ip = false;
+	if (!n || ip)
+		return NULL;
+	char *h = xstrndup(p, n);
+	for (char *q = h; *q; q++)
+		if (*q >= 'A' && *q <= 'Z')
+			*q = (char)(*q - 'A' + 'a');
+	return h;
+}
+
+/* The console's HSTS holds for its whole host name (RFC 6797): a browser
+ * that saw it goes to https for a plain-HTTP tracker on the same name too,
+ * where nothing answers — the drill's links break for that person. */
+static void hsts_check(const struct config *c, const char *console_url, const char *tracker_url)
+{
+	if (!console_https(c) || strncmp(tracker_url, "http://", 7) != 0)
+		return;
+	_cleanup_free_ char *ch = url_host_name(console_url), *th = url_host_name(tracker_url);
+	if (ch && th && !strcmp(ch, th))
+		log_warn("the console is https and sends HSTS for %s, but the tracker is plain HTTP on the same host "
+			 "name (%s): browsers that visited the console will ask the tracker over https and its links will "
+			 "fail. Give the tracker TLS (tracker_tls_cert, or an https tracker_url behind a proxy) or its "
+			 "own host name (docs/internals/HTTP.md, HSTS)", ch, tracker_url);
+}
+
+/* tracker_redirect_listen: plain HTTP answering 301 to the https tracker.
+ * It sends a request for http://host/X to https://host[:port]/X: the
+ * target as received already holds any path prefix of tracker_url (a
+ * proxy's /trk), so only the scheme and authority of tracker_url are the
+ * base.  tracker_url must be set and https: the listen address is not a
+ * name people's browsers can reach. */
+static struct http_server *redirect_start(const struct config *c)
+{
+	char *err = NULL;
+	struct http_server *s;
+	const char *url = c->tracker_url;
+
+	if (!url[0]) {
+		die("tracker_redirect_listen", xstrdup("needs tracker_url, the https address people reach the tracker "
+						       "at (e.g. https://t.example): set tracker_url"));
+		return NULL;
+	}
+	if (strncmp(url, "https://", 8) != 0 || !url[8] || strchr("/?#", url[8])) {
+		die("tracker_redirect_listen", xasprintf("redirects to the tracker's https URL, but tracker_url is %s: "
+							 "set an https tracker_url", url));
+		return NULL;
+	}
+	_cleanup_free_ char *base = xstrndup(url, 8 + strcspn(url + 8, "/?#"));
+	struct http_server_options o = {
+		.listen = c->tracker_redirect_listen,
+		.threads = 1,
+		.max_body = 1024,
+		.timeout = (unsigned)c->tracker_timeout_seconds,
+		.max_uri = 2048,
+		.redirect_base = base,
+	};
+	if (!(s = http_server_new(&o, &err)))
+		die("tracker_redirect_listen", err);
+	return s;
+}
+
+/* SIGHUP: each TLS listener reads its certificate and key files again; a
+ * pair that does not load leaves the old one in use. */
+static void tls_reload(struct http_server *console, struct http_server *tracker)
+{
+	struct http_server *servers[] = { console, tracker };
+	static const char *const names[] = { "console", "tracker" };
+	bool any = false;
+
+	for (size_t i = 0; i < ARRAY_SIZE(servers); i++) {
+		char *err = NULL;
+		if (!http_server_tls(servers[i]))
+			continue;
+		any = true;
+		if (http_server_tls_reload(servers[i], &err) < 0)
+			log_error("SIGHUP: the %s keeps its old TLS certificate: %s", names[i], err);
+		else
+			log_info("SIGHUP: the %s's TLS certificate and key were read again", names[i]);
+		free(err);
+	}
+	if (!any)
+		log_info("SIGHUP: no listener serves TLS, nothing to reload");
+}
+
 static int serve(struct config *c)
 {
 	struct store *store = NULL;
 	struct track *track = NULL;
 	struct deliver *deliver = NULL;
-	struct http_server *tracker = NULL, *console = NULL;
+	struct http_server *tracker = NULL, *console = NULL, *redirect = NULL;
 	_cleanup_free_ char *tracker_url = NULL, *console_url = NULL, *outbox = NULL, *key_path = NULL, *notice_from = NULL;
 	struct secret_key key;
 	struct janitor janitor;
 	bool janitor_running = false;
 	struct api_live *live = NULL;               /* 報告 and live results (api/live.c, */
 	struct api_report_poller *reports = NULL;   /* api/reporting.c) */
+	struct webhook_dispatcher *webhooks = NULL; /* webhook/ (part 5) */
 	char *err = NULL;
 	sigset_t sigs;
 	int applied, sig, rc = 1, r;
@@ -632,13 +872,22 @@ static int serve(struct config *c)
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
 	if ((r = content_gallery_load(&err)) < 0)
 		return die("scenario gallery", err);
-	if (store_prepare(c, &store, &applied))
+	/* the data folder's lock, shared: `kunren restore` refuses while a
+	 * server holds it (closed at the end of out:) */
+	int data_lock = backup_lock(c->data_dir, false);
+	if (data_lock < 0)
+		return die("data folder", data_lock == -EBUSY ? xasprintf("%s is being restored", c->data_dir)
+							     : xasprintf("%s/kunren.lock: %s", c->data_dir, strerror(-data_lock)));
+	if (store_prepare(c, &store, &applied)) {
+		close(data_lock);
 		return 1;
+	}
 	if (applied)
 		log_info("database: applied %d migration%s", applied, applied == 1 ? "" : "s");
 	if ((r = first_start(store, c)) < 0) {
@@ -671,14 +920,20 @@ static int serve(struct config *c)
 		 * are < 200 bytes); headers stay within the 64 KiB connection pool */
 		.timeout = (unsigned)c->tracker_timeout_seconds,
 		.max_uri = 2048,
+		.tls_cert = c->tracker_tls_cert,
+		.tls_key = c->tracker_tls_key,
+		.metrics_listener = METRIC_LISTENER_TRACKER,
 	};
 	if (!(tracker = http_server_new(&to, &err))) {
 		die("tracking server", err);
 		goto out;
 	}
 	tracker_url = c->tracker_url[0] ? trim_slash(c->tracker_url)
-					: listen_url(c->tracker_listen, http_server_port(tracker));
+					: listen_url(c->tracker_listen, http_server_port(tracker),
+						     http_server_tls(tracker));
 	track_set_url(track, tracker_url);
+	if (c->tracker_redirect_listen[0] && !(redirect = redirect_start(c)))
+		goto out;
 
 	notice_from = c->notice_from[0] ? xstrdup(c->notice_from)
 					: xasprintf("kunren@%s", c->helo_name[0] ? c->helo_name : "localhost");
@@ -717,6 +972,16 @@ static int serve(struct config *c)
 		die("delivery", err);
 		goto out;
 	}
+	/* webhooks (part 5): every tenant's events to its endpoints */
+	struct webhook_options wopt = {
+		.store = store, .key = &key, .allow_private = c->webhook_allow_private,
+		.timeout_seconds = (long)c->webhook_timeout_seconds, .retry_seconds = c->webhook_retry_seconds,
+		.max_attempts = c->webhook_max_attempts,
+	};
+	if (!(webhooks = webhook_start(&wopt, &err))) {
+		die("webhooks", err);
+		goto out;
+	}
 
 	struct api api = {
 		.cfg = c,
@@ -737,7 +1002,7 @@ static int serve(struct config *c)
 			.reset_seconds = 60 * 60,
 			.key = &key,
 		},
-		.secure_cookies = !strncmp(c->console_url, "https:", 6),
+		.secure_cookies = console_https(c),
 	};
 	api.live = live = api_live_start(store, 300);
 	reports = api_report_poller_start(store, track, &key, c, tracker_url, c->report_poll_seconds);
@@ -748,6 +1013,7 @@ static int serve(struct config *c)
 		.routes = api_routes,
 		.nroutes = api_routes_count,
 		.not_found = api_not_found,
+		.around = api_idempotency_around,
 		.default_headers = api_default_headers,
 		.app = &api,
 		/* Event streams hold their connection (api/live.c caps them at
@@ -755,38 +1021,74 @@ static int serve(struct config *c)
 		 * connection comes from its address: no per-address cap then. */
 		.connection_limit = 512,
 		.per_ip_limit = c->trusted_proxies && c->trusted_proxies[0] ? 0 : 128,
+		.metrics_listener = METRIC_LISTENER_CONSOLE,
+		.tls_cert = c->console_tls_cert,
+		.tls_key = c->console_tls_key,
+		.hsts_max_age = console_https(c) ? 31536000 : 0, /* a year */
 	};
 	if (!(console = http_server_new(&co, &err))) {
 		die("console", err);
 		goto out;
 	}
 	console_url = c->console_url[0] ? trim_slash(c->console_url)
-					: listen_url(c->console_listen, http_server_port(console));
+					: listen_url(c->console_listen, http_server_port(console),
+						     http_server_tls(console));
 	atomic_store(&api.base_url, console_url);
 	if (!c->console_url[0])
 		log_warn("console_url is not set: password-reset mails link to %s", console_url);
+	hsts_check(c, console_url, tracker_url);
 
 	printf("Kunren console:  %s/\nKunren tracker:  %s/\n", console_url, tracker_url);
+	if (redirect) {
+		_cleanup_free_ char *from = listen_url(c->tracker_redirect_listen, http_server_port(redirect), false);
+		printf("Kunren redirect: %s/\n", from);
+	}
 	if (!c->smtp_url[0])
 		printf("Mail goes to the outbox (%s); set smtp_url to send it.\n", outbox);
 	printf("Ready.\n");
 	fflush(stdout);
 
-	sigwait(&sigs, &sig);
+	/* SIGHUP: the listeners read their certificates again; SIGINT, SIGTERM: stop. */
+	while (sigwait(&sigs, &sig) == 0 && sig == SIGHUP)
+		tls_reload(console, tracker);
 	log_info("signal %d: stopping", sig);
 	rc = 0;
 out:
+	/* A graceful stop (docs/internals/BACKUP.md "Stopping"): /readyz says
+	 * 503 at once; delivery stops first — every worker finishes and records
+	 * the mail in hand and starts no other — while both listeners still
+	 * serve (clicks meanwhile are recorded); then the listeners close, the
+	 * tracker's queued events are committed (track_quiesce, track_free),
+	 * the notice thread is joined (deliver_stop) and the store closes.
+	 * Every background thread is first *told* to stop, all at once, so
+	 * their waits overlap instead of adding up: the workers and the notice
+	 * thread finish the SMTP transaction in hand (at most 60 s) and start
+	 * no other (nor does a console request: deliver_notice refuses), the
+	 * report poller's IMAP command and the webhook attempt in flight are cut
+	 * within a second (a mail being read off the report mailbox finishes),
+	 * the deletion job starts no other step.  They are then joined in the
+	 * order below (docs/internals/BACKUP.md, worst case). */
+	ops_ready_set(false);
+	deliver_request_stop(deliver);
+	api_report_poller_request_stop(reports);
+	webhook_request_stop(webhooks);
+	if (janitor_running)
+		janitor_request_stop(&janitor);
+	deliver_drain(deliver);
 	api_live_stop(live); /* ends every event stream: none may outlive the listener */
 	http_server_free(console);
 	api_live_free(live); /* only now: the console's last requests may still use it */
 	api_report_poller_stop(reports); /* it records through the tracker's writer */
 	track_quiesce(track); /* no suspended request may outlive the listener */
 	http_server_free(tracker);
+	http_server_free(redirect); /* records nothing: any time */
 	if (janitor_running)
 		janitor_stop(&janitor);
 	deliver_stop(deliver);
 	track_free(track);
+	webhook_stop(webhooks); /* an attempt in flight is abandoned: sent again at the next start */
 	store_close(store);
+	close(data_lock);
 	return rc;
 }
 
@@ -813,7 +1115,7 @@ int main(int argc, char **argv)
 	} else if (!strcmp(cmd, "migrate")) {
 		struct store *s;
 		int applied;
-		rc = store_prepare(&c, &s, &applied);
+		rc = command_lock(&c, "migrate") ? 1 : store_prepare(&c, &s, &applied);
 		if (!rc) {
 			printf("applied %d migration%s\n", applied, applied == 1 ? "" : "s");
 			store_close(s);
@@ -828,6 +1130,10 @@ int main(int argc, char **argv)
 		rc = 0;
 	} else if (!strcmp(cmd, "profile")) {
 		rc = profile_cmd(&c, argc, argv);
+	} else if (!strcmp(cmd, "backup") || !strcmp(cmd, "restore")) {
+		rc = backup_cmd(&c, cmd, argc, argv);
+	} else if (!strcmp(cmd, "import-gophish")) {
+		rc = import_gophish_cmd(&c, argc, argv);
 	} else if (!strcmp(cmd, "dkim")) {
 		rc = dkim_cmd(&c, argc, argv);
 	} else if (!strcmp(cmd, "config-example")) {

@@ -310,7 +310,7 @@ void api_me_keys_get(struct http_request *req, struct http_response *res)
 	json_t *items = json_array();
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(items, key_json(p, &k[i]));
-	http_response_json(res, 200, api__page(items, false, 0));
+	api__page_all(req, res, items, "id", false);
 }
 
 void api_me_keys_post(struct http_request *req, struct http_response *res)
@@ -381,7 +381,7 @@ void api_users_get(struct http_request *req, struct http_response *res)
 	json_t *items = json_array();
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(items, api__user_json(p, &acc[i]));
-	http_response_json(res, 200, api__page(items, false, 0));
+	api__page_all(req, res, items, "id", false);
 }
 
 void api_users_post(struct http_request *req, struct http_response *res)

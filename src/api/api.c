@@ -124,6 +124,67 @@ const struct http_route api_routes[] = {
 	{ "GET", "/api/v1/education/{kind}.pdf", api_education_pdf, 0 },
 	{ "GET", "/api/v1/education/{kind}", api_education_get, 0 },
 	{ "PUT", "/api/v1/education/{kind}", api_education_put, KB(256) },
+	/* openapi */
+	{ "GET", "/api/v1/openapi.yaml", api_openapi_get, 0 },
+	/* ops (part 7) */
+	{ "GET", "/healthz", api_healthz, 0 },
+	{ "GET", "/readyz", api_readyz, 0 },
+	{ "GET", "/metrics", api_metrics, 0 },
+	/* part 3: GoPhish's API (gophish.c, docs/GOPHISH.md); "summary" before "{id}";
+	 * "//{id}": the python client's delete joins "/api/x/" and the id with '/' */
+	{ "GET", "/api/campaigns/", api_gp_campaigns_get, 0 },
+	{ "GET", "/api/campaigns", api_gp_campaigns_get, 0 },
+	{ "POST", "/api/campaigns/", api_gp_campaigns_post, KB(64) },
+	{ "POST", "/api/campaigns", api_gp_campaigns_post, KB(64) },
+	{ "GET", "/api/campaigns/summary", api_gp_campaigns_summary, 0 },
+	{ "GET", "/api/campaigns/{id}", api_gp_campaign_get, 0 },
+	{ "DELETE", "/api/campaigns/{id}", api_gp_campaign_delete, 0 },
+	{ "DELETE", "/api/campaigns//{id}", api_gp_campaign_delete, 0 },
+	{ "GET", "/api/campaigns/{id}/results", api_gp_campaign_results, 0 },
+	{ "GET", "/api/campaigns/{id}/summary", api_gp_campaign_summary, 0 },
+	{ "GET", "/api/campaigns/{id}/complete", api_gp_campaign_complete, 0 },
+	{ "GET", "/api/groups/", api_gp_groups_get, 0 },
+	{ "GET", "/api/groups", api_gp_groups_get, 0 },
+	{ "POST", "/api/groups/", api_gp_groups_post, (size_t)16 << 20 },
+	{ "POST", "/api/groups", api_gp_groups_post, (size_t)16 << 20 },
+	{ "GET", "/api/groups/summary", api_gp_groups_summary, 0 },
+	{ "GET", "/api/groups/{id}", api_gp_group_get, 0 },
+	{ "PUT", "/api/groups/{id}", api_gp_group_put, (size_t)16 << 20 },
+	{ "DELETE", "/api/groups/{id}", api_gp_group_delete, 0 },
+	{ "DELETE", "/api/groups//{id}", api_gp_group_delete, 0 },
+	{ "GET", "/api/groups/{id}/summary", api_gp_group_summary, 0 },
+	{ "GET", "/api/templates/", api_gp_templates_get, 0 },
+	{ "GET", "/api/templates", api_gp_templates_get, 0 },
+	{ "POST", "/api/templates/", api_gp_templates_post, (size_t)4 << 20 },
+	{ "POST", "/api/templates", api_gp_templates_post, (size_t)4 << 20 },
+	{ "GET", "/api/templates/{id}", api_gp_template_get, 0 },
+	{ "PUT", "/api/templates/{id}", api_gp_template_put, (size_t)4 << 20 },
+	{ "DELETE", "/api/templates/{id}", api_gp_template_delete, 0 },
+	{ "DELETE", "/api/templates//{id}", api_gp_template_delete, 0 },
+	{ "GET", "/api/pages/", api_gp_pages_get, 0 },
+	{ "GET", "/api/pages", api_gp_pages_get, 0 },
+	{ "POST", "/api/pages/", api_gp_pages_post, (size_t)4 << 20 },
+	{ "POST", "/api/pages", api_gp_pages_post, (size_t)4 << 20 },
+	{ "GET", "/api/pages/{id}", api_gp_page_get, 0 },
+	{ "PUT", "/api/pages/{id}", api_gp_page_put, (size_t)4 << 20 },
+	{ "DELETE", "/api/pages/{id}", api_gp_page_delete, 0 },
+	{ "DELETE", "/api/pages//{id}", api_gp_page_delete, 0 },
+	{ "GET", "/api/smtp/", api_gp_smtps_get, 0 },
+	{ "GET", "/api/smtp", api_gp_smtps_get, 0 },
+	{ "POST", "/api/smtp/", api_gp_smtps_post, KB(16) },
+	{ "POST", "/api/smtp", api_gp_smtps_post, KB(16) },
+	{ "GET", "/api/smtp/{id}", api_gp_smtp_get, 0 },
+	{ "PUT", "/api/smtp/{id}", api_gp_smtp_put, KB(16) },
+	{ "DELETE", "/api/smtp/{id}", api_gp_smtp_delete, 0 },
+	{ "DELETE", "/api/smtp//{id}", api_gp_smtp_delete, 0 },
+	/* webhooks (part 5) */
+	{ "GET", "/api/v1/webhooks", api_webhooks_get, 0 },
+	{ "POST", "/api/v1/webhooks", api_webhooks_post, KB(16) },
+	{ "GET", "/api/v1/webhooks/{id}", api_webhook_get, 0 },
+	{ "PATCH", "/api/v1/webhooks/{id}", api_webhook_patch, KB(16) },
+	{ "DELETE", "/api/v1/webhooks/{id}", api_webhook_delete, 0 },
+	{ "POST", "/api/v1/webhooks/{id}/test", api_webhook_test, KB(16) },
+	{ "GET", "/api/v1/webhooks/{id}/deliveries", api_webhook_deliveries, 0 },
 };
 const size_t api_routes_count = ARRAY_SIZE(api_routes);
 
@@ -313,7 +374,7 @@ static struct principal *authenticate(struct http_request *req, struct http_resp
 	struct api *api = req->app;
 	struct account acc;
 	struct session ses = { 0 };
-	const char *authz = http_header(req, "Authorization");
+	const char *authz = api__authorization(req); /* + GoPhish's key styles on its routes (gophish.c) */
 	int r;
 
 	if (authz) {

@@ -58,6 +58,10 @@ struct api_live;
 struct api_report_poller *api_report_poller_start(struct store *s, struct track *t, const struct secret_key *key,
 						  const struct config *cfg, const char *tracker_url, int64_t seconds);
 void api_report_poller_stop(struct api_report_poller *p);
+/* Tells the poller to stop and returns at once: an IMAP command in flight
+ * is cut within about a second, no other starts; api_report_poller_stop
+ * then joins and frees it. */
+void api_report_poller_request_stop(struct api_report_poller *p);
 /*
  * The live thread of GET /campaigns/{id}/live (server-sent events): it polls
  * the store for events newer than each stream's last one, only for
@@ -76,5 +80,8 @@ extern const size_t api_routes_count;
 extern const char *const api_default_headers[];
 /* Everything that is not an API route: the console's files. */
 void api_not_found(struct http_request *req, struct http_response *res);
+/* The console listener's `around` hook: Idempotency-Key on authenticated
+ * POSTs of /api/v1 (idempotency.c, docs/API.md "Idempotency keys"). */
+void api_idempotency_around(struct http_request *req, struct http_response *res, http_handler_fn fn);
 
 #endif

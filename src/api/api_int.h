@@ -234,5 +234,65 @@ json_t *api__report_figures_json(struct http_request *req, const struct principa
 /* live.c: new events as server-sent events, and the polling fallback */
 void api_campaign_live(struct http_request *req, struct http_response *res);
 void api_campaign_events_after(struct http_request *req, struct http_response *res);
+/* openapi.c: the OpenAPI 3 description of this API (docs/openapi.yaml, embedded) */
+void api_openapi_get(struct http_request *req, struct http_response *res);
+/* paging.c: answers a whole list read at once (items in ascending, or with
+ * desc descending, order of their integer `key`) as one page of
+ * {"items", "next_after"}: the items past ?after=, at most ?limit=
+ * (api__paging's rules and 400s); without either parameter, every item.
+ * Steals items (NULL: a 500). */
+void api__page_all(struct http_request *req, struct http_response *res, json_t *items, const char *key, bool desc);
+/* ops.c (part 7): liveness, readiness, Prometheus metrics */
+void api_healthz(struct http_request *req, struct http_response *res);
+void api_readyz(struct http_request *req, struct http_response *res);
+void api_metrics(struct http_request *req, struct http_response *res);
+/* gophish.c (part 3): GoPhish's REST API under /api/ (docs/GOPHISH.md) */
+/* The Authorization header authenticate() reads: the request's own, or on
+ * GoPhish's routes "Bearer KEY" made from ?api_key= or a bare "KEY". */
+const char *api__authorization(struct http_request *req);
+/* scenarios.c's and profiles.c's readers of a body, for gophish.c */
+bool api__scenario_from_body(struct http_request *req, struct http_response *res, json_t *body,
+			     struct scenario_rec *sc, bool partial);
+bool api__profile_fields(struct http_request *req, struct http_response *res, json_t *body, bool create,
+			 struct sending_profile *sp);
+void api_gp_campaigns_get(struct http_request *req, struct http_response *res);
+void api_gp_campaigns_post(struct http_request *req, struct http_response *res);
+void api_gp_campaigns_summary(struct http_request *req, struct http_response *res);
+void api_gp_campaign_get(struct http_request *req, struct http_response *res);
+void api_gp_campaign_delete(struct http_request *req, struct http_response *res);
+void api_gp_campaign_results(struct http_request *req, struct http_response *res);
+void api_gp_campaign_summary(struct http_request *req, struct http_response *res);
+void api_gp_campaign_complete(struct http_request *req, struct http_response *res);
+void api_gp_groups_get(struct http_request *req, struct http_response *res);
+void api_gp_groups_post(struct http_request *req, struct http_response *res);
+void api_gp_groups_summary(struct http_request *req, struct http_response *res);
+void api_gp_group_get(struct http_request *req, struct http_response *res);
+void api_gp_group_put(struct http_request *req, struct http_response *res);
+void api_gp_group_delete(struct http_request *req, struct http_response *res);
+void api_gp_group_summary(struct http_request *req, struct http_response *res);
+void api_gp_templates_get(struct http_request *req, struct http_response *res);
+void api_gp_templates_post(struct http_request *req, struct http_response *res);
+void api_gp_template_get(struct http_request *req, struct http_response *res);
+void api_gp_template_put(struct http_request *req, struct http_response *res);
+void api_gp_template_delete(struct http_request *req, struct http_response *res);
+void api_gp_pages_get(struct http_request *req, struct http_response *res);
+void api_gp_pages_post(struct http_request *req, struct http_response *res);
+void api_gp_page_get(struct http_request *req, struct http_response *res);
+void api_gp_page_put(struct http_request *req, struct http_response *res);
+void api_gp_page_delete(struct http_request *req, struct http_response *res);
+void api_gp_smtps_get(struct http_request *req, struct http_response *res);
+void api_gp_smtps_post(struct http_request *req, struct http_response *res);
+void api_gp_smtp_get(struct http_request *req, struct http_response *res);
+void api_gp_smtp_put(struct http_request *req, struct http_response *res);
+void api_gp_smtp_delete(struct http_request *req, struct http_response *res);
+
+/* webhooks.c (part 5): a tenant's webhooks, their test ping and delivery log */
+void api_webhooks_get(struct http_request *req, struct http_response *res);
+void api_webhooks_post(struct http_request *req, struct http_response *res);
+void api_webhook_get(struct http_request *req, struct http_response *res);
+void api_webhook_patch(struct http_request *req, struct http_response *res);
+void api_webhook_delete(struct http_request *req, struct http_response *res);
+void api_webhook_test(struct http_request *req, struct http_response *res);
+void api_webhook_deliveries(struct http_request *req, struct http_response *res);
 
 #endif

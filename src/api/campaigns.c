@@ -133,7 +133,7 @@ void api_campaigns_get(struct http_request *req, struct http_response *res)
 		api__store_error(res, r, "campaigns");
 		return;
 	}
-	http_response_json(res, 200, api__page(items, false, 0));
+	api__page_all(req, res, items, "id", true);
 }
 
 static bool sender_get(struct http_request *req, struct http_response *res, json_t *body, struct campaign *c)

@@ -43,7 +43,7 @@ void api_lists_get(struct http_request *req, struct http_response *res)
 	json_t *items = json_array();
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(items, list_json(p, &l[i]));
-	http_response_json(res, 200, api__page(items, false, 0));
+	api__page_all(req, res, items, "id", false);
 }
 
 /* The body's "name": trimmed, 1 to 200 bytes, in the arena; NULL (400 set) otherwise. */
@@ -108,7 +108,7 @@ void api_list_delete(struct http_request *req, struct http_response *res)
 		return;
 	}
 	api__audit(req, p, "list.delete", req->params[0]);
-	http_response_json(res, 200, json_pack("{s:b}", "ok", 1));
+	http_response_json(res, 200, json_pack("{s:b, s:b}", "deleted", 1, "ok", 1));
 }
 
 /* At most this many problems are listed; the message gives the total. */
@@ -361,7 +361,7 @@ void api_list_recipient_delete(struct http_request *req, struct http_response *r
 		return;
 	}
 	api__audit(req, p, "recipient.delete", req->params[1]);
-	http_response_json(res, 200, json_pack("{s:b}", "ok", 1));
+	http_response_json(res, 200, json_pack("{s:b, s:b}", "deleted", 1, "ok", 1));
 }
 
 /* Bulk delete: {"ids": [...]} or a CSV of addresses. */

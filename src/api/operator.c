@@ -203,7 +203,7 @@ static void tenants_respond(struct http_request *req, struct http_response *res,
 		}
 		json_array_append_new(items, j);
 	}
-	http_response_json(res, 200, api__page(items, false, 0));
+	api__page_all(req, res, items, row == op_tenant_json ? "id" : "tenant_id", false);
 }
 
 void api_op_tenants_get(struct http_request *req, struct http_response *res)
@@ -472,7 +472,7 @@ void api_op_deletions_get(struct http_request *req, struct http_response *res)
 						       d[i].tenant_name, "reason", d[i].reason, "rows",
 						       (json_int_t)d[i].rows, "files", (json_int_t)d[i].files, "at",
 						       api__time(p, d[i].at)));
-	http_response_json(res, 200, api__page(items, false, 0));
+	api__page_all(req, res, items, "id", true);
 }
 
 /* ---- branding (A6) ---- */

@@ -281,3 +281,10 @@ void api_usage_get(struct http_request *req, struct http_response *res)
 	http_response_json(res, 200, json_pack("{s:o, s:I, s:I}", "period_start", api__time(p, u.period_start), "sends",
 					       (json_int_t)u.sends, "addresses", (json_int_t)u.addresses));
 }
+
+/* For gophish.c: a profile's fields from a body with this file's rules. */
+bool api__profile_fields(struct http_request *req, struct http_response *res, json_t *body, bool create,
+			 struct sending_profile *sp)
+{
+	return profile_fields(req, res, body, create, sp);
+}

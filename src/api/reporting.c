@@ -179,9 +179,12 @@ static enum mail_imap_security imap_security(enum smtp_security s)
 										  : MAIL_IMAP_TLS;
 }
 
-/* A connection to m's folder; *ret_err (static or m's error) says why not. */
+static bool poller_stopping(void *ctx);
+
+/* A connection to m's folder; *ret_err (static or m's error) says why not.
+ * p: the poller, whose stop cuts its IMAP commands; NULL for a test. */
 static int mailbox_open(const struct report_mailbox *m, const struct secret_key *key, const struct config *cfg,
-			long timeout, struct mail_imap **ret, const char **ret_err)
+			long timeout, struct api_report_poller *p, struct mail_imap **ret, const char **ret_err)
 {
 	if (m->security == SMTP_SECURITY_NONE && !cfg->report_imap_allow_plain) {
 		*ret_err = "security none is not allowed on this server; use starttls or tls";
@@ -196,6 +199,7 @@ static int mailbox_open(const struct report_mailbox *m, const struct secret_key 
 		.host = m->host, .port = (int)m->port, .security = imap_security(m->security),
 		.verify_tls = m->verify_tls, .user = m->username, .password = pw.len ? pw.p : NULL,
 		.folder = m->folder, .timeout_seconds = timeout, .allow_private = cfg->report_imap_allow_private,
+		.cancelled = p ? poller_stopping : NULL, .cancel_ctx = p,
 	};
 	int r = mail_imap_new(&o, ret);
 	secret_wipe(&pw);
@@ -281,7 +285,7 @@ void api_report_mailbox_test(struct http_request *req, struct http_response *res
 	const char *err = NULL;
 	uint32_t *uids = NULL;
 	size_t n = 0;
-	if ((r = mailbox_open(&m, api->key, api->cfg, 20, &imap, &err)) >= 0 && (r = mail_imap_check(imap)) >= 0)
+	if ((r = mailbox_open(&m, api->key, api->cfg, 20, NULL, &imap, &err)) >= 0 && (r = mail_imap_check(imap)) >= 0)
 		r = mail_imap_unseen(imap, SIZE_MAX, &uids, &n);
 	test_end(p->tenant.id);
 	free(uids);
@@ -333,6 +337,7 @@ struct api_report_poller {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	bool stop;
+	bool hold;            /* the poller's thread only: a mail is being read, let it finish */
 	pthread_t thread;
 };
 
@@ -404,7 +409,7 @@ static void mailbox_poll(struct api_report_poller *p, const struct report_mailbo
 	size_t n = 0;
 	int64_t reported = 0, ignored = 0, start = now_ms();
 	int64_t last = m->last_uid;
-	int r = mailbox_open(m, p->key, p->cfg, POLL_TIMEOUT, &imap, &err);
+	int r = mailbox_open(m, p->key, p->cfg, POLL_TIMEOUT, p, &imap, &err);
 	if (r >= 0)
 		r = mail_imap_uidvalidity(imap, &validity);
 	if (r >= 0 && validity != m->uidvalidity)
@@ -414,6 +419,16 @@ static void mailbox_poll(struct api_report_poller *p, const struct report_mailbo
 	for (size_t i = 0; r >= 0 && i < n && now_ms() - start < POLL_BUDGET_MS; i++) {
 		_cleanup_buf_ struct buf raw = BUF_INIT((size_t)64 << 20);
 		struct mail_report rep;
+		/* A stop starts no other mail, but does not cut one being read:
+		 * the FETCH sets \Seen, and a report cut before its flag or its
+		 * place are set would be seen and never read again.  Its FETCH and
+		 * STORE are two commands of at most POLL_TIMEOUT each. */
+		p->hold = false;
+		if (poller_stopping(p)) {
+			r = -ECANCELED;
+			break;
+		}
+		p->hold = true;
 		if ((r = mail_imap_fetch(imap, uids[i], &raw)) == -E2BIG) {
 			r = mail_imap_set_seen(imap, uids[i], false);
 			ignored++;
@@ -443,12 +458,18 @@ static void mailbox_poll(struct api_report_poller *p, const struct report_mailbo
 			r = mail_imap_set_seen(imap, uids[i], false);
 		}
 	}
+	p->hold = false;
 	free(uids);
 	if (validity && (validity != m->uidvalidity || last != m->last_uid)) {
 		int w = store_report_mailbox_progress(p->store, m->tenant_id, validity, last);
 		if (w < 0)
 			log_error("report mailbox of tenant %lld: its place could not be noted: %s",
 				  (long long)m->tenant_id, strerror(-w));
+	}
+	if (r == -ECANCELED) {
+		/* the server is stopping: the mails not handled stay unseen for the next start */
+		log_info("report mailbox of tenant %lld: poll cut short, the server is stopping", (long long)m->tenant_id);
+		r = 0;
 	}
 	const char *text = r >= 0 ? "" : err ? err : imap_failure(r);
 	if (r < 0)
@@ -462,6 +483,19 @@ static void mailbox_poll(struct api_report_poller *p, const struct report_mailbo
 	if (w < 0)
 		log_error("report mailbox of tenant %lld: the poll could not be noted: %s", (long long)m->tenant_id,
 			  strerror(-w));
+}
+
+/* The IMAP client's cancel callback (called in the poller's thread, so
+ * hold needs no lock) and the checks between steps. */
+static bool poller_stopping(void *ctx)
+{
+	struct api_report_poller *p = ctx;
+	if (p->hold)
+		return false;
+	pthread_mutex_lock(&p->mu);
+	bool stop = p->stop;
+	pthread_mutex_unlock(&p->mu);
+	return stop;
 }
 
 /* Every enabled mailbox once, each pass starting one further: a slow or
@@ -479,10 +513,7 @@ static void poll_pass(struct api_report_poller *p)
 	}
 	size_t first = n ? p->turn++ % n : 0;
 	for (size_t k = 0; k < n; k++) {
-		pthread_mutex_lock(&p->mu);
-		bool stop = p->stop;
-		pthread_mutex_unlock(&p->mu);
-		if (stop)
+		if (poller_stopping(p))
 			break;
 		struct arena *ma = arena_new(0);
 		mailbox_poll(p, &m[(first + k) % n], ma);
@@ -534,7 +565,7 @@ struct api_report_poller *api_report_poller_start(struct store *s, struct track 
 	return p;
 }
 
-void api_report_poller_stop(struct api_report_poller *p)
+void api_report_poller_request_stop(struct api_report_poller *p)
 {
 	if (!p)
 		return;
@@ -542,6 +573,13 @@ void api_report_poller_stop(struct api_report_poller *p)
 	p->stop = true;
 	pthread_cond_signal(&p->cv);
 	pthread_mutex_unlock(&p->mu);
+}
+
+void api_report_poller_stop(struct api_report_poller *p)
+{
+	if (!p)
+		return;
+	api_report_poller_request_stop(p);
 	pthread_join(p->thread, NULL);
 	pthread_cond_destroy(&p->cv);
 	pthread_mutex_destroy(&p->mu);

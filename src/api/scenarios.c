@@ -131,7 +131,7 @@ void api_scenarios_get(struct http_request *req, struct http_response *res)
 	json_t *items = json_array();
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(items, scenario_json(p, &s[i]));
-	http_response_json(res, 200, api__page(items, false, 0));
+	api__page_all(req, res, items, "id", false);
 }
 
 void api_scenario_get(struct http_request *req, struct http_response *res)
@@ -490,7 +490,7 @@ void api_scenario_delete(struct http_request *req, struct http_response *res)
 		return;
 	}
 	api__audit(req, p, "scenario.delete", req->params[0]);
-	http_response_json(res, 200, json_pack("{s:b}", "ok", 1));
+	http_response_json(res, 200, json_pack("{s:b, s:b}", "deleted", 1, "ok", 1));
 }
 
 /* Renders what the body gives with sample values; stores nothing. */
@@ -541,4 +541,11 @@ void api_scenario_text_from_html(struct http_request *req, struct http_response 
 		return;
 	}
 	http_response_json(res, 200, json_pack("{s:s%}", "text", text.p, text.len));
+}
+
+/* For gophish.c: a scenario from a body with this file's rules. */
+bool api__scenario_from_body(struct http_request *req, struct http_response *res, json_t *body,
+			     struct scenario_rec *sc, bool partial)
+{
+	return scenario_from_body(req, res, body, sc, partial);
 }

@@ -85,7 +85,7 @@ void api_shares_get(struct http_request *req, struct http_response *res)
 	json_t *items = json_array();
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(items, share_json(p, &l[i]));
-	http_response_json(res, 200, api__page(items, false, 0));
+	api__page_all(req, res, items, "id", true);
 }
 
 void api_share_delete(struct http_request *req, struct http_response *res)
@@ -101,7 +101,7 @@ void api_share_delete(struct http_request *req, struct http_response *res)
 		return;
 	}
 	api__audit(req, p, "share.revoke", req->params[0]);
-	http_response_json(res, 200, json_pack("{s:b}", "ok", 1));
+	http_response_json(res, 200, json_pack("{s:b, s:b}", "deleted", 1, "ok", 1));
 }
 
 /* ---- the holder of a link ---- */

@@ -105,7 +105,7 @@ void api_uploads_get(struct http_request *req, struct http_response *res)
 	json_t *items = json_array();
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(items, upload_json(p, &u[i]));
-	http_response_json(res, 200, api__page(items, false, 0));
+	api__page_all(req, res, items, "id", true);
 }
 
 void api_upload_get(struct http_request *req, struct http_response *res)
@@ -141,7 +141,7 @@ void api_upload_delete(struct http_request *req, struct http_response *res)
 		return;
 	}
 	api__audit(req, p, "upload.delete", req->params[0]);
-	http_response_json(res, 200, json_pack("{s:b}", "ok", 1));
+	http_response_json(res, 200, json_pack("{s:b, s:b}", "deleted", 1, "ok", 1));
 }
 
 bool api__attachment_upload_ok(struct http_request *req, struct http_response *res, const struct principal *p,

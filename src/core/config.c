@@ -13,6 +13,21 @@ const struct config_option config_options[] = {
 	  "Public base URL of the tracking server, used in mails. Empty: http://<tracker_listen>." },
 	{ "console_url", CONFIG_STRING, S(console_url), "", 0, 0, "KUNREN_CONSOLE_URL",
 	  "Public base URL of the console. Empty: http://<console_listen>." },
+	{ "console_tls_cert", CONFIG_STRING, S(console_tls_cert), "", 0, 0, "KUNREN_CONSOLE_TLS_CERT",
+	  "PEM file of the console's TLS certificate (its chain after it). Empty (and console_tls_key empty): "
+	  "plain HTTP. Read again on SIGHUP." },
+	{ "console_tls_key", CONFIG_STRING, S(console_tls_key), "", 0, 0, "KUNREN_CONSOLE_TLS_KEY",
+	  "PEM file of the private key of console_tls_cert (unencrypted). Read again on SIGHUP." },
+	{ "tracker_tls_cert", CONFIG_STRING, S(tracker_tls_cert), "", 0, 0, "KUNREN_TRACKER_TLS_CERT",
+	  "PEM file of the tracker's TLS certificate (its chain after it). Empty (and tracker_tls_key empty): "
+	  "plain HTTP. Read again on SIGHUP." },
+	{ "tracker_tls_key", CONFIG_STRING, S(tracker_tls_key), "", 0, 0, "KUNREN_TRACKER_TLS_KEY",
+	  "PEM file of the private key of tracker_tls_cert (unencrypted). Read again on SIGHUP." },
+	{ "tracker_redirect_listen", CONFIG_STRING, S(tracker_redirect_listen), "", 0, 0,
+	  "KUNREN_TRACKER_REDIRECT_LISTEN",
+	  "Address (host:port) of a plain-HTTP listener that redirects every request to the https tracker_url "
+	  "(its scheme and host, the request's own path and query) and records nothing; needs an https "
+	  "tracker_url. Empty: none." },
 	{ "smtp_url", CONFIG_STRING, S(smtp_url), "", 0, 0, "KUNREN_SMTP_URL",
 	  "SMTP relay, e.g. smtp://127.0.0.1:25 or smtps://relay:465. Empty: write .eml files to the outbox." },
 	{ "smtp_user", CONFIG_STRING, S(smtp_user), "", 0, 0, "KUNREN_SMTP_USER",
@@ -76,8 +91,26 @@ const struct config_option config_options[] = {
 	  "KUNREN_REPORT_IMAP_ALLOW_PRIVATE",
 	  "Whether report mailboxes may be on loopback, private or link-local addresses (this server's "
 	  "own network). Off: a tenant's settings cannot make the server connect there." },
+	/* webhooks (part 5) */
+	{ "webhook_allow_private", CONFIG_BOOL, S(webhook_allow_private), "false", 0, 1,
+	  "KUNREN_WEBHOOK_ALLOW_PRIVATE",
+	  "Whether webhook URLs may reach loopback, private or link-local addresses (this server's own "
+	  "network). Off: checked on every connection, after the name is resolved." },
+	{ "webhook_timeout_seconds", CONFIG_INT, S(webhook_timeout_seconds), "10", 1, 120,
+	  "KUNREN_WEBHOOK_TIMEOUT_SECONDS", "How long one webhook delivery attempt may take." },
+	{ "webhook_retry_seconds", CONFIG_INT, S(webhook_retry_seconds), "30", 1, 86400,
+	  "KUNREN_WEBHOOK_RETRY_SECONDS",
+	  "The first retry of a failed webhook delivery comes about this long after it; each next one "
+	  "waits twice as long (with jitter, at most an hour)." },
+	{ "webhook_max_attempts", CONFIG_INT, S(webhook_max_attempts), "10", 1, 50,
+	  "KUNREN_WEBHOOK_MAX_ATTEMPTS", "Attempts of one webhook delivery before it is given up (failed)." },
 	{ "log_level", CONFIG_STRING, S(log_level), "info", 0, 0, "KUNREN_LOG_LEVEL",
 	  "debug, info, warn or error." },
+	{ "log_format", CONFIG_STRING, S(log_format), "logfmt", 0, 0, "KUNREN_LOG_FORMAT",
+	  "logfmt (time=... level=... msg=\"...\") or json (one object per line: time, level, msg)." },
+	{ "metrics_token", CONFIG_STRING, S(metrics_token), "", 0, 0, "KUNREN_METRICS_TOKEN",
+	  "Bearer token that lets a non-loopback client read GET /metrics (Authorization: Bearer <token>). "
+	  "Empty: only loopback clients may." },
 };
 #undef S
 const size_t config_options_count = ARRAY_SIZE(config_options);

@@ -140,7 +140,11 @@ bool arena_failed(const struct arena *a);
 
 enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
 void log_set_level(enum log_level level);
-/* One line per call, logfmt style: time=... level=... msg="..." */
+/* log_format: logfmt (the default) or json lines {"time","level","msg"}. */
+enum log_format { LOG_FORMAT_LOGFMT, LOG_FORMAT_JSON };
+void log_set_format(enum log_format f);
+int log_format_parse(const char *s, enum log_format *ret); /* -EINVAL: unknown */
+/* One line per call, logfmt style: time=... level=... msg="..." (or JSON) */
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 #define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
 #define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)
@@ -160,6 +164,9 @@ struct config {
 	char *tracker_listen;    /* host:port */
 	char *tracker_url;       /* public base URL of the tracking server */
 	char *console_url;       /* public base URL of the console */
+	char *console_tls_cert, *console_tls_key; /* PEM files; empty: plain HTTP (http/tls.c) */
+	char *tracker_tls_cert, *tracker_tls_key;
+	char *tracker_redirect_listen;            /* plain HTTP, 301 to the https tracker_url */
 	char *smtp_url;          /* empty: write mail to the outbox folder */
 	char *smtp_user;
 	char *smtp_password;
@@ -180,10 +187,14 @@ struct config {
 	int64_t report_poll_seconds;   /* 報告: how often report mailboxes are read */
 	bool report_imap_allow_plain;   /* 報告: report mailboxes may use security "none" */
 	bool report_imap_allow_private; /* 報告: ... and loopback/private/link-local addresses */
+	bool webhook_allow_private;     /* webhooks (part 5): URLs may reach this server's own network */
+	int64_t webhook_timeout_seconds, webhook_retry_seconds, webhook_max_attempts;
 	char *trusted_proxies;           /* tracker: peers whose X-Forwarded-For is believed */
 	int64_t tracker_timeout_seconds; /* tracker: idle connections are closed after this */
 	char *uap_regexes;       /* uap-core's regexes.yaml, for user agents */
 	char *log_level;
+	char *log_format;        /* logfmt or json (core/log.c) */
+	char *metrics_token;     /* GET /metrics from non-loopback clients; empty: loopback only */
 };
 
 enum config_type { CONFIG_STRING, CONFIG_INT, CONFIG_BOOL };

@@ -2,6 +2,7 @@
 #include "deliver/deliver.h"
 
 #include "attach/attach.h"
+#include "core/metrics.h"
 #include "content/content.h"
 #include "track/track.h"
 
@@ -301,10 +302,13 @@ struct deliver {
 	pthread_cond_t cond;       /* the dispatcher's */
 	pthread_cond_t lane_cond;  /* the workers' */
 	bool stop, work;
+	bool notices_stop;          /* deliver_stop: the noticer ends once its queue is empty */
+	bool notices_cut;           /* deliver_request_stop: no notice starts any more */
+	bool drained;               /* deliver_drain joined the dispatcher and the workers */
 	struct lane *lanes;
 };
 
-int deliver_notice(struct deliver *d, const char *to, const char *subject, const char *text)
+static int notice_send(struct deliver *d, const char *to, const char *subject, const char *text)
 {
 	const char *from = d->o.notice_from && d->o.notice_from[0] ? d->o.notice_from : "kunren@localhost";
 	_cleanup_buf_ struct buf msg = BUF_INIT(1 << 20);
@@ -332,6 +336,18 @@ int deliver_notice(struct deliver *d, const char *to, const char *subject, const
 	return r;
 }
 
+int deliver_notice(struct deliver *d, const char *to, const char *subject, const char *text)
+{
+	pthread_mutex_lock(&d->lock);
+	bool cut = d->notices_cut;
+	pthread_mutex_unlock(&d->lock);
+	if (cut) {
+		log_warn("deliver: the notice \"%s\" to %s is not sent: the server is stopping", subject, to);
+		return -ECANCELED;
+	}
+	return notice_send(d, to, subject, text);
+}
+
 int deliver_notice_later(struct deliver *d, const char *to, const char *subject, const char *text)
 {
 	struct notice *n = xcalloc(1, sizeof(*n));
@@ -339,6 +355,15 @@ int deliver_notice_later(struct deliver *d, const char *to, const char *subject,
 	n->subject = xstrdup(subject);
 	n->text = xstrdup(text);
 	pthread_mutex_lock(&d->lock);
+	if (d->notices_cut) { /* under the lock: the noticer may have ended */
+		pthread_mutex_unlock(&d->lock);
+		log_warn("deliver: the notice \"%s\" to %s is not sent: the server is stopping", subject, to);
+		free(n->to);
+		free(n->subject);
+		free(n->text);
+		free(n);
+		return -ECANCELED;
+	}
 	*d->notices_tail = n;
 	d->notices_tail = &n->next;
 	pthread_cond_signal(&d->notice_cond);
@@ -346,13 +371,14 @@ int deliver_notice_later(struct deliver *d, const char *to, const char *subject,
 	return 0;
 }
 
-/* Sends the queued notices; at a stop, what is queued still goes. */
+/* Sends the queued notices; at deliver_stop alone what is queued still
+ * goes, after deliver_request_stop only the notice in hand. */
 static void *noticer_main(void *arg)
 {
 	struct deliver *d = arg;
 	pthread_mutex_lock(&d->lock);
 	for (;;) {
-		while (!d->notices && !d->stop)
+		while (!d->notices && !d->notices_stop)
 			pthread_cond_wait(&d->notice_cond, &d->lock);
 		struct notice *n = d->notices;
 		if (!n)
@@ -360,8 +386,12 @@ static void *noticer_main(void *arg)
 		d->notices = n->next;
 		if (!d->notices)
 			d->notices_tail = &d->notices;
+		bool cut = d->notices_cut;
 		pthread_mutex_unlock(&d->lock);
-		deliver_notice(d, n->to, n->subject, n->text);
+		if (cut)
+			log_warn("deliver: the notice \"%s\" to %s is not sent: the server is stopping", n->subject, n->to);
+		else
+			notice_send(d, n->to, n->subject, n->text);
 		free(n->to);
 		free(n->subject);
 		free(n->text);
@@ -370,6 +400,34 @@ static void *noticer_main(void *arg)
 	}
 	pthread_mutex_unlock(&d->lock);
 	return NULL;
+}
+
+/* Metrics of a delivery step, once it is stored (its result >= 0, or
+ * -EDQUOT: a licence refusal stored as a send error). */
+static void count_stored(const struct store_delivery_op *op)
+{
+	switch (op->kind) {
+	case STORE_OP_BEGIN:
+		if (op->result == -EDQUOT)
+			metrics_event(EV_SEND_ERROR, 1);
+		break;
+	case STORE_OP_SENT:
+		if (op->result >= 0) {
+			metrics_count(METRIC_MAILS_SENT, 1);
+			metrics_event(EV_SENT, 1);
+		}
+		break;
+	case STORE_OP_FAILED:
+		if (op->result >= 0) {
+			metrics_count(METRIC_MAIL_ERRORS, 1);
+			metrics_event(EV_SEND_ERROR, 1);
+		}
+		break;
+	case STORE_OP_RETRY: /* refused for now: an error, no event */
+		if (op->result >= 0)
+			metrics_count(METRIC_MAIL_ERRORS, 1);
+		break;
+	}
 }
 
 /*
@@ -424,6 +482,7 @@ static int record(struct deliver *d, const struct store_delivery_op *op, bool wa
 			next = x->next;
 			if (x->op.kind || x->op.target_id) {
 				x->op.result = ops[k++].result;
+				count_stored(&x->op);
 				if (!x->wait && x->op.result == -ESTALE)
 					log_info("deliver: target %lld changed while its mail was in hand",
 						 (long long)x->op.target_id);
@@ -789,6 +848,11 @@ static void *dispatcher_main(void *arg)
 			log_error("deliver: the campaign clock failed: %s", strerror(-r));
 		if ((r = store_delivery_outlook(d->o.store, now, a, &profiles, &n)) < 0)
 			log_error("deliver: looking for due mail failed: %s", strerror(-r));
+		/* the queue-depth gauge: counted while there is work, once more after */
+		int64_t depth;
+		if ((n || metrics_gauge_get(METRIC_DELIVERY_QUEUE)) &&
+		    store_delivery_depth(d->o.store, now, &depth) >= 0)
+			metrics_gauge_set(METRIC_DELIVERY_QUEUE, depth);
 
 		pthread_mutex_lock(&d->lock);
 		for (size_t i = 0; i < n && !d->stop; i++)
@@ -837,6 +901,7 @@ struct deliver *deliver_start(const struct deliver_options *o, char **ret_err)
 	}
 	if (requeued)
 		log_warn("deliver: %lld targets claimed before a restart are pending again", (long long)requeued);
+	metrics_event(EV_SEND_ERROR, (uint64_t)uncertain); /* stored as send errors */
 	if (uncertain)
 		log_warn("deliver: %lld mails were being handed to the relay when the server stopped: marked uncertain, "
 			 "not sent again", (long long)uncertain);
@@ -856,7 +921,7 @@ struct deliver *deliver_start(const struct deliver_options *o, char **ret_err)
 	if ((r = pthread_create(&d->dispatcher, NULL, dispatcher_main, d)) != 0) {
 		*ret_err = xasprintf("cannot start the delivery thread: %s", strerror(r));
 		pthread_mutex_lock(&d->lock);
-		d->stop = true;
+		d->stop = d->notices_stop = true;
 		pthread_cond_signal(&d->notice_cond);
 		pthread_mutex_unlock(&d->lock);
 		pthread_join(d->noticer, NULL);
@@ -876,25 +941,59 @@ void deliver_wake(struct deliver *d)
 	pthread_mutex_unlock(&d->lock);
 }
 
-void deliver_stop(struct deliver *d)
+void deliver_request_stop(struct deliver *d)
 {
 	if (!d)
 		return;
 	pthread_mutex_lock(&d->lock);
 	d->stop = true;
+	d->notices_stop = d->notices_cut = true;
 	pthread_cond_signal(&d->cond);
 	pthread_cond_broadcast(&d->lane_cond);
 	pthread_cond_signal(&d->notice_cond);
 	pthread_mutex_unlock(&d->lock);
+}
+
+void deliver_drain(struct deliver *d)
+{
+	if (!d || d->drained)
+		return;
+	pthread_mutex_lock(&d->lock);
+	d->stop = true;
+	pthread_cond_signal(&d->cond);
+	pthread_cond_broadcast(&d->lane_cond);
+	pthread_mutex_unlock(&d->lock);
 	pthread_join(d->dispatcher, NULL);
-	pthread_join(d->noticer, NULL);
-	/* the dispatcher has stopped: nobody adds lanes any more */
+	/* the dispatcher has stopped: nobody adds lanes any more.  Each worker
+	 * ends after the mail in hand (send_one runs to its recorded outcome)
+	 * and gives back the rest of its batch (worker_main). */
 	for (struct lane *l = d->lanes, *next; l; l = next) {
 		next = l->next;
 		for (size_t i = 0; i < l->nthreads; i++)
 			pthread_join(l->threads[i], NULL);
 		free(l->threads);
 		free(l);
+	}
+	d->lanes = NULL;
+	d->drained = true;
+}
+
+void deliver_stop(struct deliver *d)
+{
+	if (!d)
+		return;
+	deliver_drain(d);
+	pthread_mutex_lock(&d->lock);
+	d->notices_stop = true;
+	pthread_cond_signal(&d->notice_cond);
+	pthread_mutex_unlock(&d->lock);
+	pthread_join(d->noticer, NULL);
+	for (struct notice *n = d->notices, *next; n; n = next) { /* none, normally */
+		next = n->next;
+		free(n->to);
+		free(n->subject);
+		free(n->text);
+		free(n);
 	}
 	pthread_mutex_destroy(&d->lock);
 	pthread_cond_destroy(&d->cond);

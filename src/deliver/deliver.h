@@ -36,17 +36,31 @@ struct deliver_options {
 };
 
 struct deliver *deliver_start(const struct deliver_options *o, char **ret_err);
-void deliver_stop(struct deliver *d);  /* finishes the mails in hand; NULL is a no-op */
+/* The first step of a graceful stop: no mail is started any more; each
+ * worker finishes and records the mail in hand and gives back the rest of
+ * its claimed batch (pending again); returns once they have all ended.
+ * Notices still go, deliver_wake stays harmless.  NULL: a no-op. */
+void deliver_drain(struct deliver *d);
+/* The start of a stop, without waiting: the dispatcher and the workers are
+ * told to stop (each worker still finishes and records the mail in hand),
+ * and the notice thread finishes the notice in hand but starts no other —
+ * queued notices, and any queued from now on, are logged and dropped, so a
+ * stop never waits for more than one SMTP transaction per thread.
+ * deliver_drain and deliver_stop then wait.  NULL: a no-op. */
+void deliver_request_stop(struct deliver *d);
+void deliver_stop(struct deliver *d);  /* deliver_drain, then the queued notices; frees d; NULL is a no-op */
 void deliver_wake(struct deliver *d);  /* there may be new work (a launch, a resume) */
 
 /* Sends a plain-text notice (a login code, a login notice, a password-reset
  * link) through the server's relay, or into the outbox under "notices/".
- * Synchronous, for low volumes; returns mail_sender_send's codes. */
+ * Synchronous, for low volumes; returns mail_sender_send's codes, or
+ * -ECANCELED (logged) once deliver_request_stop was called. */
 int deliver_notice(struct deliver *d, const char *to, const char *subject, const char *text);
 /* The same, queued for a background thread: returns at once, so the time
  * an answer takes does not depend on whether a mail was sent (password
  * resets must not tell whether an account exists).  Queued notices still
- * go out at deliver_stop. */
+ * go out at deliver_stop, unless deliver_request_stop came first (serve
+ * does: -ECANCELED from then on, logged). */
 int deliver_notice_later(struct deliver *d, const char *to, const char *subject, const char *text);
 
 /* Builds the mail of one target.  sent_at of t is used as the send date.

@@ -75,12 +75,33 @@ struct http_server_options {
 	 * wraps every route (the console's idempotency keys).  It must call
 	 * fn, or answer in its place. */
 	void (*around)(struct http_request *req, struct http_response *res, http_handler_fn fn);
+	/* enum metric_listener (core/metrics.h): the latency histogram this
+	 * listener's requests go to (first byte to response sent); 0: none */
+	unsigned metrics_listener;
+	/* TLS (tls.c): PEM files of the certificate (its chain after it) and
+	 * of its unencrypted private key.  Both NULL or "": plain HTTP; one
+	 * without the other is an error.  http_server_tls_reload reads them
+	 * again. */
+	const char *tls_cert, *tls_key;
+	/* Non-zero: "Strict-Transport-Security: max-age=<this>" on every
+	 * response (a handler's own header wins). */
+	unsigned hsts_max_age;
+	/* Set: nothing is routed; every request is redirected to this base
+	 * ("https://host:port", no trailing slash) + its request target as
+	 * received (path and query): 301 for GET and HEAD, 308 for others. */
+	const char *redirect_base;
 };
 
 /* Starts listening at once.  On failure returns NULL and *ret_err (caller frees). */
 struct http_server *http_server_new(const struct http_server_options *o, char **ret_err);
 void http_server_free(struct http_server *s);  /* stops and waits; NULL is a no-op */
 int http_server_port(const struct http_server *s); /* the port actually bound */
+bool http_server_tls(const struct http_server *s); /* serves https */
+/* Reads tls_cert and tls_key again: handshakes from now on use the new
+ * pair, connections already open keep theirs (docs/internals/HTTP.md,
+ * "TLS").  On failure the old pair stays and *ret_err names the file
+ * (caller frees).  A plain-HTTP server: 0, nothing done. */
+int http_server_tls_reload(struct http_server *s, char **ret_err);
 
 /*
  * Answering later (docs/internals/HTTP.md, "Suspend and resume").  A handler
@@ -99,6 +120,13 @@ int http_server_port(const struct http_server *s); /* the port actually bound */
  * must then do its waiting in place.
  */
 void *http_suspend(struct http_request *req);
+/* Whether the handler called http_suspend (its response goes out later):
+ * for a wrapper (the `around` hook) that must not keep such a response.
+ * False for a request built by hand. */
+bool http_suspended(const struct http_request *req);
+/* The request target as received (path and query, still percent-encoded);
+ * for a request built by hand, its path. */
+const char *http_target(const struct http_request *req);
 void http_resume(void *token);
 void http_resume_status(void *token, int status);
 

@@ -5,6 +5,8 @@
  * on the last one, state freed in the completion callback.
  */
 #include "http/http.h"
+#include "http/http_int.h"
+#include "core/metrics.h"
 
 #include <arpa/inet.h>
 #include <stdatomic.h>
@@ -39,6 +41,10 @@ struct http_server {
 	size_t connection_memory;
 	size_t max_uri;
 	unsigned connection_limit, per_ip_limit;
+	unsigned metrics_listener; /* enum metric_listener */
+	struct http_tls *tls;      /* tls.c; NULL: plain HTTP */
+	char hsts[40];             /* Strict-Transport-Security value, or "" */
+	char *redirect_base;       /* set: every request is redirected there */
 	pthread_mutex_t log_lock;
 	char last_error[256]; /* MHD's latest message, for start-up failures */
 };
@@ -58,6 +64,8 @@ struct request_state {
 	bool stashed;       /* the handler returned: `stash` waits for http_resume */
 	struct http_response stash;
 	atomic_int resume_status; /* 0, or the status http_resume_status asked for */
+	int64_t start_us;   /* metrics_now_us() at the first access-handler call */
+	bool streamed;      /* a stream's response: not a request latency */
 };
 _Static_assert(offsetof(struct request_state, req) == 0, "http_suspend casts the request to its state");
 
@@ -282,14 +290,18 @@ static enum MHD_Result response_queue(struct request_state *st, struct http_resp
 	struct MHD_Response *r = res->stream ? res->stream
 		: MHD_create_response_from_buffer_with_free_callback(len, body, free);
 
-	if (res->stream)
+	if (res->stream) {
 		free(body);
+		st->streamed = true;
+	}
 	if (!r) {
 		free(body);
 		return MHD_NO;
 	}
 	if (res->content_type)
 		response_add_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, res->content_type);
+	if (s->hsts[0] && !header_overridden(res, "Strict-Transport-Security"))
+		response_add_header(r, "Strict-Transport-Security", s->hsts);
 	for (const char *const *h = s->default_headers; h && h[0] && h[1]; h += 2)
 		if (!header_overridden(res, h[0]))
 			response_add_header(r, h[0], h[1]);
@@ -325,6 +337,44 @@ static enum MHD_Result response_too_large(struct request_state *st)
 
 	snprintf(message, sizeof(message), "request body exceeds %zu bytes", st->body.max);
 	return response_error(st, 413, "too_large", message, NULL);
+}
+
+/* redirect_base + the request target: an absolute-form target ("http://
+ * host/path?q") keeps only its path, anything else not starting with '/'
+ * ("*") becomes "/", and bytes that may not stand in a header (controls,
+ * space, non-ASCII) are percent-encoded. */
+int http__redirect_location(struct buf *b, const char *base, const char *target)
+{
+	const char *t = target, *scheme_end = strstr(t, "://");
+	int r = buf_puts(b, base);
+
+	if (t[0] != '/' && scheme_end)
+		t = strchr(scheme_end + 3, '/');
+	if (!t || t[0] != '/')
+		t = "/";
+	for (; *t && r == 0; t++) {
+		unsigned char c = (unsigned char)*t;
+		r = c > 0x20 && c < 0x7f ? buf_putc(b, (char)c) : buf_printf(b, "%%%02X", c);
+	}
+	return r;
+}
+
+/* A redirecting server's answer: 301 for GET and HEAD, 308 for other
+ * methods so that a form's POST is not turned into a GET. */
+static enum MHD_Result response_moved(struct request_state *st)
+{
+	struct http_response res = { 0 };
+	_cleanup_buf_ struct buf loc = BUF_INIT(0);
+	enum MHD_Result ret;
+
+	if (http__redirect_location(&loc, st->server->redirect_base, st->uri) < 0)
+		return MHD_NO;
+	buf_init(&res.body, HTTP_RESPONSE_MAX);
+	bool safe = !strcmp(st->req.method, MHD_HTTP_METHOD_GET) || !strcmp(st->req.method, MHD_HTTP_METHOD_HEAD);
+	http_response_redirect(&st->req, &res, safe ? 301 : 308, loc.p);
+	ret = response_queue(st, &res);
+	buf_release(&res.body);
+	return ret;
 }
 
 /* ---- the request ---- */
@@ -381,6 +431,9 @@ static void request_end(void *cls, struct MHD_Connection *c, void **con_cls,
 	if (!st)
 		return;
 	*con_cls = NULL;
+	if (st->start_us && !st->streamed && toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
+		metrics_observe_request(st->server->metrics_listener,
+					metrics_now_us() - st->start_us);
 	buf_release(&st->body);
 	buf_release(&st->stash.body); /* a suspended request whose connection died */
 	arena_free(st->req.arena); /* st itself lives in the arena */
@@ -414,6 +467,8 @@ static enum MHD_Result request_start(struct request_state *st, struct MHD_Connec
 
 	if (s->max_uri && raw.len > s->max_uri)
 		return response_error(st, 414, "uri_too_long", "request target too long", NULL);
+	if (s->redirect_base)
+		return response_moved(st);
 	slice_cut(raw, '?', &raw);
 	slice_cut(raw, '#', &raw);
 	req->path = http_url_decode(req->arena, raw, false);
@@ -519,6 +574,16 @@ void *http_suspend(struct http_request *req)
 	return st;
 }
 
+bool http_suspended(const struct http_request *req)
+{
+	return req->conn && ((const struct request_state *)req)->suspended;
+}
+
+const char *http_target(const struct http_request *req)
+{
+	return req->conn ? ((const struct request_state *)req)->uri : req->path;
+}
+
 void http_resume_status(void *token, int status)
 {
 	struct request_state *st = token;
@@ -552,6 +617,8 @@ static enum MHD_Result request_handle(void *cls, struct MHD_Connection *c, const
 		return request_resumed(st);
 	if (!st->started) {
 		st->started = true;
+		if (st->server->metrics_listener)
+			st->start_us = metrics_now_us();
 		return request_start(st, c, method);
 	}
 	if (*upload_data_size) {
@@ -648,10 +715,16 @@ static struct MHD_Daemon *server_start(struct http_server *s, union sockaddr_any
 		{ threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, (intptr_t)threads, NULL },
 		{ MHD_OPTION_END, 0, NULL },
 	};
+	struct MHD_OptionItem tls[HTTP_TLS_OPTIONS] = { { MHD_OPTION_END, 0, NULL } };
+	if (s->tls) {
+		flags |= MHD_USE_TLS;
+		http__tls_options(s->tls, tls);
+	}
 	return MHD_start_daemon(flags, port, NULL, NULL, request_handle, s,
 				MHD_OPTION_EXTERNAL_LOGGER, server_log, s,
 				MHD_OPTION_SOCK_ADDR, &addr->sa,
 				MHD_OPTION_ARRAY, pool,
+				MHD_OPTION_ARRAY, tls,
 				MHD_OPTION_CONNECTION_TIMEOUT, s->timeout,
 				MHD_OPTION_CONNECTION_MEMORY_LIMIT, s->connection_memory,
 				MHD_OPTION_CONNECTION_LIMIT, s->connection_limit,
@@ -676,8 +749,23 @@ struct http_server *http_server_new(const struct http_server_options *o, char **
 	}
 	if (routes_check(o->routes, o->nroutes, ret_err) < 0)
 		return NULL;
+	bool cert = o->tls_cert && o->tls_cert[0], key = o->tls_key && o->tls_key[0];
+	struct http_tls *tls = NULL;
+	char *tls_err = NULL;
+	if (cert != key || (cert && !(tls = http__tls_new(o->tls_cert, o->tls_key, &tls_err)))) {
+		if (!tls_err)
+			tls_err = xstrdup("TLS needs both a certificate file and a key file");
+		if (ret_err)
+			*ret_err = xasprintf("http: %s", tls_err);
+		free(tls_err);
+		return NULL;
+	}
 
 	s = xcalloc(1, sizeof(*s));
+	s->tls = tls;
+	if (o->hsts_max_age)
+		snprintf(s->hsts, sizeof(s->hsts), "max-age=%u", o->hsts_max_age);
+	s->redirect_base = o->redirect_base ? xstrdup(o->redirect_base) : NULL;
 	s->routes = o->routes;
 	s->nroutes = o->nroutes;
 	s->max_body = o->max_body ? o->max_body : HTTP_DEFAULT_MAX_BODY;
@@ -691,6 +779,7 @@ struct http_server *http_server_new(const struct http_server_options *o, char **
 	s->max_uri = o->max_uri;
 	s->connection_limit = o->connection_limit ? o->connection_limit : HTTP_CONNECTION_LIMIT;
 	s->per_ip_limit = o->per_ip_limit;
+	s->metrics_listener = o->metrics_listener;
 	pthread_mutex_init(&s->log_lock, NULL);
 
 	s->daemon = server_start(s, &addr, o->threads ? o->threads : 1);
@@ -710,8 +799,20 @@ void http_server_free(struct http_server *s)
 		return;
 	if (s->daemon)
 		MHD_stop_daemon(s->daemon);
+	http__tls_free(s->tls); /* only now: no connection uses a pair any more */
+	free(s->redirect_base);
 	pthread_mutex_destroy(&s->log_lock);
 	free(s);
+}
+
+bool http_server_tls(const struct http_server *s)
+{
+	return s && s->tls;
+}
+
+int http_server_tls_reload(struct http_server *s, char **ret_err)
+{
+	return s && s->tls ? http__tls_reload(s->tls, ret_err) : 0;
 }
 
 int http_server_port(const struct http_server *s)

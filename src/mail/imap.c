@@ -11,6 +11,7 @@
  * candidate: the caller still asks the store whether it is a target's.
  */
 #include "mail/mail.h"
+#include "core/net.h"
 
 #include <pthread.h>
 #include <strings.h>
@@ -358,6 +359,8 @@ struct mail_imap {
 	char *folder;
 	bool allow_private;
 	bool refused;          /* the last connect went to a private address */
+	bool (*cancelled)(void *ctx);  /* mail_imap_options */
+	void *cancel_ctx;
 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -397,44 +400,6 @@ bool mail_imap_folder_valid(const char *f)
 	return true;
 }
 
-/* Loopback, private (RFC 1918, fc00::/7), link-local, CGNAT, unspecified,
- * multicast and the IETF and benchmark blocks: where a tenant's settings
- * must not make this server connect (its own services, the cloud's metadata
- * address).  An IPv6 address that carries an IPv4 one — v4-mapped,
- * v4-compatible, NAT64 (64:ff9b::/96; the local-use 64:ff9b:1::/48 always,
- * it is the site's own translator) and 6to4 (2002::/16) — is judged by
- * the IPv4 address it reaches.  Not static: tests/unit and tests/fuzz
- * call it. */
-bool mail_imap__address_private(const struct sockaddr *sa)
-{
-	if (sa->sa_family == AF_INET) {
-		uint32_t a = ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr);
-		return (a >> 24) == 0 || (a >> 24) == 10 || (a >> 24) == 127 || (a >> 16) == 0xa9fe ||
-		       (a >> 20) == 0xac1 || (a >> 16) == 0xc0a8 || (a >> 22) == (100u << 2 | 1) ||
-		       (a >> 8) == 0xc00000 /* 192.0.0.0/24 */ || (a >> 17) == (0xc612u >> 1) /* 198.18/15 */ ||
-		       (a >> 28) >= 0xe;
-	}
-	if (sa->sa_family == AF_INET6) {
-		const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
-		static const uint8_t nat64[12] = { 0x00, 0x64, 0xff, 0x9b };
-		static const uint8_t nat64_local[6] = { 0x00, 0x64, 0xff, 0x9b, 0x00, 0x01 };
-		const uint8_t *v4 = NULL;
-		if (IN6_IS_ADDR_V4MAPPED(a) || IN6_IS_ADDR_V4COMPAT(a) || !memcmp(a->s6_addr, nat64, 12))
-			v4 = &a->s6_addr[12];
-		else if (a->s6_addr[0] == 0x20 && a->s6_addr[1] == 0x02)
-			v4 = &a->s6_addr[2];
-		if (v4) {
-			struct sockaddr_in sin = { .sin_family = AF_INET };
-			memcpy(&sin.sin_addr, v4, 4);
-			return mail_imap__address_private((const struct sockaddr *)&sin);
-		}
-		return IN6_IS_ADDR_UNSPECIFIED(a) || IN6_IS_ADDR_LOOPBACK(a) || IN6_IS_ADDR_LINKLOCAL(a) ||
-		       IN6_IS_ADDR_SITELOCAL(a) || IN6_IS_ADDR_MULTICAST(a) || (a->s6_addr[0] & 0xfe) == 0xfc ||
-		       !memcmp(a->s6_addr, nat64_local, 6);
-	}
-	return true; /* anything else (unix sockets): never */
-}
-
 /* CURLOPT_OPENSOCKETFUNCTION: checked on the address libcurl is about to
  * connect to, after resolving — a name that resolves to a private address
  * (or changes to one) is refused as well as a literal one. */
@@ -442,11 +407,20 @@ static curl_socket_t open_socket(void *cls, curlsocktype purpose, struct curl_so
 {
 	struct mail_imap *m = cls;
 	(void)purpose;
-	if (!m->allow_private && mail_imap__address_private(&addr->addr)) {
+	if (!m->allow_private && net_address_private(&addr->addr)) {
 		m->refused = true;
 		return CURL_SOCKET_BAD;
 	}
 	return socket(addr->family, addr->socktype | SOCK_CLOEXEC, addr->protocol);
+}
+
+/* CURLOPT_XFERINFOFUNCTION: libcurl calls it about once a second even when
+ * nothing moves (connecting, waiting for an answer); non-zero aborts. */
+static int imap_progress(void *cls, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+	struct mail_imap *m = cls;
+	(void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+	return m->cancelled && m->cancelled(m->cancel_ctx);
 }
 
 int mail_imap_new(const struct mail_imap_options *o, struct mail_imap **ret)
@@ -458,6 +432,8 @@ int mail_imap_new(const struct mail_imap_options *o, struct mail_imap **ret)
 		return -EIO;
 	struct mail_imap *m = xcalloc(1, sizeof(*m));
 	m->allow_private = o->allow_private;
+	m->cancelled = o->cancelled;
+	m->cancel_ctx = o->cancel_ctx;
 	m->folder = xstrdup(o->folder);
 	buf_init(&m->data, IMAP_MAX_MESSAGE);
 	_cleanup_buf_ struct buf url = BUF_INIT(1024);
@@ -493,6 +469,11 @@ int mail_imap_new(const struct mail_imap_options *o, struct mail_imap **ret)
 	e |= curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, data_write);
 	e |= curl_easy_setopt(c, CURLOPT_WRITEDATA, &m->data);
 	e |= curl_easy_setopt(c, CURLOPT_ERRORBUFFER, m->errbuf);
+	if (m->cancelled) {
+		e |= curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, imap_progress);
+		e |= curl_easy_setopt(c, CURLOPT_XFERINFODATA, m);
+		e |= curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	}
 	if (e != CURLE_OK) {
 		mail_imap_free(m);
 		return -EINVAL;
@@ -542,6 +523,8 @@ static int curl_errno(CURLcode e)
 		return -E2BIG;
 	case CURLE_REMOTE_FILE_NOT_FOUND:
 		return -ENOENT;
+	case CURLE_ABORTED_BY_CALLBACK:
+		return -ECANCELED;
 	default:
 		return -EIO;
 	}
@@ -555,6 +538,10 @@ static int imap_run(struct mail_imap *m, const char *url, const char *custom, si
 	m->errbuf[0] = '\0';
 	m->error[0] = '\0';
 	m->refused = false;
+	if (m->cancelled && m->cancelled(m->cancel_ctx)) {
+		snprintf(m->error, sizeof(m->error), "stopped");
+		return -ECANCELED;
+	}
 	curl_easy_setopt(m->curl, CURLOPT_URL, url);
 	curl_easy_setopt(m->curl, CURLOPT_CUSTOMREQUEST, custom);
 	CURLcode e = curl_easy_perform(m->curl);

@@ -173,6 +173,10 @@ struct mail_imap_options {
 	const char *folder;        /* printable ASCII (mail_imap_folder_valid) */
 	long timeout_seconds;      /* per command; 0: 60 (and any 30 s under 1 KiB/s fails) */
 	bool allow_private;        /* connect to loopback, private and link-local addresses too */
+	/* NULL, or asked about once a second during every command: true cuts
+	 * the command (and starts no other) with -ECANCELED — a server stopping */
+	bool (*cancelled)(void *ctx);
+	void *cancel_ctx;
 };
 
 /* One connection to one folder, kept open between commands (libcurl).  Not
@@ -200,12 +204,10 @@ int mail_imap_uidvalidity(struct mail_imap *m, uint32_t *ret);
 int mail_imap_unseen_after(struct mail_imap *m, uint32_t after, size_t max, uint32_t **ret_uids, size_t *ret_n);
 
 /* Inside the IMAP client, declared for its tests and fuzz target: the
- * UID SEARCH and STATUS answer parsers and the private-address rule of
- * report_imap_allow_private (struct sockaddr: include <sys/socket.h>). */
-struct sockaddr;
+ * UID SEARCH and STATUS answer parsers.  (The private-address rule of
+ * report_imap_allow_private is core/net.h's net_address_private.) */
 void mail_imap__search_parse(struct slice data, uint32_t after, size_t max, uint32_t **ret_uids, size_t *ret_n);
 int mail_imap__status_uidvalidity(struct slice data, uint32_t *ret);
-bool mail_imap__address_private(const struct sockaddr *sa);
 /* Appends the whole mail to out.  IMAP marks a fetched mail \Seen: a caller
  * that leaves it alone sets it unseen again. */
 int mail_imap_fetch(struct mail_imap *m, uint32_t uid, struct buf *out);

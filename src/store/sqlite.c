@@ -268,6 +268,9 @@ static const char *const tenant_tables[][2] = {
 	{ "education", "tenant_id = ?" },
 	{ "report_mailboxes", "tenant_id = ?" },
 	{ "uploads", "tenant_id = ?" },
+	{ "webhook_deliveries", "tenant_id = ?" },
+	{ "webhooks", "tenant_id = ?" },
+	{ "idempotency_keys", "tenant_id = ?" },
 	{ "tenants", "id = ?" },
 };
 

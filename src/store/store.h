@@ -279,6 +279,11 @@ int store_recipient_delete(struct store *s, int64_t tenant_id, int64_t list_id, 
 int store_recipients_delete(struct store *s, int64_t tenant_id, int64_t list_id, const int64_t *ids,
 			    const char *const *emails, size_t n, bool *ret_deleted);
 int store_list_rename(struct store *s, int64_t tenant_id, int64_t id, const char *name);
+/* In one transaction (sqlite_import.c): renames the list (name NULL: kept),
+ * deletes the recipients with the ids gone, then inserts or overwrites rows
+ * as store_recipients_import does.  Nothing changes on any error. */
+int store_list_replace(struct store *s, int64_t tenant_id, int64_t list_id, const char *name, const int64_t *gone,
+		       size_t ngone, const struct person *rows, size_t n, int64_t *ret_new, int64_t *ret_updated);
 
 /* ---- scenarios (tenant copies) ---- */
 
@@ -739,5 +744,211 @@ struct report_figures {
 };
 int store_campaign_report_figures(struct store *s, int64_t tenant_id, int64_t campaign_id, struct arena *a,
 				  struct report_figures *ret);
+
+/* ---- idempotency keys (sqlite_idempotency.c, migration 0015) ---- */
+
+/* A remembered request: (tenant_id, credential, key) names it. */
+struct idempotency_entry {
+	int64_t tenant_id;        /* 0: the operator */
+	const char *credential;   /* hex HMAC of the session token or API key */
+	const char *key;          /* the Idempotency-Key header */
+	const char *fingerprint;  /* hex SHA-256 of method, target and body */
+	int64_t owner;            /* non-zero: still running in that process instance */
+	int64_t status;           /* the kept answer (owner 0) */
+	const char *content_type;
+	const char *headers;      /* JSON [[name, value], ...] */
+	struct slice body_sealed; /* secret_seal'ed body */
+	int64_t created_at;
+};
+/*
+ * Claims e's (tenant_id, credential, key) for a request about to run, in one
+ * transaction that first deletes the rows created at or before now - ttl:
+ * returns 0 when the row is new (written with e's fingerprint, owner and
+ * created_at = now), or 1 with *ret (strings in a) the row already there —
+ * still running (owner != 0) or answered.  A row still running under another
+ * owner than e->owner was left by a process that is gone: it is taken over
+ * as new (0).
+ */
+int store_idempotency_claim(struct store *s, const struct idempotency_entry *e, int64_t now, int64_t ttl,
+			    struct arena *a, struct idempotency_entry *ret);
+/* Keeps the answer (status, content_type, headers, body_sealed) of the row
+ * e->owner claimed; -ENOENT when it is no longer that owner's. */
+int store_idempotency_finish(struct store *s, const struct idempotency_entry *e);
+/* Forgets the row e->owner claimed (an answer that is not kept). */
+int store_idempotency_release(struct store *s, const struct idempotency_entry *e);
+/* Deletes the rows created at or before `before`; *ret_rows (may be NULL). */
+int store_idempotency_purge(struct store *s, int64_t before, int64_t *ret_rows);
+
+/* ---- operations (sqlite_ops.c; GET /readyz, /metrics) ---- */
+
+/* A cheap query on a real table: 0 when the database answers. */
+int store_ping(struct store *s);
+/* Mails waiting for the relay now: due pending targets of sending
+ * campaigns plus those claimed or in a worker's hands. */
+int store_delivery_depth(struct store *s, int64_t now, int64_t *ret);
+
+/* ---- history brought over from another tool (sqlite_import.c; gophish/) ---- */
+
+/*
+ * What store_import writes for one tenant, all or nothing.  Records refer to
+ * each other by index (+ 1, 0: none) into the arrays of struct store_import;
+ * the ids made are written back into ret_id.  Nothing is checked here but
+ * the tenant and the indexes: the caller hands over what the API would
+ * accept.  Times are kept as given (created_at of lists, scenarios and
+ * profiles; every time of a campaign and its events).
+ */
+struct store_import_list {
+	const char *name;
+	int64_t created_at;
+	const struct person *rows;   /* each address once */
+	size_t nrows;
+	int64_t ret_id;
+};
+struct store_import_scenario {
+	struct scenario_rec sc;      /* tenant_id and id ignored */
+	int64_t ret_id;
+};
+struct store_import_profile {
+	struct sending_profile p;    /* tenant_id and id ignored: the tenant's own */
+	int64_t ret_id;
+};
+struct store_import_target {
+	struct person p;             /* each address once per campaign */
+	enum target_state state;     /* TARGET_SENT, TARGET_ERROR or TARGET_CANCELLED */
+	int64_t sent_at;             /* unix seconds; 0: never sent */
+	const char *error;           /* may be NULL */
+};
+struct store_import_event {
+	size_t target;               /* index + 1 into the campaign's targets; 0: the campaign's own */
+	enum event_kind kind;
+	int64_t at_ms;
+	const char *ip, *user_agent, *detail; /* may be NULL */
+};
+struct store_import_campaign {
+	struct campaign c;           /* name, state, sender_*, exclusion_seconds, created_at,
+				      * launched_at, finished_at, start_at, ends_at; ids ignored */
+	size_t scenario;             /* index + 1 into scenarios (required) */
+	size_t profile;              /* index + 1 into profiles; 0: the server's relay */
+	struct store_import_target *targets;
+	size_t ntargets;
+	struct store_import_event *events;  /* any order; targets' last_<kind>_ms follow them */
+	size_t nevents;
+	int64_t ret_id;
+};
+struct store_import {
+	struct store_import_list *lists;
+	size_t nlists;
+	struct store_import_scenario *scenarios;
+	size_t nscenarios;
+	struct store_import_profile *profiles;
+	size_t nprofiles;
+	struct store_import_campaign *campaigns;
+	size_t ncampaigns;
+	const char *audit_detail;    /* the tenant's audit entry "import" (NULL: none) */
+};
+/* -ENOENT for a tenant that does not exist, -EINVAL for an index out of
+ * range, -EEXIST for an address twice in a list or campaign; nothing is
+ * written then. */
+int store_import(struct store *s, int64_t tenant_id, struct store_import *im);
+
+/* ---- part 8: backup and restore (sqlite_backup.c) ---- */
+
+/* What a database file holds: its schema version and every table's rows
+ * (tables sorted by name, in the caller's arena). */
+struct store_table_rows {
+	const char *table;
+	int64_t rows;
+};
+struct store_snapshot {
+	int schema_version;
+	struct store_table_rows *tables;
+	size_t ntables;
+};
+/* Copies the database db_path into dest_path (a new file, written as
+ * dest_path.tmp, fsynced, renamed) with SQLite's online backup API from one
+ * read snapshot, so a server writing meanwhile neither waits nor restarts
+ * it; then checks the copy (integrity_check) and fills *ret.  The copy is
+ * in rollback-journal mode (one self-contained file).  *ret_err: caller
+ * frees. */
+int store_backup(const char *db_path, const char *dest_path, struct arena *a, struct store_snapshot *ret,
+		 char **ret_err);
+/* Opens a database file read-only: -EBADMSG when integrity_check fails or
+ * it is not a Kunren database, else *ret. */
+int store_check_file(const char *path, struct arena *a, struct store_snapshot *ret, char **ret_err);
+/* The newest migration this binary knows. */
+int store_schema_latest(void);
+
+/* ---- webhooks (part 5 of issue 11; sqlite_webhooks.c, migration 0016) ---- */
+
+/* A tenant's endpoint for its events (webhook/). */
+struct webhook {
+	int64_t id, tenant_id;
+	const char *url, *description;
+	const char *kinds_json;       /* JSON array of event kind names; "[]": every kind */
+	bool enabled;
+	struct slice secret_sealed;   /* the signing secret, secret_seal'ed */
+	int64_t cursor;               /* the last event id the dispatcher looked at */
+	int64_t created_at, updated_at;
+};
+/* cursor is set to the newest event: a webhook gets what comes after it. */
+int store_webhook_create(struct store *s, const struct webhook *w, int64_t *ret_id);
+int store_webhook_get(struct store *s, int64_t tenant_id, int64_t id, struct arena *a, struct webhook *ret);
+/* A tenant's webhooks by id; tenant_id 0: every enabled one (the dispatcher). */
+int store_webhooks(struct store *s, int64_t tenant_id, struct arena *a, struct webhook **ret, size_t *ret_n);
+/* Replaces url, description, kinds_json, enabled and (p != NULL) the
+ * secret.  Enabling a disabled webhook moves its cursor to the newest event. */
+int store_webhook_update(struct store *s, int64_t tenant_id, int64_t id, const struct webhook *w, int64_t now);
+/* With its delivery log. */
+int store_webhook_delete(struct store *s, int64_t tenant_id, int64_t id);
+int store_webhook_count(struct store *s, int64_t tenant_id, int64_t *ret_n);
+/* The newest event id of all (0: none). */
+int store_events_max_id(struct store *s, int64_t *ret_id);
+/* A tenant's events with after < id <= upto, in id order (full records);
+ * ids are unique, so the range bounds the count. */
+int store_events_tenant_range(struct store *s, int64_t tenant_id, int64_t after, int64_t upto, struct arena *a,
+			      struct event **ret, size_t *ret_n);
+
+enum webhook_state { WEBHOOK_PENDING, WEBHOOK_DELIVERED, WEBHOOK_FAILED };
+const char *webhook_state_name(enum webhook_state st);  /* "pending", "delivered", "failed" */
+/* One delivery (an event or a ping) and the outcome of its last attempt. */
+struct webhook_delivery {
+	int64_t id, webhook_id, tenant_id;
+	int64_t event_id;             /* 0: a ping */
+	const char *kind;             /* event kind name, or "ping" */
+	const char *delivery_id;      /* random, unique: the Kunren-Delivery header */
+	const char *payload;          /* the JSON body; NULL in listings */
+	enum webhook_state state;
+	int64_t attempts, next_at_ms;
+	int64_t response_status;      /* 0: no HTTP answer */
+	const char *error, *response_excerpt;
+	int64_t duration_ms, created_at, last_attempt_at;
+};
+/* Queues deliveries and moves the webhook's cursor from old_cursor to
+ * new_cursor in one transaction; -ESTALE (nothing written) when the cursor
+ * is no longer old_cursor or the webhook was disabled or deleted. */
+int store_webhook_enqueue(struct store *s, int64_t webhook_id, int64_t old_cursor, int64_t new_cursor,
+			  const struct webhook_delivery *d, size_t n);
+int store_webhook_delivery_add(struct store *s, const struct webhook_delivery *d, int64_t *ret_id);
+/* Pending deliveries of enabled webhooks of tenants not suspended, due by
+ * now_ms, soonest first, with payloads. */
+int store_webhook_deliveries_due(struct store *s, int64_t now_ms, size_t limit, struct arena *a,
+				 struct webhook_delivery **ret, size_t *ret_n);
+/* As _due, but only the soonest one of each webhook (the dispatcher). */
+int store_webhook_deliveries_next(struct store *s, int64_t now_ms, size_t limit, struct arena *a,
+				  struct webhook_delivery **ret, size_t *ret_n);
+/* Writes state, attempts, next_at_ms, response_status, error, duration_ms,
+ * response_excerpt and last_attempt_at of d->id. */
+int store_webhook_delivery_result(struct store *s, const struct webhook_delivery *d);
+/* The webhook's pending deliveries due before until_ms, and those queued
+ * until then, wait until then (a failure holds the webhook back: one
+ * attempt per back-off). */
+int store_webhook_postpone(struct store *s, int64_t webhook_id, int64_t until_ms);
+/* A webhook's log, newest first, ids below `before` (0: from the newest), no payloads. */
+int store_webhook_deliveries(struct store *s, int64_t tenant_id, int64_t webhook_id, int64_t before, size_t limit,
+			     struct arena *a, struct webhook_delivery **ret, size_t *ret_n);
+int store_webhook_delivery_get(struct store *s, int64_t tenant_id, int64_t id, struct arena *a,
+			       struct webhook_delivery *ret);
+/* Deletes finished deliveries created before `before` (unix seconds). */
+int store_webhook_deliveries_prune(struct store *s, int64_t before, int64_t *ret_n);
 
 #endif

@@ -5,6 +5,7 @@
  */
 #include "track/track.h"
 #include "track/track_int.h"
+#include "core/metrics.h"
 
 #include "content/content.h"
 
@@ -373,8 +374,28 @@ static void root(struct http_request *req, struct http_response *res)
 				     "<body></body></html>"));
 }
 
+/* Liveness and readiness for load balancers (core/metrics.h ops_*); the
+ * console answers the same on its listener (api/ops.c). */
+static void healthz(struct http_request *req, struct http_response *res)
+{
+	http_response_header(req, res, "Cache-Control", "no-store");
+	http_response_json(res, 200, ops_health());
+}
+
+static void readyz(struct http_request *req, struct http_response *res)
+{
+	struct track *t = req->app;
+	json_t *body;
+	int status = ops_readiness(store_ping(t->store) >= 0, &body);
+	http_response_header(req, res, "Cache-Control", "no-store");
+	http_response_json(res, status, body);
+}
+
 const struct http_route track_routes[] = {
 	{ "GET", "/", root, 0 },
+	/* ops (part 7) */
+	{ "GET", "/healthz", healthz, 0 },
+	{ "GET", "/readyz", readyz, 0 },
 	{ "GET", "/robots.txt", robots, 0 },
 	{ "GET", "/o/{rid}", open_beacon, 0 },
 	{ "OPTIONS", "/o/{rid}", open_options, 0 },

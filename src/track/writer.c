@@ -15,8 +15,12 @@
  */
 #include "track/track.h"
 #include "track/track_int.h"
+#include "core/metrics.h"
 
 #include <pthread.h>
+
+_Static_assert(METRICS_EVENT_KINDS == EV__COUNT, "core/metrics.c mirrors enum event_kind");
+_Static_assert(OPS_TRACKER_QUEUE_MAX == TRACK_QUEUE_MAX, "GET /readyz knows the writer's bound");
 #include <unistd.h>
 
 /* Copies the event's strings into one block (one allocation per event). */
@@ -83,6 +87,9 @@ static void *writer_main(void *arg)
 
 		bool ok = batch_write(t, batch, n);
 		log_debug("track: %zu events in one commit", n);
+		if (ok) /* only what is stored counts */
+			for (size_t i = 0; i < n; i++)
+				metrics_event(batch[i].e.kind, 1);
 		/* Everything of the batch is on disk (or given up): answer all. */
 		for (size_t i = 0; i < n; i++) {
 			if (batch[i].token) {
@@ -98,6 +105,7 @@ static void *writer_main(void *arg)
 		pthread_mutex_lock(&t->lock);
 		t->committed = seq;
 		t->batches++;
+		metrics_gauge_set(METRIC_TRACKER_QUEUE, (int64_t)(t->enqueued - t->committed));
 		if (!ok) {
 			t->lost_from = seq - n + 1;
 			t->lost_upto = seq;
@@ -152,7 +160,9 @@ static uint64_t enqueue_locked(struct track *t, const struct event *e, void *tok
 	}
 	queued_fill(&t->queue[t->n++], e, token);
 	pthread_cond_signal(&t->wake);
-	return ++t->enqueued;
+	++t->enqueued;
+	metrics_gauge_set(METRIC_TRACKER_QUEUE, (int64_t)(t->enqueued - t->committed));
+	return t->enqueued;
 }
 
 /* With t->lock held: waits for the commit of seq. */
@@ -189,6 +199,8 @@ int track__enqueue_request(struct track *t, struct http_request *req, const stru
 		BUG_ON(token); /* the writer stops only after track_quiesce */
 		/* Late requests while everything stops: written in place. */
 		r = store_events_add(t->store, e, 1);
+		if (r >= 0)
+			metrics_event(e->kind, 1);
 	}
 	return r;
 }

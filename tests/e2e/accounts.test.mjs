@@ -400,7 +400,7 @@ test('who sees what: navigation, home pages, routes, roles', () => {
   const viewer = { role: 'readonly' };
   const op = { role: 'operator' };
   const ids = (u) => navFor(u).map((n) => n.id);
-  assert.deepEqual(ids(owner), ['campaigns', 'new', 'results', 'lists', 'gallery', 'education', 'outbox', 'sending', 'tenant', 'users', 'audit', 'account']);
+  assert.deepEqual(ids(owner), ['campaigns', 'new', 'results', 'lists', 'gallery', 'education', 'outbox', 'sending', 'tenant', 'users', 'audit', 'webhooks', 'account']);
   assert.equal(ids(full).includes('users'), false, 'ユーザー管理 is the owner\'s');
   assert.equal(ids(viewer).includes('new'), false, 'no 訓練作成 for a read-only account');
   assert.deepEqual(ids(op), ['op-tenants', 'op-deletions', 'op-branding', 'op-domains', 'op-audit', 'account'], 'the operator\'s navigation replaces the tenant pages');

@@ -9,6 +9,7 @@
  * an IPv6 address: it must judge a v4-mapped address as its IPv4 one.
  */
 #include "mail/mail.h"
+#include "core/net.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -45,14 +46,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size >= 16) {
 		struct sockaddr_in6 a6 = { .sin6_family = AF_INET6 };
 		memcpy(&a6.sin6_addr, data, 16);
-		(void)mail_imap__address_private((const struct sockaddr *)&a6);
+		(void)net_address_private((const struct sockaddr *)&a6);
 		struct sockaddr_in a4 = { .sin_family = AF_INET };
 		memcpy(&a4.sin_addr, data, 4);
 		struct sockaddr_in6 m6 = { .sin6_family = AF_INET6 };
 		m6.sin6_addr.s6_addr[10] = m6.sin6_addr.s6_addr[11] = 0xff;
 		memcpy(&m6.sin6_addr.s6_addr[12], data, 4);
-		BUG_ON(mail_imap__address_private((const struct sockaddr *)&a4) !=
-		       mail_imap__address_private((const struct sockaddr *)&m6));
+		BUG_ON(net_address_private((const struct sockaddr *)&a4) !=
+		       net_address_private((const struct sockaddr *)&m6));
 	}
 	return 0;
 }

@@ -36,6 +36,10 @@ ROUTES = {
     "POST /api/v1/password-reset/finish": PUBLIC,
     "GET /api/v1/branding": PUBLIC,
     "GET /api/v1/branding/logo": PUBLIC,
+    "GET /api/v1/openapi.yaml": PUBLIC,  # issue 11, part 1: the OpenAPI description
+    "GET /healthz": PUBLIC,   # operations (docs/internals/OPS.md): liveness,
+    "GET /readyz": PUBLIC,    # readiness,
+    "GET /metrics": PUBLIC,   # and counters with no tenant's data (loopback or a token)
     "GET /api/v1/me": SELF,
     "PATCH /api/v1/me": SELF,
     "POST /api/v1/me/password": SELF,
@@ -144,6 +148,60 @@ ROUTES = {
     "POST /api/v1/uploads": TENANT,
     "GET /api/v1/uploads/{id}": TENANT,
     "DELETE /api/v1/uploads/{id}": TENANT,
+    # webhooks (issue 11, part 5)
+    "GET /api/v1/webhooks": TENANT,
+    "POST /api/v1/webhooks": TENANT,
+    "GET /api/v1/webhooks/{id}": TENANT,
+    "PATCH /api/v1/webhooks/{id}": TENANT,
+    "DELETE /api/v1/webhooks/{id}": TENANT,
+    "POST /api/v1/webhooks/{id}/test": TENANT,
+    "GET /api/v1/webhooks/{id}/deliveries": TENANT,
+    # GoPhish's API under /api/ (issue 11, part 3; GET .../complete changes: write roles only)
+    "GET /api/campaigns/": TENANT,
+    "GET /api/campaigns": TENANT,
+    "POST /api/campaigns/": TENANT,
+    "POST /api/campaigns": TENANT,
+    "GET /api/campaigns/summary": TENANT,
+    "GET /api/campaigns/{id}": TENANT,
+    "DELETE /api/campaigns/{id}": TENANT,
+    "DELETE /api/campaigns//{id}": TENANT,
+    "GET /api/campaigns/{id}/results": TENANT,
+    "GET /api/campaigns/{id}/summary": TENANT,
+    "GET /api/campaigns/{id}/complete": TENANT,
+    "GET /api/groups/": TENANT,
+    "GET /api/groups": TENANT,
+    "POST /api/groups/": TENANT,
+    "POST /api/groups": TENANT,
+    "GET /api/groups/summary": TENANT,
+    "GET /api/groups/{id}": TENANT,
+    "PUT /api/groups/{id}": TENANT,
+    "DELETE /api/groups/{id}": TENANT,
+    "DELETE /api/groups//{id}": TENANT,
+    "GET /api/groups/{id}/summary": TENANT,
+    "GET /api/templates/": TENANT,
+    "GET /api/templates": TENANT,
+    "POST /api/templates/": TENANT,
+    "POST /api/templates": TENANT,
+    "GET /api/templates/{id}": TENANT,
+    "PUT /api/templates/{id}": TENANT,
+    "DELETE /api/templates/{id}": TENANT,
+    "DELETE /api/templates//{id}": TENANT,
+    "GET /api/pages/": TENANT,
+    "GET /api/pages": TENANT,
+    "POST /api/pages/": TENANT,
+    "POST /api/pages": TENANT,
+    "GET /api/pages/{id}": TENANT,
+    "PUT /api/pages/{id}": TENANT,
+    "DELETE /api/pages/{id}": TENANT,
+    "DELETE /api/pages//{id}": TENANT,
+    "GET /api/smtp/": TENANT,
+    "GET /api/smtp": TENANT,
+    "POST /api/smtp/": TENANT,
+    "POST /api/smtp": TENANT,
+    "GET /api/smtp/{id}": TENANT,
+    "PUT /api/smtp/{id}": TENANT,
+    "DELETE /api/smtp/{id}": TENANT,
+    "DELETE /api/smtp//{id}": TENANT,
 }
 
 
@@ -151,7 +209,7 @@ def routes_of(k):
     out = kunren_cli(k.data_dir, "routes").stdout
     lines = [ln for ln in out.splitlines() if ln.strip()]
     for ln in lines:
-        assert re.fullmatch(r"(GET|POST|PUT|PATCH|DELETE) /api/v1/\S+", ln), f"not METHOD PATH: {ln!r}"
+        assert re.fullmatch(r"(GET|POST|PUT|PATCH|DELETE) (/api/\S+|/healthz|/readyz|/metrics)", ln), f"not METHOD PATH: {ln!r}"
     assert len(lines) == len(set(lines)), "a route is listed twice"
     return lines
 
@@ -217,12 +275,16 @@ def build_world(k):
                   content_type="application/pdf")
     assert r.status == 201, r.describe()
     w.upload_id = r.json()["id"]
+    # a webhook of A's (a public name: nothing is ever delivered in this test)
+    w.webhook_id = a.post_ok("/webhooks", {"url": f"https://hooks-{tag}.a-corp.example/kunren",
+                                           "description": f"A社の連携-{tag}"}, status=201)["id"]
 
     w.markers = set(w.emails) | w.rids | {
         f"A社の訓練-{tag}", f"A社リスト-{tag}", f"A社シナリオ-{tag}", f"A社リレー-{tag}", f"A社キー-{tag}",
         f"a-ro-{tag}", f"a-full-{tag}", f"ro-{tag}@a-corp.example", f"full-{tag}@a-corp.example",
         "デモ株式会社", w.share_token,
         f"A社の教材-{tag}", f"A社だけの本文-{tag}", f"A社の資料-{tag}",
+        f"hooks-{tag}.a-corp.example", f"A社の連携-{tag}",
     }
     # the operator, tenant B (its owner logs in and makes a key)
     w.operator = operator_api(k)
@@ -264,6 +326,12 @@ def fill(pattern, w):
         ("/api/v1/share/", {"token": w.share_token}),
         ("/api/v1/outbox/", {"id": w.outbox_id}),
         ("/api/v1/uploads/", {"id": w.upload_id}),
+        ("/api/v1/webhooks/", {"id": w.webhook_id}),
+        ("/api/campaigns/", {"id": w.campaign_id}),  # GoPhish's names (part 3)
+        ("/api/groups/", {"id": w.list_id}),
+        ("/api/templates/", {"id": w.scenario_id}),
+        ("/api/pages/", {"id": w.scenario_id}),
+        ("/api/smtp/", {"id": w.profile_id}),
         ("/api/v1/me/api-keys/", {"id": w.a_key_id}),
         ("/api/v1/users/", {"id": w.user_id}),
         ("/api/v1/operator/tenants/", {"id": w.tenant_id}),

@@ -1,6 +1,7 @@
 // Fetch wrapper for /api/v1: JSON in and out, same-origin cookies, the
-// X-CSRF-Token header on every change, and ApiError objects that carry the
-// server's {code, message, details}.
+// X-CSRF-Token header on every change, an Idempotency-Key on the POSTs that
+// make or do something, and ApiError objects that carry the server's
+// {code, message, details}.
 
 import { has, t } from './i18n.js';
 
@@ -46,10 +47,58 @@ async function parseBody(res) {
   }
 }
 
+/*
+ * Idempotency keys (docs/API.md "Idempotency keys").  A POST carries one;
+ * the same request (method, URL and body) sent again before it got a final
+ * answer — a double click, the user trying again after a network error or
+ * a 5xx — carries the same key, so the server does it once and answers the
+ * repeat with the first answer.  A final answer (any status below 500 but
+ * idempotency_in_progress) forgets the key: doing the same thing again on
+ * purpose later is a new request.  While the first is still running the
+ * server says 409 idempotency_in_progress: wait and ask again.
+ */
+const NO_IDEMPOTENCY = [
+  /^\/login(\/|$)/, /^\/logout/, /^\/password-reset/,          // no session yet, or ending it
+  /^\/me\/(password|totp|second-factor)/,                       // credentials: never kept
+  /\/preview$/, /\/text-from-html$/,                              // compute, change nothing
+];
+const IDEMPOTENCY_FORGET_MS = 60 * 60 * 1000;
+const IN_PROGRESS_WAITS = 40;
+const IN_PROGRESS_WAIT_MS = 500;
+const pendingKeys = new Map();  // request identity -> { key, at }
+const bodyIds = new WeakMap();  // a File / Blob / buffer body -> its identity
+let bodySeq = 0;
+
+function randomKey() {
+  const b = new Uint8Array(16);
+  crypto.getRandomValues(b);  // randomUUID needs a secure context; this does not
+  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+}
+
+function requestIdentity(method, url, body) {
+  if (body === undefined || typeof body === 'string') return `${method} ${url}\n${body || ''}`;
+  if (!bodyIds.has(body)) bodyIds.set(body, `#${++bodySeq}`);
+  return `${method} ${url}\n${bodyIds.get(body)}`;
+}
+
+function idempotencyKeyFor(identity) {
+  const now = Date.now();
+  for (const [id, k] of pendingKeys) if (now - k.at > IDEMPOTENCY_FORGET_MS) pendingKeys.delete(id);
+  let k = pendingKeys.get(identity);
+  if (!k) {
+    k = { key: randomKey(), at: now };
+    pendingKeys.set(identity, k);
+  }
+  return k.key;
+}
+
+const sleep = (ms) => new Promise((r) => { setTimeout(r, ms); });
+
 /**
  * request('POST', '/lists', {json: {...}}) or {body, contentType} for raw
- * bodies; {query} adds URL parameters. Resolves with the parsed JSON (or
- * null), rejects with ApiError.
+ * bodies; {query} adds URL parameters; {idempotent: false} sends a POST
+ * without an Idempotency-Key. Resolves with the parsed JSON (or null),
+ * rejects with ApiError.
  */
 export async function request(method, path, opts = {}) {
   const headers = { Accept: 'application/json' };
@@ -62,16 +111,35 @@ export async function request(method, path, opts = {}) {
     body = opts.body;
   }
   if (method !== 'GET' && method !== 'HEAD' && csrfToken) headers['X-CSRF-Token'] = csrfToken;
+  const url = apiUrl(path, opts.query);
+  let identity = null;
+  if (method === 'POST' && opts.idempotent !== false && !NO_IDEMPOTENCY.some((re) => re.test(path))) {
+    identity = requestIdentity(method, url, body);
+    headers['Idempotency-Key'] = idempotencyKeyFor(identity);
+  }
 
   let res;
-  try {
-    res = await fetch(apiUrl(path, opts.query), {
-      method, headers, body, credentials: 'same-origin', cache: 'no-store',
-    });
-  } catch (e) {
-    throw new ApiError(0, 'network', e && e.message);
+  let data;
+  for (let wait = 0; ; wait += 1) {
+    try {
+      res = await fetch(url, {
+        method, headers, body, credentials: 'same-origin', cache: 'no-store',
+      });
+    } catch (e) {
+      throw new ApiError(0, 'network', e && e.message);  // the key stays for a retry
+    }
+    data = await parseBody(res);
+    const inProgress = res.status === 409 && data && data.error && data.error.code === 'idempotency_in_progress';
+    if (identity && inProgress && wait < IN_PROGRESS_WAITS) {
+      await sleep(IN_PROGRESS_WAIT_MS);
+      continue;
+    }
+    if (identity && res.status < 500 && !inProgress
+        && pendingKeys.get(identity)?.key === headers['Idempotency-Key']) {
+      pendingKeys.delete(identity);
+    }
+    break;
   }
-  const data = await parseBody(res);
   if (!res.ok) {
     const e = (data && data.error) || {};
     const err = new ApiError(res.status, e.code || `http_${res.status}`, e.message, e.details);

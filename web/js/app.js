@@ -23,6 +23,7 @@ import * as accountPage from './pages/account.js';
 import * as usersPage from './pages/users.js';
 import * as tenantPage from './pages/tenant.js';
 import * as auditPage from './pages/audit.js';
+import * as webhooksPage from './pages/webhooks.js';
 import * as opTenantsPage from './pages/operator-tenants.js';
 import * as opDeletionsPage from './pages/operator-deletions.js';
 import * as opBrandingPage from './pages/operator-branding.js';
@@ -52,6 +53,7 @@ const routes = [
   { path: '/tenant', page: tenantPage, nav: 'tenant' },
   { path: '/users', page: usersPage, nav: 'users', owner: true },
   { path: '/audit', page: auditPage, nav: 'audit' },
+  { path: '/webhooks', page: webhooksPage, nav: 'webhooks' },
   { path: '/account', page: accountPage, nav: 'account', area: 'any' },
   { path: '/operator/tenants', page: opTenantsPage, nav: 'op-tenants', area: 'operator' },
   { path: '/operator/deletions', page: opDeletionsPage, nav: 'op-deletions', area: 'operator' },

@@ -17,6 +17,7 @@ const TENANT_NAV = [
   { id: 'tenant', href: '#/tenant', key: 'nav.tenant', icon: 'doc', section: 'admin' },
   { id: 'users', href: '#/users', key: 'nav.users', icon: 'people', section: 'admin', owner: true },
   { id: 'audit', href: '#/audit', key: 'nav.audit', icon: 'list', section: 'admin' },
+  { id: 'webhooks', href: '#/webhooks', key: 'nav.webhooks', icon: 'link', section: 'admin' },
   { id: 'account', href: '#/account', key: 'nav.account', icon: 'lock', section: 'admin' },
 ];
 

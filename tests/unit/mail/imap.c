@@ -1,6 +1,7 @@
 /* Unit tests for src/mail/imap.c: the rid finder over reported mail, the
  * checks of IMAP settings, the parsers of the server's SEARCH and STATUS
- * answers and the address classifier behind report_imap_allow_private.
+ * answers, the address classifier behind report_imap_allow_private and
+ * the cancel callback that cuts a command hanging on a silent server.
  * (The IMAP client itself talks to a real Dovecot in
  * tests/integration/test_reporting.py.) */
 #include <setjmp.h>
@@ -12,9 +13,13 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "mail/mail.h"
+#include "core/net.h"
 
 #define TRACKER "https://track.example.jp"
 #define RID1 "AbCdEfGhIjKlMnOpQrSt"
@@ -291,7 +296,7 @@ static bool private4(const char *text)
 	struct sockaddr_in a = { .sin_family = AF_INET };
 	if (inet_pton(AF_INET, text, &a.sin_addr) != 1)
 		fail_msg("not an IPv4 address: %s", text);
-	return mail_imap__address_private((const struct sockaddr *)&a);
+	return net_address_private((const struct sockaddr *)&a);
 }
 
 static bool private6(const char *text)
@@ -299,7 +304,7 @@ static bool private6(const char *text)
 	struct sockaddr_in6 a = { .sin6_family = AF_INET6 };
 	if (inet_pton(AF_INET6, text, &a.sin6_addr) != 1)
 		fail_msg("not an IPv6 address: %s", text);
-	return mail_imap__address_private((const struct sockaddr *)&a);
+	return net_address_private((const struct sockaddr *)&a);
 }
 
 static void test_private_addresses(void **state)
@@ -344,7 +349,83 @@ static void test_private_addresses(void **state)
 			fail_msg("%s counted as private", pub6[i]);
 	/* anything but IPv4 and IPv6 (a unix socket): never */
 	struct sockaddr un = { .sa_family = AF_UNIX };
-	assert_true(mail_imap__address_private(&un));
+	assert_true(net_address_private(&un));
+}
+
+/* ---- a stop cuts a command (the poller at a server stop) ---- */
+
+struct silent {
+	int fd;
+	atomic_bool asked;  /* a command arrived: the client now waits for an answer */
+};
+
+/* Greets, reads the first command, never answers; ends when the client
+ * closes. */
+static void *silent_main(void *arg)
+{
+	struct silent *s = arg;
+	int c = accept(s->fd, NULL, NULL);
+	char buf[512];
+	if (c < 0)
+		return NULL;
+	static const char hello[] = "* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] ready\r\n";
+	if (write(c, hello, sizeof(hello) - 1) < 0) {
+		close(c);
+		return NULL;
+	}
+	while (read(c, buf, sizeof(buf)) > 0)
+		atomic_store(&s->asked, true);
+	close(c);
+	return NULL;
+}
+
+static bool cut_once_asked(void *ctx)
+{
+	return atomic_load(&((struct silent *)ctx)->asked);
+}
+
+static bool always(void *ctx)
+{
+	(void)ctx;
+	return true;
+}
+
+static void test_cancel(void **state)
+{
+	(void)state;
+	struct silent s = { .fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0) };
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	assert_true(s.fd >= 0);
+	assert_int_equal(bind(s.fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(s.fd, 1), 0);
+	assert_int_equal(getsockname(s.fd, (struct sockaddr *)&a, &len), 0);
+	atomic_init(&s.asked, false);
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, silent_main, &s), 0);
+
+	/* hanging on a server that does not answer (30 s before a timeout):
+	 * the callback cuts it, -ECANCELED and not -ETIMEDOUT */
+	struct mail_imap *m = NULL;
+	struct mail_imap_options o = { .host = "127.0.0.1", .port = ntohs(a.sin_port), .folder = "INBOX",
+				       .user = "u", .password = "p", .timeout_seconds = 30, .allow_private = true,
+				       .cancelled = cut_once_asked, .cancel_ctx = &s };
+	assert_int_equal(mail_imap_new(&o, &m), 0);
+	assert_int_equal(mail_imap_check(m), -ECANCELED);
+	assert_true(atomic_load(&s.asked));
+	/* already stopping: no other command starts (nothing is connected) */
+	uint32_t v;
+	assert_int_equal(mail_imap_uidvalidity(m, &v), -ECANCELED);
+	assert_string_equal(mail_imap_error(m), "stopped");
+	mail_imap_free(m);
+	pthread_join(t, NULL);
+	close(s.fd);
+
+	o.cancelled = always;
+	o.port = 1; /* never reached */
+	assert_int_equal(mail_imap_new(&o, &m), 0);
+	assert_int_equal(mail_imap_check(m), -ECANCELED);
+	mail_imap_free(m);
 }
 
 int main(void)
@@ -354,7 +435,7 @@ int main(void)
 		cmocka_unit_test(test_encodings),        cmocka_unit_test(test_attached_message),
 		cmocka_unit_test(test_limits),           cmocka_unit_test(test_settings),
 		cmocka_unit_test(test_search_answer),    cmocka_unit_test(test_status_answer),
-		cmocka_unit_test(test_private_addresses),
+		cmocka_unit_test(test_private_addresses), cmocka_unit_test(test_cancel),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

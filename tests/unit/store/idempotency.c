@@ -1,0 +1,194 @@
+/* Tests of src/store/sqlite_idempotency.c: claims, kept answers, release,
+ * expiry, the take-over of a claim left by a process that is gone, and the
+ * purge of a deleted tenant's rows. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "store/store.h"
+
+#include <unistd.h>
+
+#define TTL 86400
+
+struct fixture {
+	char dir[64];
+	struct store *s;
+	struct arena *a;
+	int64_t t1, t2;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = xcalloc(1, sizeof(*f));
+	char *err = NULL;
+	int applied;
+	snprintf(f->dir, sizeof(f->dir), "/tmp/kunren-idem-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	char *path = xasprintf("%s/k.db", f->dir);
+	assert_int_equal(store_open(path, &f->s, &err), 0);
+	free(path);
+	assert_int_equal(store_migrate(f->s, &applied), 0);
+	assert_int_equal(store_tenant_create(f->s, "A社", "Asia/Tokyo", &f->t1), 0);
+	assert_int_equal(store_tenant_create(f->s, "B社", "UTC", &f->t2), 0);
+	f->a = arena_new(1 << 20);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	arena_free(f->a);
+	store_close(f->s);
+	char *cmd = xasprintf("rm -rf %s", f->dir);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+	free(f);
+	return 0;
+}
+
+static struct idempotency_entry entry(int64_t tenant, const char *cred, const char *key, const char *fp,
+				      int64_t owner)
+{
+	return (struct idempotency_entry){ .tenant_id = tenant, .credential = cred, .key = key, .fingerprint = fp,
+					   .owner = owner };
+}
+
+/* Claims e at `now`: 0 new, 1 found (into *ret). */
+static int claim(struct fixture *f, const struct idempotency_entry *e, int64_t now, struct idempotency_entry *ret)
+{
+	struct idempotency_entry scratch;
+	return store_idempotency_claim(f->s, e, now, TTL, f->a, ret ? ret : &scratch);
+}
+
+static void test_claim_finish_and_find(void **state)
+{
+	struct fixture *f = *state;
+	struct idempotency_entry e = entry(f->t1, "c1", "k1", "fp1", 7), old;
+	const char body[] = "sealed\0bytes";
+
+	assert_int_equal(claim(f, &e, 1000, NULL), 0);
+	/* Running: the same owner finds it running. */
+	assert_int_equal(claim(f, &e, 1001, &old), 1);
+	assert_int_equal(old.owner, 7);
+	assert_string_equal(old.fingerprint, "fp1");
+	assert_int_equal(old.created_at, 1000);
+
+	e.status = 201;
+	e.content_type = "application/json; charset=utf-8";
+	e.headers = "[[\"Location\",\"/x\"]]";
+	e.body_sealed = (struct slice){ body, sizeof(body) };
+	assert_int_equal(store_idempotency_finish(f->s, &e), 0);
+
+	/* Answered: any owner (another process too) finds the answer. */
+	struct idempotency_entry other = entry(f->t1, "c1", "k1", "fp-other", 9);
+	assert_int_equal(claim(f, &other, 1002, &old), 1);
+	assert_int_equal(old.owner, 0);
+	assert_int_equal(old.status, 201);
+	assert_string_equal(old.fingerprint, "fp1");
+	assert_string_equal(old.content_type, "application/json; charset=utf-8");
+	assert_string_equal(old.headers, "[[\"Location\",\"/x\"]]");
+	assert_int_equal(old.body_sealed.len, sizeof(body));
+	assert_memory_equal(old.body_sealed.p, body, sizeof(body));
+	/* A finished row is no longer the owner's to finish or release. */
+	assert_int_equal(store_idempotency_finish(f->s, &e), -ENOENT);
+	assert_int_equal(store_idempotency_release(f->s, &e), -ENOENT);
+}
+
+static void test_scope_is_tenant_credential_and_key(void **state)
+{
+	struct fixture *f = *state;
+	struct idempotency_entry e = entry(f->t1, "c1", "k", "fp", 7);
+
+	assert_int_equal(claim(f, &e, 1000, NULL), 0);
+	struct idempotency_entry others[] = {
+		entry(f->t2, "c1", "k", "fp", 7), /* another tenant */
+		entry(f->t1, "c2", "k", "fp", 7), /* another credential */
+		entry(f->t1, "c1", "K", "fp", 7), /* keys are case-sensitive */
+		entry(0, "c1", "k", "fp", 7),     /* the operator */
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(others); i++)
+		assert_int_equal(claim(f, &others[i], 1000, NULL), 0);
+}
+
+static void test_release_lets_a_repeat_run_again(void **state)
+{
+	struct fixture *f = *state;
+	struct idempotency_entry e = entry(f->t1, "c1", "k1", "fp1", 7);
+
+	assert_int_equal(claim(f, &e, 1000, NULL), 0);
+	/* Only its owner releases it. */
+	struct idempotency_entry stranger = entry(f->t1, "c1", "k1", "fp1", 8);
+	assert_int_equal(store_idempotency_release(f->s, &stranger), -ENOENT);
+	assert_int_equal(store_idempotency_release(f->s, &e), 0);
+	assert_int_equal(claim(f, &e, 1001, NULL), 0);
+}
+
+static void test_a_claim_left_by_a_gone_process_is_taken_over(void **state)
+{
+	struct fixture *f = *state;
+	struct idempotency_entry dead = entry(f->t1, "c1", "k1", "fp1", 7), old;
+	struct idempotency_entry next = entry(f->t1, "c1", "k1", "fp2", 8);
+
+	assert_int_equal(claim(f, &dead, 1000, NULL), 0);
+	assert_int_equal(claim(f, &next, 1005, NULL), 0);
+	/* Now the row is the new owner's, with its request. */
+	assert_int_equal(claim(f, &next, 1006, &old), 1);
+	assert_int_equal(old.owner, 8);
+	assert_string_equal(old.fingerprint, "fp2");
+	assert_int_equal(old.created_at, 1005);
+	assert_int_equal(store_idempotency_finish(f->s, &dead), -ENOENT);
+}
+
+static void test_rows_expire_after_the_ttl(void **state)
+{
+	struct fixture *f = *state;
+	struct idempotency_entry e = entry(f->t1, "c1", "k1", "fp1", 7), old;
+	struct idempotency_entry e2 = entry(f->t1, "c1", "k2", "fp1", 7);
+	const char body[] = "x";
+
+	assert_int_equal(claim(f, &e, 1000, NULL), 0);
+	e.status = 200;
+	e.body_sealed = (struct slice){ body, 1 };
+	assert_int_equal(store_idempotency_finish(f->s, &e), 0);
+	/* Still there one second before its 24 hours are over ... */
+	assert_int_equal(claim(f, &e, 1000 + TTL - 1, &old), 1);
+	/* ... gone at the end: the claim purges and the key is new again. */
+	assert_int_equal(claim(f, &e2, 1000 + TTL, NULL), 0);
+	assert_int_equal(claim(f, &e, 1000 + TTL, NULL), 0);
+
+	int64_t n = -1;
+	assert_int_equal(store_idempotency_purge(f->s, 1000 + TTL, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(store_idempotency_purge(f->s, 1000 + TTL, &n), 0);
+	assert_int_equal(n, 0);
+}
+
+static void test_tenant_purge_takes_its_rows(void **state)
+{
+	struct fixture *f = *state;
+	struct idempotency_entry a = entry(f->t1, "c1", "k", "fp", 7), b = entry(f->t2, "c1", "k", "fp", 7), old;
+	int64_t rows = 0;
+
+	assert_int_equal(claim(f, &a, 1000, NULL), 0);
+	assert_int_equal(claim(f, &b, 1000, NULL), 0);
+	assert_int_equal(store_tenant_purge(f->s, f->t1, "test", 0, 2000, &rows), 0);
+	assert_true(rows >= 2); /* the tenant and its key */
+	assert_int_equal(claim(f, &a, 1001, NULL), 0); /* gone: new again */
+	assert_int_equal(claim(f, &b, 1001, &old), 1); /* the other tenant's stays */
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_claim_finish_and_find, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_scope_is_tenant_credential_and_key, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_release_lets_a_repeat_run_again, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_a_claim_left_by_a_gone_process_is_taken_over, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rows_expire_after_the_ttl, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tenant_purge_takes_its_rows, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
