@@ -6,7 +6,9 @@
 # then a 10,000-request burst counted exactly; then the memory of 1,000,000
 # rids in memory.  Prints kunren's CPU time per answer by thread, and
 # nginx's.  Needs wrk, nginx, curl, sqlite3 (and perf for PROFILE).
-# Usage: [PROFILE=dir] bench/tracker.sh [seconds] [connections] [rids_for_memory]
+# TLS=1: both servers speak TLS (a fresh self-signed P-256 certificate; wrk
+# keeps its connections, so this measures TLS records, not handshakes).
+# Usage: [PROFILE=dir] [TLS=1] bench/tracker.sh [seconds] [connections] [rids_for_memory]
 set -eu
 cd "$(dirname "$0")/.."
 secs=${1:-10}
@@ -17,7 +19,16 @@ trap 'kill $kpid $npid 2>/dev/null || true; rm -rf "$work"' EXIT
 npid=
 freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
+tls=${TLS:-0}
+scheme=http
+if [ "$tls" = 1 ]; then
+	scheme=https
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=127.0.0.1 \
+		-keyout "$work/key.pem" -out "$work/cert.pem" 2> /dev/null
+	export KUNREN_TRACKER_TLS_CERT=$work/cert.pem KUNREN_TRACKER_TLS_KEY=$work/key.pem
+fi
 . bench/lib.sh
+curlk() { curl -k "$@"; }
 db=$work/data/kunren.db
 q() { sqlite3 -cmd '.timeout 10000' "$db" "$@"; }
 rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$kpid/status"; }
@@ -34,19 +45,8 @@ for _ in $(seq 300); do [ "$(q "SELECT state FROM campaigns WHERE id = 1")" = ru
 q "SELECT rid FROM targets WHERE campaign_id = 1" > "$work/rids.txt"
 echo "campaign: $(wc -l < "$work/rids.txt") targets, running"
 
-# wrk: a random rid of the file per request, keep-alive, counts of 200 answers
-cat > "$work/rids.lua" <<'LUA'
-local rids = {}
-for line in io.lines(os.getenv("RIDS")) do rids[#rids + 1] = line end
-local prefix, suffix = os.getenv("PREFIX"), os.getenv("SUFFIX")
-math.randomseed(os.time() * 1000 + math.floor(os.clock() * 1e6))
-request = function()
-	return wrk.format("GET", prefix .. rids[math.random(#rids)] .. suffix)
-end
-LUA
 run_wrk() { # name url-prefix suffix -> prints wrk's report; $work/<name>.txt
-	RIDS=$work/rids.txt PREFIX=$2 SUFFIX=$3 wrk -t2 -c"$conns" -d"${secs}s" --latency -s "$work/rids.lua" \
-		"${tracker%/}" > "$work/$1.txt"
+	wrk_rids "$1" "${tracker%/}" "$2" "$3" "$secs" "$conns"
 	grep -E "Latency|50%|99%|requests in|Non-2xx|Socket errors|Requests/sec" "$work/$1.txt"
 }
 answered() { # wrk report -> requests answered 2xx/3xx
@@ -69,7 +69,7 @@ per_answer() { # before after answers -> CPU µs per answer of each busy thread,
 		END { printf "kunren CPU per answer: %.1f µs\n", all * 1e6 / hz / n }'
 }
 
-echo "== kunren GET /o/<random rid>.gif, $conns connections, ${secs}s"
+echo "== kunren ($scheme) GET /o/<random rid>.gif, $conns connections, ${secs}s"
 threads | sort > "$work/t0"; b=$(events); run_wrk open /o/ .gif; a=$(events); threads | sort > "$work/t1"
 echo "200 answers: $(answered "$work/open.txt")  events written: $((a - b))"
 per_answer "$work/t0" "$work/t1" "$(answered "$work/open.txt")"
@@ -81,7 +81,7 @@ echo "200 answers: $(answered "$work/click.txt")  events written: $((a - b))"
 nport=$(freeport)
 mkdir -p "$work/www" "$work/nginx"
 chmod 755 "$work"
-curl -sf "${tracker}o/$(head -1 "$work/rids.txt").gif" -o "$work/www/pixel.gif"
+curlk -sf "${tracker}o/$(head -1 "$work/rids.txt").gif" -o "$work/www/pixel.gif"
 cat > "$work/nginx/nginx.conf" <<CONF
 worker_processes 2;
 pid $work/nginx/pid;
@@ -91,7 +91,8 @@ http {
 	access_log off;
 	client_body_temp_path $work/nginx; proxy_temp_path $work/nginx; fastcgi_temp_path $work/nginx;
 	uwsgi_temp_path $work/nginx; scgi_temp_path $work/nginx;
-	server { listen 127.0.0.1:$nport; root $work/www; add_header Cache-Control no-store;
+	server { listen 127.0.0.1:$nport$([ "$tls" = 1 ] && echo " ssl"); root $work/www; add_header Cache-Control no-store;
+		$([ "$tls" = 1 ] && echo "ssl_certificate $work/cert.pem; ssl_certificate_key $work/key.pem; ssl_protocols TLSv1.2 TLSv1.3;")
 		location /o/ { default_type image/gif; try_files /pixel.gif =404; } }
 }
 CONF
@@ -99,17 +100,16 @@ chmod -R a+rX "$work/www"
 nginx -c "$work/nginx/nginx.conf" -g 'daemon off;' &
 npid=$!
 sleep 0.5
-echo "== nginx static GIF, same random paths, $conns connections, ${secs}s"
-RIDS=$work/rids.txt PREFIX=/o/ SUFFIX=.gif wrk -t2 -c"$conns" -d"${secs}s" --latency -s "$work/rids.lua" \
-	"http://127.0.0.1:$nport" > "$work/nginx.txt"
+echo "== nginx static GIF ($scheme), same random paths, $conns connections, ${secs}s"
+wrk_rids nginx "$scheme://127.0.0.1:$nport" /o/ .gif "$secs" "$conns"
 grep -E "Latency|50%|99%|requests in|Non-2xx|Requests/sec" "$work/nginx.txt"
 nt=0
 for p in $npid $(pgrep -P $npid); do nt=$((nt + $(ticks "/proc/$p"))); done
 python3 -c "print('nginx CPU per answer (master + workers): %.1f µs' % ($nt * 1e6 / $(getconf CLK_TCK) / $(answered "$work/nginx.txt")))"
 kill $npid; npid=
-k=$(sed -n 's/^Requests\/sec: *//p' "$work/open.txt")
-c=$(sed -n 's/^Requests\/sec: *//p' "$work/click.txt")
-n=$(sed -n 's/^Requests\/sec: *//p' "$work/nginx.txt")
+k=$(rps open)
+c=$(rps click)
+n=$(rps nginx)
 python3 -c "print('ratio open/nginx: %.3f   click/nginx: %.3f' % ($k / $n, $c / $n))"
 
 # PROFILE=dir: one more open run with perf attached to the server (call
@@ -141,7 +141,7 @@ for i in range(10000):
 PY
 b=$(events)
 t0=$(date +%s.%N)
-curl -s --parallel --parallel-immediate --parallel-max 200 -w '%{http_code}\n' -K "$work/burst.cfg" > "$work/burst.codes"
+curlk -s --parallel --parallel-immediate --parallel-max 200 -w '%{http_code}\n' -K "$work/burst.cfg" > "$work/burst.codes"
 t1=$(date +%s.%N)
 a=$(events)
 ok=$(grep -c '^200$' "$work/burst.codes" || true)
@@ -176,5 +176,5 @@ for _ in $(seq 600); do
 done
 t1=$(date +%s.%N)
 # the last of them answers from memory
-curl -sf "${tracker}o/M$(printf '%019d' $((million - 1))).gif" -o /dev/null
+curlk -sf "${tracker}o/M$(printf '%019d' $((million - 1))).gif" -o /dev/null
 python3 -c "print('rids in memory: +%d -> RSS %d KiB -> %d KiB (+%.1f MiB, %.0f bytes per rid), settled within %.1f s' % ($million, $base, $(rss), ($(rss) - $base) / 1024, ($(rss) - $base) * 1024 / $million, $t1 - $t0))"

@@ -153,6 +153,22 @@ static int command_lock(const struct config *c, const char *what)
 	return 0;
 }
 
+/* For a command that uses the server key: the data folder's lock, the key
+ * (made when there is none yet) and the migrated database; 1 (said on
+ * stderr) when one of them fails. */
+static int command_open(const struct config *c, const char *what, struct secret_key *key, struct store **ret)
+{
+	_cleanup_free_ char *key_path = xasprintf("%s/secret.key", c->data_dir);
+	int applied;
+	if (command_lock(c, what))
+		return 1;
+	if (mkdir_p(c->data_dir, 0750) < 0 || secret_key_load(key_path, key) < 0) {
+		fprintf(stderr, "kunren: cannot read or create %s\n", key_path);
+		return 1;
+	}
+	return store_prepare(c, ret, &applied) ? 1 : 0;
+}
+
 /* ---- first start ---- */
 
 static const char *env_or_random(const char *name, struct arena *a)
@@ -374,20 +390,13 @@ static int dkim_cmd(const struct config *c, int argc, char **argv)
 	const char *verb = argc > 2 ? argv[2] : "";
 	struct store *s;
 	struct secret_key key;
-	int applied, r;
-	_cleanup_free_ char *key_path = xasprintf("%s/secret.key", c->data_dir);
+	int r;
 	bool add = !strcmp(verb, "add") && (argc == 5 || argc == 6 || argc == 7);
 	if (!add && !(!strcmp(verb, "list") && argc == 3) && !(!strcmp(verb, "delete") && argc == 4)) {
 		usage(stderr);
 		return 2;
 	}
-	if (command_lock(c, "dkim"))
-		return 1;
-	if (mkdir_p(c->data_dir, 0750) < 0 || (r = secret_key_load(key_path, &key)) < 0) {
-		fprintf(stderr, "kunren: cannot read or create %s\n", key_path);
-		return 1;
-	}
-	if (store_prepare(c, &s, &applied))
+	if (command_open(c, "dkim", &key, &s))
 		return 1;
 	struct arena *a = arena_new(0);
 	if (add) {
@@ -450,20 +459,13 @@ static int profile_cmd(const struct config *c, int argc, char **argv)
 	const char *verb = argc > 2 ? argv[2] : "";
 	struct store *s;
 	struct secret_key key;
-	int applied, r = 0;
-	_cleanup_free_ char *key_path = xasprintf("%s/secret.key", c->data_dir);
+	int r = 0;
 	bool add = !strcmp(verb, "add") && (argc == 7 || argc == 8);
 	if (!add && !(!strcmp(verb, "list") && argc == 3) && !(!strcmp(verb, "delete") && argc == 4)) {
 		usage(stderr);
 		return 2;
 	}
-	if (command_lock(c, "profile"))
-		return 1;
-	if (mkdir_p(c->data_dir, 0750) < 0 || secret_key_load(key_path, &key) < 0) {
-		fprintf(stderr, "kunren: cannot read or create %s\n", key_path);
-		return 1;
-	}
-	if (store_prepare(c, &s, &applied))
+	if (command_open(c, "profile", &key, &s))
 		return 1;
 	struct arena *a = arena_new(0);
 	if (add) {
@@ -551,15 +553,7 @@ static int import_gophish_cmd(const struct config *c, int argc, char **argv)
 	}
 	struct secret_key key;
 	struct store *s;
-	int applied;
-	_cleanup_free_ char *key_path = xasprintf("%s/secret.key", c->data_dir);
-	if (command_lock(c, "import-gophish"))
-		return 1;
-	if (mkdir_p(c->data_dir, 0750) < 0 || secret_key_load(key_path, &key) < 0) {
-		fprintf(stderr, "kunren: cannot read or create %s\n", key_path);
-		return 1;
-	}
-	if (store_prepare(c, &s, &applied))
+	if (command_open(c, "import-gophish", &key, &s))
 		return 1;
 	_cleanup_buf_ struct buf report = BUF_INIT((size_t)256 << 20);
 	struct gophish_import_options o = { .tenant_id = id, .key = &key, .dry_run = dry_run };
@@ -987,6 +981,7 @@ static int serve(struct config *c)
 		.cfg = c,
 		.store = store,
 		.deliver = deliver,
+		.webhooks = webhooks,
 		.key = &key,
 		.id_domain = c->helo_name,
 		.tracker_url = tracker_url,
@@ -1064,9 +1059,10 @@ out:
 	 * their waits overlap instead of adding up: the workers and the notice
 	 * thread finish the SMTP transaction in hand (at most 60 s) and start
 	 * no other (nor does a console request: deliver_notice refuses), the
-	 * report poller's IMAP command and the webhook attempt in flight are cut
-	 * within a second (a mail being read off the report mailbox finishes),
-	 * the deletion job starts no other step.  They are then joined in the
+	 * report poller's IMAP command and the webhook attempt in flight (and a
+	 * console's test ping: api.webhooks) are cut within a second (a mail
+	 * being read off the report mailbox finishes), the deletion job starts
+	 * no other step.  They are then joined in the
 	 * order below (docs/internals/BACKUP.md, worst case). */
 	ops_ready_set(false);
 	deliver_request_stop(deliver);

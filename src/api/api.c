@@ -225,6 +225,34 @@ void api__store_error(struct http_response *res, int r, const char *what)
 	}
 }
 
+bool api__delete_result(struct http_response *res, int r, const char *what, const char *busy)
+{
+	if (r == -EBUSY)
+		http_response_error(res, 409, "in_use", busy, NULL);
+	else if (r < 0)
+		api__store_error(res, r, what);
+	return r >= 0;
+}
+
+/* api__lists_all and its kin (api_int.h): one body, four row types. */
+#define API_ALL(kind, type, what)                                                                              \
+	struct principal *api__##kind##_all(struct http_request *req, struct http_response *res, type **ret,   \
+					    size_t *ret_n)                                                     \
+	{                                                                                                      \
+		struct api *api = req->app;                                                                    \
+		struct principal *p = api__auth(req, res, API_READ);                                           \
+		int r = p ? store_##kind(api->store, p->tenant.id, req->arena, ret, ret_n) : 0;                \
+		if (r < 0) {                                                                                   \
+			api__store_error(res, r, what);                                                        \
+			return NULL;                                                                           \
+		}                                                                                              \
+		return p;                                                                                      \
+	}
+API_ALL(lists, struct list_info, "lists")
+API_ALL(campaigns, struct campaign, "campaigns")
+API_ALL(scenarios, struct scenario_rec, "scenarios")
+API_ALL(profiles, struct sending_profile, "sending profiles")
+
 bool api__id(struct http_request *req, struct http_response *res, size_t i, int64_t *ret)
 {
 	if (i < req->nparams && slice_to_i64(slice_from(req->params[i]), 1, INT64_MAX, ret) == 0)
@@ -374,12 +402,13 @@ static struct principal *authenticate(struct http_request *req, struct http_resp
 	struct api *api = req->app;
 	struct account acc;
 	struct session ses = { 0 };
+	int64_t key_id = 0;
 	const char *authz = api__authorization(req); /* + GoPhish's key styles on its routes (gophish.c) */
 	int r;
 
 	if (authz) {
 		if (strncasecmp(authz, "Bearer ", 7) != 0 ||
-		    (r = auth_api_key_check(api->store, authz + 7, req->arena, &acc)) == -EACCES) {
+		    (r = auth_api_key_check(api->store, authz + 7, req->arena, &acc, &key_id)) == -EACCES) {
 			http_response_error(res, 401, "unauthorized", "invalid API key", NULL);
 			return NULL;
 		}
@@ -424,7 +453,8 @@ static struct principal *authenticate(struct http_request *req, struct http_resp
 	if (!authz) {
 		p->csrf = ses.csrf_token;
 		p->session_id = ses.id;
-	}
+	} else
+		p->api_key_id = key_id;
 	return p;
 }
 

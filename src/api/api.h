@@ -14,6 +14,8 @@
 
 #include <stdatomic.h>
 
+struct webhook_dispatcher;
+
 struct api {
 	const struct config *cfg;
 	struct store *store;
@@ -30,6 +32,8 @@ struct api {
 	struct auth_policy policy; /* lock-out, throttling, second factor */
 	bool secure_cookies;
 	struct api_live *live;     /* live.c: the campaigns' event streams; NULL: none */
+	/* webhook/: its stop flag cuts a test ping at shutdown; NULL: none */
+	struct webhook_dispatcher *webhooks;
 };
 
 /* The service period of a tenant signing up (or renewing) at `now` (SPEC

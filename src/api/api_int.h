@@ -13,6 +13,7 @@ struct principal {
 	const struct tz *zone;
 	const char *csrf;      /* the session's CSRF token; NULL with an API key */
 	int64_t session_id;    /* 0 with an API key */
+	int64_t api_key_id;    /* 0 with a session */
 };
 
 enum api_need { API_READ, API_WRITE };
@@ -42,6 +43,11 @@ json_t *api__body(struct http_request *req, struct http_response *res);
 void api__field_error(struct http_response *res, const char *field, const char *message);
 /* Maps a store error to 404 / 409 / 500. */
 void api__store_error(struct http_response *res, int r, const char *what);
+/* The result r of a store_*_delete: true when it went; else false with the
+ * answer set: 409 in_use with busy for -EBUSY (a campaign uses it), the
+ * store's error naming what otherwise.  For the delete routes of Kunren's
+ * API and of GoPhish's (gophish.c). */
+bool api__delete_result(struct http_response *res, int r, const char *what, const char *busy);
 /* Reads req->params[i] as a positive id; 404 when it is not one. */
 bool api__id(struct http_request *req, struct http_response *res, size_t i, int64_t *ret);
 /* ?limit= and ?after=; 400 when malformed. */
@@ -90,6 +96,9 @@ bool api__exclusion(struct http_request *req, struct http_response *res, const s
 /* The campaign of params[0] in the caller's tenant; false (response set) otherwise. */
 bool api__campaign(struct http_request *req, struct http_response *res, const struct principal *p,
 		   struct campaign *ret);
+/* The same with what in the 404's message (gophish.c: "Campaign not found"). */
+bool api__campaign_as(struct http_request *req, struct http_response *res, const struct principal *p,
+		      const char *what, struct campaign *ret);
 json_t *api__campaign_json(const struct principal *p, const struct campaign *c, const struct campaign_counts *k);
 
 /* handlers, one file per resource */
@@ -255,6 +264,34 @@ bool api__scenario_from_body(struct http_request *req, struct http_response *res
 			     struct scenario_rec *sc, bool partial);
 bool api__profile_fields(struct http_request *req, struct http_response *res, json_t *body, bool create,
 			 struct sending_profile *sp);
+/* Shared by lists.c, profiles.c and gophish.c: the list / sending profile
+ * of params[0] as the caller's tenant sees it; false with the response set
+ * (404 "<what> not found") otherwise. */
+bool api__list_load(struct http_request *req, struct http_response *res, const struct principal *p,
+		    const char *what, struct list_info *ret);
+bool api__profile_load(struct http_request *req, struct http_response *res, const struct principal *p,
+		       const char *what, struct sending_profile *ret);
+/* Creates (for the caller's tenant) or updates sp, reads it back into sp
+ * and audits it; false with the store's error naming what.  profiles.c's
+ * POST and PATCH, gophish.c's POST and PUT /api/smtp/. */
+bool api__profile_store(struct http_request *req, struct http_response *res, const struct principal *p, bool create,
+			struct sending_profile *sp, const char *what);
+/* The GET of a collection, in Kunren's API and GoPhish's (gophish.c): the
+ * caller (API_READ) and all the tenant's rows of the kind (a tenant also
+ * sees the operator's sending profiles); NULL with the response set. */
+struct principal *api__lists_all(struct http_request *req, struct http_response *res, struct list_info **ret,
+				 size_t *ret_n);
+struct principal *api__campaigns_all(struct http_request *req, struct http_response *res, struct campaign **ret,
+				     size_t *ret_n);
+struct principal *api__scenarios_all(struct http_request *req, struct http_response *res, struct scenario_rec **ret,
+				     size_t *ret_n);
+struct principal *api__profiles_all(struct http_request *req, struct http_response *res, struct sending_profile **ret,
+				    size_t *ret_n);
+/* A new sending profile's values before its body is read (profiles.c's
+ * POST and gophish.c's POST /api/smtp/ alike). */
+#define API_PROFILE_DEFAULTS                                                                        \
+	((struct sending_profile){ .security = SMTP_SECURITY_STARTTLS, .verify_tls = true, .username = "", \
+				   .helo = "", .connections = 2, .per_connection = 100, .from_address = "" })
 void api_gp_campaigns_get(struct http_request *req, struct http_response *res);
 void api_gp_campaigns_post(struct http_request *req, struct http_response *res);
 void api_gp_campaigns_summary(struct http_request *req, struct http_response *res);

@@ -1,5 +1,6 @@
 /* campaigns.c — /api/v1/campaigns: create, launch, follow, download. */
 #include "api/api_int.h"
+#include "api/gophish_int.h"
 
 #include "people/people.h"
 #include "report/report.h"
@@ -67,8 +68,8 @@ json_t *api__campaign_json(const struct principal *p, const struct campaign *c, 
 	return j;
 }
 
-bool api__campaign(struct http_request *req, struct http_response *res, const struct principal *p,
-			  struct campaign *ret)
+bool api__campaign_as(struct http_request *req, struct http_response *res, const struct principal *p,
+		      const char *what, struct campaign *ret)
 {
 	struct api *api = req->app;
 	int64_t id;
@@ -76,10 +77,16 @@ bool api__campaign(struct http_request *req, struct http_response *res, const st
 		return false;
 	int r = store_campaign_get(api->store, p->tenant.id, id, req->arena, ret);
 	if (r < 0) {
-		api__store_error(res, r, "campaign");
+		api__store_error(res, r, what);
 		return false;
 	}
 	return true;
+}
+
+bool api__campaign(struct http_request *req, struct http_response *res, const struct principal *p,
+		   struct campaign *ret)
+{
+	return api__campaign_as(req, res, p, "campaign", ret);
 }
 
 static void campaign_respond(struct http_request *req, struct http_response *res, const struct principal *p,
@@ -111,16 +118,12 @@ static void campaign_respond(struct http_request *req, struct http_response *res
 void api_campaigns_get(struct http_request *req, struct http_response *res)
 {
 	struct api *api = req->app;
-	struct principal *p = api__auth(req, res, API_READ);
 	struct campaign *c;
 	size_t n;
+	struct principal *p = api__campaigns_all(req, res, &c, &n);
+	int r = 0;
 	if (!p)
 		return;
-	int r = store_campaigns(api->store, p->tenant.id, req->arena, &c, &n);
-	if (r < 0) {
-		api__store_error(res, r, "campaigns");
-		return;
-	}
 	json_t *items = json_array();
 	for (size_t i = 0; i < n && r >= 0; i++) {
 		struct campaign_counts k;
@@ -268,6 +271,25 @@ static bool refs_exist(struct http_request *req, struct http_response *res, cons
 	return true;
 }
 
+/* No sender given: the sending profile's from_address (SPEC E7), else a 400. */
+static bool sender_from_profile(struct http_request *req, struct http_response *res, const struct principal *p,
+				struct campaign *c)
+{
+	struct api *api = req->app;
+	struct sending_profile sp;
+	int r = c->profile_id ? store_profile_get(api->store, p->tenant.id, c->profile_id, req->arena, &sp) : -ENOENT;
+	if (r < 0 && r != -ENOENT) {
+		api__store_error(res, r, "campaign");
+		return false;
+	}
+	if (r < 0 ||
+	    !api__gp_sender(req->arena, sp.from_address, &c->sender_name, &c->sender_local, &c->sender_domain)) {
+		api__field_error(res, "sender", "required: the sending profile has no default sender (from_address)");
+		return false;
+	}
+	return true;
+}
+
 void api_campaigns_post(struct http_request *req, struct http_response *res)
 {
 	struct api *api = req->app;
@@ -290,7 +312,7 @@ void api_campaigns_post(struct http_request *req, struct http_response *res)
 	}
 	if (!list_ids_get(req, res, body, &c))
 		return;
-	if (!sender_get(req, res, body, &c))
+	if (json_object_get(body, "sender") && !sender_get(req, res, body, &c))
 		return;
 	if (json_get_bool(body, "test_only", false, &c.test_only, &msg) < 0) {
 		api__field_error(res, "test_only", msg);
@@ -300,7 +322,8 @@ void api_campaigns_post(struct http_request *req, struct http_response *res)
 		api__field_error(res, "exclusion_seconds", msg);
 		return;
 	}
-	if (!schedule_get(req, res, p, body, &c) || !profile_get(res, body, &c) || !refs_exist(req, res, p, &c))
+	if (!schedule_get(req, res, p, body, &c) || !profile_get(res, body, &c) || !refs_exist(req, res, p, &c) ||
+	    (!c.sender_local && !sender_from_profile(req, res, p, &c)))
 		return;
 	int r = store_campaign_create(api->store, p->tenant.id, &c, &id);
 	if (r == -ENOENT) {

@@ -307,20 +307,7 @@ static json_t *group_summary_json(const struct list_info *l)
 static bool gp_list(struct http_request *req, struct http_response *res, const struct principal *p,
 		    struct list_info *ret)
 {
-	struct api *api = req->app;
-	int64_t id;
-	if (!api__id(req, res, 0, &id))
-		return false;
-	int r = store_list_get(api->store, p->tenant.id, id, req->arena, ret);
-	if (r == -ENOENT) {
-		http_response_error(res, 404, "not_found", "Group not found", NULL);
-		return false;
-	}
-	if (r < 0) {
-		api__store_error(res, r, "group");
-		return false;
-	}
-	return true;
+	return api__list_load(req, res, p, "Group", ret);
 }
 
 static void group_respond(struct http_request *req, struct http_response *res, const struct principal *p,
@@ -342,13 +329,12 @@ static void group_respond(struct http_request *req, struct http_response *res, c
 
 static void groups_get(struct http_request *req, struct http_response *res)
 {
-	struct api *api = req->app;
-	struct principal *p = api__auth(req, res, API_READ);
 	struct list_info *l;
 	size_t n;
+	struct principal *p = api__lists_all(req, res, &l, &n);
+	int r = 0;
 	if (!p)
 		return;
-	int r = store_lists(api->store, p->tenant.id, req->arena, &l, &n);
 	json_t *out = json_array();
 	for (size_t i = 0; r >= 0 && i < n; i++) {
 		struct recipient *rc;
@@ -366,17 +352,10 @@ static void groups_get(struct http_request *req, struct http_response *res)
 
 static void groups_summary(struct http_request *req, struct http_response *res)
 {
-	struct api *api = req->app;
-	struct principal *p = api__auth(req, res, API_READ);
 	struct list_info *l;
 	size_t n;
-	if (!p)
+	if (!api__lists_all(req, res, &l, &n))
 		return;
-	int r = store_lists(api->store, p->tenant.id, req->arena, &l, &n);
-	if (r < 0) {
-		api__store_error(res, r, "groups");
-		return;
-	}
 	json_t *items = json_array();
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(items, group_summary_json(&l[i]));
@@ -627,14 +606,8 @@ static void group_delete(struct http_request *req, struct http_response *res)
 	if (!p || !gp_list(req, res, p, &l))
 		return;
 	int r = store_list_delete(api->store, p->tenant.id, l.id);
-	if (r == -EBUSY) {
-		http_response_error(res, 409, "in_use", "a campaign uses this group; it cannot be deleted", NULL);
+	if (!api__delete_result(res, r, "group", "a campaign uses this group; it cannot be deleted"))
 		return;
-	}
-	if (r < 0) {
-		api__store_error(res, r, "group");
-		return;
-	}
 	api__audit(req, p, "list.delete", l.name);
 	gp_message(res, 200, "Group deleted successfully!");
 }
@@ -666,17 +639,10 @@ static json_t *page_json(struct http_request *req, const struct scenario_rec *s)
 
 static void scenarios_list(struct http_request *req, struct http_response *res, bool pages)
 {
-	struct api *api = req->app;
-	struct principal *p = api__auth(req, res, API_READ);
 	struct scenario_rec *s;
 	size_t n;
-	if (!p)
+	if (!api__scenarios_all(req, res, &s, &n))
 		return;
-	int r = store_scenarios(api->store, p->tenant.id, req->arena, &s, &n);
-	if (r < 0) {
-		api__store_error(res, r, pages ? "pages" : "templates");
-		return;
-	}
 	json_t *out = json_array();
 	for (size_t i = 0; i < n; i++)
 		if (pages ? is_page(&s[i]) : is_template(&s[i]))
@@ -684,30 +650,12 @@ static void scenarios_list(struct http_request *req, struct http_response *res, 
 	http_response_json(res, 200, out);
 }
 
-static void templates_get(struct http_request *req, struct http_response *res)
-{
-	scenarios_list(req, res, false);
-}
-
-static void pages_get(struct http_request *req, struct http_response *res)
-{
-	scenarios_list(req, res, true);
-}
-
-static void template_get(struct http_request *req, struct http_response *res)
+static void scenario_get(struct http_request *req, struct http_response *res, bool page)
 {
 	struct principal *p = api__auth(req, res, API_READ);
 	struct scenario_rec s;
-	if (p && gp_scenario(req, res, p, is_template, "Template", &s))
-		http_response_json(res, 200, template_json(req, &s));
-}
-
-static void page_get(struct http_request *req, struct http_response *res)
-{
-	struct principal *p = api__auth(req, res, API_READ);
-	struct scenario_rec s;
-	if (p && gp_scenario(req, res, p, is_page, "Page", &s))
-		http_response_json(res, 200, page_json(req, &s));
+	if (p && gp_scenario(req, res, p, page ? is_page : is_template, page ? "Page" : "Template", &s))
+		http_response_json(res, 200, page ? page_json(req, &s) : template_json(req, &s));
 }
 
 /* gophish_int.h */
@@ -733,6 +681,31 @@ bool api__gp_sender(struct arena *a, const char *from, const char **ret_name, co
 	*ret_local = arena_strndup(a, norm, (size_t)(at - norm));
 	*ret_domain = arena_strdup(a, at + 1);
 	return *ret_name && *ret_local && *ret_domain && !strpbrk(*ret_name, "\r\n");
+}
+
+/* gophish_int.h */
+const char *api__sender_normalise(struct arena *a, const char *from)
+{
+	const char *name, *local, *domain;
+	if (!slice_trim(slice_from(from)).len)
+		return "";
+	if (!api__gp_sender(a, from, &name, &local, &domain))
+		return NULL;
+	/* the name without quotes and backslashes (so it never needs escaping) */
+	char *n = arena_strdup(a, name), *w = n;
+	if (!n)
+		return NULL;
+	for (const char *c = name; *c; c++)
+		if (*c != '"' && *c != '\\')
+			*w++ = *c;
+	*w = 0;
+	const char *t = arena_slice(a, slice_trim(slice_from(n)));
+	if (!t)
+		return NULL;
+	if (!t[0])
+		return arena_printf(a, "%s@%s", local, domain);
+	/* RFC 5322: a name with specials is quoted */
+	return arena_printf(a, strpbrk(t, "()<>[]:;@,.") ? "\"%s\" <%s@%s>" : "%s <%s@%s>", t, local, domain);
 }
 
 /* A text part's HTML: escaped, line breaks kept, {{url}} made a link. */
@@ -869,14 +842,30 @@ static bool scenario_name_free(struct http_request *req, struct http_response *r
 	return true;
 }
 
-static void template_save(struct http_request *req, struct http_response *res, bool create)
+/* Creates or updates sc, reads it back into sc and audits it; false with the
+ * store's error naming what. */
+static bool scenario_store(struct http_request *req, struct http_response *res, const struct principal *p,
+			   bool create, struct scenario_rec *sc, const char *what)
 {
 	struct api *api = req->app;
+	int64_t id = sc->id;
+	int r = create ? store_scenario_create(api->store, p->tenant.id, sc, &id)
+		       : store_scenario_update(api->store, p->tenant.id, id, sc);
+	if (r >= 0)
+		r = store_scenario_get(api->store, p->tenant.id, id, req->arena, sc);
+	if (r < 0) {
+		api__store_error(res, r, what);
+		return false;
+	}
+	api__audit(req, p, create ? "scenario.create" : "scenario.update", sc->name);
+	return true;
+}
+
+static void template_save(struct http_request *req, struct http_response *res, bool create)
+{
 	struct principal *p = api__auth(req, res, API_WRITE);
 	json_auto_t *body = p ? api__body(req, res) : NULL;
 	struct scenario_rec sc = { 0 };
-	int64_t id = 0;
-	int r;
 	if (!body || (!create && !gp_scenario(req, res, p, is_template, "Template", &sc)))
 		return;
 	json_auto_t *k = template_body(req, res, body, create);
@@ -887,28 +876,8 @@ static void template_save(struct http_request *req, struct http_response *res, b
 		rename_field(res, "sender_local", "envelope_sender");
 		return;
 	}
-	if (create)
-		r = store_scenario_create(api->store, p->tenant.id, &sc, &id);
-	else
-		r = store_scenario_update(api->store, p->tenant.id, id = sc.id, &sc);
-	if (r >= 0)
-		r = store_scenario_get(api->store, p->tenant.id, id, req->arena, &sc);
-	if (r < 0) {
-		api__store_error(res, r, "template");
-		return;
-	}
-	api__audit(req, p, create ? "scenario.create" : "scenario.update", sc.name);
-	http_response_json(res, create ? 201 : 200, template_json(req, &sc));
-}
-
-static void templates_post(struct http_request *req, struct http_response *res)
-{
-	template_save(req, res, true);
-}
-
-static void template_put(struct http_request *req, struct http_response *res)
-{
-	template_save(req, res, false);
+	if (scenario_store(req, res, p, create, &sc, "template"))
+		http_response_json(res, create ? 201 : 200, template_json(req, &sc));
 }
 
 static void scenario_delete(struct http_request *req, struct http_response *res, bool page)
@@ -927,39 +896,20 @@ static void scenario_delete(struct http_request *req, struct http_response *res,
 	} else {
 		r = store_scenario_delete(api->store, p->tenant.id, s.id);
 	}
-	if (r == -EBUSY) {
-		_cleanup_free_ char *msg = xasprintf("a campaign uses this %s; it cannot be deleted", page ? "page" : "template");
-		http_response_error(res, 409, "in_use", msg, NULL);
+	if (!api__delete_result(res, r, what, page ? "a campaign uses this page; it cannot be deleted"
+						     : "a campaign uses this template; it cannot be deleted"))
 		return;
-	}
-	if (r < 0) {
-		api__store_error(res, r, what);
-		return;
-	}
 	api__audit(req, p, "scenario.delete", s.name);
 	gp_message(res, 200, page ? "Page deleted successfully!" : "Template deleted successfully!");
 }
 
-static void template_delete(struct http_request *req, struct http_response *res)
-{
-	scenario_delete(req, res, false);
-}
-
-static void page_delete(struct http_request *req, struct http_response *res)
-{
-	scenario_delete(req, res, true);
-}
-
 static void page_save(struct http_request *req, struct http_response *res, bool create)
 {
-	struct api *api = req->app;
 	struct principal *p = api__auth(req, res, API_WRITE);
 	json_auto_t *body = p ? api__body(req, res) : NULL;
 	json_auto_t *k = json_object();
 	struct scenario_rec sc = { 0 };
 	const char *name = NULL, *html = NULL, *redirect = NULL, *msg;
-	int64_t id = 0;
-	int r;
 	if (!body || (!create && !gp_scenario(req, res, p, is_page, "Page", &sc)))
 		return;
 	if (json_get_str(body, "name", false, 200, &name, &msg) < 0 ||
@@ -998,30 +948,10 @@ static void page_save(struct http_request *req, struct http_response *res, bool 
 		rename_field(res, "education_url", "redirect_url");
 		return;
 	}
-	if (create) {
+	if (create)
 		sc.gallery_id = GP_PAGE;
-		r = store_scenario_create(api->store, p->tenant.id, &sc, &id);
-	} else {
-		r = store_scenario_update(api->store, p->tenant.id, id = sc.id, &sc);
-	}
-	if (r >= 0)
-		r = store_scenario_get(api->store, p->tenant.id, id, req->arena, &sc);
-	if (r < 0) {
-		api__store_error(res, r, "page");
-		return;
-	}
-	api__audit(req, p, create ? "scenario.create" : "scenario.update", sc.name);
-	http_response_json(res, create ? 201 : 200, page_json(req, &sc));
-}
-
-static void pages_post(struct http_request *req, struct http_response *res)
-{
-	page_save(req, res, true);
-}
-
-static void page_put(struct http_request *req, struct http_response *res)
-{
-	page_save(req, res, false);
+	if (scenario_store(req, res, p, create, &sc, "page"))
+		http_response_json(res, create ? 201 : 200, page_json(req, &sc));
 }
 
 /* ---- smtp: sending profiles ---- */
@@ -1036,24 +966,19 @@ static json_t *smtp_json(const struct sending_profile *sp)
 	snprintf(host, sizeof(host), strchr(sp->host, ':') ? "[%s]:%lld" : "%s:%lld", sp->host, (long long)sp->port);
 	return json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:[], s:o}", "id", (json_int_t)sp->id,
 			 "interface_type", "SMTP", "name", sp->name, "host", host, "username", sp->username, "password",
-			 "", "from_address", "", "ignore_cert_errors", !sp->verify_tls, "headers", "modified_date",
+			 "", "from_address", sp->from_address ? sp->from_address : "", "ignore_cert_errors",
+			 !sp->verify_tls, "headers", "modified_date",
 			 gp_time(sp->created_at));
 }
 
+/* The profile of params[0]; to write, only the tenant's own (404 for a shared one). */
 static bool gp_profile(struct http_request *req, struct http_response *res, const struct principal *p, bool write,
 		       struct sending_profile *ret)
 {
-	struct api *api = req->app;
-	int64_t id;
-	if (!api__id(req, res, 0, &id))
+	if (!api__profile_load(req, res, p, "SMTP", ret))
 		return false;
-	int r = store_profile_get(api->store, p->tenant.id, id, req->arena, ret);
-	if (r == -ENOENT || (r >= 0 && write && ret->tenant_id != p->tenant.id)) {
-		http_response_error(res, 404, "not_found", "SMTP not found", NULL);
-		return false;
-	}
-	if (r < 0) {
-		api__store_error(res, r, "SMTP");
+	if (write && ret->tenant_id != p->tenant.id) {
+		api__store_error(res, -ENOENT, "SMTP");
 		return false;
 	}
 	return true;
@@ -1061,17 +986,10 @@ static bool gp_profile(struct http_request *req, struct http_response *res, cons
 
 static void smtps_get(struct http_request *req, struct http_response *res)
 {
-	struct api *api = req->app;
-	struct principal *p = api__auth(req, res, API_READ);
 	struct sending_profile *sp;
 	size_t n;
-	if (!p)
+	if (!api__profiles_all(req, res, &sp, &n))
 		return;
-	int r = store_profiles(api->store, p->tenant.id, req->arena, &sp, &n);
-	if (r < 0) {
-		api__store_error(res, r, "SMTP");
-		return;
-	}
 	json_t *out = json_array();
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(out, smtp_json(&sp[i]));
@@ -1127,16 +1045,20 @@ static json_t *smtp_body(struct http_request *req, struct http_response *res, js
 		api__field_error(res, "host", msg);
 		goto fail;
 	}
-	/* required to create, as in GoPhish; not kept, so a PUT may send back GET's "" */
+	/* the profile's default sender: required to create, as in GoPhish; a
+	 * PUT without it (or with "") keeps the stored one */
 	if (json_get_str(body, "from_address", false, 500, &from, &msg) < 0 ||
 	    (create && !slice_trim(slice_from(from)).len && (msg = "No from address specified"))) {
 		api__field_error(res, "from_address", msg);
 		goto fail;
 	}
-	const char *sn, *sl, *sd;
-	if (from && from[0] && !api__gp_sender(req->arena, from, &sn, &sl, &sd)) {
-		api__field_error(res, "from_address", "Invalid SMTP From address because it is not an email address");
-		goto fail;
+	if (from && slice_trim(slice_from(from)).len) {
+		if (!api__sender_normalise(req->arena, from)) {
+			api__field_error(res, "from_address",
+					 "Invalid SMTP From address because it is not an email address");
+			goto fail;
+		}
+		json_object_set_new(k, "from_address", json_string(from));
 	}
 	json_t *h = json_object_get(body, "headers");
 	if (h && !json_is_null(h) && (!json_is_array(h) || json_array_size(h))) {
@@ -1192,11 +1114,7 @@ static void smtp_save(struct http_request *req, struct http_response *res, bool 
 	struct api *api = req->app;
 	struct principal *p = api__auth(req, res, API_WRITE);
 	json_auto_t *body = p ? api__body(req, res) : NULL;
-	struct sending_profile sp = {
-		.security = SMTP_SECURITY_STARTTLS, .verify_tls = true, .username = "", .helo = "",
-		.connections = 2, .per_connection = 100,
-	};
-	int64_t id = 0;
+	struct sending_profile sp = API_PROFILE_DEFAULTS;
 	int r;
 	if (!body || (!create && !gp_profile(req, res, p, true, &sp)))
 		return;
@@ -1223,33 +1141,11 @@ static void smtp_save(struct http_request *req, struct http_response *res, bool 
 		rename_field(res, "verify_tls", "ignore_cert_errors");
 		return;
 	}
-	if (create) {
-		sp.tenant_id = p->tenant.id;
-		r = store_profile_create(api->store, &sp, &id);
-	} else {
-		/* no new password: the stored one stays */
-		if (!json_object_get(k, "password"))
-			sp.password_sealed = (struct slice){ NULL, 0 };
-		r = store_profile_update(api->store, p->tenant.id, id = sp.id, &sp);
-	}
-	if (r >= 0)
-		r = store_profile_get(api->store, p->tenant.id, id, req->arena, &sp);
-	if (r < 0) {
-		api__store_error(res, r, "SMTP");
-		return;
-	}
-	api__audit(req, p, create ? "profile.create" : "profile.update", sp.name);
-	http_response_json(res, create ? 201 : 200, smtp_json(&sp));
-}
-
-static void smtps_post(struct http_request *req, struct http_response *res)
-{
-	smtp_save(req, res, true);
-}
-
-static void smtp_put(struct http_request *req, struct http_response *res)
-{
-	smtp_save(req, res, false);
+	/* no new password: the stored one stays */
+	if (!create && !json_object_get(k, "password"))
+		sp.password_sealed = (struct slice){ NULL, 0 };
+	if (api__profile_store(req, res, p, create, &sp, "SMTP"))
+		http_response_json(res, create ? 201 : 200, smtp_json(&sp));
 }
 
 static void smtp_delete(struct http_request *req, struct http_response *res)
@@ -1260,14 +1156,8 @@ static void smtp_delete(struct http_request *req, struct http_response *res)
 	if (!p || !gp_profile(req, res, p, true, &sp))
 		return;
 	int r = store_profile_delete(api->store, p->tenant.id, sp.id);
-	if (r == -EBUSY) {
-		http_response_error(res, 409, "in_use", "a campaign that is not over uses this profile", NULL);
+	if (!api__delete_result(res, r, "SMTP", "a campaign that is not over uses this profile"))
 		return;
-	}
-	if (r < 0) {
-		api__store_error(res, r, "SMTP");
-		return;
-	}
 	api__audit(req, p, "profile.delete", sp.name);
 	gp_message(res, 200, "SMTP deleted successfully!");
 }
@@ -1538,35 +1428,16 @@ static json_t *campaign_json(struct http_request *req, struct http_response *res
 static bool gp_campaign(struct http_request *req, struct http_response *res, const struct principal *p,
 			struct campaign *ret)
 {
-	struct api *api = req->app;
-	int64_t id;
-	if (!api__id(req, res, 0, &id))
-		return false;
-	int r = store_campaign_get(api->store, p->tenant.id, id, req->arena, ret);
-	if (r == -ENOENT) {
-		http_response_error(res, 404, "not_found", "Campaign not found", NULL);
-		return false;
-	}
-	if (r < 0) {
-		api__store_error(res, r, "campaign");
-		return false;
-	}
-	return true;
+	return api__campaign_as(req, res, p, "Campaign", ret);
 }
 
 static void campaigns_get(struct http_request *req, struct http_response *res)
 {
-	struct api *api = req->app;
-	struct principal *p = api__auth(req, res, API_READ);
 	struct campaign *c;
 	size_t n;
+	struct principal *p = api__campaigns_all(req, res, &c, &n);
 	if (!p)
 		return;
-	int r = store_campaigns(api->store, p->tenant.id, req->arena, &c, &n);
-	if (r < 0) {
-		api__store_error(res, r, "campaigns");
-		return;
-	}
 	json_t *out = json_array();
 	for (size_t i = 0; i < n; i++) {
 		json_t *j = campaign_json(req, res, p, &c[i]);
@@ -1625,13 +1496,11 @@ static void campaign_summary(struct http_request *req, struct http_response *res
 
 static void campaigns_summary(struct http_request *req, struct http_response *res)
 {
-	struct api *api = req->app;
-	struct principal *p = api__auth(req, res, API_READ);
 	struct campaign *c;
 	size_t n;
-	if (!p)
+	int r = 0;
+	if (!api__campaigns_all(req, res, &c, &n))
 		return;
-	int r = store_campaigns(api->store, p->tenant.id, req->arena, &c, &n);
 	json_t *items = json_array();
 	for (size_t i = 0; r >= 0 && i < n; i++) {
 		struct exclusion x;
@@ -1675,16 +1544,6 @@ static void campaign_end(struct http_request *req, struct http_response *res, co
 	}
 	api__audit(req, p, "campaign.complete", c.name);
 	gp_message(res, 200, message);
-}
-
-static void campaign_complete(struct http_request *req, struct http_response *res)
-{
-	campaign_end(req, res, "Campaign completed successfully!");
-}
-
-static void campaign_delete(struct http_request *req, struct http_response *res)
-{
-	campaign_end(req, res, "Campaign deleted successfully!");
 }
 
 static bool list_named(const struct list_info *l, size_t n, const char *name, int64_t *ret)
@@ -1761,9 +1620,12 @@ static void campaigns_post(struct http_request *req, struct http_response *res)
 		api__store_error(res, r, "campaign");
 		return;
 	}
+	const char *profile_from = "";
 	for (size_t i = 0; i < nsp && !c.profile_id; i++)
-		if (!strcmp(sp[i].name, sname))
+		if (!strcmp(sp[i].name, sname)) {
 			c.profile_id = sp[i].id;
+			profile_from = sp[i].from_address;
+		}
 	if (!c.profile_id) {
 		api__field_error(res, "smtp", "Sending profile not found");
 		return;
@@ -1787,16 +1649,18 @@ static void campaigns_post(struct http_request *req, struct http_response *res)
 		if (j == c.nlist_ids)
 			c.list_ids[c.nlist_ids++] = lid;
 	}
-	/* the sender: the template's, else the from_address the client sent with smtp */
+	/* the sender: the template's envelope_sender, else the from_address the
+	 * client sent with smtp, else the sending profile's (as GoPhish) */
 	const char *from = json_string_value(json_object_get(json_object_get(body, "smtp"), "from_address"));
+	if (!from || !slice_trim(slice_from(from)).len)
+		from = profile_from;
 	if (tmpl.sender_local[0] && tmpl.sender_domain[0]) {
 		c.sender_name = tmpl.sender_name;
 		c.sender_local = tmpl.sender_local;
 		c.sender_domain = tmpl.sender_domain;
-	} else if (!from || !api__gp_sender(req->arena, from, &c.sender_name, &c.sender_local, &c.sender_domain)) {
+	} else if (!api__gp_sender(req->arena, from, &c.sender_name, &c.sender_local, &c.sender_domain)) {
 		api__field_error(res, "template",
-				 "the template has no sender: set its envelope_sender (Kunren keeps no from_address on a "
-				 "sending profile) or send smtp.from_address");
+				 "no sender: set the template's envelope_sender or the sending profile's from_address");
 		return;
 	}
 	/* the schedule */
@@ -1870,14 +1734,22 @@ static void campaigns_post(struct http_request *req, struct http_response *res)
 		gp_run(req, res, fn);                                       \
 	}
 
+/* A route whose handler takes one more argument (templates and pages, POST and PUT, ...). */
+#define GP_ROUTE_WITH(pub, fn, arg)                                          \
+	static void pub##_with(struct http_request *req, struct http_response *res) \
+	{                                                                    \
+		fn(req, res, arg);                                           \
+	}                                                                    \
+	GP_ROUTE(pub, pub##_with)
+
 GP_ROUTE(api_gp_campaigns_get, campaigns_get)
 GP_ROUTE(api_gp_campaigns_post, campaigns_post)
 GP_ROUTE(api_gp_campaigns_summary, campaigns_summary)
 GP_ROUTE(api_gp_campaign_get, campaign_get)
-GP_ROUTE(api_gp_campaign_delete, campaign_delete)
+GP_ROUTE_WITH(api_gp_campaign_delete, campaign_end, "Campaign deleted successfully!")
 GP_ROUTE(api_gp_campaign_results, campaign_results)
 GP_ROUTE(api_gp_campaign_summary, campaign_summary)
-GP_ROUTE(api_gp_campaign_complete, campaign_complete)
+GP_ROUTE_WITH(api_gp_campaign_complete, campaign_end, "Campaign completed successfully!")
 GP_ROUTE(api_gp_groups_get, groups_get)
 GP_ROUTE(api_gp_groups_post, groups_post)
 GP_ROUTE(api_gp_groups_summary, groups_summary)
@@ -1885,18 +1757,18 @@ GP_ROUTE(api_gp_group_get, group_get)
 GP_ROUTE(api_gp_group_put, group_put)
 GP_ROUTE(api_gp_group_delete, group_delete)
 GP_ROUTE(api_gp_group_summary, group_summary)
-GP_ROUTE(api_gp_templates_get, templates_get)
-GP_ROUTE(api_gp_templates_post, templates_post)
-GP_ROUTE(api_gp_template_get, template_get)
-GP_ROUTE(api_gp_template_put, template_put)
-GP_ROUTE(api_gp_template_delete, template_delete)
-GP_ROUTE(api_gp_pages_get, pages_get)
-GP_ROUTE(api_gp_pages_post, pages_post)
-GP_ROUTE(api_gp_page_get, page_get)
-GP_ROUTE(api_gp_page_put, page_put)
-GP_ROUTE(api_gp_page_delete, page_delete)
+GP_ROUTE_WITH(api_gp_templates_get, scenarios_list, false)
+GP_ROUTE_WITH(api_gp_templates_post, template_save, true)
+GP_ROUTE_WITH(api_gp_template_get, scenario_get, false)
+GP_ROUTE_WITH(api_gp_template_put, template_save, false)
+GP_ROUTE_WITH(api_gp_template_delete, scenario_delete, false)
+GP_ROUTE_WITH(api_gp_pages_get, scenarios_list, true)
+GP_ROUTE_WITH(api_gp_pages_post, page_save, true)
+GP_ROUTE_WITH(api_gp_page_get, scenario_get, true)
+GP_ROUTE_WITH(api_gp_page_put, page_save, false)
+GP_ROUTE_WITH(api_gp_page_delete, scenario_delete, true)
 GP_ROUTE(api_gp_smtps_get, smtps_get)
-GP_ROUTE(api_gp_smtps_post, smtps_post)
+GP_ROUTE_WITH(api_gp_smtps_post, smtp_save, true)
 GP_ROUTE(api_gp_smtp_get, smtp_get)
-GP_ROUTE(api_gp_smtp_put, smtp_put)
+GP_ROUTE_WITH(api_gp_smtp_put, smtp_save, false)
 GP_ROUTE(api_gp_smtp_delete, smtp_delete)

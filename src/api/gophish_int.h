@@ -11,6 +11,11 @@
  * normalised) live in a. */
 bool api__gp_sender(struct arena *a, const char *from, const char **ret_name, const char **ret_local,
 		    const char **ret_domain);
+/* from as a sending profile's from_address (profiles.c; GoPhish's SMTP
+ * from_address): "Name <local@domain>" or "local@domain" with the address
+ * normalised by api__gp_sender, "" for an empty or blank from; NULL when
+ * from is not an address. */
+const char *api__sender_normalise(struct arena *a, const char *from);
 /* An SMTP "host:port", "[v6]:port" or bare host (port 25): the host part
  * (a slice of in, brackets removed) and the port; -EINVAL when malformed,
  * -ERANGE for a port outside 1..65535. */

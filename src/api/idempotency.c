@@ -138,7 +138,9 @@ static void idem_keep(struct http_request *req, const struct http_response *res,
 		e->body_sealed = buf_slice(&sealed);
 		r = store_idempotency_finish(api->store, e);
 	}
-	if (r < 0) {
+	/* -ENOENT: the row went meanwhile with the account's others (its role
+	 * or password changed, it or its key was deleted: 0015's triggers) */
+	if (r < 0 && r != -ENOENT) {
 		log_error("idempotency: could not keep the answer to %s %s: %s", req->method, req->path, strerror(-r));
 		store_idempotency_release(api->store, e);
 	}
@@ -206,6 +208,8 @@ void api_idempotency_around(struct http_request *req, struct http_response *res,
 		.tenant_id = p->acc.tenant_id,
 		.credential = credential,
 		.key = key,
+		.account_id = p->acc.id,
+		.api_key_id = p->api_key_id,
 		.fingerprint = fingerprint,
 		.owner = idem_instance,
 	}, old = { 0 };

@@ -11,9 +11,9 @@ static json_t *list_json(const struct principal *p, const struct list_info *l)
 			 "created_at", api__time(p, l->created_at));
 }
 
-/* The list of params[0] in the caller's tenant; false (response set) otherwise. */
-static bool list_load(struct http_request *req, struct http_response *res, const struct principal *p,
-		      struct list_info *ret)
+/* api_int.h */
+bool api__list_load(struct http_request *req, struct http_response *res, const struct principal *p,
+		    const char *what, struct list_info *ret)
 {
 	struct api *api = req->app;
 	int64_t id;
@@ -21,25 +21,26 @@ static bool list_load(struct http_request *req, struct http_response *res, const
 		return false;
 	int r = store_list_get(api->store, p->tenant.id, id, req->arena, ret);
 	if (r < 0) {
-		api__store_error(res, r, "list");
+		api__store_error(res, r, what);
 		return false;
 	}
 	return true;
 }
 
+/* The list of params[0] in the caller's tenant; false (response set) otherwise. */
+static bool list_load(struct http_request *req, struct http_response *res, const struct principal *p,
+		      struct list_info *ret)
+{
+	return api__list_load(req, res, p, "list", ret);
+}
+
 void api_lists_get(struct http_request *req, struct http_response *res)
 {
-	struct api *api = req->app;
-	struct principal *p = api__auth(req, res, API_READ);
 	struct list_info *l;
 	size_t n;
+	struct principal *p = api__lists_all(req, res, &l, &n);
 	if (!p)
 		return;
-	int r = store_lists(api->store, p->tenant.id, req->arena, &l, &n);
-	if (r < 0) {
-		api__store_error(res, r, "lists");
-		return;
-	}
 	json_t *items = json_array();
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(items, list_json(p, &l[i]));
@@ -99,14 +100,8 @@ void api_list_delete(struct http_request *req, struct http_response *res)
 	if (!p || !api__id(req, res, 0, &id))
 		return;
 	int r = store_list_delete(api->store, p->tenant.id, id);
-	if (r == -EBUSY) {
-		http_response_error(res, 409, "in_use", "a campaign uses this list; it cannot be deleted", NULL);
+	if (!api__delete_result(res, r, "list", "a campaign uses this list; it cannot be deleted"))
 		return;
-	}
-	if (r < 0) {
-		api__store_error(res, r, "list");
-		return;
-	}
 	api__audit(req, p, "list.delete", req->params[0]);
 	http_response_json(res, 200, json_pack("{s:b, s:b}", "deleted", 1, "ok", 1));
 }

@@ -121,7 +121,7 @@ static bool live_allowed(struct store *s, const struct live_stream *ls)
 	int64_t account_id = 0, now = now_unix();
 	int r;
 	if (ls->by_key) {
-		r = store_api_key_find(s, ls->cred, &account_id);
+		r = store_api_key_find(s, ls->cred, &account_id, NULL);
 	} else {
 		struct session ses;
 		r = store_session_find(s, ls->cred, a, &ses);

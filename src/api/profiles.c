@@ -1,14 +1,17 @@
 /* profiles.c — /api/v1/sending-profiles (SPEC E7), DKIM records, usage. */
 #include "api/api_int.h"
+#include "api/gophish_int.h"
 
 static json_t *profile_json(const struct principal *p, const struct sending_profile *sp)
 {
-	return json_pack("{s:I, s:s, s:s, s:I, s:s, s:b, s:s, s:b, s:s, s:I, s:I, s:b, s:o}", "id", (json_int_t)sp->id,
-			 "name", sp->name, "host", sp->host, "port", (json_int_t)sp->port, "security",
+	return json_pack("{s:I, s:s, s:s, s:I, s:s, s:b, s:s, s:b, s:s, s:I, s:I, s:s, s:b, s:o}", "id",
+			 (json_int_t)sp->id, "name", sp->name, "host", sp->host, "port", (json_int_t)sp->port,
+			 "security",
 			 smtp_security_name(sp->security), "verify_tls", sp->verify_tls, "username", sp->username,
 			 "has_password", sp->password_sealed.len > 0, "helo", sp->helo, "connections",
-			 (json_int_t)sp->connections, "per_connection", (json_int_t)sp->per_connection, "shared",
-			 sp->tenant_id == 0, "created_at", api__time(p, sp->created_at));
+			 (json_int_t)sp->connections, "per_connection", (json_int_t)sp->per_connection, "from_address",
+			 sp->from_address ? sp->from_address : "", "shared", sp->tenant_id == 0, "created_at",
+			 api__time(p, sp->created_at));
 }
 
 /* A host name or an IP address, nothing a URL could be bent with. */
@@ -70,6 +73,13 @@ static bool profile_fields(struct http_request *req, struct http_response *res, 
 		api__field_error(res, "per_connection", msg);
 		return false;
 	}
+	const char *from = NULL;
+	if (json_get_str(body, "from_address", false, 500, &from, &msg) < 0 ||
+	    (from && !(sp->from_address = api__sender_normalise(req->arena, from)) &&
+	     (msg = "must be an address: a@example.com or Name <a@example.com>"))) {
+		api__field_error(res, "from_address", msg);
+		return false;
+	}
 	if (json_get_str(body, "password", false, 1024, &password, &msg) < 0) {
 		api__field_error(res, "password", msg);
 		return false;
@@ -95,17 +105,11 @@ static bool profile_fields(struct http_request *req, struct http_response *res, 
 
 void api_profiles_get(struct http_request *req, struct http_response *res)
 {
-	struct api *api = req->app;
-	struct principal *p = api__auth(req, res, API_READ);
 	struct sending_profile *sp;
 	size_t n;
+	struct principal *p = api__profiles_all(req, res, &sp, &n);
 	if (!p)
 		return;
-	int r = store_profiles(api->store, p->tenant.id, req->arena, &sp, &n);
-	if (r < 0) {
-		api__store_error(res, r, "profiles");
-		return;
-	}
 	json_t *items = json_array();
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(items, profile_json(p, &sp[i]));
@@ -114,30 +118,18 @@ void api_profiles_get(struct http_request *req, struct http_response *res)
 
 void api_profiles_post(struct http_request *req, struct http_response *res)
 {
-	struct api *api = req->app;
 	struct principal *p = api__auth(req, res, API_WRITE);
 	json_auto_t *body = p ? api__body(req, res) : NULL;
-	struct sending_profile sp = {
-		.security = SMTP_SECURITY_STARTTLS, .verify_tls = true, .username = "", .helo = "",
-		.connections = 2, .per_connection = 100,
-	};
-	int64_t id;
+	struct sending_profile sp = API_PROFILE_DEFAULTS;
 	if (!body || !profile_fields(req, res, body, true, &sp))
 		return;
-	sp.tenant_id = p->tenant.id;
-	int r = store_profile_create(api->store, &sp, &id);
-	if (r >= 0)
-		r = store_profile_get(api->store, p->tenant.id, id, req->arena, &sp);
-	if (r < 0) {
-		api__store_error(res, r, "profile");
-		return;
-	}
-	api__audit(req, p, "profile.create", sp.name);
-	http_response_json(res, 201, profile_json(p, &sp));
+	if (api__profile_store(req, res, p, true, &sp, "sending profile"))
+		http_response_json(res, 201, profile_json(p, &sp));
 }
 
-static bool profile_load(struct http_request *req, struct http_response *res, const struct principal *p,
-			 struct sending_profile *ret)
+/* api_int.h */
+bool api__profile_load(struct http_request *req, struct http_response *res, const struct principal *p,
+		       const char *what, struct sending_profile *ret)
 {
 	struct api *api = req->app;
 	int64_t id;
@@ -145,9 +137,38 @@ static bool profile_load(struct http_request *req, struct http_response *res, co
 		return false;
 	int r = store_profile_get(api->store, p->tenant.id, id, req->arena, ret);
 	if (r < 0) {
-		api__store_error(res, r, "sending profile");
+		api__store_error(res, r, what);
 		return false;
 	}
+	return true;
+}
+
+static bool profile_load(struct http_request *req, struct http_response *res, const struct principal *p,
+			 struct sending_profile *ret)
+{
+	return api__profile_load(req, res, p, "sending profile", ret);
+}
+
+/* api_int.h */
+bool api__profile_store(struct http_request *req, struct http_response *res, const struct principal *p, bool create,
+			struct sending_profile *sp, const char *what)
+{
+	struct api *api = req->app;
+	int64_t id = sp->id;
+	int r;
+	if (create) {
+		sp->tenant_id = p->tenant.id;
+		r = store_profile_create(api->store, sp, &id);
+	} else {
+		r = store_profile_update(api->store, p->tenant.id, id, sp);
+	}
+	if (r >= 0)
+		r = store_profile_get(api->store, p->tenant.id, id, req->arena, sp);
+	if (r < 0) {
+		api__store_error(res, r, what);
+		return false;
+	}
+	api__audit(req, p, create ? "profile.create" : "profile.update", sp->name);
 	return true;
 }
 
@@ -161,7 +182,6 @@ void api_profile_get(struct http_request *req, struct http_response *res)
 
 void api_profile_patch(struct http_request *req, struct http_response *res)
 {
-	struct api *api = req->app;
 	struct principal *p = api__auth(req, res, API_WRITE);
 	json_auto_t *body = p ? api__body(req, res) : NULL;
 	struct sending_profile sp;
@@ -169,15 +189,8 @@ void api_profile_patch(struct http_request *req, struct http_response *res)
 		return;
 	if (json_object_get(body, "password") && !sp.password_sealed.p)
 		sp.password_sealed = (struct slice){ "", 0 }; /* "" given: no password any more */
-	int r = store_profile_update(api->store, p->tenant.id, sp.id, &sp);
-	if (r >= 0)
-		r = store_profile_get(api->store, p->tenant.id, sp.id, req->arena, &sp);
-	if (r < 0) {
-		api__store_error(res, r, "sending profile");
-		return;
-	}
-	api__audit(req, p, "profile.update", sp.name);
-	http_response_json(res, 200, profile_json(p, &sp));
+	if (api__profile_store(req, res, p, false, &sp, "sending profile"))
+		http_response_json(res, 200, profile_json(p, &sp));
 }
 
 void api_profile_delete(struct http_request *req, struct http_response *res)
@@ -188,14 +201,8 @@ void api_profile_delete(struct http_request *req, struct http_response *res)
 	if (!p || !profile_load(req, res, p, &sp))
 		return;
 	int r = store_profile_delete(api->store, p->tenant.id, sp.id);
-	if (r == -EBUSY) {
-		http_response_error(res, 409, "in_use", "a campaign that is not over uses this sending profile", NULL);
+	if (!api__delete_result(res, r, "sending profile", "a campaign that is not over uses this sending profile"))
 		return;
-	}
-	if (r < 0) {
-		api__store_error(res, r, "sending profile");
-		return;
-	}
 	api__audit(req, p, "profile.delete", sp.name);
 	http_response_json(res, 200, json_pack("{s:b}", "deleted", true));
 }

@@ -117,17 +117,11 @@ static json_t *scenario_json(const struct principal *p, const struct scenario_re
 
 void api_scenarios_get(struct http_request *req, struct http_response *res)
 {
-	struct api *api = req->app;
-	struct principal *p = api__auth(req, res, API_READ);
 	struct scenario_rec *s;
 	size_t n;
+	struct principal *p = api__scenarios_all(req, res, &s, &n);
 	if (!p)
 		return;
-	int r = store_scenarios(api->store, p->tenant.id, req->arena, &s, &n);
-	if (r < 0) {
-		api__store_error(res, r, "scenarios");
-		return;
-	}
 	json_t *items = json_array();
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(items, scenario_json(p, &s[i]));

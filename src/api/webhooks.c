@@ -356,9 +356,14 @@ void api_webhook_test(struct http_request *req, struct http_response *res)
 	}
 	struct webhook_send_options o = {
 		.allow_private = api->cfg->webhook_allow_private, .timeout_seconds = api->cfg->webhook_timeout_seconds,
+		.cancelled = webhook_stopping, .ctx = api->webhooks, /* cut at shutdown, within a second */
 	};
 	r = webhook_ping(api->store, api->key, p->tenant.id, w.id, &o, req->arena, &d);
 	ping_end(p->tenant.id);
+	if (r == -ECANCELED) {
+		http_response_error(res, 503, "shutting_down", "the server is stopping; the test was not sent", NULL);
+		return;
+	}
 	if (r < 0) {
 		api__store_error(res, r, "webhook");
 		return;

@@ -139,14 +139,15 @@ int auth_api_key_create(struct store *s, int64_t account_id, const char *label, 
 	return 0;
 }
 
-int auth_api_key_check(struct store *s, const char *key, struct arena *a, struct account *ret_account)
+int auth_api_key_check(struct store *s, const char *key, struct arena *a, struct account *ret_account,
+		       int64_t *ret_key_id)
 {
 	unsigned char hash[STORE_HASH_LEN];
 	int64_t account_id;
 	if (!key || !auth_secret_valid(key))
 		return -EACCES;
 	auth_secret_hash(key, hash);
-	int r = store_api_key_find(s, hash, &account_id);
+	int r = store_api_key_find(s, hash, &account_id, ret_key_id);
 	if (r == -ENOENT)
 		return -EACCES;
 	if (r < 0)

@@ -110,7 +110,9 @@ int auth_logout(struct store *s, const char *token);
  * `fixed` (may be NULL) uses a given key instead of a random one. */
 int auth_api_key_create(struct store *s, int64_t account_id, const char *label, const char *fixed,
 			struct arena *a, const char **ret_key);
-int auth_api_key_check(struct store *s, const char *key, struct arena *a, struct account *ret_account);
+/* *ret_key_id (may be NULL): the key's id. */
+int auth_api_key_check(struct store *s, const char *key, struct arena *a, struct account *ret_account,
+		       int64_t *ret_key_id);
 
 /* Whether a string can be a session token or API key (16–128 of [A-Za-z0-9_-]). */
 bool auth_secret_valid(const char *secret);

@@ -222,6 +222,16 @@ static int db_fail(struct gp *g, const char *what)
 	return fail(g, -EIO, "%s: %s", what, sqlite3_errmsg(g->db));
 }
 
+/* The end of a loop over st's rows: st finalized; r, or the database's
+ * error (db_fail) when the rows did not run to their end (rc). */
+static int rows_end(struct gp *g, sqlite3_stmt *st, int r, int rc, const char *what)
+{
+	if (r >= 0 && rc != SQLITE_DONE)
+		r = db_fail(g, what);
+	sqlite3_finalize(st);
+	return r;
+}
+
 /* Column sets of the tables read, from PRAGMA table_info. */
 struct table {
 	const char *name;
@@ -554,6 +564,45 @@ static int64_t page_id(const void *arr, size_t i) { return ((const struct gp_pag
 static int64_t smtp_id(const void *arr, size_t i) { return ((const struct gp_smtp *)arr)[i].id; }
 static int64_t camp_id(const void *arr, size_t i) { return ((const struct gp_campaign *)arr)[i].id; }
 
+/* A table that hangs off another and that Kunren does not import (a
+ * template's attachments, a sending profile's custom headers): each row
+ * of a parent that was read is noted by the parent's name and its own. */
+struct children {
+	int table;           /* T_...: nothing to note when the database has none */
+	const char *sql;     /* column 0: the parent's GoPhish id, 1: the row's name */
+	const char *reading; /* "reading ..." for an error */
+	const struct idx *ids;
+	size_t nids;
+	const char *(*parent_name)(const struct mapping *m, size_t i);
+	const char *parent, *child, *why;
+};
+
+static const char *template_name(const struct mapping *m, size_t i)
+{
+	return m->im.scenarios[m->templates[i].scenario - 1].sc.name;
+}
+
+static const char *smtp_name(const struct mapping *m, size_t i)
+{
+	return m->smtps[i].name;
+}
+
+static int children_note(struct gp *g, const struct mapping *m, const struct children *c)
+{
+	sqlite3_stmt *st = NULL;
+	if (!m->t[c->table].cols)
+		return 0;
+	int r = prepare(g, &st, c->sql), rc = SQLITE_DONE;
+	while (r >= 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		size_t i = idx_find(c->ids, c->nids, sqlite3_column_int64(st, 0));
+		const char *bad = NULL, *name = text_col(g, st, 1, 1000, &bad);
+		if (i)
+			not_mapped(g, "%s \"%s\": %s \"%s\" not imported: %s", c->parent,
+				   shown(g, c->parent_name(m, i - 1)), c->child, name ? shown(g, name) : "?", c->why);
+	}
+	return rows_end(g, st, r, rc, c->reading);
+}
+
 /* ---- groups -> lists ---- */
 
 /* Row indexes by address, then by position (the first of an address first). */
@@ -592,7 +641,7 @@ static int groups_read(struct gp *g, struct mapping *m)
 					     col_or_null(tg, "modified_date"));
 	struct idx *ids = NULL;
 	size_t nids = 0, cap_ids = 0, *caps = NULL;
-	int r = prepare(g, &st, sql), rc;
+	int r = prepare(g, &st, sql), rc = SQLITE_DONE;
 	while (r >= 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *bad = NULL, *name = text_col(g, st, 1, 4000, &bad);
 		if (!name) {
@@ -611,9 +660,7 @@ static int groups_read(struct gp *g, struct mapping *m)
 			*x = (struct idx){ sqlite3_column_int64(st, 0), m->im.nlists - 1 };
 		}
 	}
-	if (r >= 0 && rc != SQLITE_DONE)
-		r = db_fail(g, "reading groups");
-	sqlite3_finalize(st);
+	r = rows_end(g, st, r, rc, "reading groups");
 	if (r < 0)
 		return r;
 	qsort(ids, nids, sizeof(*ids), idx_cmp);
@@ -643,9 +690,7 @@ static int groups_read(struct gp *g, struct mapping *m)
 				*row = p;
 		}
 	}
-	if (r >= 0 && rc != SQLITE_DONE)
-		r = db_fail(g, "reading group targets");
-	sqlite3_finalize(st);
+	r = rows_end(g, st, r, rc, "reading group targets");
 	/* an address once per list (GoPhish allowed it twice): the first kept, in GoPhish's order */
 	for (size_t i = 0; r >= 0 && i < m->im.nlists; i++) {
 		struct store_import_list *l = &m->im.lists[i];
@@ -742,7 +787,7 @@ static int templates_read(struct gp *g, struct mapping *m)
 		"%s, substr(%s, 1, 1000), substr(%s, 1, 4000) FROM templates ORDER BY id",
 		GOPHISH_MAX_HTML + 1, GOPHISH_MAX_HTML + 1, col_or_null(t, "modified_date"),
 		col_or_null(t, "envelope_sender"), col_or_null(t, "description"));
-	int r = prepare(g, &st, sql), rc;
+	int r = prepare(g, &st, sql), rc = SQLITE_DONE;
 	while (r >= 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		int64_t id = sqlite3_column_int64(st, 0);
 		const char *bad = NULL, *name = text_col(g, st, 1, 4000, &bad);
@@ -821,28 +866,15 @@ static int templates_read(struct gp *g, struct mapping *m)
 		s->sc = sc;
 		*tp = (struct gp_template){ id, m->im.nscenarios };
 	}
-	if (r >= 0 && rc != SQLITE_DONE)
-		r = db_fail(g, "reading templates");
-	sqlite3_finalize(st);
+	r = rows_end(g, st, r, rc, "reading templates");
 	if (r >= 0 && !(m->template_ids = idx_build(g, m->ntemplates, template_id, m->templates)))
 		r = OOM(g);
-	if (r < 0 || !m->t[T_ATTACHMENTS].cols)
-		return r;
 	/* attachments: Kunren builds its own, per target, with a beacon */
-	r = prepare(g, &st, "SELECT template_id, substr(name, 1, 200) FROM attachments ORDER BY id");
-	while (r >= 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		size_t ti = idx_find(m->template_ids, m->ntemplates, sqlite3_column_int64(st, 0));
-		const char *bad = NULL, *name = text_col(g, st, 1, 1000, &bad);
-		if (ti)
-			not_mapped(g, "template \"%s\": attachment \"%s\" not imported: Kunren builds its own "
-				   "attachments (docs/SCENARIOS.md); add one to the scenario",
-				   shown(g, m->im.scenarios[m->templates[ti - 1].scenario - 1].sc.name),
-				   name ? shown(g, name) : "?");
-	}
-	if (r >= 0 && rc != SQLITE_DONE)
-		r = db_fail(g, "reading attachments");
-	sqlite3_finalize(st);
-	return r;
+	return r < 0 ? r : children_note(g, m, &(struct children){
+		T_ATTACHMENTS, "SELECT template_id, substr(name, 1, 200) FROM attachments ORDER BY id",
+		"reading attachments",
+		m->template_ids, m->ntemplates, template_name, "template", "attachment",
+		"Kunren builds its own attachments (docs/SCENARIOS.md); add one to the scenario" });
 }
 
 static int pages_read(struct gp *g, struct mapping *m)
@@ -853,7 +885,7 @@ static int pages_read(struct gp *g, struct mapping *m)
 					     "substr(%s, 1, 1000), %s FROM pages ORDER BY id", GOPHISH_MAX_HTML + 1,
 					     col_or_null(t, "capture_credentials"), col_or_null(t, "capture_passwords"),
 					     col_or_null(t, "redirect_url"), col_or_null(t, "modified_date"));
-	int r = prepare(g, &st, sql), rc;
+	int r = prepare(g, &st, sql), rc = SQLITE_DONE;
 	while (r >= 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		int64_t id = sqlite3_column_int64(st, 0);
 		const char *bad = NULL, *name = text_col(g, st, 1, 4000, &bad);
@@ -893,9 +925,7 @@ static int pages_read(struct gp *g, struct mapping *m)
 		is->sc = sc;
 		*pg = (struct gp_page){ id, m->im.nscenarios };
 	}
-	if (r >= 0 && rc != SQLITE_DONE)
-		r = db_fail(g, "reading pages");
-	sqlite3_finalize(st);
+	r = rows_end(g, st, r, rc, "reading pages");
 	if (r >= 0 && !(m->page_ids = idx_build(g, m->npages, page_id, m->pages)))
 		r = OOM(g);
 	return r;
@@ -958,7 +988,7 @@ static int smtp_read(struct gp *g, struct mapping *m, const struct secret_key *k
 					     "substr(from_address, 1, 1000), %s, %s, substr(%s, 1, 100) FROM smtp ORDER BY id",
 					     col_or_null(t, "ignore_cert_errors"), col_or_null(t, "modified_date"),
 					     col_or_null(t, "interface_type"));
-	int r = prepare(g, &st, sql), rc;
+	int r = prepare(g, &st, sql), rc = SQLITE_DONE;
 	while (r >= 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		int64_t id = sqlite3_column_int64(st, 0);
 		const char *bad = NULL, *name = text_col(g, st, 1, 4000, &bad), *host = text_col(g, st, 2, 4000, &bad);
@@ -1006,6 +1036,11 @@ static int smtp_read(struct gp *g, struct mapping *m, const struct secret_key *k
 			continue;
 		}
 		p.port = port;
+		/* from_address: the profile's default sender (migration 0017) */
+		p.from_address = !sm->from_local ? ""
+				 : sm->from_name && sm->from_name[0]
+					 ? arena_printf(g->a, "%s <%s@%s>", sm->from_name, sm->from_local, sm->from_domain)
+					 : arena_printf(g->a, "%s@%s", sm->from_local, sm->from_domain);
 		/* GoPhish: TLS from the start on 465, else STARTTLS when offered */
 		p.security = port == 465 ? SMTP_SECURITY_TLS : SMTP_SECURITY_STARTTLS;
 		if (!p.created_at)
@@ -1020,31 +1055,18 @@ static int smtp_read(struct gp *g, struct mapping *m, const struct secret_key *k
 				return sqlite3_finalize(st), OOM(g);
 		}
 		struct store_import_profile *ip = GROW(g, m->im.profiles, m->im.nprofiles, m->cap_prof);
-		if (!ip || !p.name || !p.username || !p.host)
+		if (!ip || !p.name || !p.username || !p.host || !p.from_address)
 			return sqlite3_finalize(st), OOM(g);
 		ip->p = p;
 		sm->profile = m->im.nprofiles;
 	}
-	if (r >= 0 && rc != SQLITE_DONE)
-		r = db_fail(g, "reading sending profiles");
-	sqlite3_finalize(st);
+	r = rows_end(g, st, r, rc, "reading sending profiles");
 	if (r >= 0 && !(m->smtp_ids = idx_build(g, m->nsmtp, smtp_id, m->smtps)))
 		r = OOM(g);
-	if (r < 0 || !m->t[T_HEADERS].cols)
-		return r;
-	r = prepare(g, &st, "SELECT smtp_id, substr(key, 1, 200) FROM headers ORDER BY id");
-	while (r >= 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		size_t si = idx_find(m->smtp_ids, m->nsmtp, sqlite3_column_int64(st, 0));
-		const char *bad = NULL, *k = text_col(g, st, 1, 1000, &bad);
-		if (si)
-			not_mapped(g, "sending profile \"%s\": custom header \"%s\" not imported: Kunren sets extra "
-				   "headers per scenario (its \"headers\")", shown(g, m->smtps[si - 1].name),
-				   k ? shown(g, k) : "?");
-	}
-	if (r >= 0 && rc != SQLITE_DONE)
-		r = db_fail(g, "reading custom headers");
-	sqlite3_finalize(st);
-	return r;
+	return r < 0 ? r : children_note(g, m, &(struct children){
+		T_HEADERS, "SELECT smtp_id, substr(key, 1, 200) FROM headers ORDER BY id", "reading custom headers",
+		m->smtp_ids, m->nsmtp, smtp_name, "sending profile", "custom header",
+		"Kunren sets extra headers per scenario (its \"headers\")" });
 }
 
 /* ---- campaigns, results, events ---- */
@@ -1063,7 +1085,7 @@ static int campaigns_read(struct gp *g, struct mapping *m)
 					     "FROM campaigns ORDER BY id",
 					     col_or_null(t, "smtp_id"), col_or_null(t, "launch_date"),
 					     col_or_null(t, "url"));
-	int r = prepare(g, &st, sql), rc;
+	int r = prepare(g, &st, sql), rc = SQLITE_DONE;
 	while (r >= 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		int64_t id = sqlite3_column_int64(st, 0);
 		const char *bad = NULL, *name = text_col(g, st, 1, 4000, &bad), *status = text_col(g, st, 2, 400, &bad);
@@ -1128,9 +1150,7 @@ static int campaigns_read(struct gp *g, struct mapping *m)
 		}
 		*gc = (struct gp_campaign){ .id = id, .c = m->im.ncampaigns - 1 };
 	}
-	if (r >= 0 && rc != SQLITE_DONE)
-		r = db_fail(g, "reading campaigns");
-	sqlite3_finalize(st);
+	r = rows_end(g, st, r, rc, "reading campaigns");
 	if (r >= 0 && !(m->camp_ids = idx_build(g, m->ncamps, camp_id, m->camps)))
 		r = OOM(g);
 	return r;
@@ -1205,7 +1225,7 @@ static int results_read(struct gp *g, struct mapping *m)
 					     "substr(last_name, 1, 1000), substr(%s, 1, 1000), substr(status, 1, 100), %s "
 					     "FROM results ORDER BY campaign_id, id",
 					     col_or_null(t, "position"), col_or_null(t, "send_date"));
-	int r = prepare(g, &st, sql), rc;
+	int r = prepare(g, &st, sql), rc = SQLITE_DONE;
 	while (r >= 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		size_t ci = idx_find(m->camp_ids, m->ncamps, sqlite3_column_int64(st, 0));
 		if (!ci)
@@ -1237,9 +1257,7 @@ static int results_read(struct gp *g, struct mapping *m)
 		tg->sent_at = tg->state == TARGET_SENT ? time_col(st, 6) / 1000 : 0;
 		*k = (struct gp_target_key){ raw, ic->ntargets - 1 };
 	}
-	if (r >= 0 && rc != SQLITE_DONE)
-		r = db_fail(g, "reading results");
-	sqlite3_finalize(st);
+	r = rows_end(g, st, r, rc, "reading results");
 	/* an address once per campaign (the first kept); events of a repeat go
 	 * to the kept target, found by GoPhish's own spelling of the address */
 	for (size_t i = 0; r >= 0 && i < m->ncamps; i++)
@@ -1326,7 +1344,7 @@ static int events_read(struct gp *g, struct mapping *m)
 					     col_or_null(t, "details"));
 	struct unknown_message *unknown = NULL;
 	size_t nunknown = 0, cap_unknown = 0;
-	int r = prepare(g, &st, sql), rc;
+	int r = prepare(g, &st, sql), rc = SQLITE_DONE;
 	while (r >= 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		size_t ci = idx_find(m->camp_ids, m->ncamps, sqlite3_column_int64(st, 0));
 		if (!ci)
@@ -1386,9 +1404,7 @@ static int events_read(struct gp *g, struct mapping *m)
 			tg->error = error;
 		}
 	}
-	if (r >= 0 && rc != SQLITE_DONE)
-		r = db_fail(g, "reading events");
-	sqlite3_finalize(st);
+	r = rows_end(g, st, r, rc, "reading events");
 	for (size_t u = 0; r >= 0 && u < nunknown; u++)
 		not_mapped(g, "event \"%s\" (%lld): not imported: it has no Kunren counterpart",
 			   shown(g, unknown[u].message), (long long)unknown[u].n);

@@ -451,7 +451,8 @@ int store_api_key_add(struct store *s, int64_t account_id, const unsigned char h
 	return run(&cn, "INSERT INTO api_keys (account_id, key_hash, label, created_at) VALUES (?, ?, ?, ?)", I(account_id), B(hash, (size_t)STORE_HASH_LEN), T(label), I(now_unix()));
 }
 
-int store_api_key_find(struct store *s, const unsigned char hash[STORE_HASH_LEN], int64_t *ret_account_id)
+int store_api_key_find(struct store *s, const unsigned char hash[STORE_HASH_LEN], int64_t *ret_account_id,
+		       int64_t *ret_key_id)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
@@ -462,6 +463,8 @@ int store_api_key_find(struct store *s, const unsigned char hash[STORE_HASH_LEN]
 	if (r == 0)
 		return -ENOENT;
 	*ret_account_id = col_int(st, 0);
+	if (ret_key_id)
+		*ret_key_id = col_int(st, 1);
 	if (now - col_int(st, 2) >= 60) /* not a write on every request */
 		run(&cn, "UPDATE api_keys SET last_used_at = ? WHERE id = ?", I(now), I(col_int(st, 1)));
 	return 0;
@@ -819,8 +822,7 @@ int store_list_delete(struct store *s, int64_t tenant_id, int64_t id)
 	return 0;
 }
 
-/* Inside a transaction: -ENOENT unless the list is the tenant's. */
-static int list_check(struct conn *cn, int64_t tenant_id, int64_t list_id)
+int list_check(struct conn *cn, int64_t tenant_id, int64_t list_id)
 {
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	int r = prep(cn, &st, "SELECT 1 FROM lists WHERE tenant_id = ? AND id = ?", I(tenant_id), I(list_id));
@@ -831,24 +833,17 @@ static int list_check(struct conn *cn, int64_t tenant_id, int64_t list_id)
 
 static int list_size(struct conn *cn, int64_t list_id, int64_t *ret)
 {
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	int r = prep(cn, &st, "SELECT count(*) FROM recipients WHERE list_id = ?", I(list_id));
-	if (r >= 0 && (r = step_row(cn, st)) > 0)
-		*ret = col_int(st, 0);
-	return r < 0 ? r : 0;
+	return query_int(cn, ret, "SELECT count(*) FROM recipients WHERE list_id = ?", I(list_id));
 }
 
-int store_recipients_import(struct store *s, int64_t tenant_id, int64_t list_id, const struct person *rows,
-			    size_t n, int64_t *ret_new, int64_t *ret_updated)
+int recipients_upsert(struct conn *cn, int64_t list_id, const struct person *rows, size_t n, int64_t *ret_new,
+		      int64_t *ret_updated)
 {
-	_cleanup_conn_ struct conn cn = conn_get(s);
 	_cleanup_stmt_ sqlite3_stmt *ins = NULL;
 	int64_t before = 0, after = 0;
-	int r = tx_begin(&cn);
-	if (r < 0)
-		return r;
-	if ((r = list_check(&cn, tenant_id, list_id)) >= 0 && (r = list_size(&cn, list_id, &before)) >= 0)
-		r = prep(&cn, &ins,
+	int r = list_size(cn, list_id, &before);
+	if (r >= 0)
+		r = prep(cn, &ins,
 			 "INSERT INTO recipients (list_id, last_name, first_name, email, department, position, "
 			 "field1, field2, field3, is_test) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
 			 "ON CONFLICT (list_id, email) DO UPDATE SET last_name = excluded.last_name, "
@@ -862,17 +857,34 @@ int store_recipients_import(struct store *s, int64_t tenant_id, int64_t list_id,
 		for (int f = 0; f < PF__COUNT; f++)
 			sqlite3_bind_text(ins, f + 2, p->f[f] ? p->f[f] : "", -1, SQLITE_STATIC);
 		sqlite3_bind_int64(ins, 10, p->is_test);
-		r = step_done(&cn, ins);
+		r = step_done(cn, ins);
 	}
 	if (r >= 0)
-		r = list_size(&cn, list_id, &after);
+		r = list_size(cn, list_id, &after);
+	if (r < 0)
+		return r;
+	/* rows hold each address once: what did not add a row overwrote one */
+	*ret_new = after - before;
+	*ret_updated = (int64_t)n - (after - before);
+	return 0;
+}
+
+int store_recipients_import(struct store *s, int64_t tenant_id, int64_t list_id, const struct person *rows,
+			    size_t n, int64_t *ret_new, int64_t *ret_updated)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	int64_t added = 0, updated = 0;
+	int r = tx_begin(&cn);
+	if (r < 0)
+		return r;
+	if ((r = list_check(&cn, tenant_id, list_id)) >= 0)
+		r = recipients_upsert(&cn, list_id, rows, n, &added, &updated);
 	if (r < 0 || (r = tx_commit(&cn)) < 0) {
 		tx_rollback(&cn);
 		return r;
 	}
-	/* rows hold each address once: what did not add a row overwrote one */
-	*ret_new = after - before;
-	*ret_updated = (int64_t)n - (after - before);
+	*ret_new = added;
+	*ret_updated = updated;
 	return 0;
 }
 
@@ -1972,7 +1984,7 @@ int smtp_security_parse(const char *str, enum smtp_security *ret)
 }
 
 #define PROFILE_COLS "id, coalesce(tenant_id, 0), name, host, port, security, verify_tls, username, " \
-	"password_sealed, helo, connections, per_connection, created_at"
+	"password_sealed, helo, connections, per_connection, created_at, from_address"
 
 static void profile_read(sqlite3_stmt *st, struct arena *a, struct sending_profile *p)
 {
@@ -1981,17 +1993,28 @@ static void profile_read(sqlite3_stmt *st, struct arena *a, struct sending_profi
 		.host = col_text(st, 3, a), .port = col_int(st, 4), .verify_tls = col_int(st, 6) != 0,
 		.username = col_text(st, 7, a), .password_sealed = col_blob(st, 8, a), .helo = col_text(st, 9, a),
 		.connections = col_int(st, 10), .per_connection = col_int(st, 11), .created_at = col_int(st, 12),
+		.from_address = col_text(st, 13, a),
 	};
 	if (smtp_security_parse((const char *)sqlite3_column_text(st, 5), &p->security) < 0)
 		p->security = SMTP_SECURITY_STARTTLS;
 }
 
+int profile_insert(struct conn *cn, int64_t tenant_id, const struct sending_profile *p, int64_t created_at,
+		   int64_t *ret_id)
+{
+	return run_insert(cn, ret_id, "INSERT INTO sending_profiles (tenant_id, name, host, port, security, verify_tls, "
+			  "username, password_sealed, helo, connections, per_connection, created_at, from_address) "
+			  "VALUES (nullif(?, 0),?,?,?,?,?,?,?,?,?,?,?,?)",
+			  I(tenant_id), T(p->name), T(p->host), I(p->port), T(smtp_security_name(p->security)),
+			  I((int64_t)p->verify_tls), T(p->username ? p->username : ""),
+			  B(p->password_sealed.p, p->password_sealed.len), T(p->helo ? p->helo : ""), I(p->connections),
+			  I(p->per_connection), I(created_at), T(p->from_address ? p->from_address : ""));
+}
+
 int store_profile_create(struct store *s, const struct sending_profile *p, int64_t *ret_id)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	return run_insert(&cn, ret_id, "INSERT INTO sending_profiles (tenant_id, name, host, port, security, verify_tls, username, "
-			 "password_sealed, helo, connections, per_connection, created_at) "
-			 "VALUES (nullif(?, 0),?,?,?,?,?,?,?,?,?,?,?)", I(p->tenant_id), T(p->name), T(p->host), I(p->port), T(smtp_security_name(p->security)), I((int64_t)p->verify_tls), T(p->username), B(p->password_sealed.p, p->password_sealed.len), T(p->helo), I(p->connections), I(p->per_connection), I(now_unix()));
+	return profile_insert(&cn, p->tenant_id, p, now_unix(), ret_id);
 }
 
 /* A profile by id as tenant_id sees it (its own and the operator's); -1: any. */
@@ -2032,11 +2055,11 @@ int store_profile_update(struct store *s, int64_t tenant_id, int64_t id, const s
 	int r;
 	if (p->password_sealed.p)
 		r = run(&cn, "UPDATE sending_profiles SET name = ?, host = ?, port = ?, security = ?, verify_tls = ?, "
-			     "username = ?, helo = ?, connections = ?, per_connection = ?, password_sealed = ? "
-			     "WHERE " PROFILE_OWNED, T(p->name), T(p->host), I(p->port), T(smtp_security_name(p->security)), I((int64_t)p->verify_tls), T(p->username), T(p->helo), I(p->connections), I(p->per_connection), B(p->password_sealed.p, p->password_sealed.len), I(id), I(tenant_id));
+			     "username = ?, helo = ?, connections = ?, per_connection = ?, from_address = ?, password_sealed = ? "
+			     "WHERE " PROFILE_OWNED, T(p->name), T(p->host), I(p->port), T(smtp_security_name(p->security)), I((int64_t)p->verify_tls), T(p->username), T(p->helo), I(p->connections), I(p->per_connection), T(p->from_address ? p->from_address : ""), B(p->password_sealed.p, p->password_sealed.len), I(id), I(tenant_id));
 	else
 		r = run(&cn, "UPDATE sending_profiles SET name = ?, host = ?, port = ?, security = ?, verify_tls = ?, "
-			     "username = ?, helo = ?, connections = ?, per_connection = ? WHERE " PROFILE_OWNED, T(p->name), T(p->host), I(p->port), T(smtp_security_name(p->security)), I((int64_t)p->verify_tls), T(p->username), T(p->helo), I(p->connections), I(p->per_connection), I(id), I(tenant_id));
+			     "username = ?, helo = ?, connections = ?, per_connection = ?, from_address = ? WHERE " PROFILE_OWNED, T(p->name), T(p->host), I(p->port), T(smtp_security_name(p->security)), I((int64_t)p->verify_tls), T(p->username), T(p->helo), I(p->connections), I(p->per_connection), T(p->from_address ? p->from_address : ""), I(id), I(tenant_id));
 	return r < 0 ? r : sqlite3_changes(cn.db) ? 0 : -ENOENT;
 }
 

@@ -291,6 +291,18 @@ int run_a(struct conn *cn, const char *sql, const struct arg *args, size_t n)
 	return r;
 }
 
+int query_int_a(struct conn *cn, int64_t *ret, const char *sql, const struct arg *args, size_t n)
+{
+	sqlite3_stmt *st;
+	int r = prep_a(cn, &st, sql, args, n);
+	if (r < 0)
+		return r;
+	if ((r = step_row(cn, st)) > 0)
+		*ret = col_int(st, 0);
+	stmt_release(st);
+	return r < 0 ? r : 0;
+}
+
 const char *col_text(sqlite3_stmt *st, int i, struct arena *a)
 {
 	const unsigned char *t = sqlite3_column_text(st, i);

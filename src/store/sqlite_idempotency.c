@@ -7,7 +7,9 @@
  */
 #include "store/sqlite_int.h"
 
-#define IDEM_COLS "tenant_id, credential, key, fingerprint, owner, status, content_type, headers, body, created_at"
+#define IDEM_COLS \
+	"tenant_id, credential, key, fingerprint, owner, status, content_type, headers, body, created_at, account_id, " \
+	"api_key_id"
 
 static void idem_read(sqlite3_stmt *st, struct arena *a, struct idempotency_entry *e)
 {
@@ -21,6 +23,8 @@ static void idem_read(sqlite3_stmt *st, struct arena *a, struct idempotency_entr
 	e->headers = col_text(st, 7, a);
 	e->body_sealed = col_blob(st, 8, a);
 	e->created_at = col_int(st, 9);
+	e->account_id = col_int(st, 10);
+	e->api_key_id = col_int(st, 11);
 }
 
 int store_idempotency_claim(struct store *s, const struct idempotency_entry *e, int64_t now, int64_t ttl,
@@ -56,9 +60,9 @@ int store_idempotency_claim(struct store *s, const struct idempotency_entry *e, 
 	}
 	if (r >= 0)
 		r = run(&cn, "INSERT OR REPLACE INTO idempotency_keys "
-			     "(tenant_id, credential, key, fingerprint, owner, status, content_type, headers, body, created_at) "
-			     "VALUES (?, ?, ?, ?, ?, 0, '', '[]', NULL, ?)",
-			I(e->tenant_id), T(e->credential), T(e->key), T(e->fingerprint), I(e->owner), I(now));
+			     "(" IDEM_COLS ") VALUES (?, ?, ?, ?, ?, 0, '', '[]', NULL, ?, ?, ?)",
+			I(e->tenant_id), T(e->credential), T(e->key), T(e->fingerprint), I(e->owner), I(now),
+			I(e->account_id), I(e->api_key_id));
 	if (r < 0 || (r = tx_commit(&cn)) < 0) {
 		tx_rollback(&cn);
 		return r;

@@ -67,14 +67,7 @@ static int profiles_write(struct conn *cn, int64_t tenant_id, struct store_impor
 	int r = 0;
 	for (size_t i = 0; r >= 0 && i < im->nprofiles; i++) {
 		const struct sending_profile *p = &im->profiles[i].p;
-		r = run_insert(cn, &im->profiles[i].ret_id,
-			       "INSERT INTO sending_profiles (tenant_id, name, host, port, security, verify_tls, username, "
-			       "password_sealed, helo, connections, per_connection, created_at) "
-			       "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-			       I(tenant_id), T(p->name), T(p->host), I(p->port), T(smtp_security_name(p->security)),
-			       I((int64_t)p->verify_tls), T(p->username ? p->username : ""),
-			       p->password_sealed.len ? B(p->password_sealed.p, p->password_sealed.len) : T(NULL),
-			       T(p->helo ? p->helo : ""), I(p->connections), I(p->per_connection), I(p->created_at));
+		r = profile_insert(cn, tenant_id, p, p->created_at, &im->profiles[i].ret_id);
 	}
 	return r;
 }
@@ -196,14 +189,12 @@ int store_list_replace(struct store *s, int64_t tenant_id, int64_t list_id, cons
 		       size_t ngone, const struct person *rows, size_t n, int64_t *ret_new, int64_t *ret_updated)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	_cleanup_stmt_ sqlite3_stmt *st = NULL, *del = NULL, *ins = NULL, *count = NULL;
-	int64_t before = 0, after = 0;
+	_cleanup_stmt_ sqlite3_stmt *del = NULL;
+	int64_t added = 0, updated = 0;
 	int r = tx_begin(&cn);
 	if (r < 0)
 		return r;
-	r = prep(&cn, &st, "SELECT 1 FROM lists WHERE tenant_id = ? AND id = ?", I(tenant_id), I(list_id));
-	if (r >= 0 && (r = step_row(&cn, st)) == 0)
-		r = -ENOENT;
+	r = list_check(&cn, tenant_id, list_id);
 	if (r >= 0 && name)
 		r = run(&cn, "UPDATE lists SET name = ? WHERE tenant_id = ? AND id = ?", T(name), I(tenant_id),
 			I(list_id));
@@ -216,37 +207,12 @@ int store_list_replace(struct store *s, int64_t tenant_id, int64_t list_id, cons
 		r = step_done(&cn, del);
 	}
 	if (r >= 0)
-		r = prep(&cn, &count, "SELECT count(*) FROM recipients WHERE list_id = ?", I(list_id));
-	if (r >= 0 && (r = step_row(&cn, count)) > 0)
-		before = col_int(count, 0);
-	if (r >= 0)
-		r = prep(&cn, &ins,
-			 "INSERT INTO recipients (list_id, last_name, first_name, email, department, position, "
-			 "field1, field2, field3, is_test) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-			 "ON CONFLICT (list_id, email) DO UPDATE SET last_name = excluded.last_name, "
-			 "first_name = excluded.first_name, department = excluded.department, "
-			 "position = excluded.position, field1 = excluded.field1, field2 = excluded.field2, "
-			 "field3 = excluded.field3, is_test = excluded.is_test");
-	for (size_t i = 0; r >= 0 && i < n; i++) {
-		const struct person *p = &rows[i];
-		sqlite3_reset(ins);
-		sqlite3_bind_int64(ins, 1, list_id);
-		for (int f = 0; f < PF__COUNT; f++)
-			sqlite3_bind_text(ins, f + 2, p->f[f] ? p->f[f] : "", -1, SQLITE_STATIC);
-		sqlite3_bind_int64(ins, 10, p->is_test);
-		r = step_done(&cn, ins);
-	}
-	if (r >= 0) {
-		sqlite3_reset(count);
-		if ((r = step_row(&cn, count)) > 0)
-			after = col_int(count, 0);
-	}
+		r = recipients_upsert(&cn, list_id, rows, n, &added, &updated);
 	if (r < 0 || (r = tx_commit(&cn)) < 0) {
 		tx_rollback(&cn);
 		return r;
 	}
-	/* rows hold each address once: what did not add a row overwrote one */
-	*ret_new = after - before;
-	*ret_updated = (int64_t)n - (after - before);
+	*ret_new = added;
+	*ret_updated = updated;
 	return 0;
 }

@@ -143,6 +143,11 @@ int step_row(struct conn *cn, sqlite3_stmt *st);
 int run_a(struct conn *cn, const char *sql, const struct arg *args, size_t n);
 #define run(cn, sql, ...) run_a(cn, sql, ARGV(__VA_ARGS__) + 1, ARGC(__VA_ARGS__))
 
+/* Runs a query of one number (count(*), max(id)): the first column of its
+ * first row into *ret, left as it is without a row. */
+int query_int_a(struct conn *cn, int64_t *ret, const char *sql, const struct arg *args, size_t n);
+#define query_int(cn, ret, sql, ...) query_int_a(cn, ret, sql, ARGV(__VA_ARGS__) + 1, ARGC(__VA_ARGS__))
+
 /* Column accessors: text copies into the arena ("" for NULL unless nullable). */
 const char *col_text(sqlite3_stmt *st, int i, struct arena *a);
 
@@ -232,6 +237,18 @@ int events_rows(struct conn *cn, sqlite3_stmt *st, bool full, struct arena *a, s
 void target_read(sqlite3_stmt *st, struct arena *a, struct target *t);
 /* A person field name (or "id", "is_test") as an ORDER BY column; NULL if unknown. */
 const char *sort_column(const char *sort);
+
+/* Inside a transaction: -ENOENT unless the list is the tenant's. */
+int list_check(struct conn *cn, int64_t tenant_id, int64_t list_id);
+/* Adds rows to the list, or overwrites the person of the same address;
+ * *ret_new / *ret_updated: how many did which. */
+int recipients_upsert(struct conn *cn, int64_t list_id, const struct person *rows, size_t n, int64_t *ret_new,
+		      int64_t *ret_updated);
+
+/* Inserts a sending profile (tenant_id 0: the operator's, offered to every
+ * tenant) with its sealed password as given (sqlite.c; also the import). */
+int profile_insert(struct conn *cn, int64_t tenant_id, const struct sending_profile *p, int64_t created_at,
+		   int64_t *ret_id);
 
 /* The name list index of s, or -1. */
 int name_index(const char *const *names, size_t n, const char *s);

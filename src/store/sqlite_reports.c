@@ -109,11 +109,7 @@ int store_events_after_any(struct store *s, int64_t campaign_id, int64_t after, 
 int store_events_last_id(struct store *s, int64_t campaign_id, int64_t *ret_id)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	int r = prep(&cn, &st, "SELECT coalesce(max(id), 0) FROM events WHERE campaign_id = ?", I(campaign_id));
-	if (r >= 0 && (r = step_row(&cn, st)) > 0)
-		*ret_id = col_int(st, 0);
-	return r < 0 ? r : 0;
+	return query_int(&cn, ret_id, "SELECT coalesce(max(id), 0) FROM events WHERE campaign_id = ?", I(campaign_id));
 }
 
 /* ---- report figures ---- */

@@ -83,11 +83,7 @@ int store_webhook_delete(struct store *s, int64_t tenant_id, int64_t id)
 int store_webhook_count(struct store *s, int64_t tenant_id, int64_t *ret_n)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	int r = prep(&cn, &st, "SELECT count(*) FROM webhooks WHERE tenant_id = ?", I(tenant_id));
-	if (r >= 0 && (r = step_row(&cn, st)) > 0)
-		*ret_n = col_int(st, 0);
-	return r < 0 ? r : 0;
+	return query_int(&cn, ret_n, "SELECT count(*) FROM webhooks WHERE tenant_id = ?", I(tenant_id));
 }
 
 /* ---- the events the dispatcher hands out ---- */
@@ -95,11 +91,7 @@ int store_webhook_count(struct store *s, int64_t tenant_id, int64_t *ret_n)
 int store_events_max_id(struct store *s, int64_t *ret_id)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	int r = prep(&cn, &st, "SELECT coalesce(max(id), 0) FROM events");
-	if (r >= 0 && (r = step_row(&cn, st)) > 0)
-		*ret_id = col_int(st, 0);
-	return r < 0 ? r : 0;
+	return query_int(&cn, ret_id, "SELECT coalesce(max(id), 0) FROM events");
 }
 
 int store_events_tenant_range(struct store *s, int64_t tenant_id, int64_t after, int64_t upto, struct arena *a,
@@ -180,34 +172,19 @@ int store_webhook_delivery_add(struct store *s, const struct webhook_delivery *d
 	return delivery_insert(&cn, d, ret_id);
 }
 
-int store_webhook_deliveries_due(struct store *s, int64_t now_ms, size_t limit, struct arena *a,
+int store_webhook_deliveries_due(struct store *s, int64_t now_ms, bool first_of_each, size_t limit, struct arena *a,
 				 struct webhook_delivery **ret, size_t *ret_n)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	int r = prep(&cn, &st, "SELECT d.id, d.webhook_id, d.tenant_id, d.event_id, d.kind, d.delivery_id, d.payload, "
-			       "d.state, d.attempts, d.next_at_ms, d.response_status, d.error, d.duration_ms, "
-			       "d.response_excerpt, d.created_at, d.last_attempt_at FROM webhook_deliveries d "
-			       "JOIN webhooks w ON w.id = d.webhook_id JOIN tenants t ON t.id = w.tenant_id "
-			       "WHERE d.state = 'pending' AND d.next_at_ms <= ? AND w.enabled AND NOT t.suspended "
-			       "ORDER BY d.next_at_ms, d.id LIMIT ?",
-		     I(now_ms), I((int64_t)limit));
-	return r < 0 ? r : READ_ROWS(&cn, st, a, ret, ret_n, delivery_read(st, a, rec, true));
-}
-
-int store_webhook_deliveries_next(struct store *s, int64_t now_ms, size_t limit, struct arena *a,
-				  struct webhook_delivery **ret, size_t *ret_n)
-{
-	_cleanup_conn_ struct conn cn = conn_get(s);
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	/* the soonest due delivery of each webhook: a webhook with a long
-	 * backlog takes one row of the batch, not the whole batch */
+	/* first_of_each (the dispatcher): a webhook with a long backlog takes
+	 * one row of the batch, not the whole batch */
 	int r = prep(&cn, &st, "SELECT " DELIVERY_COLS " FROM (SELECT d.*, row_number() OVER "
 			       "(PARTITION BY d.webhook_id ORDER BY d.next_at_ms, d.id) AS rn FROM webhook_deliveries d "
 			       "JOIN webhooks w ON w.id = d.webhook_id JOIN tenants t ON t.id = w.tenant_id "
 			       "WHERE d.state = 'pending' AND d.next_at_ms <= ? AND w.enabled AND NOT t.suspended) "
-			       "WHERE rn = 1 ORDER BY next_at_ms, id LIMIT ?",
-		     I(now_ms), I((int64_t)limit));
+			       "WHERE rn = 1 OR NOT ? ORDER BY next_at_ms, id LIMIT ?",
+		     I(now_ms), I(first_of_each), I((int64_t)limit));
 	return r < 0 ? r : READ_ROWS(&cn, st, a, ret, ret_n, delivery_read(st, a, rec, true));
 }
 

@@ -175,7 +175,9 @@ int store_login_failures(struct store *s, const char *ip, int64_t since, int64_t
  * itself is never stored. */
 int store_api_key_add(struct store *s, int64_t account_id, const unsigned char hash[STORE_HASH_LEN],
 		      const char *label);
-int store_api_key_find(struct store *s, const unsigned char hash[STORE_HASH_LEN], int64_t *ret_account_id);
+/* *ret_key_id (may be NULL): the key's id. */
+int store_api_key_find(struct store *s, const unsigned char hash[STORE_HASH_LEN], int64_t *ret_account_id,
+		       int64_t *ret_key_id);
 
 struct session {
 	int64_t id, account_id, created_at, last_seen_at;
@@ -555,6 +557,9 @@ struct sending_profile {
 	struct slice password_sealed; /* secret_seal'ed; len 0: none */
 	const char *helo;
 	int64_t connections, per_connection, created_at;
+	/* the default sender, "Name <local@domain>" or "local@domain"; "" (or
+	 * NULL when written): none */
+	const char *from_address;
 };
 
 /* tenant_id 0 manages the operator's profiles.  A tenant reads its own and
@@ -752,6 +757,9 @@ struct idempotency_entry {
 	int64_t tenant_id;        /* 0: the operator */
 	const char *credential;   /* hex HMAC of the session token or API key */
 	const char *key;          /* the Idempotency-Key header */
+	int64_t account_id;       /* whose credential: its rows go when its role or */
+	int64_t api_key_id;       /* password changes, it or that key (0: a session) */
+	                          /* is deleted, or its tenant suspended (0015's triggers) */
 	const char *fingerprint;  /* hex SHA-256 of method, target and body */
 	int64_t owner;            /* non-zero: still running in that process instance */
 	int64_t status;           /* the kept answer (owner 0) */
@@ -930,12 +938,10 @@ int store_webhook_enqueue(struct store *s, int64_t webhook_id, int64_t old_curso
 			  const struct webhook_delivery *d, size_t n);
 int store_webhook_delivery_add(struct store *s, const struct webhook_delivery *d, int64_t *ret_id);
 /* Pending deliveries of enabled webhooks of tenants not suspended, due by
- * now_ms, soonest first, with payloads. */
-int store_webhook_deliveries_due(struct store *s, int64_t now_ms, size_t limit, struct arena *a,
+ * now_ms, soonest first, with payloads; with first_of_each only the
+ * soonest one of each webhook (the dispatcher). */
+int store_webhook_deliveries_due(struct store *s, int64_t now_ms, bool first_of_each, size_t limit, struct arena *a,
 				 struct webhook_delivery **ret, size_t *ret_n);
-/* As _due, but only the soonest one of each webhook (the dispatcher). */
-int store_webhook_deliveries_next(struct store *s, int64_t now_ms, size_t limit, struct arena *a,
-				  struct webhook_delivery **ret, size_t *ret_n);
 /* Writes state, attempts, next_at_ms, response_status, error, duration_ms,
  * response_excerpt and last_attempt_at of d->id. */
 int store_webhook_delivery_result(struct store *s, const struct webhook_delivery *d);

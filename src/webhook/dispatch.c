@@ -148,6 +148,8 @@ int webhook_ping(struct store *s, const struct secret_key *key, int64_t tenant_i
 	/* sent first, logged after: the dispatcher never sees a ping pending */
 	struct webhook_result res;
 	send_one(key, &w, &d, o, &res);
+	if (res.aborted)
+		return -ECANCELED;
 	delivery_outcome(&d, &res, 1, 0, a);
 	if ((r = store_webhook_delivery_add(s, &d, &d.id)) < 0 || (r = store_webhook_delivery_result(s, &d)) < 0)
 		return r;
@@ -157,10 +159,10 @@ int webhook_ping(struct store *s, const struct secret_key *key, int64_t tenant_i
 
 /* ---- the thread ---- */
 
-static bool stopping(void *ctx)
+bool webhook_stopping(void *ctx)
 {
 	struct webhook_dispatcher *d = ctx;
-	return atomic_load(&d->stop);
+	return d && atomic_load(&d->stop);
 }
 
 /* Queues the events of one webhook's next window; true when it is still
@@ -259,7 +261,7 @@ static void job_run(struct webhook_dispatcher *d, struct job *j)
 	struct store *s = d->o.store;
 	struct webhook_send_options so = {
 		.allow_private = d->o.allow_private, .timeout_seconds = d->o.timeout_seconds,
-		.cancelled = stopping, .ctx = d,
+		.cancelled = webhook_stopping, .ctx = d,
 	};
 	struct webhook_delivery *dl = &j->d;
 	int r = webhook_attempt(s, d->o.key, &j->w, dl, &so, d->o.max_attempts, d->o.retry_seconds, j->a);
@@ -327,7 +329,7 @@ static size_t schedule(struct webhook_dispatcher *d)
 	struct arena *a = arena_new(0);
 	struct webhook_delivery *due = NULL;
 	size_t n = 0;
-	int r = store_webhook_deliveries_next(d->o.store, now_ms(), NEXT_BATCH, a, &due, &n);
+	int r = store_webhook_deliveries_due(d->o.store, now_ms(), true, NEXT_BATCH, a, &due, &n);
 	if (r < 0)
 		log_error("webhooks: reading due deliveries: %s", strerror(-r));
 	int64_t *tenants = n ? arena_alloc(a, n * sizeof(*tenants)) : NULL;

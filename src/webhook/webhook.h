@@ -92,6 +92,10 @@ void webhook_stop(struct webhook_dispatcher *d);
 /* Tells the thread to stop (the attempt in flight is cut within a second)
  * and returns at once; webhook_stop joins and frees.  NULL: no-op. */
 void webhook_request_stop(struct webhook_dispatcher *d);
+/* Whether d (NULL: none, never) was told to stop: a cancelled callback for
+ * webhook_send_options (ctx: d), so a console's test ping is cut at
+ * shutdown like the dispatcher's own attempts. */
+bool webhook_stopping(void *d);
 
 /* The delay before attempt `attempts` + 1 after `attempts` failures:
  * retry_seconds * 2^(attempts-1), at most an hour, with the upper half
@@ -106,7 +110,8 @@ int webhook_attempt(struct store *s, const struct secret_key *key, const struct 
 		    struct webhook_delivery *d, const struct webhook_send_options *o, int64_t max_attempts,
 		    int64_t retry_seconds, struct arena *a);
 /* POST /webhooks/{id}/test: a ping delivery, sent now, once; *ret is its
- * log row.  -ENOENT: no such webhook of the tenant. */
+ * log row.  -ENOENT: no such webhook of the tenant; -ECANCELED when the send
+ * was aborted (o->cancelled): nothing recorded. */
 int webhook_ping(struct store *s, const struct secret_key *key, int64_t tenant_id, int64_t webhook_id,
 		 const struct webhook_send_options *o, struct arena *a, struct webhook_delivery *ret);
 

@@ -177,6 +177,8 @@ test('the profile form: the port follows the security, the password is write-onl
   assert.equal(keep.port, 587);
   assert.equal(profileBody(v, { isNew: false, removePassword: true }).password, '');
   assert.equal(profileBody({ ...v, password: 'secret' }, { isNew: true }).password, 'secret');
+  assert.equal(keep.from_address, '', 'an empty 既定の差出人 clears it');
+  assert.equal(profileBody({ ...v, from_address: ' 訓練事務局 <drill@example.jp> ' }).from_address, '訓練事務局 <drill@example.jp>');
   const opts = profileOptions([{ id: 4, name: 'A', host: 'h', port: 25, shared: true }], 4);
   assert.equal(opts[0].value, '');
   assert.equal(opts[1].selected, true);
@@ -665,4 +667,62 @@ test('a read-only account sees the sending settings without a button to change t
     }
   });
   await call('DELETE', `/sending-profiles/${profile.id}`);
+});
+
+test('送信設定: the 既定の差出人 is typed in the dialog, checked by the server and saved', { timeout: 90_000 }, async () => {
+  await withPage('delivery-profile-sender', async ({ page }) => {
+    await login(page);
+    await goTo(page, '送信設定');
+    await page.getByRole('button', { name: '送信設定を追加' }).click();
+    const dialog = page.locator('#profile-dialog');
+    await dialog.getByLabel('名前').fill('e2e 差出人つきリレー');
+    await dialog.getByLabel('SMTP サーバー').fill('smtp.example.jp');
+    const from = dialog.getByLabel('既定の差出人（任意）');
+    assert.equal(await from.getAttribute('placeholder'), '訓練事務局 <drill@example.jp>');
+    // Not an address: the server's 400 names from_address and the message stands under the field.
+    await from.fill('訓練事務局 drill');
+    await dialog.getByRole('button', { name: '追加', exact: true }).click();
+    await dialog.locator('[data-field="from_address"] .error:not([hidden])').waitFor();
+    assert.equal(await from.getAttribute('aria-invalid'), 'true');
+    assert.equal((await call('GET', '/sending-profiles')).items.some((p) => p.name === 'e2e 差出人つきリレー'), false,
+      'nothing is stored');
+    await from.fill('訓練事務局 <Drill@Example.JP>');
+    await dialog.getByRole('button', { name: '追加', exact: true }).click();
+    await dialog.waitFor({ state: 'detached' });
+    const row = page.locator('#profiles-table tr', { hasText: 'e2e 差出人つきリレー' });
+    await row.waitFor();
+    assert.equal(await row.locator('[data-testid="profile-from"]').textContent(), '既定の差出人：訓練事務局 <Drill@example.jp>');
+    const saved = (await call('GET', '/sending-profiles')).items.find((p) => p.name === 'e2e 差出人つきリレー');
+    assert.equal(saved.from_address, '訓練事務局 <Drill@example.jp>');
+
+    // Edit: the dialog shows it; a new one is saved.
+    await row.getByRole('button', { name: '「e2e 差出人つきリレー」を編集' }).click();
+    const edit = page.locator('#profile-dialog');
+    assert.equal(await edit.getByLabel('既定の差出人（任意）').inputValue(), '訓練事務局 <Drill@example.jp>');
+    await edit.getByLabel('既定の差出人（任意）').fill('soumu@example.jp');
+    await edit.getByRole('button', { name: '変更を保存' }).click();
+    await edit.waitFor({ state: 'detached' });
+    await row.locator('[data-testid="profile-from"]', { hasText: '既定の差出人：soumu@example.jp' }).waitFor();
+    assert.equal((await call('GET', `/sending-profiles/${saved.id}`)).from_address, 'soumu@example.jp');
+
+    // 訓練作成 with the three sender fields emptied and that profile chosen: the campaign
+    // takes the profile's default sender (the launch is held back: the relay is made up).
+    await page.route('**/api/v1/campaigns/*/launch', (r) => r.abort());
+    await goTo(page, '訓練作成');
+    const form = page.locator('#campaign-form');
+    await form.getByLabel('訓練シナリオ').selectOption({ label: shared.scenarioName });
+    await page.waitForFunction(() => document.querySelector('input[name="sender_local"]').value !== '');
+    await form.getByLabel('訓練名').fill('e2e 既定の差出人で作成');
+    await form.getByLabel(new RegExp(`^${LIST_NAME}`)).check();
+    for (const name of ['sender_name', 'sender_local', 'sender_domain']) await form.locator(`input[name="${name}"]`).fill('');
+    await form.locator('select[name="profile_id"]').selectOption(String(saved.id));
+    const created = page.waitForResponse((r) => /\/api\/v1\/campaigns$/.test(r.url()) && r.request().method() === 'POST');
+    await form.getByRole('button', { name: '作成して配信' }).click();
+    const answer = await created;
+    assert.equal(answer.status(), 201);
+    assert.equal('sender' in JSON.parse(answer.request().postData()), false, 'empty fields send no sender');
+    const campaign = await answer.json();
+    assert.deepEqual(campaign.sender, { name: '', local: 'soumu', domain: 'example.jp' });
+    await call('POST', `/campaigns/${campaign.id}/cancel`);
+  });
 });

@@ -5,6 +5,8 @@
  * - api__gp_host: the host is a part of the input and the port in 1..65535;
  * - api__gp_sender: an accepted sender has a local part, a domain and a
  *   one-line name, and its address alone is accepted again, unchanged;
+ *   api__sender_normalise's form of it is accepted and normalised again
+ *   unchanged;
  * - api__gp_out: for a text Kunren accepts, GoPhish's names converted back
  *   with gophish_template_convert (what POST /api/templates/ does) drop
  *   nothing and pass content_template_check again.
@@ -40,6 +42,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		const char *addr = arena_printf(a, "%s@%s", local, domain);
 		CHECK(addr && api__gp_sender(a, addr, &n2, &l2, &d2));
 		CHECK(!strcmp(l2, local) && !strcmp(d2, domain) && !n2[0]);
+		/* a profile's from_address: accepted again, unchanged */
+		const char *norm = api__sender_normalise(a, in);
+		CHECK(norm && norm[0]);
+		const char *again = api__sender_normalise(a, norm);
+		CHECK(again && !strcmp(again, norm));
 		break;
 	}
 	default: {

@@ -455,10 +455,14 @@ def test_campaign_errors_name_the_field(kunren, smtp):
         j = g.error("POST", "/api/campaigns/", dict(base, **change), field=field)
         if message:
             assert j["message"] == f"{field}: {message}", j
-    # a template without a sender: the client may send the from address with smtp
+    # a template without a sender and a profile without one (made in Kunren's API): refused;
+    # the client may send the from address with smtp
     g.ok("POST", "/api/templates/", {"name": "No sender", "subject": "s", "html": '<a href="{{.URL}}">x</a>'},
          status=201)
-    g.error("POST", "/api/campaigns/", dict(base, template={"name": "No sender"}), field="template")
+    k.api.post_ok("/sending-profiles", {"name": "Bare", "host": "127.0.0.1", "port": 25, "security": "none"},
+                  status=201)
+    g.error("POST", "/api/campaigns/", dict(base, template={"name": "No sender"}, smtp={"name": "Bare"}),
+            field="template")
     assert g.ok("GET", "/api/campaigns/") == []
     # a later launch: Queued, spread to the send-by date
     later = g.ok("POST", "/api/campaigns/", dict(base, template={"name": "No sender"},
@@ -484,6 +488,92 @@ def test_campaign_errors_name_the_field(kunren, smtp):
     assert ro.call("DELETE", f"/api/campaigns/{later['id']}").status == 403
     assert ro.call("POST", "/api/groups/", {"name": "RO", "targets": [{"email": "r@example.com"}]}).status == 403
     assert ro.ok("GET", f"/api/campaigns/{later['id']}/summary")["name"] == "X"
+
+
+def test_smtp_from_address_is_the_profiles_default_sender(kunren, smtp):
+    """A GoPhish script: an SMTP profile with from_address, a template without
+    envelope_sender, a campaign naming both: the mail comes From the profile's
+    address, and Kunren's API shows it as the profile's from_address."""
+    k = kunren
+    g = GoPhish(k)
+    port = urllib.parse.urlsplit(smtp.url).port
+    g.ok("POST", "/api/groups/", {"name": "Ops", "targets": [{"email": "carol@example.com", "first_name": "Carol"}]},
+         status=201)
+    g.ok("POST", "/api/templates/", {"name": "Plain", "subject": "Hello {{.FirstName}}",
+                                     "html": '<p><a href="{{.URL}}">open</a></p>'}, status=201)
+    g.ok("POST", "/api/pages/", {"name": "Land", "html": LANDING}, status=201)
+    s = g.ok("POST", "/api/smtp/", {"name": "Relay", "interface_type": "SMTP", "host": f"127.0.0.1:{port}",
+                                    "from_address": "Help Desk <HelpDesk@Example.com>", "security": "none",
+                                    "ignore_cert_errors": True}, status=201)
+    assert s["from_address"] == "Help Desk <HelpDesk@example.com>", s
+    assert g.ok("GET", f"/api/smtp/{s['id']}")["from_address"] == s["from_address"]
+    assert k.api.get_ok(f"/sending-profiles/{s['id']}")["from_address"] == s["from_address"]
+    # a PUT that sends GET's value back (or none) keeps it; a bad one is the field's 400
+    assert g.ok("PUT", f"/api/smtp/{s['id']}", dict(s, from_address="", security="none"))[
+        "from_address"] == s["from_address"]
+    g.error("PUT", f"/api/smtp/{s['id']}", dict(s, from_address="not an address"), field="from_address")
+
+    c = g.ok("POST", "/api/campaigns/", {"name": "Default sender", "template": {"name": "Plain"},
+                                         "page": {"name": "Land"}, "smtp": {"name": "Relay"},
+                                         "groups": [{"name": "Ops"}]}, status=201)
+    assert c["smtp"]["from_address"] == s["from_address"], c["smtp"]
+    mail = smtp.wait_for(1)[0].message()
+    assert "HelpDesk@example.com" in mail["From"] and "Help Desk" in mail["From"], mail["From"]
+    assert k.api.get_ok(f"/campaigns/{c['id']}")["sender"] == {
+        "name": "Help Desk", "local": "HelpDesk", "domain": "example.com"}
+
+
+def test_profile_from_address_in_kunren_api(kunren, smtp):
+    """/api/v1/sending-profiles: from_address set, read, changed, cleared and
+    refused (400 naming it, nothing stored); a campaign created without
+    sender takes it, and without either it is the sender's 400."""
+    api = kunren.api
+
+    def patch(path, obj):
+        return api.request("PATCH", path, json.dumps(obj, ensure_ascii=False).encode(),
+                           content_type="application/json")
+
+    def patch_ok(path, obj):
+        r = patch(path, obj)
+        assert r.status == 200, r.describe()
+        return r.json()
+
+    def post(path, obj):
+        return api.post_json(path, obj)
+
+    port = urllib.parse.urlsplit(smtp.url).port
+    body = {"name": "既定", "host": "127.0.0.1", "port": port, "security": "none"}
+    bare = api.post_ok("/sending-profiles", body, status=201)
+    assert bare["from_address"] == "", bare
+    p = api.post_ok("/sending-profiles", dict(body, name="差出人あり", from_address='"訓練事務局" <drill@Example.JP>'),
+                    status=201)
+    assert p["from_address"] == "訓練事務局 <drill@example.jp>", p
+    assert api.get_ok(f"/sending-profiles/{p['id']}")["from_address"] == p["from_address"]
+    for bad in ("drill", "a@b@c", "Name <drill@example.jp", "x\r\nBcc: <e@example.com>", 5):
+        r = patch(f"/sending-profiles/{p['id']}", {"from_address": bad})
+        assert r.status == 400 and r.json()["error"]["details"][0]["field"] == "from_address", r.describe()
+        r = post("/sending-profiles", dict(body, name="bad", from_address=bad))
+        assert r.status == 400 and r.json()["error"]["details"][0]["field"] == "from_address", r.describe()
+    assert "bad" not in [x["name"] for x in api.get_ok("/sending-profiles")["items"]]
+    assert api.get_ok(f"/sending-profiles/{p['id']}")["from_address"] == p["from_address"]
+    assert patch_ok(f"/sending-profiles/{p['id']}", {"from_address": "desk@example.jp"})[
+        "from_address"] == "desk@example.jp"
+    assert patch_ok(f"/sending-profiles/{bare['id']}", {"from_address": "ops@example.jp"})[
+        "from_address"] == "ops@example.jp"
+    assert patch_ok(f"/sending-profiles/{bare['id']}", {"from_address": ""})["from_address"] == ""
+
+    # campaigns: no sender -> the profile's; neither -> 400 naming sender
+    lst = api.post_ok("/lists", {"name": "L"}, status=201)
+    sc = api.post_ok("/scenarios", {"gallery_id": "ja-password-expiry"}, status=201)
+    camp = {"name": "C", "scenario_id": sc["id"], "list_ids": [lst["id"]]}
+    c = api.post_ok("/campaigns", dict(camp, profile_id=p["id"]), status=201)
+    assert c["sender"] == {"name": "", "local": "desk", "domain": "example.jp"}, c
+    given = {"name": "N", "local": "own", "domain": "example.jp"}
+    assert api.post_ok("/campaigns", dict(camp, profile_id=p["id"], sender=given), status=201)["sender"] == given
+    for extra in ({"profile_id": bare["id"]}, {}):
+        r = post("/campaigns", dict(camp, name="none", **extra))
+        assert r.status == 400 and r.json()["error"]["details"][0]["field"] == "sender", r.describe()
+    assert "none" not in [x["name"] for x in api.get_ok("/campaigns")["items"]]
 
 
 def readonly_client(k, tenant_id=1, username="auditor", role="readonly"):

@@ -304,6 +304,7 @@ def test_import_brings_everything_mappable_over(kunren_outbox, tmp_path):
     assert (relay["host"], relay["port"], relay["security"], relay["verify_tls"], relay["username"]) == \
         ("smtp.corp.example", 587, "starttls", False, "mailer")
     assert relay["has_password"] is True
+    assert relay["from_address"] == "Phish Team <phish@corp.example>"  # the default sender
     raw = database_bytes(k.data_dir)
     assert b"gp-smtp-Secret-42" not in raw and "gp-smtp-Secret-42" not in json.dumps(profiles)
     assert b"hunter2-Secret" not in raw

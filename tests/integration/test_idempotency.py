@@ -6,7 +6,9 @@ idempotency_mismatch; a repeat while the first still runs is 409
 idempotency_in_progress; keys are scoped per tenant and credential; 5xx
 answers and refused requests are not remembered; kept answers are sealed;
 a claim left by a killed server does not block the key after a restart; a
-deleted tenant's keys go with it."""
+deleted tenant's keys go with it, and an account's kept answers go when its
+role or password changes, it is deleted or its tenant suspended (a key's when
+the key is deleted): a demoted credential gets no answer it may no longer see."""
 
 import hashlib
 import json
@@ -239,6 +241,78 @@ def test_keys_are_scoped_per_tenant_and_credential(kunren):
     r = operator.request("DELETE", f"/operator/tenants/{b_id}")
     assert r.status in (200, 204), r.describe()
     assert db_rows(k, "SELECT count(*) FROM idempotency_keys WHERE tenant_id = ?", b_id) == [(0,)]
+
+
+def test_kept_answers_go_when_the_account_loses_its_rights(kunren):
+    k, tag = kunren, secrets.token_hex(3)
+    demo = k.api
+    # A second owner of the tenant, with a session and an API key.
+    name, pw = f"owner2-{tag}", "owner2-password-1"
+    r = demo.post_json("/users", {"username": name, "email": f"{name}@example.co.jp", "role": "full",
+                                  "password": pw})
+    assert r.status == 201, r.describe()
+    uid = r.json()["user"]["id"]
+    assert demo.request("PATCH", f"/users/{uid}", json.dumps({"role": "owner"}).encode(),
+                        content_type="application/json").status == 200
+    session = login_ok(k, name, pw)
+    key_api = key_for(session, "owner2 key")
+
+    def rows():
+        return db_rows(k, "SELECT count(*) FROM idempotency_keys WHERE account_id = ?", uid)[0][0]
+
+    # As an owner it makes an account; the answer holds a generated password.
+    made = {"username": f"made-{tag}", "email": f"made-{tag}@example.co.jp", "role": "full"}
+    first = post(key_api, "/users", made, "make-user")
+    assert first.status == 201 and first.json()["password"], first.describe()
+    again = post(key_api, "/users", made, "make-user")
+    assert again.status == 201 and replayed(again) == "true" and again.body == first.body, again.describe()
+    assert rows() == 1
+
+    # Demoted to read-only: the kept answer (with the password) is gone; the
+    # same request now runs as a read-only account's and is refused.
+    r = demo.request("PATCH", f"/users/{uid}", json.dumps({"role": "readonly"}).encode(),
+                     content_type="application/json")
+    assert r.status == 200, r.describe()
+    assert rows() == 0
+    r = post(key_api, "/users", made, "make-user")
+    error_of(r, 403, "read_only")
+    assert replayed(r) is None and made["username"] not in r.body.decode()
+
+    # A key's rows go with the key; the account's other rows stay.
+    assert post(key_api, "/me/api-keys", {"label": "spare"}, "spare-key").status == 201
+    r = session.api.request("POST", "/me/api-keys", json.dumps({"label": "by session"}).encode(), auth=False,
+                            content_type="application/json", headers={**session._headers(True), KEY: "by-session"})
+    assert r.status == 201, r.describe()
+    assert rows() == 3  # the 403 read_only is kept too (a 4xx answer)
+    key_id = [x["id"] for x in session.get("/me/api-keys").json()["items"] if x["label"] == "owner2 key"][0]
+    assert session.send("DELETE", f"/me/api-keys/{key_id}").status == 200
+    assert db_rows(k, "SELECT count(*) FROM idempotency_keys WHERE api_key_id = ?", key_id) == [(0,)]
+    assert rows() == 1
+
+    # A password change drops the account's rows (the change's own included).
+    r = session.api.request("POST", "/me/password", json.dumps({"current": pw, "new": pw + "-new"}).encode(),
+                            auth=False, content_type="application/json",
+                            headers={**session._headers(True), KEY: "new-password"})
+    assert r.status == 200, r.describe()
+    assert rows() == 0
+
+    # Deleting the account drops them; so does suspending a tenant.
+    r = session.api.request("POST", "/me/api-keys", json.dumps({"label": "last"}).encode(), auth=False,
+                            content_type="application/json", headers={**session._headers(True), KEY: "last"})
+    assert r.status == 201 and rows() == 1, r.describe()
+    assert demo.request("DELETE", f"/users/{uid}").status in (200, 204)
+    assert rows() == 0
+    assert post(demo, "/lists", {"name": f"停止前 {tag}"}, "before-suspend").status == 201
+    tenant = demo.get("/tenant").json()["id"]
+    assert db_rows(k, "SELECT count(*) FROM idempotency_keys WHERE tenant_id = ?", tenant)[0][0] >= 1
+    operator = operator_api(k)
+    r = operator.request("PATCH", f"/operator/tenants/{tenant}", json.dumps({"suspended": True}).encode(),
+                         content_type="application/json")
+    assert r.status == 200, r.describe()
+    assert db_rows(k, "SELECT count(*) FROM idempotency_keys WHERE tenant_id = ?", tenant) == [(0,)]
+    r = operator.request("PATCH", f"/operator/tenants/{tenant}", json.dumps({"suspended": False}).encode(),
+                         content_type="application/json")
+    assert r.status == 200, r.describe()
 
 
 def test_kept_answers_are_sealed(kunren):

@@ -11,8 +11,10 @@ should (HMAC-SHA256 over "<t>.<body>" with the secret shown once)."""
 import contextlib
 import hashlib
 import hmac
+import http.client
 import http.server
 import json
+import os
 import re
 import sqlite3
 import threading
@@ -530,6 +532,42 @@ def test_test_pings_are_throttled_per_tenant_and_in_all(tmp_path, smtp, receiver
         # once they are done, C's goes
         assert c.post_ok(f"/webhooks/{wc['id']}/test", {})["state"] == "delivered"
         assert len(receiver.got("/slow")) == 3
+
+
+def test_a_test_ping_is_cut_at_shutdown(tmp_path, smtp, receiver):
+    """A test ping to a receiver that does not answer does not hold the stop
+    for webhook_timeout_seconds (120 here; kunren_stop allows 10 s): the
+    dispatcher's stop flag cuts it and nothing is logged for it.  The
+    console closes while the cut handler answers, so the caller gets either
+    503 shutting_down or a closed connection."""
+    env = {"KUNREN_WEBHOOK_ALLOW_PRIVATE": "true", "KUNREN_WEBHOOK_TIMEOUT_SECONDS": "120",
+           "KUNREN_SMTP_URL": smtp.url}
+    receiver.slow = {"/never"}  # the gate is set only by the fixture's close, after the test
+    k = kunren_start(tmp_path, extra_env=env)
+    try:
+        w = make_webhook(k.api, receiver.url("/never"))
+        result = {}
+        def ping():
+            try:
+                result["r"] = k.api.post_json(f"/webhooks/{w['id']}/test", {})
+            except Exception as e:  # noqa: BLE001
+                result["e"] = e
+        t = threading.Thread(target=ping, daemon=True)
+        t.start()
+        wait_until(lambda: receiver.got("/never"), 30, "the ping at the receiver")
+    finally:
+        kunren_stop(k)  # raises when the process is still there after 10 s
+    t.join(30)
+    assert not t.is_alive()
+    if "r" in result:
+        error_of(result["r"], 503, "shutting_down")
+    else:
+        assert isinstance(result.get("e"), (ConnectionError, http.client.HTTPException)), result
+    con = sqlite3.connect(f"file:{os.path.join(k.data_dir, 'kunren.db')}?mode=ro", uri=True)
+    try:
+        assert con.execute("SELECT count(*) FROM webhook_deliveries").fetchone() == (0,)
+    finally:
+        con.close()
 
 
 def test_a_suspended_tenants_webhooks_wait(tmp_path, smtp, receiver):

@@ -4,6 +4,13 @@
 -- answer is kept and replayed to a repeat of the same request.
 --   credential   hex HMAC-SHA256 (server key) of the session token or API
 --                key; never the credential itself
+--   account_id   the account the credential belongs to, api_key_id the API
+--                key (0: a session): the triggers below drop an account's
+--                rows when its role or password changes or it is deleted,
+--                a key's when it is deleted, and a tenant's when it is
+--                suspended — a kept answer (a new password, a webhook
+--                secret) is not replayed to a credential that lost the
+--                right to it
 --   fingerprint  hex HMAC-SHA256 (server key) of the method, the request target and the body
 --   owner        while the first request runs: the serving process's random
 --                instance id (a row left running by a process that died is
@@ -16,6 +23,8 @@ CREATE TABLE idempotency_keys (
 	tenant_id INTEGER NOT NULL,
 	credential TEXT NOT NULL,
 	key TEXT NOT NULL,
+	account_id INTEGER NOT NULL,
+	api_key_id INTEGER NOT NULL DEFAULT 0,
 	fingerprint TEXT NOT NULL,
 	owner INTEGER NOT NULL DEFAULT 0,
 	status INTEGER NOT NULL DEFAULT 0,
@@ -26,3 +35,22 @@ CREATE TABLE idempotency_keys (
 	PRIMARY KEY (tenant_id, credential, key)
 ) WITHOUT ROWID;
 CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at);
+CREATE INDEX idempotency_keys_account ON idempotency_keys (account_id);
+CREATE TRIGGER idempotency_keys_account_changed AFTER UPDATE OF role, password_hash ON accounts
+	WHEN old.role IS NOT new.role OR old.password_hash IS NOT new.password_hash
+BEGIN
+	DELETE FROM idempotency_keys WHERE account_id = old.id;
+END;
+CREATE TRIGGER idempotency_keys_account_deleted AFTER DELETE ON accounts
+BEGIN
+	DELETE FROM idempotency_keys WHERE account_id = old.id;
+END;
+CREATE TRIGGER idempotency_keys_api_key_deleted AFTER DELETE ON api_keys
+BEGIN
+	DELETE FROM idempotency_keys WHERE api_key_id = old.id;
+END;
+CREATE TRIGGER idempotency_keys_tenant_suspended AFTER UPDATE OF suspended ON tenants
+	WHEN new.suspended != 0
+BEGIN
+	DELETE FROM idempotency_keys WHERE tenant_id = old.id;
+END;

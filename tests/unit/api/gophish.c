@@ -74,6 +74,36 @@ static void test_sender(void **state)
 	refuse_sender("a@b@c");
 }
 
+static void expect_normalised(const char *in, const char *want)
+{
+	struct arena *a = arena_new(0);
+	const char *out = api__sender_normalise(a, in);
+	if (want) {
+		assert_non_null(out);
+		assert_string_equal(out, want);
+		/* normalising again changes nothing */
+		assert_string_equal(api__sender_normalise(a, out), want);
+	} else {
+		assert_null(out);
+	}
+	arena_free(a);
+}
+
+static void test_sender_normalised(void **state)
+{
+	(void)state;
+	expect_normalised("John Doe <John@Example.COM>", "John Doe <John@example.com>");
+	expect_normalised("  \"Doe, John\" <john@example.com> ", "\"Doe, John\" <john@example.com>");
+	expect_normalised("\"訓練事務局\" <drill@example.jp>", "訓練事務局 <drill@example.jp>");
+	expect_normalised("<it@example.com>", "it@example.com");
+	expect_normalised("it@example.com", "it@example.com");
+	expect_normalised("", "");
+	expect_normalised("   ", "");
+	expect_normalised("John Doe", NULL);
+	expect_normalised("x\r\nBcc: <e@example.com>", NULL);
+	expect_normalised("a@b@c", NULL);
+}
+
 static void expect_out(const char *in, const char *want)
 {
 	struct arena *a = arena_new(0);
@@ -101,6 +131,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_host_and_port),
 		cmocka_unit_test(test_sender),
+		cmocka_unit_test(test_sender_normalised),
 		cmocka_unit_test(test_merge_fields_in_gophish_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,6 +1,7 @@
 /* Tests of src/store/sqlite_idempotency.c: claims, kept answers, release,
- * expiry, the take-over of a claim left by a process that is gone, and the
- * purge of a deleted tenant's rows. */
+ * expiry, the take-over of a claim left by a process that is gone, the
+ * purge of a deleted tenant's rows, and the rows that go when an account's
+ * rights change (0015's triggers). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -180,6 +181,88 @@ static void test_tenant_purge_takes_its_rows(void **state)
 	assert_int_equal(claim(f, &b, 1001, &old), 1); /* the other tenant's stays */
 }
 
+/* Whether e's row is still there (a finished claim answers 1; a gone one
+ * is claimed anew, then released again). */
+static bool kept(struct fixture *f, struct idempotency_entry e)
+{
+	struct idempotency_entry old;
+	e.owner = 99;
+	int r = claim(f, &e, 1001, &old);
+	if (r == 0)
+		assert_int_equal(store_idempotency_release(f->s, &e), 0);
+	return r == 1;
+}
+
+static void test_rows_go_when_the_account_loses_its_rights(void **state)
+{
+	struct fixture *f = *state;
+	int64_t acc1, acc2, t2_owner;
+	unsigned char h1[STORE_HASH_LEN] = { 1 }, h2[STORE_HASH_LEN] = { 2 };
+	int64_t k1, k2, found;
+	struct account acc;
+	struct tenant t;
+
+	assert_int_equal(store_account_create(f->s, f->t1, "a1", "$argon2id$1", ROLE_OWNER, &acc1), 0);
+	assert_int_equal(store_account_create(f->s, f->t1, "a2", "$argon2id$2", ROLE_FULL, &acc2), 0);
+	assert_int_equal(store_account_create(f->s, f->t2, "b1", "$argon2id$3", ROLE_OWNER, &t2_owner), 0);
+	assert_int_equal(store_api_key_add(f->s, acc2, h1, "k1"), 0);
+	assert_int_equal(store_api_key_add(f->s, acc2, h2, "k2"), 0);
+	assert_int_equal(store_api_key_find(f->s, h1, &found, &k1), 0);
+	assert_int_equal(store_api_key_find(f->s, h2, &found, &k2), 0);
+	assert_int_equal(found, acc2);
+	assert_true(k1 != k2);
+
+	struct idempotency_entry e[] = {
+		entry(f->t1, "s1", "k", "fp", 7), /* acc1's session */
+		entry(f->t1, "s2", "k", "fp", 7), /* acc2's session */
+		entry(f->t1, "c1", "k", "fp", 7), /* acc2's key k1 */
+		entry(f->t1, "c2", "k", "fp", 7), /* acc2's key k2 */
+		entry(f->t2, "s3", "k", "fp", 7), /* B's owner */
+	};
+	int64_t owners[] = { acc1, acc2, acc2, acc2, t2_owner }, keys[] = { 0, 0, k1, k2, 0 };
+	for (size_t i = 0; i < 5; i++) {
+		e[i].account_id = owners[i];
+		e[i].api_key_id = keys[i];
+		assert_int_equal(claim(f, &e[i], 1000, NULL), 0);
+		assert_int_equal(store_idempotency_finish(f->s, &e[i]), 0);
+	}
+	for (size_t i = 0; i < 5; i++)
+		assert_true(kept(f, e[i]));
+
+	/* A key deleted: its rows only. */
+	assert_int_equal(store_api_key_delete(f->s, acc2, k1), 0);
+	assert_false(kept(f, e[2]));
+	assert_true(kept(f, e[1]) && kept(f, e[3]));
+
+	/* An update that keeps the role (an email) keeps them; a role change not. */
+	assert_int_equal(store_account_get(f->s, acc2, f->a, &acc), 0);
+	acc.email = "a2@example.jp";
+	assert_int_equal(store_account_update(f->s, f->t1, &acc), 0);
+	assert_true(kept(f, e[1]) && kept(f, e[3]));
+	acc.role = ROLE_READONLY;
+	assert_int_equal(store_account_update(f->s, f->t1, &acc), 0);
+	assert_false(kept(f, e[1]) || kept(f, e[3]));
+	assert_true(kept(f, e[0]));
+
+	/* A password change; then the account deleted. */
+	assert_int_equal(claim(f, &e[1], 1000, NULL), 0);
+	assert_int_equal(store_idempotency_finish(f->s, &e[1]), 0);
+	assert_int_equal(store_account_set_password(f->s, acc1, "$argon2id$new", 1000), 0);
+	assert_false(kept(f, e[0]));
+	assert_true(kept(f, e[1]));
+	assert_int_equal(store_account_delete(f->s, f->t1, acc2), 0);
+	assert_false(kept(f, e[1]));
+
+	/* A tenant suspended: all its rows; the other tenant's stay. */
+	assert_int_equal(claim(f, &e[0], 1000, NULL), 0);
+	assert_int_equal(store_idempotency_finish(f->s, &e[0]), 0);
+	assert_int_equal(store_tenant_get(f->s, f->t1, f->a, &t), 0);
+	t.suspended = true;
+	assert_int_equal(store_tenant_update(f->s, &t), 0);
+	assert_false(kept(f, e[0]));
+	assert_true(kept(f, e[4]));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -189,6 +272,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_a_claim_left_by_a_gone_process_is_taken_over, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rows_expire_after_the_ttl, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tenant_purge_takes_its_rows, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rows_go_when_the_account_loses_its_rights, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

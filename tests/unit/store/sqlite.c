@@ -800,9 +800,9 @@ static void test_accounts_and_secrets(void **state)
 	assert_int_equal(acc.role, ROLE_READONLY);
 	assert_int_equal(acc.tenant_id, f->t1);
 	assert_int_equal(store_api_key_add(f->s, acc.id, h, "k"), 0);
-	assert_int_equal(store_api_key_find(f->s, h, &found), 0);
+	assert_int_equal(store_api_key_find(f->s, h, &found, NULL), 0);
 	assert_int_equal(found, acc.id);
-	assert_int_equal(store_api_key_find(f->s, other, &found), -ENOENT);
+	assert_int_equal(store_api_key_find(f->s, other, &found, NULL), -ENOENT);
 	struct session ses;
 	assert_int_equal(store_session_create(f->s, h, acc.id, "csrf", 100), 0);
 	assert_int_equal(store_session_find(f->s, h, a, &ses), 0);

@@ -123,14 +123,14 @@ static void test_tenants_and_cursor(void **state)
 	struct webhook_delivery d = delivery(w1, f->t1, e3, "d-1", 5000);
 	assert_int_equal(store_webhook_enqueue(f->s, w1, e1 + 100, e3, &d, 1), -ESTALE);
 	struct webhook_delivery *due;
-	assert_int_equal(store_webhook_deliveries_due(f->s, INT64_MAX, 10, f->a, &due, &n), 0);
+	assert_int_equal(store_webhook_deliveries_due(f->s, INT64_MAX, false, 10, f->a, &due, &n), 0);
 	assert_int_equal(n, 0);  /* nothing written */
 	assert_int_equal(store_webhook_enqueue(f->s, w1, e1, e3, &d, 1), 0);
 	assert_int_equal(store_webhook_get(f->s, f->t1, w1, f->a, &w), 0);
 	assert_int_equal(w.cursor, e3);
-	assert_int_equal(store_webhook_deliveries_due(f->s, 4999, 10, f->a, &due, &n), 0);
+	assert_int_equal(store_webhook_deliveries_due(f->s, 4999, false, 10, f->a, &due, &n), 0);
 	assert_int_equal(n, 0);
-	assert_int_equal(store_webhook_deliveries_due(f->s, 5000, 10, f->a, &due, &n), 0);
+	assert_int_equal(store_webhook_deliveries_due(f->s, 5000, false, 10, f->a, &due, &n), 0);
 	assert_int_equal(n, 1);
 	assert_string_equal(due[0].delivery_id, "d-1");
 	assert_string_equal(due[0].payload, "{}");
@@ -141,7 +141,7 @@ static void test_tenants_and_cursor(void **state)
 	w.enabled = false;
 	w.secret_sealed = (struct slice){ NULL, 0 };
 	assert_int_equal(store_webhook_update(f->s, f->t1, w1, &w, 3000), 0);
-	assert_int_equal(store_webhook_deliveries_due(f->s, INT64_MAX, 10, f->a, &due, &n), 0);
+	assert_int_equal(store_webhook_deliveries_due(f->s, INT64_MAX, false, 10, f->a, &due, &n), 0);
 	assert_int_equal(n, 0);
 	int64_t e4 = make_event(f, f->t1);
 	d = delivery(w1, f->t1, e4, "d-2", 5000);
@@ -170,14 +170,14 @@ static void test_hold_log_and_purge(void **state)
 	assert_int_equal(store_webhook_postpone(f->s, w1, 9000), 0);
 	struct webhook_delivery *due;
 	size_t n;
-	assert_int_equal(store_webhook_deliveries_due(f->s, 8999, 10, f->a, &due, &n), 0);
+	assert_int_equal(store_webhook_deliveries_due(f->s, 8999, false, 10, f->a, &due, &n), 0);
 	assert_int_equal(n, 1);
 	assert_string_equal(due[0].delivery_id, "z");
 	struct webhook_delivery late = delivery(w1, f->t1, e, "d", 200);
 	assert_int_equal(store_webhook_enqueue(f->s, w1, e, e, &late, 1), 0);
-	assert_int_equal(store_webhook_deliveries_due(f->s, 8999, 10, f->a, &due, &n), 0);
+	assert_int_equal(store_webhook_deliveries_due(f->s, 8999, false, 10, f->a, &due, &n), 0);
 	assert_int_equal(n, 1);
-	assert_int_equal(store_webhook_deliveries_due(f->s, 9000, 10, f->a, &due, &n), 0);
+	assert_int_equal(store_webhook_deliveries_due(f->s, 9000, false, 10, f->a, &due, &n), 0);
 	assert_int_equal(n, 5);
 
 	/* an outcome, read back; B cannot read it */

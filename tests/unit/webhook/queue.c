@@ -94,7 +94,7 @@ static void test_one_per_webhook(void **state)
 	queue(f, b1, f->t2, "b1-1", 300);
 	struct webhook_delivery *d;
 	size_t n;
-	assert_int_equal(store_webhook_deliveries_next(f->s, 10000, 10, f->a, &d, &n), 0);
+	assert_int_equal(store_webhook_deliveries_due(f->s, 10000, true, 10, f->a, &d, &n), 0);
 	assert_int_equal(n, 3);
 	/* soonest first, each webhook's soonest one, with its payload */
 	assert_string_equal(d[0].delivery_id, "a1-00");
@@ -103,19 +103,19 @@ static void test_one_per_webhook(void **state)
 	assert_string_equal(d[2].delivery_id, "a2-0");
 	assert_string_equal(d[0].payload, "{}");
 	/* not yet due: left out */
-	assert_int_equal(store_webhook_deliveries_next(f->s, 350, 10, f->a, &d, &n), 0);
+	assert_int_equal(store_webhook_deliveries_due(f->s, 350, true, 10, f->a, &d, &n), 0);
 	assert_int_equal(n, 2);
 	assert_string_equal(d[1].delivery_id, "b1-1");
 	/* done: the next one of the webhook comes up */
 	d[0].state = WEBHOOK_DELIVERED;
 	d[0].attempts = 1;
 	assert_int_equal(store_webhook_delivery_result(f->s, &d[0]), 0);
-	assert_int_equal(store_webhook_deliveries_next(f->s, 350, 1, f->a, &d, &n), 0);
+	assert_int_equal(store_webhook_deliveries_due(f->s, 350, true, 1, f->a, &d, &n), 0);
 	assert_int_equal(n, 1);
 	assert_string_equal(d[0].delivery_id, "a1-01");
 	/* a held webhook (a failure) is not due until its hold ends */
 	assert_int_equal(store_webhook_postpone(f->s, a1, 5000), 0);
-	assert_int_equal(store_webhook_deliveries_next(f->s, 4999, 10, f->a, &d, &n), 0);
+	assert_int_equal(store_webhook_deliveries_due(f->s, 4999, true, 10, f->a, &d, &n), 0);
 	assert_int_equal(n, 2);
 	assert_true(d[0].webhook_id != a1 && d[1].webhook_id != a1);
 }
@@ -131,10 +131,10 @@ static void test_suspended_tenant_waits(void **state)
 	queue(f, b1, f->t2, "b", 100);
 	struct webhook_delivery *d;
 	size_t n;
-	assert_int_equal(store_webhook_deliveries_next(f->s, 1000, 10, f->a, &d, &n), 0);
+	assert_int_equal(store_webhook_deliveries_due(f->s, 1000, true, 10, f->a, &d, &n), 0);
 	assert_int_equal(n, 1);
 	assert_string_equal(d[0].delivery_id, "a");
-	assert_int_equal(store_webhook_deliveries_due(f->s, 1000, 10, f->a, &d, &n), 0);
+	assert_int_equal(store_webhook_deliveries_due(f->s, 1000, false, 10, f->a, &d, &n), 0);
 	assert_int_equal(n, 1);
 	assert_string_equal(d[0].delivery_id, "a");
 	assert_int_equal(store_webhook_deliveries(f->s, f->t2, b1, 0, 10, f->a, &d, &n), 0);
@@ -142,7 +142,7 @@ static void test_suspended_tenant_waits(void **state)
 	assert_int_equal(d[0].state, WEBHOOK_PENDING);
 	/* resumed: it goes */
 	suspend(f, f->t2, false);
-	assert_int_equal(store_webhook_deliveries_next(f->s, 1000, 10, f->a, &d, &n), 0);
+	assert_int_equal(store_webhook_deliveries_due(f->s, 1000, true, 10, f->a, &d, &n), 0);
 	assert_int_equal(n, 2);
 	assert_string_equal(d[1].delivery_id, "b");
 }

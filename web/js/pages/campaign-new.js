@@ -231,11 +231,13 @@ export async function render({ main, query, navigate, user }) {
     await busy(submit, async () => {
       let campaign;
       try {
+        const sender = { name: c.sender_name.value.trim(), local: c.sender_local.value.trim(), domain: c.sender_domain.value.trim() };
         campaign = await api.post('/campaigns', {
           name: c.name.value.trim(),
           scenario_id: Number(c.scenario.value),
           list_ids: f.lists.values(),
-          sender: { name: c.sender_name.value.trim(), local: c.sender_local.value.trim(), domain: c.sender_domain.value.trim() },
+          // all three empty: the sending profile's default sender (from_address) applies
+          ...(sender.name || sender.local || sender.domain ? { sender } : {}),
           test_only: testOnly.box.checked,
           exclusion_seconds: 0,
           schedule: schedule.value(),

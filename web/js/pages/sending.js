@@ -19,7 +19,7 @@ export const titleKey = 'profiles.title';
 
 export const SECURITIES = ['starttls', 'tls', 'none'];
 const DEFAULT_PORTS = { none: 25, starttls: 587, tls: 465 };
-const FIELDS = ['name', 'host', 'port', 'security', 'verify_tls', 'username', 'password', 'helo', 'connections', 'per_connection'];
+const FIELDS = ['name', 'from_address', 'host', 'port', 'security', 'verify_tls', 'username', 'password', 'helo', 'connections', 'per_connection'];
 
 /** The port to suggest when the security changes: the usual one, unless the trainer typed another. */
 export function suggestedPort(port, security) {
@@ -45,6 +45,7 @@ export function profileBody(v, { isNew, removePassword } = {}) {
     helo: String(v.helo || '').trim(),
     connections: num(v.connections),
     per_connection: num(v.per_connection),
+    from_address: String(v.from_address || '').trim(),
   };
   if (v.password) body.password = v.password;
   else if (removePassword && !isNew) body.password = '';
@@ -84,10 +85,14 @@ function profileDialog(profile, onSaved) {
   const isNew = !profile;
   const p = profile || {
     name: '', host: '', port: 587, security: 'starttls', verify_tls: true, username: '', has_password: false,
-    helo: '', connections: 2, per_connection: 100,
+    helo: '', connections: 2, per_connection: 100, from_address: '',
   };
   const c = {
     name: input({ name: 'name', value: p.name, maxlength: '200', required: true, autocomplete: 'off' }),
+    from_address: input({
+      name: 'from_address', value: p.from_address || '', maxlength: '500', autocomplete: 'off', spellcheck: 'false',
+      placeholder: t('profiles.from_address_placeholder'),
+    }),
     host: input({ name: 'host', value: p.host, maxlength: '253', required: true, autocomplete: 'off', spellcheck: 'false', placeholder: 'smtp.example.jp' }),
     port: input({ name: 'port', type: 'number', min: '1', max: '65535', value: String(p.port), inputmode: 'numeric' }),
     security: select(SECURITIES.map((x) => ({ value: x, label: t(`profiles.security_${x}`), selected: x === p.security })), { name: 'security' }),
@@ -107,6 +112,7 @@ function profileDialog(profile, onSaved) {
   });
   const f = {
     name: field(t('profiles.name'), c.name, { name: 'name' }),
+    from_address: field(t('profiles.from_address'), c.from_address, { name: 'from_address', help: t('profiles.from_address_help') }),
     host: field(t('profiles.host'), c.host, { name: 'host' }),
     port: field(t('profiles.port'), c.port, { name: 'port' }),
     security: field(t('profiles.security'), c.security, { name: 'security', help: t('profiles.security_help') }),
@@ -166,7 +172,7 @@ function profileDialog(profile, onSaved) {
     },
   },
   formError,
-  h('div', { class: 'form-grid' }, f.name),
+  h('div', { class: 'form-grid' }, f.name, f.from_address),
   h('div', { class: 'form-grid form-grid-3' }, f.host, f.port, f.security),
   f.verify_tls,
   h('div', { class: 'form-grid' }, f.username, h('div', null, f.password, p.has_password ? removePw.el : null)),
@@ -246,7 +252,9 @@ function profilesTable(items, { writable, onEdit, onDelete, onTest }) {
     { label: h('span', { class: 'visually-hidden' }, t('common.actions')) },
   ], items.map((p) => h('tr', { dataset: { profile: p.id, shared: String(Boolean(p.shared)) } },
     h('td', null, h('strong', null, p.name), ' ',
-      p.shared ? h('span', { class: 'tag', title: t('profiles.shared_help') }, t('profiles.shared')) : null),
+      p.shared ? h('span', { class: 'tag', title: t('profiles.shared_help') }, t('profiles.shared')) : null,
+      p.from_address ? h('div', { class: 'muted small', dataset: { testid: 'profile-from' } },
+        t('profiles.from_address_value', { from: p.from_address })) : null),
     h('td', null, h('code', null, `${p.host}:${p.port}`), p.helo ? h('div', { class: 'muted small' }, `HELO ${p.helo}`) : null),
     h('td', null, securityText(p), p.security === 'none' ? null
       : h('div', { class: 'muted small' }, p.verify_tls ? t('profiles.verify_on') : t('profiles.verify_off'))),
