@@ -717,7 +717,10 @@ test('password reset through the mailed link: the same answer for anyone, policy
     const unknownText = await sent.textContent();
 
     await page.getByRole('link', { name: 'ログイン画面に戻る' }).click();
+    await page.getByRole('heading', { level: 1, name: 'ログイン' }).waitFor();
     await page.getByRole('link', { name: 'パスワードを忘れた場合' }).click();
+    // the login page has a ユーザー名 field too: fill the reset page's once it is drawn
+    await page.getByRole('heading', { level: 1, name: 'パスワードの再設定' }).waitFor();
     await page.getByLabel('ユーザー名').fill(u.username);
     await page.getByRole('button', { name: '再設定用のリンクを送信' }).click();
     await sent.waitFor();
