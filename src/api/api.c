@@ -177,6 +177,7 @@ const struct http_route api_routes[] = {
 	{ "PUT", "/api/smtp/{id}", api_gp_smtp_put, KB(16) },
 	{ "DELETE", "/api/smtp/{id}", api_gp_smtp_delete, 0 },
 	{ "DELETE", "/api/smtp//{id}", api_gp_smtp_delete, 0 },
+	{ "POST", "/api/util/send_test_email", api_gp_send_test_email, KB(64) },
 	/* webhooks (part 5) */
 	{ "GET", "/api/v1/webhooks", api_webhooks_get, 0 },
 	{ "POST", "/api/v1/webhooks", api_webhooks_post, KB(16) },

@@ -271,6 +271,11 @@ bool api__list_load(struct http_request *req, struct http_response *res, const s
 		    const char *what, struct list_info *ret);
 bool api__profile_load(struct http_request *req, struct http_response *res, const struct principal *p,
 		       const char *what, struct sending_profile *ret);
+/* The opened password of sp into ret (empty: none); false with a 500 set
+ * when this server's key cannot open it (profiles.c's test, gophish.c's
+ * send_test_email). */
+bool api__profile_password(struct http_request *req, struct http_response *res, const struct sending_profile *sp,
+			   struct buf *ret);
 /* Creates (for the caller's tenant) or updates sp, reads it back into sp
  * and audits it; false with the store's error naming what.  profiles.c's
  * POST and PATCH, gophish.c's POST and PUT /api/smtp/. */
@@ -322,6 +327,7 @@ void api_gp_smtps_post(struct http_request *req, struct http_response *res);
 void api_gp_smtp_get(struct http_request *req, struct http_response *res);
 void api_gp_smtp_put(struct http_request *req, struct http_response *res);
 void api_gp_smtp_delete(struct http_request *req, struct http_response *res);
+void api_gp_send_test_email(struct http_request *req, struct http_response *res);
 
 /* webhooks.c (part 5): a tenant's webhooks, their test ping and delivery log */
 void api_webhooks_get(struct http_request *req, struct http_response *res);

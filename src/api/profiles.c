@@ -207,6 +207,19 @@ void api_profile_delete(struct http_request *req, struct http_response *res)
 	http_response_json(res, 200, json_pack("{s:b}", "deleted", true));
 }
 
+/* api_int.h */
+bool api__profile_password(struct http_request *req, struct http_response *res, const struct sending_profile *sp,
+			   struct buf *ret)
+{
+	struct api *api = req->app;
+	if (sp->password_sealed.len && secret_open(api->key, sp->password_sealed, ret) < 0) {
+		http_response_error(res, 500, "sealed", "the profile's password cannot be opened with this server's key",
+				    NULL);
+		return false;
+	}
+	return true;
+}
+
 /* POST /api/v1/sending-profiles/{id}/test {to, from}: one plain mail through the profile. */
 void api_profile_test(struct http_request *req, struct http_response *res)
 {
@@ -227,11 +240,8 @@ void api_profile_test(struct http_request *req, struct http_response *res)
 		return;
 	}
 	_cleanup_buf_ struct buf pw = BUF_INIT(4096);
-	if (sp.password_sealed.len && secret_open(api->key, sp.password_sealed, &pw) < 0) {
-		http_response_error(res, 500, "sealed", "the profile's password cannot be opened with this server's key",
-				    NULL);
+	if (!api__profile_password(req, res, &sp, &pw))
 		return;
-	}
 	_cleanup_free_ char *reply = NULL;
 	_cleanup_free_ char *dflt = xasprintf("kunren-test@%s", api->id_domain && api->id_domain[0] ? api->id_domain
 											    : "localhost");

@@ -228,19 +228,30 @@ void deliver_profile_options(const struct sending_profile *p, const char *passwo
 	};
 }
 
-int deliver_profile_test(const struct sending_profile *p, const char *password, const char *from,
-			 const char *to, const char *id_domain, char **ret_reply)
+int deliver_profile_send(const struct sending_profile *p, const char *password, const char *from, const char *to,
+			 struct slice msg, char **ret_reply)
 {
 	struct arena *a = arena_new(0);
 	struct mail_sender_options o;
-	_cleanup_buf_ struct buf msg = BUF_INIT(1 << 20);
 	deliver_profile_options(p, password, a, &o);
 	struct mail_sender *s = mail_sender_new(&o);
 	int r = -EINVAL;
 	if (!s) {
 		*ret_reply = xstrdup("the profile's host, port or HELO name is not usable");
-		goto out;
+	} else {
+		r = mail_sender_send(s, from, to, msg, NULL, ret_reply);
+		if (r == -EINVAL && !*ret_reply)
+			*ret_reply = xstrdup("invalid address");
 	}
+	mail_sender_free(s);
+	arena_free(a);
+	return r;
+}
+
+int deliver_profile_test(const struct sending_profile *p, const char *password, const char *from,
+			 const char *to, const char *id_domain, char **ret_reply)
+{
+	_cleanup_buf_ struct buf msg = BUF_INIT(1 << 20);
 	struct mail_message m = {
 		.from_name = "Kunren",
 		.from_addr = from,
@@ -251,17 +262,11 @@ int deliver_profile_test(const struct sending_profile *p, const char *password, 
 		.tz = tz_get("UTC"),
 		.id_domain = id_domain,
 	};
-	if ((r = mail_build(&m, &msg, NULL)) < 0) {
+	if (mail_build(&m, &msg, NULL) < 0) {
 		*ret_reply = xstrdup("the test mail could not be built (check the addresses)");
-		goto out;
+		return -EINVAL;
 	}
-	r = mail_sender_send(s, from, to, buf_slice(&msg), NULL, ret_reply);
-	if (r == -EINVAL && !*ret_reply)
-		*ret_reply = xstrdup("invalid address");
-out:
-	mail_sender_free(s);
-	arena_free(a);
-	return r;
+	return deliver_profile_send(p, password, from, to, buf_slice(&msg), ret_reply);
 }
 
 /* ---- the engine ---- */

@@ -98,6 +98,11 @@ int deliver_plan_targets(void *ctx, size_t n, const char *const *emails, int64_t
  * password is the opened secret (NULL: none). */
 void deliver_profile_options(const struct sending_profile *p, const char *password, struct arena *a,
 			     struct mail_sender_options *ret);
+/* Sends one built mail (envelope from -> to) through a profile, outside
+ * any campaign (GoPhish's send_test_email).  *ret_reply (caller frees)
+ * gets the relay's reply or the error. */
+int deliver_profile_send(const struct sending_profile *p, const char *password, const char *from, const char *to,
+			 struct slice msg, char **ret_reply);
 /* Sends one plain test mail through a profile (the console's "send test
  * mail").  *ret_reply (caller frees) gets the relay's reply or the error. */
 int deliver_profile_test(const struct sending_profile *p, const char *password, const char *from,

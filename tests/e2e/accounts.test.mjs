@@ -683,6 +683,8 @@ test('a read-only account sees no edit action anywhere, and the server refuses i
     await page.goto(`${server.consoleUrl}#/campaigns/new`);
     await page.getByRole('heading', { level: 1, name: '訓練一覧' }).waitFor();
     await page.goto(`${server.consoleUrl}#/users`);
+    // 訓練一覧 is the page before too: wait for the way home first
+    await page.waitForURL(/#\/campaigns$/);
     await page.getByRole('heading', { level: 1, name: '訓練一覧' }).waitFor();
 
     // The server: every change refused with read_only (owner-only ones with a 403 too), with a valid CSRF token.

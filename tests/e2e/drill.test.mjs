@@ -116,7 +116,8 @@ test('a whole drill: list, scenario, campaign, mail, click, form, results', { ti
     const attachCount = Number(/\((\d+)\)/.exec(await attachOption.textContent())[1]);
     assert.ok(attachCount >= 30, `attachment scenarios counted: ${attachCount}`);
     await typeSelect.selectOption('添付ファイル型');
-    await page.locator('#gallery-results').getByText(new RegExp(`${attachCount}`)).first().waitFor();
+    // the exact count line (a bare number could match the unfiltered count, e.g. 30 in 130)
+    await page.locator('#gallery-results').getByText(`${attachCount} 件のシナリオ`, { exact: true }).waitFor();
     assert.equal(await card.count(), 0, 'a link-type scenario is filtered out');
     await typeSelect.selectOption('');
     await page.getByLabel('キーワード検索').fill('パスワード');

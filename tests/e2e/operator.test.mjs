@@ -128,6 +128,8 @@ describe('in the browser', () => {
       assert.equal(await page.locator('.topbar-tenant').textContent(), '運用管理');
       // A typed tenant route leads back to the operator's home.
       await page.goto(`${server.consoleUrl}#/lists`);
+      // テナント管理 is the page before too: wait for the way home first
+      await page.waitForURL(/#\/operator\/tenants$/);
       await page.getByRole('heading', { level: 1, name: 'テナント管理' }).waitFor();
       // The demo tenant is listed with its usage.
       await page.locator('#tenants-table tr[data-name="デモ株式会社"]').waitFor();

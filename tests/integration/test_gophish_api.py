@@ -607,8 +607,112 @@ def test_tenants_never_see_each_other(kunren, smtp):
     assert g.ok("GET", "/api/groups/summary")["total"] == 1
 
 
-@pytest.mark.parametrize("path", ["/api/users/", "/api/import/group", "/api/util/send_test_email",
-                                  "/api/webhooks/", "/api/reset"])
+def test_send_test_email_is_the_templates_mail_in_no_campaign(kunren, smtp):
+    """POST /api/util/send_test_email as GoPhish's "Send Test Email" sends it:
+    the template's real mail merged for the person given, through the named
+    sending profile (or one given in full, stored nowhere), recorded in no
+    campaign; every field's 400, a read-only key's 403, names of another
+    tenant not found."""
+    k = kunren
+    g = GoPhish(k)
+    port = urllib.parse.urlsplit(smtp.url).port
+    make_parts(g, port)
+    g.ok("POST", "/api/templates/", {"name": "Plain", "subject": "Hello {{.FirstName}} ({{.Position}})",
+                                     "html": '<p>{{.FirstName}} {{.LastName}}: <a href="{{.URL}}">open</a></p>'},
+         status=201)
+    templates = g.ok("GET", "/api/templates/")
+    body = {"template": {"name": "Reset"}, "page": {"name": "Login"}, "smtp": {"name": "Sink"},
+            "first_name": "Dana", "last_name": "Ito", "email": "Dana@Example.com", "position": "Clerk",
+            "url": "http://phish.example.com"}
+    assert g.ok("POST", "/api/util/send_test_email", body) == {"message": "Email Sent", "success": True,
+                                                                "data": None}
+    mails = smtp.wait_for(1)
+    assert len(mails) == 1 and mails[0].rcpt_tos == ["Dana@example.com"], mails
+    assert mails[0].mail_from == "it@example.com", mails[0].mail_from
+    m = mails[0].message()
+    assert m["Subject"] == "Dana, your password expires", m["Subject"]
+    assert "it@example.com" in m["From"] and "IT Support" in m["From"] and "Dana" in m["To"], (m["From"], m["To"])
+    html_part = m.get_body(("html",)).get_content()
+    assert "Dear Dana Ito" in html_part and "{{" not in html_part, html_part
+    _, click, rid = tracking_urls(html_part, k.tracker_url)
+    assert rid == "PREVIEW", click  # a rid the tracker knows no target by
+    text_part = m.get_body(("plain",)).get_content()
+    assert "Dear Dana, keep your password: " + k.tracker_url.rstrip("/") + "/c/PREVIEW" in text_part, text_part
+    # recorded in no campaign, nothing stored
+    assert g.ok("GET", "/api/campaigns/") == [] and k.api.get_ok("/campaigns")["items"] == []
+    assert g.ok("GET", "/api/templates/") == templates
+
+    # a full smtp object (GoPhish's form before saving): used once, stored nowhere; its from_address
+    # is the sender of a template without envelope_sender
+    smtps = g.ok("GET", "/api/smtp/")
+    adhoc = {"interface_type": "SMTP", "host": f"127.0.0.1:{port}", "from_address": "Desk <desk@example.com>",
+             "security": "none", "ignore_cert_errors": True}
+    g.ok("POST", "/api/util/send_test_email", {"template": {"name": "Plain"}, "smtp": adhoc,
+                                               "first_name": "Eri", "email": "eri@example.com"})
+    m2 = smtp.wait_for(2)[1]
+    assert m2.rcpt_tos == ["eri@example.com"] and m2.mail_from == "desk@example.com", m2
+    assert m2.message()["Subject"] == "Hello Eri ()" and "Desk" in m2.message()["From"], m2.message()["From"]
+    assert g.ok("GET", "/api/smtp/") == smtps
+
+    # every field's 400, in GoPhish's shape with Kunren's error beside it; nothing sent
+    for change, field, message in [
+        ({"template": None}, "template", "No email template specified"),
+        ({"template": {"name": ""}}, "template", "No email template specified"),
+        ({"template": "Reset"}, "template", None),
+        ({"template": {"name": "Nope"}}, "template", "Template not found"),
+        ({"template": {"name": "Login"}}, "template", "Template not found"),  # a page is no template
+        ({"page": {"name": "Reset"}}, "page", "Page not found"),
+        ({"page": {"name": "Nope"}}, "page", "Page not found"),
+        ({"page": []}, "page", None),
+        ({"smtp": None}, "smtp", "No sending profile specified"),
+        ({"smtp": {"name": "Nope"}}, "smtp", "Sending profile not found"),
+        ({"smtp": dict(adhoc, host="127.0.0.1:99999")}, "smtp.host", None),
+        ({"smtp": dict(adhoc, host="bad host")}, "smtp.host", None),
+        ({"smtp": dict(adhoc, from_address="not an address")}, "smtp.from_address", None),
+        ({"smtp": dict(adhoc, headers=[{"key": "X", "value": "Y"}])}, "smtp.headers", None),
+        ({"email": None}, "email", None),
+        ({"email": ""}, "email", "No email address specified"),
+        ({"email": "not-an-address"}, "email", None),
+        ({"email": 5}, "email", None),
+        ({"first_name": "Dana\r\nBcc: x@example.com"}, "first_name", "must be one line"),
+        ({"last_name": 7}, "last_name", None),
+        ({"position": "x" * 201}, "position", None),
+        ({"url": "javascript:alert(1)"}, "url", None),
+        ({"url": 3}, "url", None),
+    ]:
+        b = dict(body, **change)
+        b = {key: v for key, v in b.items() if v is not None}
+        j = g.error("POST", "/api/util/send_test_email", b, field=field)
+        if message:
+            assert j["message"] == f"{field}: {message}", (change, j)
+    # the template has no sender and neither has the profile: the sender's 400
+    g.ok("POST", "/api/smtp/", {"name": "Bare", "interface_type": "SMTP", "host": f"127.0.0.1:{port}",
+                                "from_address": "x@example.com", "security": "none"}, status=201)
+    bare = [s for s in g.ok("GET", "/api/smtp/") if s["name"] == "Bare"][0]
+    assert k.api.request("PATCH", f"/sending-profiles/{bare['id']}", b'{"from_address": ""}',
+                         content_type="application/json").status == 200
+    g.error("POST", "/api/util/send_test_email", dict(body, template={"name": "Plain"}, smtp={"name": "Bare"}),
+            field="smtp")
+    # a relay that is not there: GoPhish's error shape, no mail
+    g.error("POST", "/api/util/send_test_email", dict(body, smtp=dict(adhoc, host="127.0.0.1:1")), status=502)
+    assert len(smtp.mails) == 2
+
+    # a read-only key may not send
+    ro = readonly_client(k)
+    j = ro.error("POST", "/api/util/send_test_email", body, status=403)
+    assert j["error"]["code"] == "read_only", j
+    # another tenant's names are not found, even with a full smtp object
+    out = kunren_cli(k.data_dir, "tenant", "add", "別会社").stdout
+    other = readonly_client(k, int(re.search(r"tenant (\d+)", out).group(1)), "mallory", "owner")
+    other.error("POST", "/api/util/send_test_email", body, field="template")
+    other.error("POST", "/api/util/send_test_email", dict(body, smtp=adhoc), field="template")
+    other.ok("POST", "/api/templates/", {"name": "Theirs", "subject": "s", "text": "{{.URL}}"}, status=201)
+    other.error("POST", "/api/util/send_test_email", dict(body, template={"name": "Theirs"}, page=None), field="smtp")
+    other.error("POST", "/api/util/send_test_email", dict(body, template={"name": "Theirs"}), field="page")
+    assert len(smtp.mails) == 2 and g.ok("GET", "/api/campaigns/") == []
+
+
+@pytest.mark.parametrize("path", ["/api/users/", "/api/import/group", "/api/webhooks/", "/api/reset"])
 def test_unsupported_routes_answer_404(kunren, path):
     r = GoPhish(kunren).call("POST", path, {})
     assert r.status == 404 and r.json()["error"]["code"] == "not_found", r.describe()

@@ -202,6 +202,7 @@ ROUTES = {
     "PUT /api/smtp/{id}": TENANT,
     "DELETE /api/smtp/{id}": TENANT,
     "DELETE /api/smtp//{id}": TENANT,
+    "POST /api/util/send_test_email": TENANT,
 }
 
 
