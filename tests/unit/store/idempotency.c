@@ -8,47 +8,11 @@
 #include <cmocka.h>
 
 #include "store/store.h"
+#include "../teststore.h"
 
 #include <unistd.h>
 
 #define TTL 86400
-
-struct fixture {
-	char dir[64];
-	struct store *s;
-	struct arena *a;
-	int64_t t1, t2;
-};
-
-static int setup(void **state)
-{
-	struct fixture *f = xcalloc(1, sizeof(*f));
-	char *err = NULL;
-	int applied;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/kunren-idem-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	char *path = xasprintf("%s/k.db", f->dir);
-	assert_int_equal(store_open(path, &f->s, &err), 0);
-	free(path);
-	assert_int_equal(store_migrate(f->s, &applied), 0);
-	assert_int_equal(store_tenant_create(f->s, "A社", "Asia/Tokyo", &f->t1), 0);
-	assert_int_equal(store_tenant_create(f->s, "B社", "UTC", &f->t2), 0);
-	f->a = arena_new(1 << 20);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-	arena_free(f->a);
-	store_close(f->s);
-	char *cmd = xasprintf("rm -rf %s", f->dir);
-	assert_int_equal(system(cmd), 0);
-	free(cmd);
-	free(f);
-	return 0;
-}
 
 static struct idempotency_entry entry(int64_t tenant, const char *cred, const char *key, const char *fp,
 				      int64_t owner)
@@ -58,7 +22,7 @@ static struct idempotency_entry entry(int64_t tenant, const char *cred, const ch
 }
 
 /* Claims e at `now`: 0 new, 1 found (into *ret). */
-static int claim(struct fixture *f, const struct idempotency_entry *e, int64_t now, struct idempotency_entry *ret)
+static int claim(struct test_store *f, const struct idempotency_entry *e, int64_t now, struct idempotency_entry *ret)
 {
 	struct idempotency_entry scratch;
 	return store_idempotency_claim(f->s, e, now, TTL, f->a, ret ? ret : &scratch);
@@ -66,7 +30,7 @@ static int claim(struct fixture *f, const struct idempotency_entry *e, int64_t n
 
 static void test_claim_finish_and_find(void **state)
 {
-	struct fixture *f = *state;
+	struct test_store *f = *state;
 	struct idempotency_entry e = entry(f->t1, "c1", "k1", "fp1", 7), old;
 	const char body[] = "sealed\0bytes";
 
@@ -100,7 +64,7 @@ static void test_claim_finish_and_find(void **state)
 
 static void test_scope_is_tenant_credential_and_key(void **state)
 {
-	struct fixture *f = *state;
+	struct test_store *f = *state;
 	struct idempotency_entry e = entry(f->t1, "c1", "k", "fp", 7);
 
 	assert_int_equal(claim(f, &e, 1000, NULL), 0);
@@ -116,7 +80,7 @@ static void test_scope_is_tenant_credential_and_key(void **state)
 
 static void test_release_lets_a_repeat_run_again(void **state)
 {
-	struct fixture *f = *state;
+	struct test_store *f = *state;
 	struct idempotency_entry e = entry(f->t1, "c1", "k1", "fp1", 7);
 
 	assert_int_equal(claim(f, &e, 1000, NULL), 0);
@@ -129,7 +93,7 @@ static void test_release_lets_a_repeat_run_again(void **state)
 
 static void test_a_claim_left_by_a_gone_process_is_taken_over(void **state)
 {
-	struct fixture *f = *state;
+	struct test_store *f = *state;
 	struct idempotency_entry dead = entry(f->t1, "c1", "k1", "fp1", 7), old;
 	struct idempotency_entry next = entry(f->t1, "c1", "k1", "fp2", 8);
 
@@ -145,7 +109,7 @@ static void test_a_claim_left_by_a_gone_process_is_taken_over(void **state)
 
 static void test_rows_expire_after_the_ttl(void **state)
 {
-	struct fixture *f = *state;
+	struct test_store *f = *state;
 	struct idempotency_entry e = entry(f->t1, "c1", "k1", "fp1", 7), old;
 	struct idempotency_entry e2 = entry(f->t1, "c1", "k2", "fp1", 7);
 	const char body[] = "x";
@@ -169,7 +133,7 @@ static void test_rows_expire_after_the_ttl(void **state)
 
 static void test_tenant_purge_takes_its_rows(void **state)
 {
-	struct fixture *f = *state;
+	struct test_store *f = *state;
 	struct idempotency_entry a = entry(f->t1, "c1", "k", "fp", 7), b = entry(f->t2, "c1", "k", "fp", 7), old;
 	int64_t rows = 0;
 
@@ -183,7 +147,7 @@ static void test_tenant_purge_takes_its_rows(void **state)
 
 /* Whether e's row is still there (a finished claim answers 1; a gone one
  * is claimed anew, then released again). */
-static bool kept(struct fixture *f, struct idempotency_entry e)
+static bool kept(struct test_store *f, struct idempotency_entry e)
 {
 	struct idempotency_entry old;
 	e.owner = 99;
@@ -195,7 +159,7 @@ static bool kept(struct fixture *f, struct idempotency_entry e)
 
 static void test_rows_go_when_the_account_loses_its_rights(void **state)
 {
-	struct fixture *f = *state;
+	struct test_store *f = *state;
 	int64_t acc1, acc2, t2_owner;
 	unsigned char h1[STORE_HASH_LEN] = { 1 }, h2[STORE_HASH_LEN] = { 2 };
 	int64_t k1, k2, found;
@@ -266,13 +230,13 @@ static void test_rows_go_when_the_account_loses_its_rights(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_claim_finish_and_find, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_scope_is_tenant_credential_and_key, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_release_lets_a_repeat_run_again, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_a_claim_left_by_a_gone_process_is_taken_over, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_rows_expire_after_the_ttl, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_tenant_purge_takes_its_rows, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_rows_go_when_the_account_loses_its_rights, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_claim_finish_and_find, test_store_setup, test_store_teardown),
+		cmocka_unit_test_setup_teardown(test_scope_is_tenant_credential_and_key, test_store_setup, test_store_teardown),
+		cmocka_unit_test_setup_teardown(test_release_lets_a_repeat_run_again, test_store_setup, test_store_teardown),
+		cmocka_unit_test_setup_teardown(test_a_claim_left_by_a_gone_process_is_taken_over, test_store_setup, test_store_teardown),
+		cmocka_unit_test_setup_teardown(test_rows_expire_after_the_ttl, test_store_setup, test_store_teardown),
+		cmocka_unit_test_setup_teardown(test_tenant_purge_takes_its_rows, test_store_setup, test_store_teardown),
+		cmocka_unit_test_setup_teardown(test_rows_go_when_the_account_loses_its_rights, test_store_setup, test_store_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,42 +6,9 @@
 #include <cmocka.h>
 
 #include "store/store.h"
+#include "../teststore.h"
 
 #include <unistd.h>
-
-struct fixture {
-	char dir[64];
-	struct store *s;
-	int64_t t1, t2;
-};
-
-static int setup(void **state)
-{
-	struct fixture *f = xcalloc(1, sizeof(*f));
-	char *err = NULL;
-	int applied;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/kunren-import-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	char *path = xasprintf("%s/k.db", f->dir);
-	assert_int_equal(store_open(path, &f->s, &err), 0);
-	free(path);
-	assert_int_equal(store_migrate(f->s, &applied), 0);
-	assert_int_equal(store_tenant_create(f->s, "A社", "Asia/Tokyo", &f->t1), 0);
-	assert_int_equal(store_tenant_create(f->s, "B社", "UTC", &f->t2), 0);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-	store_close(f->s);
-	char *cmd = xasprintf("rm -rf %s", f->dir);
-	assert_int_equal(system(cmd), 0);
-	free(cmd);
-	free(f);
-	return 0;
-}
 
 static struct person person(const char *last, const char *email)
 {
@@ -98,7 +65,7 @@ static void sample_init(struct sample *x)
 
 static void test_import_keeps_history(void **state)
 {
-	struct fixture *f = *state;
+	struct test_store *f = *state;
 	struct arena *a = arena_new(0);
 	struct sample x;
 	sample_init(&x);
@@ -164,7 +131,7 @@ static void test_import_keeps_history(void **state)
 
 static void test_import_is_all_or_nothing(void **state)
 {
-	struct fixture *f = *state;
+	struct test_store *f = *state;
 	struct arena *a = arena_new(0);
 	struct sample x;
 	int64_t rows_before, rows_after;
@@ -196,8 +163,8 @@ static void test_import_is_all_or_nothing(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_import_keeps_history, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_import_is_all_or_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_import_keeps_history, test_store_setup, test_store_teardown),
+		cmocka_unit_test_setup_teardown(test_import_is_all_or_nothing, test_store_setup, test_store_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

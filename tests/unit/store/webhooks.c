@@ -9,48 +9,12 @@
 #include <cmocka.h>
 
 #include "store/store.h"
+#include "../teststore.h"
 
 #include <unistd.h>
 
-struct fixture {
-	char dir[64];
-	struct store *s;
-	struct arena *a;
-	int64_t t1, t2;
-};
-
-static int setup(void **state)
-{
-	struct fixture *f = xcalloc(1, sizeof(*f));
-	char *err = NULL;
-	int applied;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/kunren-webhooks-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	char *path = xasprintf("%s/k.db", f->dir);
-	assert_int_equal(store_open(path, &f->s, &err), 0);
-	free(path);
-	assert_int_equal(store_migrate(f->s, &applied), 0);
-	assert_int_equal(store_tenant_create(f->s, "A社", "Asia/Tokyo", &f->t1), 0);
-	assert_int_equal(store_tenant_create(f->s, "B社", "UTC", &f->t2), 0);
-	f->a = arena_new(1 << 20);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-	arena_free(f->a);
-	store_close(f->s);
-	char *cmd = xasprintf("rm -rf %s", f->dir);
-	assert_int_equal(system(cmd), 0);
-	free(cmd);
-	free(f);
-	return 0;
-}
-
 /* A draft campaign of the tenant: its 訓練作成 event is a new event. */
-static int64_t make_event(struct fixture *f, int64_t tenant)
+static int64_t make_event(struct test_store *f, int64_t tenant)
 {
 	struct scenario_rec sc = {
 		.name = "s", .description = "", .genre = "その他", .type = "URLリンク型", .level = "初級",
@@ -68,7 +32,7 @@ static int64_t make_event(struct fixture *f, int64_t tenant)
 	return max;
 }
 
-static int64_t make_webhook(struct fixture *f, int64_t tenant, const char *url)
+static int64_t make_webhook(struct test_store *f, int64_t tenant, const char *url)
 {
 	struct webhook w = { .tenant_id = tenant, .url = url, .description = "", .kinds_json = "[]", .enabled = true,
 			     .secret_sealed = SLICE_LIT("sealed"), .created_at = 1000 };
@@ -87,7 +51,7 @@ static struct webhook_delivery delivery(int64_t webhook, int64_t tenant, int64_t
 
 static void test_tenants_and_cursor(void **state)
 {
-	struct fixture *f = *state;
+	struct test_store *f = *state;
 	int64_t e1 = make_event(f, f->t1);
 	int64_t w1 = make_webhook(f, f->t1, "https://a.example/hook");
 	int64_t w2 = make_webhook(f, f->t2, "https://b.example/hook");
@@ -157,7 +121,7 @@ static void test_tenants_and_cursor(void **state)
 
 static void test_hold_log_and_purge(void **state)
 {
-	struct fixture *f = *state;
+	struct test_store *f = *state;
 	int64_t e = make_event(f, f->t1);
 	int64_t w1 = make_webhook(f, f->t1, "https://a.example/hook");
 	int64_t w2 = make_webhook(f, f->t1, "https://a.example/other");
@@ -227,8 +191,8 @@ static void test_hold_log_and_purge(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_tenants_and_cursor, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_hold_log_and_purge, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tenants_and_cursor, test_store_setup, test_store_teardown),
+		cmocka_unit_test_setup_teardown(test_hold_log_and_purge, test_store_setup, test_store_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

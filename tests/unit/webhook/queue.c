@@ -9,47 +9,11 @@
 #include <cmocka.h>
 
 #include "store/store.h"
+#include "../teststore.h"
 
 #include <unistd.h>
 
-struct fixture {
-	char dir[64];
-	struct store *s;
-	struct arena *a;
-	int64_t t1, t2;
-};
-
-static int setup(void **state)
-{
-	struct fixture *f = xcalloc(1, sizeof(*f));
-	char *err = NULL;
-	int applied;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/kunren-whqueue-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	char *path = xasprintf("%s/k.db", f->dir);
-	assert_int_equal(store_open(path, &f->s, &err), 0);
-	free(path);
-	assert_int_equal(store_migrate(f->s, &applied), 0);
-	assert_int_equal(store_tenant_create(f->s, "A社", "Asia/Tokyo", &f->t1), 0);
-	assert_int_equal(store_tenant_create(f->s, "B社", "UTC", &f->t2), 0);
-	f->a = arena_new(1 << 20);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-	arena_free(f->a);
-	store_close(f->s);
-	char *cmd = xasprintf("rm -rf %s", f->dir);
-	assert_int_equal(system(cmd), 0);
-	free(cmd);
-	free(f);
-	return 0;
-}
-
-static int64_t make_webhook(struct fixture *f, int64_t tenant, const char *url)
+static int64_t make_webhook(struct test_store *f, int64_t tenant, const char *url)
 {
 	struct webhook w = { .tenant_id = tenant, .url = url, .description = "", .kinds_json = "[]", .enabled = true,
 			     .secret_sealed = SLICE_LIT("sealed"), .created_at = 1000 };
@@ -59,7 +23,7 @@ static int64_t make_webhook(struct fixture *f, int64_t tenant, const char *url)
 }
 
 /* Queues one delivery of webhook w (cursor left where it is). */
-static void queue(struct fixture *f, int64_t w, int64_t tenant, const char *id, int64_t next_at_ms)
+static void queue(struct test_store *f, int64_t w, int64_t tenant, const char *id, int64_t next_at_ms)
 {
 	struct webhook rec;
 	assert_int_equal(store_webhook_get(f->s, tenant, w, f->a, &rec), 0);
@@ -69,7 +33,7 @@ static void queue(struct fixture *f, int64_t w, int64_t tenant, const char *id, 
 	assert_int_equal(store_webhook_enqueue(f->s, w, rec.cursor, rec.cursor, &d, 1), 0);
 }
 
-static void suspend(struct fixture *f, int64_t tenant, bool on)
+static void suspend(struct test_store *f, int64_t tenant, bool on)
 {
 	struct tenant t;
 	assert_int_equal(store_tenant_get(f->s, tenant, f->a, &t), 0);
@@ -79,7 +43,7 @@ static void suspend(struct fixture *f, int64_t tenant, bool on)
 
 static void test_one_per_webhook(void **state)
 {
-	struct fixture *f = *state;
+	struct test_store *f = *state;
 	int64_t a1 = make_webhook(f, f->t1, "https://a.example/1");
 	int64_t a2 = make_webhook(f, f->t1, "https://a.example/2");
 	int64_t b1 = make_webhook(f, f->t2, "https://b.example/1");
@@ -122,7 +86,7 @@ static void test_one_per_webhook(void **state)
 
 static void test_suspended_tenant_waits(void **state)
 {
-	struct fixture *f = *state;
+	struct test_store *f = *state;
 	int64_t a1 = make_webhook(f, f->t1, "https://a.example/1");
 	int64_t b1 = make_webhook(f, f->t2, "https://b.example/1");
 	suspend(f, f->t2, true);
@@ -150,8 +114,8 @@ static void test_suspended_tenant_waits(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_one_per_webhook, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_suspended_tenant_waits, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_one_per_webhook, test_store_setup, test_store_teardown),
+		cmocka_unit_test_setup_teardown(test_suspended_tenant_waits, test_store_setup, test_store_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
