@@ -397,40 +397,60 @@ static struct principal *principal_load(struct http_request *req, struct http_re
 	return p;
 }
 
+/* What the request's credential proved, checked once per request (in
+ * req->auth): the idempotency hook authenticates before the handler does,
+ * and a second check would read and touch the session or key again. */
+struct credential {
+	int r;                 /* 0, -EACCES (unknown), or a store error */
+	bool key;              /* an API key, not a session */
+	struct account acc;
+	struct session ses;
+	int64_t key_id;
+};
+
+static const struct credential *credential_check(struct http_request *req)
+{
+	struct api *api = req->app;
+	struct credential *c = req->auth;
+	if (c)
+		return c;
+	if (!(c = arena_alloc(req->arena, sizeof(*c))))
+		return NULL;
+	const char *authz = api__authorization(req); /* + GoPhish's key styles on its routes (gophish.c) */
+	c->key = authz != NULL;
+	if (authz)
+		c->r = strncasecmp(authz, "Bearer ", 7) != 0 ? -EACCES
+			: auth_api_key_check(api->store, authz + 7, req->arena, &c->acc, &c->key_id);
+	else
+		c->r = auth_session_check(api->store, http_cookie(req, "kunren_session"), &api->limits, req->arena,
+					  &c->acc, &c->ses);
+	req->auth = c;
+	return c;
+}
+
 static struct principal *authenticate(struct http_request *req, struct http_response *res, enum api_need need,
 				      enum auth_rule rule)
 {
-	struct api *api = req->app;
-	struct account acc;
-	struct session ses = { 0 };
-	int64_t key_id = 0;
-	const char *authz = api__authorization(req); /* + GoPhish's key styles on its routes (gophish.c) */
-	int r;
-
-	if (authz) {
-		if (strncasecmp(authz, "Bearer ", 7) != 0 ||
-		    (r = auth_api_key_check(api->store, authz + 7, req->arena, &acc, &key_id)) == -EACCES) {
-			http_response_error(res, 401, "unauthorized", "invalid API key", NULL);
-			return NULL;
-		}
-	} else {
-		r = auth_session_check(api->store, http_cookie(req, "kunren_session"), &api->limits, req->arena,
-				       &acc, &ses);
-		if (r == -EACCES) {
-			http_response_error(res, 401, "unauthorized", "please log in", NULL);
-			return NULL;
-		}
-		if (r == 0 && need == API_WRITE) {
-			const char *csrf = http_header(req, "X-CSRF-Token");
-			if (!csrf || !auth_equal(csrf, ses.csrf_token)) {
-				http_response_error(res, 403, "csrf", "missing or wrong X-CSRF-Token header", NULL);
-				return NULL;
-			}
-		}
-	}
-	if (r < 0) {
-		api__store_error(res, r, "session");
+	const struct credential *c = credential_check(req);
+	if (!c) {
+		http_response_error(res, 500, "internal", "internal error", NULL);
 		return NULL;
+	}
+	struct account acc = c->acc;
+	if (c->r == -EACCES) {
+		http_response_error(res, 401, "unauthorized", c->key ? "invalid API key" : "please log in", NULL);
+		return NULL;
+	}
+	if (c->r < 0) {
+		api__store_error(res, c->r, "session");
+		return NULL;
+	}
+	if (!c->key && need == API_WRITE) {
+		const char *csrf = http_header(req, "X-CSRF-Token");
+		if (!csrf || !auth_equal(csrf, c->ses.csrf_token)) {
+			http_response_error(res, 403, "csrf", "missing or wrong X-CSRF-Token header", NULL);
+			return NULL;
+		}
 	}
 	if (rule == RULE_OPERATOR && acc.role != ROLE_OPERATOR) {
 		http_response_error(res, 403, "operator_only", "only the operator of the service may do this", NULL);
@@ -451,11 +471,11 @@ static struct principal *authenticate(struct http_request *req, struct http_resp
 		http_response_error(res, 403, "owner_only", "only the tenant's owner account may do this", NULL);
 		return NULL;
 	}
-	if (!authz) {
-		p->csrf = ses.csrf_token;
-		p->session_id = ses.id;
+	if (!c->key) {
+		p->csrf = c->ses.csrf_token;
+		p->session_id = c->ses.id;
 	} else
-		p->api_key_id = key_id;
+		p->api_key_id = c->key_id;
 	return p;
 }
 

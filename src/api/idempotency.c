@@ -16,8 +16,9 @@
  *
  * Who the caller is comes from the console's own authentication
  * (api__auth_self, with the write rule's CSRF check); a request it refuses
- * goes to its handler untouched, which refuses it in turn.  The credential
- * is stored only as an HMAC under the server key.
+ * goes to its handler untouched, which refuses it in turn (the credential is
+ * checked once per request: the handler's own authentication reuses it).
+ * The credential is stored only as an HMAC under the server key.
  */
 #include "api/api_int.h"
 
