@@ -4,7 +4,7 @@
 # `make fuzz` builds the libFuzzer targets (clang).
 
 CC      ?= cc
-PKGS    := libmicrohttpd gnutls libcurl sqlite3 jansson libsodium libidn2 xlsxwriter opendkim openssl libqrencode libzip yaml-0.1 libpcre2-8 zlib
+PKGS    := libmicrohttpd gnutls libcurl sqlite3 libpq jansson libsodium libidn2 xlsxwriter opendkim openssl libqrencode libzip yaml-0.1 libpcre2-8 zlib
 CSTD    := -std=c11 -D_GNU_SOURCE
 WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wformat=2 -Wvla
 OPT     ?= -O2 -g
@@ -27,7 +27,7 @@ UNIT_SRC := $(shell find tests/unit -name '*.c' | sort)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 EMBED_IN := $(shell find web scenarios src/store/migrations -type f 2>/dev/null | sort) docs/openapi.yaml
 
-.PHONY: all deps test-deps run test unit integration e2e fuzz fuzz-smoke clean
+.PHONY: all deps test-deps run test unit integration e2e fuzz fuzz-smoke clean unit-pg integration-pg
 all: $(BIN)
 
 deps:
@@ -76,6 +76,14 @@ integration: $(BIN)
 
 e2e: $(BIN)
 	KUNREN_BIN=$(abspath $(BIN)) node --test tests/e2e/
+
+# The same suites on PostgreSQL 15: scripts/with-pg starts a throw-away cluster, sets
+# KUNREN_TEST_PG to its URL (each test makes its own database there), stops and removes it.
+unit-pg: $(UNIT_BIN)
+	@scripts/with-pg sh -c 'set -e; for t in $(UNIT_BIN); do echo "== $$t (PostgreSQL)"; $$t; done'
+
+integration-pg: $(BIN)
+	KUNREN_BIN=$(abspath $(BIN)) scripts/with-pg /usr/bin/python3 -m pytest -q tests/integration
 
 test: test-deps
 	@$(MAKE) --no-print-directory unit integration e2e fuzz-smoke

@@ -5,7 +5,7 @@
  * names with their own connections, outside any struct store: the backup
  * runs as a separate process beside `kunren serve` (docs/internals/BACKUP.md).
  */
-#include "store/sqlite_int.h"
+#include "store/db.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>

@@ -281,7 +281,7 @@ int store_recipient_delete(struct store *s, int64_t tenant_id, int64_t list_id, 
 int store_recipients_delete(struct store *s, int64_t tenant_id, int64_t list_id, const int64_t *ids,
 			    const char *const *emails, size_t n, bool *ret_deleted);
 int store_list_rename(struct store *s, int64_t tenant_id, int64_t id, const char *name);
-/* In one transaction (sqlite_import.c): renames the list (name NULL: kept),
+/* In one transaction (import.c): renames the list (name NULL: kept),
  * deletes the recipients with the ids gone, then inserts or overwrites rows
  * as store_recipients_import does.  Nothing changes on any error. */
 int store_list_replace(struct store *s, int64_t tenant_id, int64_t list_id, const char *name, const int64_t *gone,
@@ -314,7 +314,7 @@ int store_scenario_update(struct store *s, int64_t tenant_id, int64_t id, const 
 /* -EBUSY while a campaign uses it. */
 int store_scenario_delete(struct store *s, int64_t tenant_id, int64_t id);
 
-/* ---- uploads: trainers' own attachment files (sqlite_uploads.c) ---- */
+/* ---- uploads: trainers' own attachment files (uploads.c) ---- */
 
 struct upload {
 	int64_t id, tenant_id;
@@ -598,7 +598,7 @@ int store_target_by_rid(struct store *s, const char *rid, struct arena *a, struc
  * (EVS_PROBES) is stored but does not move the target's last_<kind>_ms. */
 int store_events_add(struct store *s, const struct event *ev, size_t n);
 
-/* The tracker's rids in memory (sqlite_rids.c, track/rids.c).  A campaign
+/* The tracker's rids in memory (rids.c, track/rids.c).  A campaign
  * accepting events (sending, running, paused) with a fingerprint of its
  * targets: targets are only ever added (new ids) or, while pending, removed
  * (target_count changes), so (target_count, max_target_id) changes with
@@ -693,7 +693,7 @@ int store_education_get(struct store *s, int64_t tenant_id, const char *kind, co
 /* Inserts or replaces the tenant's text of e->kind and e->lang. */
 int store_education_set(struct store *s, int64_t tenant_id, const struct education *e);
 
-/* ---- 報告: report mailboxes, live events, report figures (sqlite_reports.c) ---- */
+/* ---- 報告: report mailboxes, live events, report figures (reports.c) ---- */
 
 /* A tenant's report mailbox, polled over IMAP (mail/imap.c). */
 struct report_mailbox {
@@ -750,7 +750,7 @@ struct report_figures {
 int store_campaign_report_figures(struct store *s, int64_t tenant_id, int64_t campaign_id, struct arena *a,
 				  struct report_figures *ret);
 
-/* ---- idempotency keys (sqlite_idempotency.c, migration 0015) ---- */
+/* ---- idempotency keys (idempotency.c, migration 0015) ---- */
 
 /* A remembered request: (tenant_id, credential, key) names it. */
 struct idempotency_entry {
@@ -787,7 +787,7 @@ int store_idempotency_release(struct store *s, const struct idempotency_entry *e
 /* Deletes the rows created at or before `before`; *ret_rows (may be NULL). */
 int store_idempotency_purge(struct store *s, int64_t before, int64_t *ret_rows);
 
-/* ---- operations (sqlite_ops.c; GET /readyz, /metrics) ---- */
+/* ---- operations (ops.c; GET /readyz, /metrics) ---- */
 
 /* A cheap query on a real table: 0 when the database answers. */
 int store_ping(struct store *s);
@@ -795,7 +795,7 @@ int store_ping(struct store *s);
  * campaigns plus those claimed or in a worker's hands. */
 int store_delivery_depth(struct store *s, int64_t now, int64_t *ret);
 
-/* ---- history brought over from another tool (sqlite_import.c; gophish/) ---- */
+/* ---- history brought over from another tool (import.c; gophish/) ---- */
 
 /*
  * What store_import writes for one tenant, all or nothing.  Records refer to
@@ -886,7 +886,7 @@ int store_check_file(const char *path, struct arena *a, struct store_snapshot *r
 /* The newest migration this binary knows. */
 int store_schema_latest(void);
 
-/* ---- webhooks (part 5 of issue 11; sqlite_webhooks.c, migration 0016) ---- */
+/* ---- webhooks (part 5 of issue 11; webhooks.c, migration 0016) ---- */
 
 /* A tenant's endpoint for its events (webhook/). */
 struct webhook {

@@ -27,6 +27,12 @@ from dataclasses import dataclass, field
 
 from aiosmtpd.controller import Controller
 
+# KUNREN_TEST_PG=postgres://...@127.0.0.1:PORT/postgres (scripts/with-pg sets it): every
+# data folder gets a PostgreSQL database of its own (pg_database_url), passed to the
+# servers and the CLI as KUNREN_DATABASE_URL; otherwise Kunren uses <data_dir>/kunren.db.
+ENGINE = "postgres" if os.environ.get("KUNREN_TEST_PG") else "sqlite"
+PG_BIN = "/usr/lib/postgresql/15/bin"
+
 BOM = b"\xef\xbb\xbf"
 CHROME_UA = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
              "(KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36")
@@ -362,6 +368,122 @@ def _clean_env():
     return {k: v for k, v in os.environ.items() if not k.startswith("KUNREN_")}
 
 
+# ---------------------------------------------------------------- the database
+
+_PG_DATABASES = {}  # realpath of a data folder -> URL of its database
+_PG_LOCK = threading.Lock()
+
+
+def _pg_url_with_db(base, dbname):
+    u = urllib.parse.urlsplit(base)
+    return urllib.parse.urlunsplit((u.scheme, u.netloc, "/" + dbname, u.query, u.fragment))
+
+
+def _pg_connect(url):
+    import psycopg2  # only needed when KUNREN_TEST_PG is set
+    return psycopg2.connect(url)
+
+
+def _pg_drop_all():
+    with _PG_LOCK:
+        urls = list(_PG_DATABASES.values())
+        _PG_DATABASES.clear()
+    if not urls:
+        return
+    try:
+        con = _pg_connect(os.environ["KUNREN_TEST_PG"])
+    except Exception:
+        return
+    con.autocommit = True
+    with contextlib.closing(con), con.cursor() as cur:
+        for url in urls:
+            name = urllib.parse.urlsplit(url).path.lstrip("/")
+            try:
+                cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            except Exception:
+                pass
+
+
+def pg_database_url(data_dir):
+    """On PostgreSQL (KUNREN_TEST_PG set): the URL of data_dir's own database, created
+    (kt_<random hex>) on the first call for that folder; later calls, and so every server
+    or CLI run on the same data folder, get the same database.  None on SQLite."""
+    if ENGINE != "postgres":
+        return None
+    key = os.path.realpath(str(data_dir))
+    with _PG_LOCK:
+        url = _PG_DATABASES.get(key)
+        if url:
+            return url
+        base = os.environ["KUNREN_TEST_PG"]
+        name = "kt_" + secrets.token_hex(8)
+        con = _pg_connect(base)
+        try:
+            con.autocommit = True
+            with con.cursor() as cur:
+                cur.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            con.close()
+        if not _PG_DATABASES:
+            import atexit
+            atexit.register(_pg_drop_all)
+        url = _PG_DATABASES[key] = _pg_url_with_db(base, name)
+        return url
+
+
+def db_env(data_dir):
+    """The environment that points Kunren at data_dir's database: on PostgreSQL
+    {"KUNREN_DATABASE_URL": ...}, on SQLite {} (kunren.db in the data folder).  For tests
+    that run the binary themselves: env = dict(os.environ, KUNREN_DATA=d, **db_env(d))."""
+    url = pg_database_url(data_dir)
+    return {"KUNREN_DATABASE_URL": url} if url else {}
+
+
+def db_query(data_dir, sql, params=()):
+    """Runs one SQL statement on data_dir's database and returns its rows as a list of
+    tuples (a statement without rows: []).  SQLite: <data_dir>/kunren.db; PostgreSQL:
+    the folder's database (`?` placeholders become %s).  Write SQL that runs on both."""
+    if ENGINE == "postgres":
+        con = _pg_connect(pg_database_url(data_dir))
+        try:
+            con.autocommit = True
+            with con.cursor() as cur:
+                cur.execute(sql.replace("%", "%%").replace("?", "%s"), tuple(params))
+                rows = cur.fetchall() if cur.description is not None else []
+        finally:
+            con.close()
+        return [tuple(bytes(v) if isinstance(v, memoryview) else v for v in r) for r in rows]
+    import sqlite3
+    con = sqlite3.connect(os.path.join(str(data_dir), "kunren.db"), timeout=10)
+    try:
+        with con:
+            return con.execute(sql, tuple(params)).fetchall()
+    finally:
+        con.close()
+
+
+@contextlib.contextmanager
+def failing_insert(data_dir, table, condition, name="kt_fail"):
+    """While inside: every INSERT into table whose new row meets condition (SQL on NEW.col,
+    the same on both engines) fails with 'injected failure' (a trigger), to check that a
+    write is all or nothing."""
+    pg = ENGINE == "postgres"
+    if pg:
+        db_query(data_dir, f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                 f"IF {condition} THEN RAISE EXCEPTION 'injected failure'; END IF; RETURN NEW; END $$")
+        db_query(data_dir, f"CREATE TRIGGER {name} BEFORE INSERT ON {table} FOR EACH ROW "
+                 f"EXECUTE FUNCTION {name}()")
+    else:
+        db_query(data_dir, f"CREATE TRIGGER {name} BEFORE INSERT ON {table} WHEN {condition} "
+                 "BEGIN SELECT RAISE(ABORT, 'injected failure'); END")
+    try:
+        yield
+    finally:
+        db_query(data_dir, f"DROP TRIGGER {name}" + (f" ON {table}" if pg else ""))
+        if pg:
+            db_query(data_dir, f"DROP FUNCTION {name}()")
+
+
 def _read_lines(stream, lines, q):
     for raw in iter(stream.readline, b""):
         line = raw.decode("utf-8", "replace").rstrip("\r\n")
@@ -431,6 +553,7 @@ def kunren_server(workdir, smtp_url=None, extra_env=None):
     env = _clean_env()
     env.update({
         "KUNREN_DATA": data_dir,
+        **db_env(data_dir),
         "KUNREN_CONSOLE_LISTEN": "127.0.0.1:0",
         "KUNREN_TRACKER_LISTEN": "127.0.0.1:0",
         "KUNREN_INITIAL_PASSWORD": password,
@@ -673,6 +796,7 @@ def kunren_cli(data_dir, *args, check=True, env=None):
     binary = os.environ.get("KUNREN_BIN")
     assert binary and os.access(binary, os.X_OK), "set KUNREN_BIN to the built kunren binary"
     e = _clean_env()
+    e.update(db_env(data_dir))
     e.update(env or {})
     r = subprocess.run([binary, f"--data_dir={data_dir}", *args], env=e, capture_output=True,
                        text=True, timeout=60)
@@ -710,6 +834,7 @@ def kunren_start(workdir, smtp_url=None, extra_env=None, api_key=None, password=
     env = _clean_env()
     env.update({
         "KUNREN_DATA": os.path.join(workdir, "data"),
+        **db_env(os.path.join(workdir, "data")),
         "KUNREN_CONSOLE_LISTEN": "127.0.0.1:0",
         "KUNREN_TRACKER_LISTEN": "127.0.0.1:0",
         "KUNREN_INITIAL_PASSWORD": password,
@@ -742,7 +867,17 @@ def kunren_stop(k):
 def database_bytes(data_dir):
     """The database as it is on disk: kunren.db and its write-ahead log
     (recent commits stay in kunren.db-wal until a checkpoint), for checks
-    that a secret is never stored in clear."""
+    that a secret is never stored in clear.  On PostgreSQL: `pg_dump
+    --data-only` of data_dir's database (every stored value, as text)."""
+    if ENGINE == "postgres":
+        r = subprocess.run([os.path.join(PG_BIN, "pg_dump"), "--data-only", "--no-owner",
+                            "--dbname", pg_database_url(data_dir)],
+                           capture_output=True, timeout=60)
+        assert r.returncode == 0, f"pg_dump failed: {r.stderr.decode('utf-8', 'replace')}"
+        # bytea values are dumped as hex (\\x4142...): add them decoded, so a secret
+        # stored in a BLOB column is found as on SQLite
+        blobs = [bytes.fromhex(h.decode()) for h in re.findall(rb"\\x((?:[0-9a-f]{2})+)", r.stdout)]
+        return r.stdout + b"\n".join(blobs)
     out = b""
     for name in ("kunren.db", "kunren.db-wal"):
         try:

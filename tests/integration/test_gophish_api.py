@@ -15,7 +15,7 @@ import urllib.parse
 
 import pytest
 
-from kunren_testlib import ApiClient, http, kunren_cli, tracking_urls
+from kunren_testlib import ApiClient, failing_insert, http, kunren_cli, tracking_urls
 
 
 class GoPhish:
@@ -182,8 +182,6 @@ def test_group_put_is_all_or_nothing(kunren):
     leave and writes the new ones in one transaction: when the write fails
     (here a trigger refuses one new address), the name and every recipient
     are as they were."""
-    import os
-    import sqlite3
     k = kunren
     g = GoPhish(k)
     made = g.ok("POST", "/api/groups/", {"name": "Atomic", "targets": [
@@ -205,18 +203,10 @@ def test_group_put_is_all_or_nothing(kunren):
             field="targets[2].email")
     assert state() == before
     # a failure inside the store's write: nothing changed either
-    kdb = sqlite3.connect(os.path.join(k.data_dir, "kunren.db"), timeout=10)
-    kdb.execute("CREATE TRIGGER put_fail BEFORE INSERT ON recipients WHEN NEW.email = 'boom@example.com' "
-                "BEGIN SELECT RAISE(ABORT, 'injected failure'); END")
-    kdb.commit()
-    try:
+    with failing_insert(k.data_dir, "recipients", "NEW.email = 'boom@example.com'"):
         r = g.call("PUT", f"/api/groups/{gid}", body)
         assert r.status >= 400, r.describe()
         assert r.json()["success"] is False, r.describe()
-    finally:
-        kdb.execute("DROP TRIGGER put_fail")
-        kdb.commit()
-        kdb.close()
     assert state() == before
     # and the same PUT goes through once the failure is gone
     changed = g.ok("PUT", f"/api/groups/{gid}", body)

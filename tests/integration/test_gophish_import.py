@@ -10,7 +10,7 @@ import os
 import sqlite3
 import subprocess
 
-from kunren_testlib import database_bytes
+from kunren_testlib import database_bytes, db_env, failing_insert
 
 # The Up sections of GoPhish's SQLite migrations, in order (goose).
 GOPHISH_MIGRATIONS = [
@@ -201,7 +201,7 @@ def build_gophish_db(path):
 
 
 def cli(k, *args, ok=True):
-    env = dict(os.environ, KUNREN_DATA=k.data_dir)
+    env = dict(os.environ, KUNREN_DATA=k.data_dir, **db_env(k.data_dir))
     r = subprocess.run([os.environ["KUNREN_BIN"], *args], env=env, capture_output=True, text=True, timeout=60)
     if ok:
         assert r.returncode == 0, (args, r.stdout, r.stderr)
@@ -421,16 +421,9 @@ def test_a_failed_write_leaves_nothing(kunren_outbox, tmp_path):
     gp = str(tmp_path / "gophish.db")
     build_gophish_db(gp)
     before = counts(k)
-    kdb = sqlite3.connect(os.path.join(k.data_dir, "kunren.db"), timeout=10)
-    kdb.execute("CREATE TRIGGER gp_fail BEFORE INSERT ON events WHEN NEW.kind = 'clicked' AND "
-                "NEW.at_ms = %d BEGIN SELECT RAISE(ABORT, 'injected failure'); END" % ms("2025-03-02 13:14:15"))
-    kdb.commit()
-    try:
+    with failing_insert(k.data_dir, "events",
+                        "NEW.kind = 'clicked' AND NEW.at_ms = %d" % ms("2025-03-02 13:14:15")):
         r = cli(k, "import-gophish", str(tenant_id(k)), gp, ok=False)
-    finally:
-        kdb.execute("DROP TRIGGER gp_fail")
-        kdb.commit()
-        kdb.close()
     assert r.returncode == 1 and "nothing was imported" in r.stderr, (r.stdout, r.stderr)
     assert counts(k) == before
     # and the same file imports once the failure is gone

@@ -15,31 +15,21 @@ import json
 import os
 import secrets
 import socket
-import sqlite3
 import threading
 
-from kunren_testlib import (ApiClient, database_bytes, kunren_start, kunren_stop, wait_until)
+from kunren_testlib import (ApiClient, database_bytes, db_query, kunren_start, kunren_stop, wait_until)
 from test_accounts import error_of, key_for, login_ok, operator_api
 
 KEY = "Idempotency-Key"
 
 
 def db_rows(k, sql, *args):
-    """Reads the live database (WAL mode: a reader beside the server)."""
-    con = sqlite3.connect(f"file:{os.path.join(k.data_dir, 'kunren.db')}?mode=ro", uri=True, timeout=10)
-    try:
-        return con.execute(sql, args).fetchall()
-    finally:
-        con.close()
+    """Reads the live database (SQLite in WAL mode: a reader beside the server)."""
+    return db_query(k.data_dir, sql, args)
 
 
 def db_write(k, sql, *args):
-    con = sqlite3.connect(os.path.join(k.data_dir, "kunren.db"), timeout=10)
-    try:
-        con.execute(sql, args)
-        con.commit()
-    finally:
-        con.close()
+    db_query(k.data_dir, sql, args)
 
 
 def post(api, path, obj, key=None, headers=None):

@@ -9,13 +9,12 @@ import datetime
 import json
 import os
 import re
-import sqlite3
 import struct
 import zlib
 
 import pytest
 
-from kunren_testlib import (RECIPIENTS, ApiClient, kunren_cli, kunren_start, kunren_stop, setup_drill,
+from kunren_testlib import (ENGINE, RECIPIENTS, ApiClient, db_query, kunren_cli, kunren_start, kunren_stop, setup_drill,
                             wait_until)
 from test_accounts import (JST, OPERATOR_PASSWORD, Browser, error_of, field_of, key_for, login_ok,
                            operator_api, servers)  # noqa: F401 (servers is a fixture)
@@ -157,23 +156,30 @@ def test_create_list_patch_suspend_and_renew(servers, smtp):
     assert mine and all(e["tenant_name"] == name_now for e in mine), mine[:3]
 
 
-def table_columns(db):
+def table_columns(data_dir):
+    """{table: [column, ...]} of every table in the data folder's database."""
+    if ENGINE == "postgres":
+        pairs = db_query(data_dir, "SELECT table_name, column_name FROM information_schema.columns "
+                         "WHERE table_schema = current_schema() ORDER BY table_name, ordinal_position")
+    else:
+        pairs = db_query(data_dir, "SELECT m.name, p.name FROM sqlite_master m, pragma_table_info(m.name) p "
+                         "WHERE m.type = 'table' ORDER BY m.name, p.cid")
     out = {}
-    for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'"):
-        out[name] = [row[1] for row in db.execute(f'PRAGMA table_info("{name}")')]
+    for table, col in pairs:
+        out.setdefault(table, []).append(col)
     return out
 
 
-def rows_naming(db, ids):
+def rows_naming(data_dir, ids):
     """Rows of every table whose *_id column holds one of the tenant's ids."""
     found = []
-    for table, cols in table_columns(db).items():
+    for table, cols in table_columns(data_dir).items():
         if table == "deletion_log":
             continue
         for col, values in ids.items():
             if col in cols and values:
                 q = f'SELECT count(*) FROM "{table}" WHERE "{col}" IN ({",".join("?" * len(values))})'
-                n = db.execute(q, list(values)).fetchone()[0]
+                n = db_query(data_dir, q, list(values))[0][0]
                 if n:
                     found.append((table, col, n))
     return found
@@ -192,25 +198,22 @@ def test_delete_removes_every_row_and_file(servers):
     assert os.path.isdir(outbox)
     keep = k.api.get_ok("/lists")["items"]
 
-    db = sqlite3.connect(os.path.join(k.data_dir, "kunren.db"))
     ids = {
         "tenant_id": {t["id"]},
-        "account_id": {a for (a,) in db.execute("SELECT id FROM accounts WHERE tenant_id = ?", (t["id"],))},
+        "account_id": {a for (a,) in db_query(k.data_dir, "SELECT id FROM accounts WHERE tenant_id = ?",
+                                               (t["id"],))},
         "list_id": {d.list_id},
         "campaign_id": {d.campaign["id"]},
         "scenario_id": {d.scenario["id"]},
     }
-    assert rows_naming(db, ids), "the tenant has rows before"
-    db.close()
+    assert rows_naming(k.data_dir, ids), "the tenant has rows before"
 
     r = op.request("DELETE", f"/operator/tenants/{t['id']}")
     assert r.status == 200, r.describe()
     gone = r.json()
     assert gone["deleted"] is True and gone["rows"] > 10 and gone["files"] >= 3, gone
 
-    db = sqlite3.connect(os.path.join(k.data_dir, "kunren.db"))
-    assert rows_naming(db, ids) == []
-    db.close()
+    assert rows_naming(k.data_dir, ids) == []
     assert not os.path.exists(outbox)
     error_of(owner.get("/me"), 401)
     error_of(op.get(f"/operator/tenants/{t['id']}"), 404)

@@ -7,11 +7,11 @@ import os
 import re
 import subprocess
 
-from kunren_testlib import database_bytes
+from kunren_testlib import database_bytes, db_env
 
 
 def cli(k, *args, env=None, ok=True):
-    e = dict(os.environ, KUNREN_DATA=k.data_dir)
+    e = dict(os.environ, KUNREN_DATA=k.data_dir, **db_env(k.data_dir))
     e.update(env or {})
     r = subprocess.run([os.environ["KUNREN_BIN"], *args], env=e, capture_output=True, text=True, timeout=30)
     if ok:

@@ -22,7 +22,7 @@ from email.message import EmailMessage
 import pytest
 
 from test_live import Sse
-from kunren_testlib import (RECIPIENTS, SENDER, ApiClient, collect_tags, database_bytes, find_gallery, kunren_cli, kunren_server,
+from kunren_testlib import (RECIPIENTS, SENDER, ApiClient, collect_tags, database_bytes, db_query, find_gallery, kunren_cli, kunren_server,
                             recipients_csv, setup_drill, smtp_sink, tracking_urls, wait_campaign, wait_until)
 
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
@@ -518,13 +518,8 @@ def test_imap_over_tls(tls_env):
 def mailbox_row(k):
     """The report mailbox's row as the poller leaves it (the place it keeps
     is not in the API): last_poll_at, last_reported, last_ignored, last_uid."""
-    import sqlite3
-    db = sqlite3.connect(f"file:{os.path.join(k.data_dir, 'kunren.db')}?mode=ro", uri=True, timeout=10)
-    try:
-        return db.execute("SELECT last_poll_at, last_reported, last_ignored, last_uid FROM report_mailboxes"
-                          ).fetchone()
-    finally:
-        db.close()
+    rows = db_query(k.data_dir, "SELECT last_poll_at, last_reported, last_ignored, last_uid FROM report_mailboxes")
+    return rows[0] if rows else None
 
 
 def test_unread_pile_does_not_hold_reports_back(env):

@@ -12,7 +12,7 @@ import zipfile
 
 import pytest
 
-from kunren_testlib import ApiClient, RECIPIENTS, http, setup_drill, tracking_urls, wait_campaign
+from kunren_testlib import ApiClient, RECIPIENTS, db_env, http, setup_drill, tracking_urls, wait_campaign
 
 
 def run_drill(k, name):
@@ -152,7 +152,7 @@ def test_share_links_belong_to_their_tenant(results):
     k, d1, _ = results
     made = k.api.post_ok(f"/campaigns/{d1.campaign['id']}/share", {"hours": 2}, status=201)
     assert not made["has_password"]
-    e = dict(os.environ, KUNREN_DATA=k.data_dir, KUNREN_NEW_PASSWORD="pw-other-owner")
+    e = dict(os.environ, KUNREN_DATA=k.data_dir, KUNREN_NEW_PASSWORD="pw-other-owner", **db_env(k.data_dir))
     out = subprocess.run([os.environ["KUNREN_BIN"], "tenant", "add", "別会社"], env=e, capture_output=True,
                          text=True, check=True).stdout
     tid = re.search(r"tenant (\d+)", out).group(1)

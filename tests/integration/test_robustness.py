@@ -5,7 +5,7 @@ import concurrent.futures
 import os
 import subprocess
 
-from kunren_testlib import CHROME_UA, http, kunren_server, setup_drill
+from kunren_testlib import CHROME_UA, db_env, http, kunren_server, setup_drill
 
 
 def test_parallel_deletes_of_unknown_lists_do_not_freeze_the_server(kunren_outbox):
@@ -53,7 +53,8 @@ def test_a_refused_first_start_writes_nothing(tmp_path):
     # password had never been shown: nobody could log in afterwards.
     env = {k: v for k, v in os.environ.items() if not k.startswith("KUNREN_")}
     env.update(KUNREN_DATA=str(tmp_path / "data"), KUNREN_CONSOLE_LISTEN="127.0.0.1:0",
-               KUNREN_TRACKER_LISTEN="127.0.0.1:0", KUNREN_INITIAL_API_KEY="short")
+               KUNREN_TRACKER_LISTEN="127.0.0.1:0", KUNREN_INITIAL_API_KEY="short",
+               **db_env(tmp_path / "data"))
     r = subprocess.run([os.environ["KUNREN_BIN"], "serve"], env=env, capture_output=True, text=True,
                        timeout=30)
     assert r.returncode != 0 and "KUNREN_INITIAL_API_KEY" in r.stderr, (r.returncode, r.stderr)

@@ -11,17 +11,15 @@ every target got exactly one mail.
 
 import asyncio
 import json
-import os
 import signal
 import socket
-import sqlite3
 import threading
 import time
 from collections import Counter
 
 import pytest
 
-from kunren_testlib import (RecordingHandler, StoredMail, custom_smtp_sink, kunren_start,
+from kunren_testlib import (RecordingHandler, StoredMail, custom_smtp_sink, db_query, kunren_start,
                             kunren_stop, setup_drill, tracking_urls, wait_until)
 
 N = 50
@@ -88,12 +86,7 @@ def html_of(mail):
 
 
 def target_states(data_dir, cid):
-    con = sqlite3.connect(f"file:{os.path.join(data_dir, 'kunren.db')}?mode=ro", uri=True)
-    try:
-        return dict(con.execute("SELECT t.email, t.state FROM targets t WHERE campaign_id = ?",
-                                (cid,)).fetchall())
-    finally:
-        con.close()
+    return dict(db_query(data_dir, "SELECT t.email, t.state FROM targets t WHERE campaign_id = ?", (cid,)))
 
 
 def test_sigterm_during_a_send_finishes_the_mails_in_hand(tmp_path, current):

@@ -7,11 +7,11 @@ import os
 import re
 import subprocess
 
-from kunren_testlib import ApiClient, setup_drill
+from kunren_testlib import ApiClient, db_env, setup_drill
 
 
 def cli(k, *args, env=None):
-    e = dict(os.environ, KUNREN_DATA=k.data_dir)
+    e = dict(os.environ, KUNREN_DATA=k.data_dir, **db_env(k.data_dir))
     e.update(env or {})
     r = subprocess.run([os.environ["KUNREN_BIN"], *args], env=e, capture_output=True, text=True,
                        timeout=30)

@@ -16,7 +16,7 @@ import urllib.parse
 
 import pytest
 
-from kunren_testlib import (CHROME_UA, _clean_env, http, kunren_server, setup_drill, smtp_sink,
+from kunren_testlib import (CHROME_UA, _clean_env, db_env, http, kunren_server, setup_drill, smtp_sink,
                             tracking_urls, wait_campaign, wait_until)
 
 HSTS = "max-age=31536000"
@@ -166,7 +166,7 @@ def serve_fails(tmp_path, env):
     """`kunren serve` that must refuse to start: its stderr."""
     e = _clean_env()
     e.update({"KUNREN_DATA": str(tmp_path / "data"), "KUNREN_CONSOLE_LISTEN": "127.0.0.1:0",
-              "KUNREN_TRACKER_LISTEN": "127.0.0.1:0"})
+              "KUNREN_TRACKER_LISTEN": "127.0.0.1:0", **db_env(tmp_path / "data")})
     e.update(env)
     r = subprocess.run([os.environ["KUNREN_BIN"], "serve"], cwd=str(tmp_path), env=e, capture_output=True,
                        text=True, timeout=60, stdin=subprocess.DEVNULL)

@@ -7,7 +7,6 @@ import os
 import random
 import re
 import socket
-import sqlite3
 import string
 import threading
 import time
@@ -16,7 +15,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from kunren_testlib import (CHROME_UA, SCARY_RE, SENDER, collect_tags, find_gallery, http, kunren_server,
+from kunren_testlib import (CHROME_UA, SCARY_RE, SENDER, collect_tags, db_query, find_gallery, http, kunren_server,
                             kunren_start, kunren_stop, raw_http, recipients_csv, setup_drill, smtp_sink,
                             tracking_urls, wait_campaign, wait_until)
 
@@ -221,12 +220,8 @@ def test_real_rid_still_works_afterwards(live):
 # hostile input (methods, caps, robots.txt), trusted proxies, IPv6.
 
 def db_rows(k, sql, *args):
-    """Reads the server's database beside it (WAL: readers never block it)."""
-    con = sqlite3.connect(f"file:{k.data_dir}/kunren.db?mode=ro", uri=True, timeout=10)
-    try:
-        return con.execute(sql, args).fetchall()
-    finally:
-        con.close()
+    """Reads the server's database beside it (SQLite's WAL: readers never block it)."""
+    return db_query(k.data_dir, sql, args)
 
 
 def campaign_rids(k, cid):

@@ -8,21 +8,18 @@ Kunren with webhook_allow_private=true); it checks nothing itself: every
 request is kept and the test verifies the signature the way a receiver
 should (HMAC-SHA256 over "<t>.<body>" with the secret shown once)."""
 
-import contextlib
 import hashlib
 import hmac
 import http.client
 import http.server
 import json
-import os
 import re
-import sqlite3
 import threading
 import time
 
 import pytest
 
-from kunren_testlib import (RECIPIENTS, kunren_start, kunren_stop, setup_drill, tracking_urls,
+from kunren_testlib import (RECIPIENTS, db_query, kunren_start, kunren_stop, setup_drill, tracking_urls,
                             wait_until)
 from test_accounts import Servers, error_of, field_of, key_for, login_ok, operator_api
 
@@ -366,9 +363,8 @@ def test_tenants_and_read_only_accounts(tmp_path, smtp, receiver):
         b_id = b.get_ok("/tenant")["id"]
         r = op.request("DELETE", f"/operator/tenants/{b_id}")
         assert r.status == 200, r.describe()
-        with contextlib.closing(sqlite3.connect(f"file:{k.data_dir}/kunren.db?mode=ro", uri=True)) as db:
-            left = [db.execute(f"SELECT count(*) FROM {t} WHERE tenant_id = ?", (b_id,)).fetchone()[0]
-                    for t in ("webhooks", "webhook_deliveries")]
+        left = [db_query(k.data_dir, f"SELECT count(*) FROM {t} WHERE tenant_id = ?", (b_id,))[0][0]
+                for t in ("webhooks", "webhook_deliveries")]
         assert left == [0, 0], left
         assert [x["id"] for x in a.get_ok("/webhooks")["items"]] == [wa["id"]]
 
@@ -563,11 +559,7 @@ def test_a_test_ping_is_cut_at_shutdown(tmp_path, smtp, receiver):
         error_of(result["r"], 503, "shutting_down")
     else:
         assert isinstance(result.get("e"), (ConnectionError, http.client.HTTPException)), result
-    con = sqlite3.connect(f"file:{os.path.join(k.data_dir, 'kunren.db')}?mode=ro", uri=True)
-    try:
-        assert con.execute("SELECT count(*) FROM webhook_deliveries").fetchone() == (0,)
-    finally:
-        con.close()
+    assert db_query(k.data_dir, "SELECT count(*) FROM webhook_deliveries") == [(0,)]
 
 
 def test_a_suspended_tenants_webhooks_wait(tmp_path, smtp, receiver):
@@ -597,9 +589,8 @@ def test_a_suspended_tenants_webhooks_wait(tmp_path, smtp, receiver):
         assert len(receiver.got("/b")) == 1 + len(RECIPIENTS), "a suspended tenant's webhook was sent"
 
         def b_log():
-            with contextlib.closing(sqlite3.connect(f"file:{k.data_dir}/kunren.db?mode=ro", uri=True)) as db:
-                return db.execute("SELECT kind, state, attempts FROM webhook_deliveries WHERE webhook_id = ? "
-                                  "AND kind = 'opened'", (wb["id"],)).fetchall()
+            return db_query(k.data_dir, "SELECT kind, state, attempts FROM webhook_deliveries WHERE webhook_id = ? "
+                            "AND kind = 'opened'", (wb["id"],))
         assert wait_until(b_log, 30, "B's event queued") == [("opened", "pending", 0)]
 
         r = op.request("PATCH", f"/operator/tenants/{b_id}", json.dumps({"suspended": False}).encode(),

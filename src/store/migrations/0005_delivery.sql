@@ -25,13 +25,18 @@ CREATE INDEX sending_profiles_tenant ON sending_profiles(tenant_id);
 -- DKIM keys per sending domain, managed by the operator.
 CREATE TABLE dkim_keys (
 	id INTEGER PRIMARY KEY,
+	-- @sqlite
 	domain TEXT NOT NULL COLLATE NOCASE UNIQUE,
+	-- @end
+	--pg domain TEXT NOT NULL,
 	selector TEXT NOT NULL,
 	algorithm TEXT NOT NULL CHECK (algorithm IN ('rsa-sha256', 'ed25519-sha256')),
 	private_sealed BLOB NOT NULL,
 	dns_txt TEXT NOT NULL,
 	created_at INTEGER NOT NULL
 );
+-- PostgreSQL: the domain is unique ignoring case through an index on lower(domain).
+--pg CREATE UNIQUE INDEX dkim_keys_domain ON dkim_keys (lower(domain));
 
 -- The schedule (deliver/plan.h's JSON form), when sending starts, when the
 -- training period ends, the profile, and the state a paused campaign
@@ -64,14 +69,31 @@ CREATE TABLE usage_addresses (
 	tenant_id INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
 	period_start INTEGER NOT NULL,
 	email TEXT NOT NULL COLLATE NOCASE,
+	-- @sqlite
 	first_at INTEGER NOT NULL,
 	PRIMARY KEY (tenant_id, period_start, email)
+	-- @end
+	--pg first_at INTEGER NOT NULL
 );
+-- PostgreSQL: a key cannot hold lower(email): a unique index does its work
+-- (INSERT … ON CONFLICT DO NOTHING, lookups by lower(email) = lower(?)).
+--pg CREATE UNIQUE INDEX usage_addresses_key ON usage_addresses (tenant_id, period_start, lower(email));
 
 -- Targets get their planned time, attempts and the states of a crash-safe
 -- delivery: claimed (taken by a worker, not yet handed to the relay),
 -- sending (handed over: after a crash nobody knows — uncertain), sent,
 -- error, uncertain, cancelled.
+-- PostgreSQL changes the table in place (its DDL is transactional too);
+-- SQLite cannot change a CHECK, so it rebuilds the table, and dropping the
+-- old one drops its indexes targets_state and targets_campaign.
+--pg ALTER TABLE targets DROP CONSTRAINT targets_state_check;
+--pg ALTER TABLE targets ADD CONSTRAINT targets_state_check CHECK (state IN
+--pg 	('pending', 'claimed', 'sending', 'sent', 'error', 'uncertain', 'cancelled'));
+--pg ALTER TABLE targets ADD COLUMN due_at INTEGER NOT NULL DEFAULT 0;
+--pg ALTER TABLE targets ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+--pg UPDATE targets SET state = 'cancelled', error = NULL WHERE state = 'error' AND error = 'cancelled';
+--pg DROP INDEX targets_state;
+-- @sqlite
 CREATE TABLE targets_new (
 	id INTEGER PRIMARY KEY,
 	campaign_id INTEGER NOT NULL REFERENCES campaigns(id) ON DELETE CASCADE,
@@ -112,5 +134,6 @@ FROM targets;
 DROP TABLE targets;
 ALTER TABLE targets_new RENAME TO targets;
 CREATE INDEX targets_campaign ON targets(campaign_id, id);
+-- @end
 -- The dispatcher's question: pending targets that are due, earliest first.
 CREATE INDEX targets_due ON targets(state, due_at, id);

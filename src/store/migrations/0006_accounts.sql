@@ -74,10 +74,15 @@ INSERT INTO branding (id) VALUES (1);
 -- Training domains offered to trainers (A5).
 CREATE TABLE training_domains (
 	id INTEGER PRIMARY KEY,
+	-- @sqlite
 	domain TEXT NOT NULL COLLATE NOCASE UNIQUE,
+	-- @end
+	--pg domain TEXT NOT NULL,
 	note TEXT NOT NULL DEFAULT '',
 	spf TEXT NOT NULL DEFAULT 'unknown',
 	dkim TEXT NOT NULL DEFAULT 'unknown',
 	dmarc TEXT NOT NULL DEFAULT 'unknown',
 	created_at INTEGER NOT NULL
 );
+-- PostgreSQL: the domain is unique ignoring case through an index on lower(domain).
+--pg CREATE UNIQUE INDEX training_domains_domain ON training_domains (lower(domain));

@@ -4,7 +4,10 @@
 -- never stored in clear and never returned by the API.  The last poll's
 -- outcome is kept for the console (last_error "" when it went well).
 CREATE TABLE report_mailboxes (
+	-- @sqlite
 	tenant_id INTEGER PRIMARY KEY REFERENCES tenants(id) ON DELETE CASCADE,
+	-- @end
+	--pg tenant_id BIGINT PRIMARY KEY REFERENCES tenants(id) ON DELETE CASCADE,
 	host TEXT NOT NULL,
 	port INTEGER NOT NULL CHECK (port BETWEEN 1 AND 65535),
 	security TEXT NOT NULL CHECK (security IN ('none', 'starttls', 'tls')),

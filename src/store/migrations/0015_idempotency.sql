@@ -33,9 +33,40 @@ CREATE TABLE idempotency_keys (
 	body BLOB,
 	created_at INTEGER NOT NULL,
 	PRIMARY KEY (tenant_id, credential, key)
+-- @sqlite
 ) WITHOUT ROWID;
+-- @end
+--pg );
 CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at);
 CREATE INDEX idempotency_keys_account ON idempotency_keys (account_id);
+-- The triggers.  PostgreSQL: each one's DELETE in a plpgsql function, the
+-- trigger FOR EACH ROW (what every SQLite trigger is) with the same WHEN.
+--pg CREATE FUNCTION idempotency_keys_account_drop() RETURNS trigger LANGUAGE plpgsql AS $$
+--pg BEGIN
+--pg 	DELETE FROM idempotency_keys WHERE account_id = old.id;
+--pg 	RETURN NULL;
+--pg END $$;
+--pg CREATE FUNCTION idempotency_keys_api_key_drop() RETURNS trigger LANGUAGE plpgsql AS $$
+--pg BEGIN
+--pg 	DELETE FROM idempotency_keys WHERE api_key_id = old.id;
+--pg 	RETURN NULL;
+--pg END $$;
+--pg CREATE FUNCTION idempotency_keys_tenant_drop() RETURNS trigger LANGUAGE plpgsql AS $$
+--pg BEGIN
+--pg 	DELETE FROM idempotency_keys WHERE tenant_id = old.id;
+--pg 	RETURN NULL;
+--pg END $$;
+--pg CREATE TRIGGER idempotency_keys_account_changed AFTER UPDATE OF role, password_hash ON accounts
+--pg 	FOR EACH ROW WHEN (old.role IS DISTINCT FROM new.role OR old.password_hash IS DISTINCT FROM new.password_hash)
+--pg 	EXECUTE FUNCTION idempotency_keys_account_drop();
+--pg CREATE TRIGGER idempotency_keys_account_deleted AFTER DELETE ON accounts
+--pg 	FOR EACH ROW EXECUTE FUNCTION idempotency_keys_account_drop();
+--pg CREATE TRIGGER idempotency_keys_api_key_deleted AFTER DELETE ON api_keys
+--pg 	FOR EACH ROW EXECUTE FUNCTION idempotency_keys_api_key_drop();
+--pg CREATE TRIGGER idempotency_keys_tenant_suspended AFTER UPDATE OF suspended ON tenants
+--pg 	FOR EACH ROW WHEN (new.suspended <> 0)
+--pg 	EXECUTE FUNCTION idempotency_keys_tenant_drop();
+-- @sqlite
 CREATE TRIGGER idempotency_keys_account_changed AFTER UPDATE OF role, password_hash ON accounts
 	WHEN old.role IS NOT new.role OR old.password_hash IS NOT new.password_hash
 BEGIN
@@ -54,3 +85,4 @@ CREATE TRIGGER idempotency_keys_tenant_suspended AFTER UPDATE OF suspended ON te
 BEGIN
 	DELETE FROM idempotency_keys WHERE tenant_id = old.id;
 END;
+-- @end

@@ -7,12 +7,14 @@
 #include <cmocka.h>
 
 #include "auth/auth.h"
+#include "../teststore.h" /* test_db_new: SQLite, or PostgreSQL with KUNREN_TEST_PG */
 
 #define PW "correct horse battery"
 #define IP "192.0.2.1"
 
 struct fixture {
 	char dir[64];
+	char *where; /* the database: test_db_new */
 	struct store *s;
 	struct arena *a;
 	struct secret_key key;
@@ -29,9 +31,8 @@ static int setup(void **state)
 	int applied;
 	snprintf(f->dir, sizeof(f->dir), "/tmp/kunren-auth-XXXXXX");
 	assert_non_null(mkdtemp(f->dir));
-	char *path = xasprintf("%s/k.db", f->dir);
-	assert_int_equal(store_open(path, &f->s, &err), 0);
-	free(path);
+	f->where = test_db_new(f->dir);
+	assert_int_equal(store_open(f->where, &f->s, &err), 0);
 	assert_int_equal(store_migrate(f->s, &applied), 0);
 	assert_int_equal(store_tenant_create(f->s, "A社", "Asia/Tokyo", &f->tenant), 0);
 	random_bytes(f->key.k, sizeof(f->key.k));
@@ -53,6 +54,8 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 	store_close(f->s);
+	test_db_drop(f->where);
+	free(f->where);
 	arena_free(f->a);
 	char *cmd = xasprintf("rm -rf %s", f->dir);
 	assert_int_equal(system(cmd), 0);

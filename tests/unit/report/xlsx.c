@@ -17,6 +17,7 @@
 /* A sheet holds 8 rows here (header + 7), so the continuation is tested. */
 #define XLSX_ROW_MAX 8
 #include "report/xlsx.c"
+#include "../teststore.h" /* test_db_new: SQLite, or PostgreSQL with KUNREN_TEST_PG */
 
 /* Launch with everyone due at once, and let the campaign clock start it. */
 static int launch_now(struct store *s, int64_t tenant, int64_t cid, int64_t *ret_n)
@@ -45,6 +46,7 @@ static inline int store_campaigns_tick_now(struct store *s)
 
 struct fixture {
 	char dir[64], tmp[80];
+	char *where; /* the database: test_db_new */
 	struct store *s;
 	struct arena *a;
 	int64_t tenant;
@@ -61,9 +63,8 @@ static int setup(void **state)
 	snprintf(f->tmp, sizeof(f->tmp), "%s/tmp", f->dir);
 	assert_int_equal(mkdir_p(f->tmp, 0700), 0);
 	setenv("TMPDIR", f->tmp, 1); /* report_workbook's scratch file goes here */
-	char *path = xasprintf("%s/k.db", f->dir);
-	assert_int_equal(store_open(path, &f->s, &err), 0);
-	free(path);
+	f->where = test_db_new(f->dir);
+	assert_int_equal(store_open(f->where, &f->s, &err), 0);
 	assert_int_equal(store_migrate(f->s, &applied), 0);
 	assert_int_equal(store_tenant_create(f->s, "A社", "Asia/Tokyo", &f->tenant), 0);
 	f->zone = tz_get("Asia/Tokyo");
@@ -79,6 +80,8 @@ static int teardown(void **state)
 	unsetenv("TMPDIR");
 	arena_free(f->a);
 	store_close(f->s);
+	test_db_drop(f->where);
+	free(f->where);
 	char *cmd = xasprintf("rm -rf %s", f->dir);
 	assert_int_equal(system(cmd), 0);
 	free(cmd);

@@ -1,4 +1,4 @@
-/* Tests of src/store/sqlite_idempotency.c: claims, kept answers, release,
+/* Tests of src/store/idempotency.c: claims, kept answers, release,
  * expiry, the take-over of a claim left by a process that is gone, the
  * purge of a deleted tenant's rows, and the rows that go when an account's
  * rights change (0015's triggers). */

@@ -1,4 +1,4 @@
-/* Tests of src/store/sqlite_webhooks.c: tenants never see each other's
+/* Tests of src/store/webhooks.c: tenants never see each other's
  * webhooks or deliveries, the cursor starts at the newest event and moves
  * only from where it was read (a webhook switched off and on, or deleted,
  * queues nothing), a tenant's events by id range, the hold after a

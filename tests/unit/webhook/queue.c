@@ -1,4 +1,4 @@
-/* Tests of what the webhook dispatcher reads to send (store/sqlite_webhooks.c,
+/* Tests of what the webhook dispatcher reads to send (store/webhooks.c,
  * docs/internals/WEBHOOK.md): the soonest due delivery of each webhook only
  * (a webhook's backlog takes one row of the batch, so every other webhook
  * and tenant is seen), and a suspended tenant's deliveries stay queued,

@@ -1,16 +1,16 @@
 /*
- * sqlite_rids.c — what the tracker keeps in memory (track/rids.c): the
+ * rids.c — what the tracker keeps in memory (track/rids.c): the
  * campaigns that accept events with a cheap fingerprint of their targets,
  * and the rids of one campaign, streamed.
  */
-#include "store/sqlite_int.h"
+#include "store/db.h"
 
 #define ACCEPTING "('sending', 'running', 'paused')"
 
 int store_rid_campaigns(struct store *s, struct arena *a, struct store_rid_campaign **ret, size_t *ret_n)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_stmt_ struct stmt *st = NULL;
 	/* Index reads only (campaigns_state, targets_campaign): max(id) of a
 	 * campaign is one seek, so the poll costs the same at 10 or 10^6 targets. */
 	int r = prep(&cn, &st, "SELECT c.id, c.tenant_id, c.target_count, "
@@ -24,10 +24,10 @@ int store_rids_each(struct store *s, int64_t campaign_id, int (*fn)(void *ctx, c
 		    void *ctx)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_stmt_ struct stmt *st = NULL;
 	int r = prep(&cn, &st, "SELECT t.rid, t.id FROM targets t WHERE t.campaign_id = ? ORDER BY t.id", I(campaign_id));
 	while (r >= 0 && (r = step_row(&cn, st)) > 0) {
-		const char *rid = (const char *)sqlite3_column_text(st, 0);
+		const char *rid = col_cstr(st, 0);
 		if (rid && (r = fn(ctx, rid, col_int(st, 1))) < 0)
 			break;
 	}

@@ -1,13 +1,13 @@
 /*
- * sqlite_ops.c — the operator's probes of store.h: the readiness query of
+ * ops.c — the operator's probes of store.h: the readiness query of
  * GET /readyz and the delivery queue depth of GET /metrics.
  */
-#include "store/sqlite_int.h"
+#include "store/db.h"
 
 int store_ping(struct store *s)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_stmt_ struct stmt *st = NULL;
 	/* a real table: the schema is there and the file readable */
 	int r = prep(&cn, &st, "SELECT count(*) FROM (SELECT 1 FROM tenants LIMIT 1)");
 	if (r >= 0)
@@ -18,7 +18,7 @@ int store_ping(struct store *s)
 int store_delivery_depth(struct store *s, int64_t now, int64_t *ret)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_stmt_ struct stmt *st = NULL;
 	/* per sending campaign, through targets_campaign_state */
 	int r = prep(&cn, &st, "SELECT (SELECT count(*) FROM targets t JOIN campaigns c ON c.id = t.campaign_id "
 			       "WHERE c.state = 'sending' AND t.state = 'pending' AND t.due_at <= ?1) + "

@@ -1,17 +1,17 @@
 /*
- * sqlite_idempotency.c — the idempotency keys of store.h (migration 0015):
+ * idempotency.c — the idempotency keys of store.h (migration 0015):
  * one row per (tenant, credential, key), claimed before the request runs
  * and given its answer after.  The claim is the only place a row is made,
  * so it is also where expired rows go (the created_at index makes that a
  * short range scan).
  */
-#include "store/sqlite_int.h"
+#include "store/db.h"
 
 #define IDEM_COLS \
 	"tenant_id, credential, key, fingerprint, owner, status, content_type, headers, body, created_at, account_id, " \
 	"api_key_id"
 
-static void idem_read(sqlite3_stmt *st, struct arena *a, struct idempotency_entry *e)
+static void idem_read(struct stmt *st, struct arena *a, struct idempotency_entry *e)
 {
 	e->tenant_id = col_int(st, 0);
 	e->credential = col_text(st, 1, a);
@@ -31,7 +31,7 @@ int store_idempotency_claim(struct store *s, const struct idempotency_entry *e, 
 			    struct arena *a, struct idempotency_entry *ret)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_stmt_ struct stmt *st = NULL;
 	struct idempotency_entry old = { 0 };
 	bool found = false;
 
@@ -78,7 +78,7 @@ int store_idempotency_finish(struct store *s, const struct idempotency_entry *e)
 		    I(e->status), T(e->content_type ? e->content_type : ""), T(e->headers ? e->headers : "[]"),
 		    B(e->body_sealed.p, e->body_sealed.len), I(e->tenant_id), T(e->credential), T(e->key),
 		    I(e->owner));
-	return r < 0 ? r : sqlite3_changes(cn.db) ? 0 : -ENOENT;
+	return r < 0 ? r : db_changes(&cn) ? 0 : -ENOENT;
 }
 
 int store_idempotency_release(struct store *s, const struct idempotency_entry *e)
@@ -86,7 +86,7 @@ int store_idempotency_release(struct store *s, const struct idempotency_entry *e
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	int r = run(&cn, "DELETE FROM idempotency_keys WHERE tenant_id = ? AND credential = ? AND key = ? AND owner = ?",
 		    I(e->tenant_id), T(e->credential), T(e->key), I(e->owner));
-	return r < 0 ? r : sqlite3_changes(cn.db) ? 0 : -ENOENT;
+	return r < 0 ? r : db_changes(&cn) ? 0 : -ENOENT;
 }
 
 int store_idempotency_purge(struct store *s, int64_t before, int64_t *ret_rows)
@@ -94,6 +94,6 @@ int store_idempotency_purge(struct store *s, int64_t before, int64_t *ret_rows)
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	int r = run(&cn, "DELETE FROM idempotency_keys WHERE created_at <= ?", I(before));
 	if (r >= 0 && ret_rows)
-		*ret_rows = sqlite3_changes(cn.db);
+		*ret_rows = db_changes(&cn);
 	return r < 0 ? r : 0;
 }

@@ -1,32 +1,60 @@
 /*
- * sqlite_int.h — shared inside store/ only: the connection pool, the
- * statement cache and the helpers every SQLite query is written with
- * (prep/run with typed arguments, READ_ROWS/READ_ROW, run_insert,
- * transactions).  sqlite_base.c holds their code; sqlite.c and the other
- * sqlite_*.c files the queries of store.h.
+ * db.h — shared inside store/ only: the connection pool, the statement
+ * cache and the helpers every query is written with (prep/run with typed
+ * arguments, READ_ROWS/READ_ROW, run_insert, transactions), for both
+ * engines: SQLite (db_sqlite.c) and PostgreSQL (db_pg.c).  db.c holds the
+ * engine-neutral helpers; store.c and the other query files the queries of
+ * store.h, written once in SQL both engines run (docs/internals/STORE.md).
  */
-#ifndef KUNREN_SQLITE_INT_H
-#define KUNREN_SQLITE_INT_H
+#ifndef KUNREN_DB_H
+#define KUNREN_DB_H
 
 #include "store/store.h"
 
+#include <libpq-fe.h>
 #include <pthread.h>
 #include <sqlite3.h>
 
 #define POOL_SIZE 8
 #define STMT_CACHE 96 /* prepared statements kept per connection */
 
-/* A prepared statement kept for the next use of the same SQL on its
- * connection: compiling costs more than running most of ours. */
-struct stmt_slot {
-	sqlite3_stmt *st;
+enum db_engine { DB_SQLITE, DB_PG };
+
+/*
+ * A prepared statement.  SQLite: the sqlite3_stmt.  PostgreSQL: the name
+ * of a statement prepared on its connection (empty: run unnamed, with
+ * PQexecParams), its arguments until it runs, then its result, read row
+ * by row.
+ */
+struct stmt {
 	uint64_t hash;   /* of its SQL text */
-	bool in_use;
+	bool in_use, cached;
+	sqlite3_stmt *lite;
+	/* PostgreSQL */
+	char *sql;       /* as written: the cache's key */
+	struct pgconn *pc;
+	char *text;      /* with $n placeholders, when unnamed */
+	char name[16];
+	int nparams;
+	Oid *types;
+	char **vals;
+	int *lens, *fmts;
+	PGresult *res;
+	int row, nrows;
+	bool ran;
 };
 
 struct stmt_cache {
-	struct stmt_slot slot[STMT_CACHE];
+	struct stmt *slot[STMT_CACHE];
 	size_t n;
+};
+
+/* One PostgreSQL connection of the pool. */
+struct pgconn {
+	PGconn *pg;
+	int64_t changes;    /* rows of the last command */
+	unsigned names;     /* statements prepared so far */
+	bool broken;        /* reconnect before the next use */
 };
 
 /*
@@ -66,9 +94,12 @@ struct ckpt {
 };
 
 struct store {
+	enum db_engine engine;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	sqlite3 *conns[POOL_SIZE];
+	struct pgconn pgs[POOL_SIZE];
+	char *url;            /* PostgreSQL: the conninfo */
 	bool busy[POOL_SIZE];
 	struct stmt_cache cache[POOL_SIZE];
 	struct ckpt ckpt;
@@ -76,14 +107,41 @@ struct store {
 
 struct conn {
 	struct store *s;
-	sqlite3 *db;
+	sqlite3 *db;          /* SQLite */
+	struct pgconn *pc;    /* PostgreSQL */
 	int slot;
 };
+
+#define db_pg(cn) ((cn)->s->engine == DB_PG)
+/* The text for this engine, where one text both run is impossible. */
+#define SQL2(cn, lite, pg) (db_pg(cn) ? (pg) : (lite))
+
+struct arg;
 
 /* ---- connections ---- */
 
 /* Translates a SQLite failure (constraint: -EEXIST) and logs it once. */
 int db_error(sqlite3 *db, int rc, const char *what);
+
+/* The engines' halves of the helpers below (db_sqlite.c, db_pg.c). */
+int lite_open(struct store *s, const char *path, char **ret_err);
+void lite_close(struct store *s);
+int lite_prepare(struct conn *cn, struct stmt *st, const char *sql);
+void lite_finalize(struct stmt *st);
+int pg_open(struct store *s, const char *url, char **ret_err);
+void pg_close(struct store *s);
+/* Frees a connection's statements (closing, or after a reconnect). */
+void stmt_cache_clear(struct stmt_cache *c);
+void pg_conn_check(struct store *s, int slot);
+int pg_prepare(struct conn *cn, struct stmt *st, const char *sql, const struct arg *args, size_t n);
+void pg_finalize(struct stmt *st);
+void pg_stmt_reset(struct stmt *st);
+int pg_bind(struct stmt *st, int idx, const struct arg *a);
+int pg_step(struct conn *cn, struct stmt *st);
+int pg_exec(struct conn *cn, const char *sql);
+const char *pg_value(struct stmt *st, int i);
+bool pg_is_null(struct stmt *st, int i);
+struct slice pg_blob(struct stmt *st, int i, struct arena *a);
 
 /* A connection of the pool; a thread may hold only one at a time (two
  * could deadlock the pool: BUG_ON). */
@@ -103,9 +161,9 @@ void ckpt_stop(struct store *s);
 
 /* Gives a statement back: a cached one is reset for its next use (which
  * also ends the read it may hold), any other finalized. */
-void stmt_release(sqlite3_stmt *st);
+void stmt_release(struct stmt *st);
 
-void stmt_finalizep(sqlite3_stmt **st);
+void stmt_finalizep(struct stmt **st);
 #define _cleanup_stmt_ _cleanup_(stmt_finalizep)
 
 /* Runs SQL text without arguments (migrations, pragmas). */
@@ -130,14 +188,24 @@ struct arg {
 #define ARGC(...) (sizeof(ARGV(__VA_ARGS__)) / sizeof(struct arg) - 1)
 
 /* Prepares sql and binds its arguments. */
-int prep_a(struct conn *cn, sqlite3_stmt **ret, const char *sql, const struct arg *args, size_t n);
+int prep_a(struct conn *cn, struct stmt **ret, const char *sql, const struct arg *args, size_t n);
 #define prep(cn, ret, sql, ...) prep_a(cn, ret, sql, ARGV(__VA_ARGS__) + 1, ARGC(__VA_ARGS__))
 
 /* Steps a statement that returns no rows. */
-int step_done(struct conn *cn, sqlite3_stmt *st);
+int step_done(struct conn *cn, struct stmt *st);
 
 /* Steps once: 1 with a row, 0 when done. */
-int step_row(struct conn *cn, sqlite3_stmt *st);
+int step_row(struct conn *cn, struct stmt *st);
+
+/* For a statement run again in a loop (prepared without arguments): forget
+ * the last run and its arguments, then bind the next ones (1-based). */
+void stmt_reset(struct stmt *st);
+void bind_int(struct stmt *st, int idx, int64_t v);
+void bind_text(struct stmt *st, int idx, const char *t); /* NULL binds NULL */
+void bind_null(struct stmt *st, int idx);
+
+/* Rows changed by the last statement run on the connection. */
+int64_t db_changes(struct conn *cn);
 
 /* Prepares, binds and runs a statement that returns no rows. */
 int run_a(struct conn *cn, const char *sql, const struct arg *args, size_t n);
@@ -149,13 +217,22 @@ int query_int_a(struct conn *cn, int64_t *ret, const char *sql, const struct arg
 #define query_int(cn, ret, sql, ...) query_int_a(cn, ret, sql, ARGV(__VA_ARGS__) + 1, ARGC(__VA_ARGS__))
 
 /* Column accessors: text copies into the arena ("" for NULL unless nullable). */
-const char *col_text(sqlite3_stmt *st, int i, struct arena *a);
+const char *col_text(struct stmt *st, int i, struct arena *a);
 
-const char *col_text_null(sqlite3_stmt *st, int i, struct arena *a);
+const char *col_text_null(struct stmt *st, int i, struct arena *a);
 
-int64_t col_int(sqlite3_stmt *st, int i);
+int64_t col_int(struct stmt *st, int i);
 
-struct slice col_blob(sqlite3_stmt *st, int i, struct arena *a);
+struct slice col_blob(struct stmt *st, int i, struct arena *a);
+
+bool col_is_null(struct stmt *st, int i);
+
+/* A blob of exactly cap bytes into buf: returns its length (buf written
+ * only when that is cap). */
+size_t col_blob_copy(struct stmt *st, int i, void *buf, size_t cap);
+
+/* The column as text ("" for NULL), valid until the statement steps again. */
+const char *col_cstr(struct stmt *st, int i);
 
 /* Grows an arena array of records by one; returns the new slot. */
 void *arr_push(struct arena *a, void **arr, size_t *n, size_t *cap, size_t size);
@@ -205,14 +282,14 @@ int read_done(int r, const struct arena *a);
 		r_;                                                             \
 	})
 
-/* Runs an INSERT; *ret_id gets the new row's id. */
-#define run_insert(cn, ret_id, sql, ...)                                         \
-	({                                                                      \
-		int r_ = run((cn), sql, ##__VA_ARGS__);                         \
-		if (r_ >= 0)                                                    \
-			*(ret_id) = sqlite3_last_insert_rowid((cn)->db);        \
-		r_ < 0 ? r_ : 0;                                                \
-	})
+/* Runs an INSERT (sql a literal, of a table with an id column); *ret_id
+ * gets the new row's id, left as it is when nothing was inserted.  On
+ * PostgreSQL with RETURNING; not on SQLite, where a RETURNING statement
+ * commits at its reset, inside which the checkpointer's catch-up fails. */
+int insert_a(struct conn *cn, int64_t *ret_id, const char *sql, const char *returning, const struct arg *args,
+	     size_t n);
+#define run_insert(cn, ret_id, sql, ...) \
+	insert_a((cn), (ret_id), sql, sql " RETURNING id", ARGV(__VA_ARGS__) + 1, ARGC(__VA_ARGS__))
 
 int tx_begin(struct conn *cn);
 int tx_commit(struct conn *cn);
@@ -225,16 +302,16 @@ extern const char *const event_kind_names[EV__COUNT];
 #define PERSON_COLS "last_name, first_name, email, department, position, field1, field2, field3, is_test"
 #define TARGET_COLS "t.id, t.campaign_id, c.tenant_id, t.rid, t.state, t.sent_at, t.error, t.due_at, t.attempts, " PERSON_COLS
 /* Reads PERSON_COLS from column col on. */
-void person_read(sqlite3_stmt *st, int col, struct arena *a, struct person *p);
+void person_read(struct stmt *st, int col, struct arena *a, struct person *p);
 /* The columns events_rows reads, of events e. */
 #define EVENT_COLS "e.id, e.campaign_id, coalesce(e.target_id, 0), e.kind, e.at_ms, e.ip, e.user_agent, e.os, " \
 	"e.browser, e.device, e.detail, e.signals"
 /* Steps st (selecting EVENT_COLS) to its end into an arena array; kinds
  * this version does not know are skipped.  full: also the client's
  * details and the detail, else kind, time and signals only. */
-int events_rows(struct conn *cn, sqlite3_stmt *st, bool full, struct arena *a, struct event **ret, size_t *ret_n);
+int events_rows(struct conn *cn, struct stmt *st, bool full, struct arena *a, struct event **ret, size_t *ret_n);
 /* Reads TARGET_COLS (t: targets, c: its campaign). */
-void target_read(sqlite3_stmt *st, struct arena *a, struct target *t);
+void target_read(struct stmt *st, struct arena *a, struct target *t);
 /* A person field name (or "id", "is_test") as an ORDER BY column; NULL if unknown. */
 const char *sort_column(const char *sort);
 

@@ -1,4 +1,4 @@
-/* Tests of src/store/sqlite.c: migrations, tenant isolation, the campaign
+/* Tests of src/store/store.c: migrations, tenant isolation, the campaign
  * life cycle from launch to events. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include "store/store.h"
+#include "../teststore.h" /* test_db_new: SQLite, or PostgreSQL with KUNREN_TEST_PG */
 
 #include <unistd.h>
 
@@ -36,6 +37,7 @@ static inline int store_campaigns_tick_now(struct store *s)
 
 struct fixture {
 	char dir[64];
+	char *where; /* the database: test_db_new */
 	struct store *s;
 	int64_t t1, t2;
 };
@@ -47,9 +49,8 @@ static int setup(void **state)
 	int applied;
 	snprintf(f->dir, sizeof(f->dir), "/tmp/kunren-store-XXXXXX");
 	assert_non_null(mkdtemp(f->dir));
-	char *path = xasprintf("%s/k.db", f->dir);
-	assert_int_equal(store_open(path, &f->s, &err), 0);
-	free(path);
+	f->where = test_db_new(f->dir);
+	assert_int_equal(store_open(f->where, &f->s, &err), 0);
 	assert_int_equal(store_migrate(f->s, &applied), 0);
 	assert_true(applied >= 1);
 	assert_int_equal(store_migrate(f->s, &applied), 0);
@@ -64,6 +65,8 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 	store_close(f->s);
+	test_db_drop(f->where);
+	free(f->where);
 	char *cmd = xasprintf("rm -rf %s", f->dir);
 	assert_int_equal(system(cmd), 0);
 	free(cmd);

@@ -5,7 +5,7 @@
  * writers take BEGIN IMMEDIATE and wait for each other (busy timeout).
  * SQLite result codes are translated here and logged once, at this edge.
  */
-#include "store/sqlite_int.h"
+#include "store/db.h"
 
 const char *const person_field_names[PF__COUNT] = {
 	"last_name", "first_name", "email", "department", "position", "field1", "field2", "field3",
@@ -36,37 +36,17 @@ int role_parse(const char *s, enum role *ret)
 
 /* ---- open, migrate ---- */
 
-int store_open(const char *path, struct store **ret, char **ret_err)
+int store_open(const char *where, struct store **ret, char **ret_err)
 {
 	struct store *s = xcalloc(1, sizeof(*s));
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->cond, NULL);
-	for (int i = 0; i < POOL_SIZE; i++) {
-		int rc = sqlite3_open_v2(path, &s->conns[i],
-					 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
-		if (rc != SQLITE_OK) {
-			*ret_err = xasprintf("cannot open database %s: %s", path,
-					     s->conns[i] ? sqlite3_errmsg(s->conns[i]) : sqlite3_errstr(rc));
-			store_close(s);
-			return -EIO;
-		}
-		sqlite3_busy_timeout(s->conns[i], 10000);
-		/* no checkpoint inside a commit: the checkpointer thread does them */
-		const char *pragmas = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-				      "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;"
-				      "PRAGMA wal_autocheckpoint=0;";
-		if (sqlite3_exec(s->conns[i], pragmas, NULL, NULL, NULL) != SQLITE_OK) {
-			*ret_err = xasprintf("cannot set up database %s: %s", path, sqlite3_errmsg(s->conns[i]));
-			store_close(s);
-			return -EIO;
-		}
-	}
-	if (ckpt_start(s, path, ret_err) < 0) {
+	bool pg = !strncmp(where, "postgres://", 11) || !strncmp(where, "postgresql://", 13);
+	s->engine = pg ? DB_PG : DB_SQLITE;
+	if ((pg ? pg_open(s, where, ret_err) : lite_open(s, where, ret_err)) < 0) {
 		store_close(s);
 		return -EIO;
 	}
-	for (int i = 0; i < POOL_SIZE; i++)
-		ckpt_watch(s, s->conns[i]);
 	*ret = s;
 	return 0;
 }
@@ -75,12 +55,12 @@ void store_close(struct store *s)
 {
 	if (!s)
 		return;
-	ckpt_stop(s);
-	for (int i = 0; i < POOL_SIZE; i++) {
-		for (size_t k = 0; k < s->cache[i].n; k++)
-			sqlite3_finalize(s->cache[i].slot[k].st);
-		sqlite3_close(s->conns[i]);
-	}
+	for (int i = 0; i < POOL_SIZE; i++)
+		stmt_cache_clear(&s->cache[i]);
+	if (s->engine == DB_PG)
+		pg_close(s);
+	else
+		lite_close(s);
 	pthread_mutex_destroy(&s->lock);
 	pthread_cond_destroy(&s->cond);
 	free(s);
@@ -95,7 +75,7 @@ static int migration_cmp(const void *a, const void *b)
 int store_schema_version(struct store *s, int *ret_version)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_stmt_ struct stmt *st = NULL;
 	int r = sql_exec(&cn, "CREATE TABLE IF NOT EXISTS schema_migrations "
 			  "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)");
 	if (r < 0 || (r = prep(&cn, &st, "SELECT coalesce(max(version), 0) FROM schema_migrations")) < 0)
@@ -109,11 +89,11 @@ int store_schema_version(struct store *s, int *ret_version)
 /* -EIO (logged) when a row points at nothing. */
 static int foreign_keys_check(struct conn *cn, const char *migration)
 {
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_stmt_ struct stmt *st = NULL;
 	int r = prep(cn, &st, "PRAGMA foreign_key_check");
 	if (r >= 0 && (r = step_row(cn, st)) > 0) {
 		log_error("store: migration %s leaves a dangling reference in %s", migration,
-			  (const char *)sqlite3_column_text(st, 0));
+			  col_cstr(st, 0));
 		r = -EIO;
 	}
 	return r;
@@ -209,7 +189,7 @@ int store_tenant_create(struct store *s, const char *name, const char *time_zone
 #define TENANT_COLS "id, name, time_zone, exclusion_seconds, created_at, plan, quota, period_start, period_end, " \
 	"suspended, delete_at, retention_days"
 
-static void tenant_read(sqlite3_stmt *st, struct arena *a, struct tenant *t)
+static void tenant_read(struct stmt *st, struct arena *a, struct tenant *t)
 {
 	*t = (struct tenant){
 		.id = col_int(st, 0), .name = col_text(st, 1, a), .time_zone = col_text(st, 2, a),
@@ -217,14 +197,14 @@ static void tenant_read(sqlite3_stmt *st, struct arena *a, struct tenant *t)
 		.period_start = col_int(st, 7), .period_end = col_int(st, 8), .suspended = col_int(st, 9) != 0,
 		.delete_at = col_int(st, 10), .retention_days = col_int(st, 11),
 	};
-	if (licence_parse((const char *)sqlite3_column_text(st, 5), &t->licence) < 0)
+	if (licence_parse(col_cstr(st, 5), &t->licence) < 0)
 		t->licence = LICENCE_SEND_COUNT;
 }
 
 int store_tenant_get(struct store *s, int64_t id, struct arena *a, struct tenant *ret)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_stmt_ struct stmt *st = NULL;
 	int r = prep(&cn, &st, "SELECT " TENANT_COLS " FROM tenants WHERE id = ?", I(id));
 	return r < 0 ? r : READ_ROW(&cn, st, a, tenant_read(st, a, ret));
 }
@@ -232,7 +212,7 @@ int store_tenant_get(struct store *s, int64_t id, struct arena *a, struct tenant
 int store_tenants(struct store *s, struct arena *a, struct tenant **ret, size_t *ret_n)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_stmt_ struct stmt *st = NULL;
 	int r = prep(&cn, &st, "SELECT " TENANT_COLS " FROM tenants ORDER BY id");
 	return r < 0 ? r : READ_ROWS(&cn, st, a, ret, ret_n, tenant_read(st, a, rec));
 }
@@ -242,7 +222,7 @@ int store_tenant_update(struct store *s, const struct tenant *t)
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	int r = run(&cn, "UPDATE tenants SET name = ?, time_zone = ?, plan = ?, quota = ?, period_start = ?, period_end = ?, "
 			 "suspended = ?, delete_at = ?, retention_days = ? WHERE id = ?", T(t->name), T(t->time_zone), T(licence_name(t->licence)), I(t->quota), I(t->period_start), I(t->period_end), I((int64_t)t->suspended), I(t->delete_at), I(t->retention_days), I(t->id));
-	return r < 0 ? r : sqlite3_changes(cn.db) ? 0 : -ENOENT;
+	return r < 0 ? r : db_changes(&cn) ? 0 : -ENOENT;
 }
 
 /* Every table holding a tenant's rows, children first, each as a DELETE
@@ -289,7 +269,7 @@ int store_retention_purge(struct store *s, int64_t now, int64_t *ret_campaigns)
 	_cleanup_free_ char *del = xasprintf("DELETE FROM campaigns WHERE id IN (%s)", expired);
 	int64_t n = 0;
 	if ((r = run(&cn, audit, I(now))) >= 0 && (r = run(&cn, del, I(now))) >= 0)
-		n = sqlite3_changes(cn.db); /* targets, events, share links follow by ON DELETE CASCADE */
+		n = db_changes(&cn); /* targets, events, share links follow by ON DELETE CASCADE */
 	if (r < 0 || (r = tx_commit(&cn)) < 0) {
 		tx_rollback(&cn);
 		return r;
@@ -304,7 +284,7 @@ int store_tenant_row_count(struct store *s, int64_t tenant_id, int64_t *ret_rows
 	int64_t total = 0;
 	int r = 0;
 	for (size_t i = 0; r >= 0 && i < ARRAY_SIZE(tenant_tables); i++) {
-		_cleanup_stmt_ sqlite3_stmt *st = NULL;
+		_cleanup_stmt_ struct stmt *st = NULL;
 		_cleanup_free_ char *sql = xasprintf("SELECT count(*) FROM %s WHERE %s", tenant_tables[i][0], tenant_tables[i][1]);
 		if ((r = prep(&cn, &st, sql, I(tenant_id))) >= 0 && (r = step_row(&cn, st)) > 0)
 			total += col_int(st, 0);
@@ -319,7 +299,7 @@ int store_tenant_purge(struct store *s, int64_t id, const char *reason, int64_t 
 		       int64_t *ret_rows)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_stmt_ struct stmt *st = NULL;
 	int64_t rows = 0;
 	int r = tx_begin(&cn);
 	if (r < 0)
@@ -327,11 +307,11 @@ int store_tenant_purge(struct store *s, int64_t id, const char *reason, int64_t 
 	r = prep(&cn, &st, "SELECT name FROM tenants WHERE id = ?", I(id));
 	if (r >= 0 && (r = step_row(&cn, st)) == 0)
 		r = -ENOENT;
-	_cleanup_free_ char *name = r > 0 ? xstrdup((const char *)sqlite3_column_text(st, 0)) : NULL;
+	_cleanup_free_ char *name = r > 0 ? xstrdup(col_cstr(st, 0)) : NULL;
 	for (size_t i = 0; r >= 0 && i < ARRAY_SIZE(tenant_tables); i++) {
 		_cleanup_free_ char *sql = xasprintf("DELETE FROM %s WHERE %s", tenant_tables[i][0], tenant_tables[i][1]);
 		if ((r = run(&cn, sql, I(id))) >= 0)
-			rows += sqlite3_changes(cn.db);
+			rows += db_changes(&cn);
 	}
 	if (r >= 0)
 		r = run(&cn, "INSERT INTO deletion_log (tenant_id, tenant_name, reason, rows_deleted, files_deleted, at) "
@@ -348,7 +328,7 @@ int store_tenant_purge(struct store *s, int64_t id, const char *reason, int64_t 
 int store_tenants_due_deletion(struct store *s, int64_t now, struct arena *a, int64_t **ret_ids, size_t *ret_n)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_stmt_ struct stmt *st = NULL;
 	int r = prep(&cn, &st, "SELECT id FROM tenants WHERE (period_end > 0 AND period_end < ?) "
 			       "OR (delete_at > 0 AND delete_at <= ?) ORDER BY id", I(now), I(now));
 	return r < 0 ? r : READ_ROWS(&cn, st, a, ret_ids, ret_n, *rec = col_int(st, 0));
@@ -357,7 +337,7 @@ int store_tenants_due_deletion(struct store *s, int64_t now, struct arena *a, in
 int store_deletion_log(struct store *s, struct arena *a, struct deletion **ret, size_t *ret_n)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_stmt_ struct stmt *st = NULL;
 	int r = prep(&cn, &st, "SELECT id, tenant_id, tenant_name, reason, rows_deleted, files_deleted, at "
 			       "FROM deletion_log ORDER BY id DESC");
 	return r < 0 ? r : READ_ROWS(&cn, st, a, ret, ret_n,
@@ -367,8 +347,8 @@ int store_deletion_log(struct store *s, struct arena *a, struct deletion **ret, 
 int store_bootstrap(struct store *s, const struct store_bootstrap *b)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	int64_t now = now_unix(), tenant, owner;
+	_cleanup_stmt_ struct stmt *st = NULL;
+	int64_t now = now_unix(), tenant = 0, owner = 0;
 	int r = tx_begin(&cn);
 	if (r < 0)
 		return r;
@@ -376,16 +356,14 @@ int store_bootstrap(struct store *s, const struct store_bootstrap *b)
 	if (r >= 0 && (r = step_row(&cn, st)) > 0)
 		r = -EEXIST;
 	if (r >= 0)
-		r = run(&cn, "INSERT INTO tenants (name, time_zone, created_at, period_start) VALUES (?, ?, ?, ?)",
-			T(b->tenant_name), T(b->time_zone), I(now), I(now));
-	tenant = sqlite3_last_insert_rowid(cn.db);
+		r = run_insert(&cn, &tenant, "INSERT INTO tenants (name, time_zone, created_at, period_start) VALUES (?, ?, ?, ?)",
+			       T(b->tenant_name), T(b->time_zone), I(now), I(now));
 	if (r >= 0)
 		r = run(&cn, "INSERT INTO accounts (tenant_id, username, password_hash, role, created_at) "
 			     "VALUES (NULL, 'operator', ?, 'operator', ?)", T(b->operator_hash), I(now));
 	if (r >= 0)
-		r = run(&cn, "INSERT INTO accounts (tenant_id, username, password_hash, role, created_at) "
-			     "VALUES (?, 'demo', ?, 'owner', ?)", I(tenant), T(b->owner_hash), I(now));
-	owner = sqlite3_last_insert_rowid(cn.db);
+		r = run_insert(&cn, &owner, "INSERT INTO accounts (tenant_id, username, password_hash, role, created_at) "
+				  "VALUES (?, 'demo', ?, 'owner', ?)", I(tenant), T(b->owner_hash), I(now));
 	if (r >= 0)
 		r = run(&cn, "INSERT INTO api_keys (account_id, key_hash, label, created_at) VALUES (?, ?, 'first start', ?)",
 			I(owner), B(b->key_hash, (size_t)STORE_HASH_LEN), I(now));
@@ -407,12 +385,12 @@ int store_account_create(struct store *s, int64_t tenant_id, const char *usernam
 #define ACCOUNT_COLS "id, coalesce(tenant_id, 0), username, password_hash, email, role, second_factor, " \
 	"totp_sealed, totp_last_step, login_notify, failures, locked_until, created_at, password_changed_at"
 
-static int account_read(sqlite3_stmt *st, struct arena *a, struct account *ret)
+static int account_read(struct stmt *st, struct arena *a, struct account *ret)
 {
 	enum role role;
 	enum second_factor f;
-	if (role_parse((const char *)sqlite3_column_text(st, 5), &role) < 0 ||
-	    second_factor_parse((const char *)sqlite3_column_text(st, 6), &f) < 0)
+	if (role_parse(col_cstr(st, 5), &role) < 0 ||
+	    second_factor_parse(col_cstr(st, 6), &f) < 0)
 		return -EIO;
 	*ret = (struct account){
 		.id = col_int(st, 0), .tenant_id = col_int(st, 1), .username = col_text(st, 2, a),
@@ -428,7 +406,7 @@ static int account_query(struct store *s, const char *sql, const char *types, in
 			 const char *text, struct arena *a, struct account *ret)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_stmt_ struct stmt *st = NULL;
 	int r = types[0] == 'i' ? prep(&cn, &st, sql, I(id)) : prep(&cn, &st, sql, T(text));
 	return r < 0 ? r : READ_ROW(&cn, st, a, r_ = account_read(st, a, ret));
 }
@@ -455,7 +433,7 @@ int store_api_key_find(struct store *s, const unsigned char hash[STORE_HASH_LEN]
 		       int64_t *ret_key_id)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_stmt_ struct stmt *st = NULL;
 	int64_t now = now_unix();
 	int r = prep(&cn, &st, "SELECT account_id, id, last_used_at FROM api_keys WHERE key_hash = ?", B(hash, (size_t)STORE_HASH_LEN));
 	if (r < 0 || (r = step_row(&cn, st)) < 0)
@@ -482,7 +460,7 @@ int store_session_find(struct store *s, const unsigned char hash[STORE_HASH_LEN]
 		       struct session *ret)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_stmt_ struct stmt *st = NULL;
 	int r = prep(&cn, &st, "SELECT id, account_id, created_at, last_seen_at, csrf_token FROM sessions "
 			       "WHERE token_hash = ?", B(hash, (size_t)STORE_HASH_LEN));
 	if (r < 0 || (r = step_row(&cn, st)) < 0)
@@ -519,7 +497,7 @@ int store_audit_add(struct store *s, int64_t tenant_id, int64_t account_id, cons
 int store_accounts(struct store *s, int64_t tenant_id, struct arena *a, struct account **ret, size_t *ret_n)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_stmt_ struct stmt *st = NULL;
 	int r = prep(&cn, &st, "SELECT " ACCOUNT_COLS " FROM accounts WHERE coalesce(tenant_id, 0) = ? ORDER BY id", I(tenant_id));
 	return r < 0 ? r : READ_ROWS(&cn, st, a, ret, ret_n, if ((r_ = account_read(st, a, rec)) < 0) break);
 }
@@ -534,7 +512,7 @@ int store_account_update(struct store *s, int64_t tenant_id, const struct accoun
 	else
 		r = run(&cn, "UPDATE accounts SET email = ?, role = ?, second_factor = ?, login_notify = ? "
 			     "WHERE id = ? AND coalesce(tenant_id, 0) = ?", T(acc->email), T(role_name(acc->role)), T(second_factor_name(acc->second_factor)), I((int64_t)acc->login_notify), I(acc->id), I(tenant_id));
-	return r < 0 ? r : sqlite3_changes(cn.db) ? 0 : -ENOENT;
+	return r < 0 ? r : db_changes(&cn) ? 0 : -ENOENT;
 }
 
 int store_account_set_password(struct store *s, int64_t id, const char *password_hash, int64_t now)
@@ -542,21 +520,21 @@ int store_account_set_password(struct store *s, int64_t id, const char *password
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	int r = run(&cn, "UPDATE accounts SET password_hash = ?, password_changed_at = ?, failures = 0, locked_until = 0 "
 			 "WHERE id = ?", T(password_hash), I(now), I(id));
-	return r < 0 ? r : sqlite3_changes(cn.db) ? 0 : -ENOENT;
+	return r < 0 ? r : db_changes(&cn) ? 0 : -ENOENT;
 }
 
 int store_account_delete(struct store *s, int64_t tenant_id, int64_t id)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	int r = run(&cn, "DELETE FROM accounts WHERE id = ? AND coalesce(tenant_id, 0) = ?", I(id), I(tenant_id));
-	return r < 0 ? r : sqlite3_changes(cn.db) ? 0 : -ENOENT;
+	return r < 0 ? r : db_changes(&cn) ? 0 : -ENOENT;
 }
 
 int store_account_failed(struct store *s, int64_t id, int64_t now, int64_t max_failures, int64_t lock_seconds,
 			 int64_t *ret_locked_until)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_stmt_ struct stmt *st = NULL;
 	int r = tx_begin(&cn);
 	if (r < 0)
 		return r;
@@ -587,14 +565,14 @@ int store_account_totp_step(struct store *s, int64_t id, int64_t step)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	int r = run(&cn, "UPDATE accounts SET totp_last_step = ? WHERE id = ? AND totp_last_step < ?", I(step), I(id), I(step));
-	return r < 0 ? r : sqlite3_changes(cn.db) ? 0 : -EALREADY;
+	return r < 0 ? r : db_changes(&cn) ? 0 : -EALREADY;
 }
 
 int store_sessions_delete_account(struct store *s, int64_t account_id, int64_t keep_session)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	int r = run(&cn, "DELETE FROM sessions WHERE account_id = ? AND id != ?", I(account_id), I(keep_session));
-	return r < 0 ? r : sqlite3_changes(cn.db);
+	return r < 0 ? r : db_changes(&cn);
 }
 
 static const char *const challenge_kinds[] = { "login", "reset" };
@@ -624,7 +602,7 @@ int store_challenge_create(struct store *s, const unsigned char token_hash[STORE
 int store_challenge_find(struct store *s, const unsigned char token_hash[STORE_HASH_LEN], struct challenge *ret)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_stmt_ struct stmt *st = NULL;
 	int r = prep(&cn, &st, "SELECT id, account_id, kind, code_hash, attempts, expires_at FROM challenges "
 			       "WHERE token_hash = ?", B(token_hash, (size_t)STORE_HASH_LEN));
 	if (r < 0 || (r = step_row(&cn, st)) < 0)
@@ -633,14 +611,11 @@ int store_challenge_find(struct store *s, const unsigned char token_hash[STORE_H
 		return -ENOENT;
 	struct challenge c = { .id = col_int(st, 0), .account_id = col_int(st, 1), .attempts = col_int(st, 4),
 			       .expires_at = col_int(st, 5) };
-	int k = name_index(challenge_kinds, ARRAY_SIZE(challenge_kinds), (const char *)sqlite3_column_text(st, 2));
+	int k = name_index(challenge_kinds, ARRAY_SIZE(challenge_kinds), col_cstr(st, 2));
 	if (k < 0)
 		return -EIO;
 	c.kind = (enum challenge_kind)k;
-	if (sqlite3_column_bytes(st, 3) == STORE_HASH_LEN) {
-		memcpy(c.code_hash, sqlite3_column_blob(st, 3), STORE_HASH_LEN);
-		c.has_code = true;
-	}
+	c.has_code = col_blob_copy(st, 3, c.code_hash, STORE_HASH_LEN) == STORE_HASH_LEN;
 	*ret = c;
 	return 0;
 }
@@ -655,7 +630,7 @@ int store_challenge_delete(struct store *s, int64_t id)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	int r = run(&cn, "DELETE FROM challenges WHERE id = ?", I(id));
-	return r < 0 ? r : sqlite3_changes(cn.db) ? 0 : -ENOENT; /* used once: a second use finds nothing */
+	return r < 0 ? r : db_changes(&cn) ? 0 : -ENOENT; /* used once: a second use finds nothing */
 }
 
 int store_login_failure_add(struct store *s, const char *ip, int64_t now)
@@ -667,7 +642,7 @@ int store_login_failure_add(struct store *s, const char *ip, int64_t now)
 int store_login_failures(struct store *s, const char *ip, int64_t since, int64_t *ret_n)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_stmt_ struct stmt *st = NULL;
 	/* a day is the longest window anyone needs */
 	int r = run(&cn, "DELETE FROM login_failures WHERE at < ?", I(since < now_unix() - 86400 ? since : now_unix() - 86400));
 	if (r >= 0)
@@ -683,7 +658,7 @@ int store_audit(struct store *s, int64_t tenant_id, int64_t before, size_t limit
 		struct audit_entry **ret, size_t *ret_n)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_stmt_ struct stmt *st = NULL;
 	int r = prep(&cn, &st, "SELECT l.id, coalesce(l.tenant_id, 0), coalesce(l.account_id, 0), coalesce(ac.username, ''), "
 			       "l.action, l.detail, l.at, coalesce(tn.name, '') FROM audit_log l "
 			       "LEFT JOIN accounts ac ON ac.id = l.account_id LEFT JOIN tenants tn ON tn.id = l.tenant_id "
@@ -696,7 +671,7 @@ int store_audit(struct store *s, int64_t tenant_id, int64_t before, size_t limit
 int store_api_keys(struct store *s, int64_t account_id, struct arena *a, struct api_key_info **ret, size_t *ret_n)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_stmt_ struct stmt *st = NULL;
 	int r = prep(&cn, &st, "SELECT id, account_id, label, created_at, last_used_at FROM api_keys WHERE account_id = ? "
 			       "ORDER BY id", I(account_id));
 	return r < 0 ? r : READ_ROWS(&cn, st, a, ret, ret_n,
@@ -707,7 +682,7 @@ int store_api_key_delete(struct store *s, int64_t account_id, int64_t id)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	int r = run(&cn, "DELETE FROM api_keys WHERE id = ? AND account_id = ?", I(id), I(account_id));
-	return r < 0 ? r : sqlite3_changes(cn.db) ? 0 : -ENOENT;
+	return r < 0 ? r : db_changes(&cn) ? 0 : -ENOENT;
 }
 
 /* ---- the deployment ---- */
@@ -715,7 +690,7 @@ int store_api_key_delete(struct store *s, int64_t account_id, int64_t id)
 int store_branding_get(struct store *s, struct arena *a, struct branding *ret)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_stmt_ struct stmt *st = NULL;
 	int r = prep(&cn, &st, "SELECT service_name, primary_color, support_contact, logo, logo_type FROM branding WHERE id = 1");
 	return r < 0 ? r : READ_ROW(&cn, st, a, *ret = (struct branding){ col_text(st, 0, a), col_text(st, 1, a),
 								 col_text(st, 2, a), col_blob(st, 3, a),
@@ -735,7 +710,7 @@ int store_branding_set(struct store *s, const struct branding *b)
 int store_domains(struct store *s, struct arena *a, struct training_domain **ret, size_t *ret_n)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_stmt_ struct stmt *st = NULL;
 	int r = prep(&cn, &st, "SELECT id, domain, note, spf, dkim, dmarc, created_at FROM training_domains ORDER BY domain");
 	return r < 0 ? r : READ_ROWS(&cn, st, a, ret, ret_n,
 					      *rec = (struct training_domain){ col_int(st, 0), col_text(st, 1, a), col_text(st, 2, a), col_text(st, 3, a), col_text(st, 4, a), col_text(st, 5, a), col_int(st, 6) });
@@ -754,14 +729,14 @@ int store_domain_update(struct store *s, const struct training_domain *d)
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	int r = run(&cn, "UPDATE training_domains SET domain = ?, note = ?, spf = ?, dkim = ?, dmarc = ? WHERE id = ?",
 		    T(d->domain), T(d->note), T(d->spf), T(d->dkim), T(d->dmarc), I(d->id));
-	return r < 0 ? r : sqlite3_changes(cn.db) ? 0 : -ENOENT;
+	return r < 0 ? r : db_changes(&cn) ? 0 : -ENOENT;
 }
 
 int store_domain_delete(struct store *s, int64_t id)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	int r = run(&cn, "DELETE FROM training_domains WHERE id = ?", I(id));
-	return r < 0 ? r : sqlite3_changes(cn.db) ? 0 : -ENOENT;
+	return r < 0 ? r : db_changes(&cn) ? 0 : -ENOENT;
 }
 
 /* ---- lists and recipients ---- */
@@ -770,7 +745,7 @@ int store_domain_delete(struct store *s, int64_t id)
 	"(SELECT count(*) FROM recipients r WHERE r.list_id = l.id), " \
 	"(SELECT count(*) FROM recipients r WHERE r.list_id = l.id AND r.is_test)"
 
-static void list_read(sqlite3_stmt *st, struct arena *a, struct list_info *ret)
+static void list_read(struct stmt *st, struct arena *a, struct list_info *ret)
 {
 	*ret = (struct list_info){
 		.id = col_int(st, 0), .name = col_text(st, 1, a), .created_at = col_int(st, 2),
@@ -787,7 +762,7 @@ int store_list_create(struct store *s, int64_t tenant_id, const char *name, int6
 int store_list_get(struct store *s, int64_t tenant_id, int64_t id, struct arena *a, struct list_info *ret)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_stmt_ struct stmt *st = NULL;
 	int r = prep(&cn, &st, "SELECT " LIST_COLS " FROM lists l WHERE l.tenant_id = ? AND l.id = ?", I(tenant_id), I(id));
 	return r < 0 ? r : READ_ROW(&cn, st, a, list_read(st, a, ret));
 }
@@ -795,7 +770,7 @@ int store_list_get(struct store *s, int64_t tenant_id, int64_t id, struct arena 
 int store_lists(struct store *s, int64_t tenant_id, struct arena *a, struct list_info **ret, size_t *ret_n)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_stmt_ struct stmt *st = NULL;
 	int r = prep(&cn, &st, "SELECT " LIST_COLS " FROM lists l WHERE l.tenant_id = ? ORDER BY l.id", I(tenant_id));
 	return r < 0 ? r : READ_ROWS(&cn, st, a, ret, ret_n, list_read(st, a, rec));
 }
@@ -803,7 +778,7 @@ int store_lists(struct store *s, int64_t tenant_id, struct arena *a, struct list
 int store_list_delete(struct store *s, int64_t tenant_id, int64_t id)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_stmt_ struct stmt *st = NULL;
 	int r = tx_begin(&cn);
 	if (r < 0)
 		return r;
@@ -824,7 +799,7 @@ int store_list_delete(struct store *s, int64_t tenant_id, int64_t id)
 
 int list_check(struct conn *cn, int64_t tenant_id, int64_t list_id)
 {
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_stmt_ struct stmt *st = NULL;
 	int r = prep(cn, &st, "SELECT 1 FROM lists WHERE tenant_id = ? AND id = ?", I(tenant_id), I(list_id));
 	if (r >= 0 && (r = step_row(cn, st)) == 0)
 		r = -ENOENT;
@@ -839,7 +814,7 @@ static int list_size(struct conn *cn, int64_t list_id, int64_t *ret)
 int recipients_upsert(struct conn *cn, int64_t list_id, const struct person *rows, size_t n, int64_t *ret_new,
 		      int64_t *ret_updated)
 {
-	_cleanup_stmt_ sqlite3_stmt *ins = NULL;
+	_cleanup_stmt_ struct stmt *ins = NULL;
 	int64_t before = 0, after = 0;
 	int r = list_size(cn, list_id, &before);
 	if (r >= 0)
@@ -852,11 +827,11 @@ int recipients_upsert(struct conn *cn, int64_t list_id, const struct person *row
 			 "field3 = excluded.field3, is_test = excluded.is_test");
 	for (size_t i = 0; r >= 0 && i < n; i++) {
 		const struct person *p = &rows[i];
-		sqlite3_reset(ins);
-		sqlite3_bind_int64(ins, 1, list_id);
+		stmt_reset(ins);
+		bind_int(ins, 1, list_id);
 		for (int f = 0; f < PF__COUNT; f++)
-			sqlite3_bind_text(ins, f + 2, p->f[f] ? p->f[f] : "", -1, SQLITE_STATIC);
-		sqlite3_bind_int64(ins, 10, p->is_test);
+			bind_text(ins, f + 2, p->f[f] ? p->f[f] : "");
+		bind_int(ins, 10, p->is_test);
 		r = step_done(cn, ins);
 	}
 	if (r >= 0)
@@ -888,7 +863,7 @@ int store_recipients_import(struct store *s, int64_t tenant_id, int64_t list_id,
 	return 0;
 }
 
-void person_read(sqlite3_stmt *st, int col, struct arena *a, struct person *p)
+void person_read(struct stmt *st, int col, struct arena *a, struct person *p)
 {
 	for (int f = 0; f < PF__COUNT; f++)
 		p->f[f] = col_text(st, col + f, a);
@@ -952,7 +927,7 @@ int store_recipients(struct store *s, int64_t tenant_id, int64_t list_id, const 
 			 "LIMIT ?5 OFFSET ?6", where.p, col, q->desc ? "DESC" : "ASC", q->desc ? "DESC" : "ASC");
 
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_stmt_ struct stmt *st = NULL;
 	struct recipient *out = NULL;
 	size_t n = 0, cap = 0;
 	int64_t total = 0;
@@ -969,7 +944,7 @@ int store_recipients(struct store *s, int64_t tenant_id, int64_t list_id, const 
 	}
 	if (r >= 0 && n == 0 && q->offset > 0) {
 		/* past the end: the count still matters to the caller */
-		_cleanup_stmt_ sqlite3_stmt *cnt = NULL;
+		_cleanup_stmt_ struct stmt *cnt = NULL;
 		buf_reset(&sql);
 		buf_printf(&sql, "SELECT count(*)%s", where.p);
 		r = prep(&cn, &cnt, sql.p, I(tenant_id), I(list_id), I(q->after), T(like));
@@ -988,7 +963,7 @@ int store_recipient_get(struct store *s, int64_t tenant_id, int64_t list_id, int
 			struct recipient *ret)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_stmt_ struct stmt *st = NULL;
 	int r = prep(&cn, &st, "SELECT r.id, r.list_id, " PERSON_COLS " FROM recipients r JOIN lists l "
 			       "ON l.id = r.list_id WHERE l.tenant_id = ? AND r.list_id = ? AND r.id = ?",
 		     I(tenant_id), I(list_id), I(id));
@@ -1012,10 +987,10 @@ int store_recipient_add(struct store *s, int64_t tenant_id, int64_t list_id, con
 	int r = tx_begin(&cn);
 	if (r < 0)
 		return r;
+	int64_t id = 0;
 	if ((r = list_check(&cn, tenant_id, list_id)) >= 0)
-		r = run(&cn, "INSERT INTO recipients (list_id, " PERSON_COLS ") VALUES (?,?,?,?,?,?,?,?,?,?)",
-			I(list_id), PERSON_ARGS(p));
-	int64_t id = sqlite3_last_insert_rowid(cn.db);
+		r = run_insert(&cn, &id, "INSERT INTO recipients (list_id, " PERSON_COLS ") VALUES (?,?,?,?,?,?,?,?,?,?)",
+			       I(list_id), PERSON_ARGS(p));
 	if (r < 0 || (r = tx_commit(&cn)) < 0) {
 		tx_rollback(&cn);
 		return r;
@@ -1035,7 +1010,7 @@ int store_recipient_update(struct store *s, int64_t tenant_id, int64_t list_id, 
 		r = run(&cn, "UPDATE recipients SET last_name = ?, first_name = ?, email = ?, department = ?, "
 			     "position = ?, field1 = ?, field2 = ?, field3 = ?, is_test = ? WHERE id = ? AND list_id = ?",
 			PERSON_ARGS(p), I(id), I(list_id));
-	if (r >= 0 && sqlite3_changes(cn.db) == 0)
+	if (r >= 0 && db_changes(&cn) == 0)
 		r = -ENOENT;
 	if (r < 0 || (r = tx_commit(&cn)) < 0) {
 		tx_rollback(&cn);
@@ -1055,7 +1030,7 @@ int store_recipients_delete(struct store *s, int64_t tenant_id, int64_t list_id,
 			    const char *const *emails, size_t n, bool *ret_deleted)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	_cleanup_stmt_ sqlite3_stmt *del = NULL;
+	_cleanup_stmt_ struct stmt *del = NULL;
 	int r = tx_begin(&cn);
 	if (r < 0)
 		return r;
@@ -1063,14 +1038,14 @@ int store_recipients_delete(struct store *s, int64_t tenant_id, int64_t list_id,
 		r = prep(&cn, &del, ids ? "DELETE FROM recipients WHERE list_id = ? AND id = ?"
 					: "DELETE FROM recipients WHERE list_id = ? AND email = ? COLLATE NOCASE");
 	for (size_t i = 0; r >= 0 && i < n; i++) {
-		sqlite3_reset(del);
-		sqlite3_bind_int64(del, 1, list_id);
+		stmt_reset(del);
+		bind_int(del, 1, list_id);
 		if (ids)
-			sqlite3_bind_int64(del, 2, ids[i]);
+			bind_int(del, 2, ids[i]);
 		else
-			sqlite3_bind_text(del, 2, emails[i], -1, SQLITE_STATIC);
+			bind_text(del, 2, emails[i]);
 		if ((r = step_done(&cn, del)) >= 0)
-			ret_deleted[i] = sqlite3_changes(cn.db) > 0;
+			ret_deleted[i] = db_changes(&cn) > 0;
 	}
 	if (r < 0 || (r = tx_commit(&cn)) < 0) {
 		tx_rollback(&cn);
@@ -1083,7 +1058,7 @@ int store_list_rename(struct store *s, int64_t tenant_id, int64_t id, const char
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	int r = run(&cn, "UPDATE lists SET name = ? WHERE tenant_id = ? AND id = ?", T(name), I(tenant_id), I(id));
-	return r < 0 ? r : sqlite3_changes(cn.db) ? 0 : -ENOENT;
+	return r < 0 ? r : db_changes(&cn) ? 0 : -ENOENT;
 }
 
 /* ---- scenarios ---- */
@@ -1092,7 +1067,7 @@ int store_list_rename(struct store *s, int64_t tenant_id, int64_t id, const char
 	"html, text, sender_name, sender_local, sender_domain, landing_html, explain_html, red_flags, created_at, " \
 	"envelope_from, reply_to, headers, attachment, education_url"
 
-static void scenario_read(sqlite3_stmt *st, struct arena *a, struct scenario_rec *sc)
+static void scenario_read(struct stmt *st, struct arena *a, struct scenario_rec *sc)
 {
 	*sc = (struct scenario_rec){
 		.id = col_int(st, 0), .tenant_id = col_int(st, 1), .gallery_id = col_text_null(st, 2, a),
@@ -1120,7 +1095,7 @@ int store_scenario_create(struct store *s, int64_t tenant_id, const struct scena
 int store_scenario_get(struct store *s, int64_t tenant_id, int64_t id, struct arena *a, struct scenario_rec *ret)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_stmt_ struct stmt *st = NULL;
 	int r = prep(&cn, &st, "SELECT " SCENARIO_COLS " FROM scenarios WHERE tenant_id = ? AND id = ?", I(tenant_id), I(id));
 	return r < 0 ? r : READ_ROW(&cn, st, a, scenario_read(st, a, ret));
 }
@@ -1128,7 +1103,7 @@ int store_scenario_get(struct store *s, int64_t tenant_id, int64_t id, struct ar
 int store_scenarios(struct store *s, int64_t tenant_id, struct arena *a, struct scenario_rec **ret, size_t *ret_n)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_stmt_ struct stmt *st = NULL;
 	int r = prep(&cn, &st, "SELECT " SCENARIO_COLS " FROM scenarios WHERE tenant_id = ? ORDER BY id", I(tenant_id));
 	return r < 0 ? r : READ_ROWS(&cn, st, a, ret, ret_n, scenario_read(st, a, rec));
 }
@@ -1146,13 +1121,13 @@ int store_scenario_update(struct store *s, int64_t tenant_id, int64_t id, const 
 		    T(sc->red_flags_json ? sc->red_flags_json : "[]"), T(sc->envelope_from ? sc->envelope_from : ""),
 		    T(sc->reply_to ? sc->reply_to : ""), T(sc->headers_json ? sc->headers_json : "[]"),
 		    T(sc->attachment_json), T(sc->education_url ? sc->education_url : ""), I(tenant_id), I(id));
-	return r < 0 ? r : sqlite3_changes(cn.db) ? 0 : -ENOENT;
+	return r < 0 ? r : db_changes(&cn) ? 0 : -ENOENT;
 }
 
 int store_scenario_delete(struct store *s, int64_t tenant_id, int64_t id)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_stmt_ struct stmt *st = NULL;
 	int r = tx_begin(&cn);
 	if (r < 0)
 		return r;
@@ -1187,13 +1162,13 @@ static int campaign_refs_check(struct conn *cn, int64_t tenant_id, const struct 
 {
 	int r = 0;
 	for (size_t i = 0; r >= 0 && i < c->nlist_ids; i++) {
-		_cleanup_stmt_ sqlite3_stmt *chk = NULL;
+		_cleanup_stmt_ struct stmt *chk = NULL;
 		r = prep(cn, &chk, "SELECT 1 FROM lists WHERE tenant_id = ? AND id = ?", I(tenant_id), I(c->list_ids[i]));
 		if (r >= 0 && (r = step_row(cn, chk)) == 0)
 			r = -ENOENT;
 	}
 	if (r >= 0 && c->profile_id) {
-		_cleanup_stmt_ sqlite3_stmt *chk = NULL;
+		_cleanup_stmt_ struct stmt *chk = NULL;
 		r = prep(cn, &chk, "SELECT 1 FROM sending_profiles WHERE id = ? AND (tenant_id IS NULL OR tenant_id = ?)",
 			 I(c->profile_id), I(tenant_id));
 		if (r >= 0 && (r = step_row(cn, chk)) == 0)
@@ -1218,7 +1193,7 @@ int store_campaign_create(struct store *s, int64_t tenant_id, const struct campa
 	if (r < 0)
 		return r;
 	{
-		_cleanup_stmt_ sqlite3_stmt *chk = NULL;
+		_cleanup_stmt_ struct stmt *chk = NULL;
 		r = prep(&cn, &chk, "SELECT 1 FROM scenarios WHERE tenant_id = ? AND id = ?", I(tenant_id), I(c->scenario_id));
 		if (r >= 0 && (r = step_row(&cn, chk)) == 0)
 			r = -ENOENT;
@@ -1226,10 +1201,9 @@ int store_campaign_create(struct store *s, int64_t tenant_id, const struct campa
 	if (r >= 0)
 		r = campaign_refs_check(&cn, tenant_id, c);
 	if (r >= 0)
-		r = run(&cn, "INSERT INTO campaigns (tenant_id, name, scenario_id, state, sender_name, sender_local, "
+		r = run_insert(&cn, &id, "INSERT INTO campaigns (tenant_id, name, scenario_id, state, sender_name, sender_local, "
 			     "sender_domain, test_only, exclusion_seconds, created_at, schedule, start_at, ends_at, "
 			     "profile_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,nullif(?, 0))", I(tenant_id), T(c->name), I(c->scenario_id), T(campaign_state_name(CAMPAIGN_DRAFT)), T(c->sender_name), T(c->sender_local), T(c->sender_domain), I((int64_t)c->test_only), I(c->exclusion_seconds), I(now), T(c->schedule_json ? c->schedule_json : "{}"), I(c->start_at), I(c->ends_at), I(c->profile_id));
-	id = sqlite3_last_insert_rowid(cn.db);
 	if (r >= 0)
 		r = campaign_lists_set(&cn, id, c);
 	if (r >= 0)
@@ -1246,7 +1220,7 @@ int store_campaign_create(struct store *s, int64_t tenant_id, const struct campa
 	"c.sender_name, c.sender_local, c.sender_domain, c.test_only, c.exclusion_seconds, c.created_at, " \
 	"c.launched_at, c.finished_at, c.schedule, c.start_at, c.ends_at, coalesce(c.profile_id, 0), c.target_count"
 
-static int campaign_read(struct conn *cn, sqlite3_stmt *st, struct arena *a, struct campaign *c)
+static int campaign_read(struct conn *cn, struct stmt *st, struct arena *a, struct campaign *c)
 {
 	*c = (struct campaign){
 		.id = col_int(st, 0), .tenant_id = col_int(st, 1), .scenario_id = col_int(st, 2),
@@ -1258,10 +1232,10 @@ static int campaign_read(struct conn *cn, sqlite3_stmt *st, struct arena *a, str
 		.schedule_json = col_text(st, 14, a), .start_at = col_int(st, 15), .ends_at = col_int(st, 16),
 		.profile_id = col_int(st, 17), .target_count = col_int(st, 18),
 	};
-	int r = state_parse((const char *)sqlite3_column_text(st, 5), &c->state);
+	int r = state_parse(col_cstr(st, 5), &c->state);
 	if (r < 0)
 		return r;
-	_cleanup_stmt_ sqlite3_stmt *ls = NULL;
+	_cleanup_stmt_ struct stmt *ls = NULL;
 	size_t cap = 0;
 	r = prep(cn, &ls, "SELECT list_id FROM campaign_lists WHERE campaign_id = ? ORDER BY list_id", I(c->id));
 	while (r >= 0 && (r = step_row(cn, ls)) > 0) {
@@ -1276,7 +1250,7 @@ static int campaign_read(struct conn *cn, sqlite3_stmt *st, struct arena *a, str
 int store_campaign_get(struct store *s, int64_t tenant_id, int64_t id, struct arena *a, struct campaign *ret)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_stmt_ struct stmt *st = NULL;
 	int r = prep(&cn, &st, "SELECT " CAMPAIGN_COLS " FROM campaigns c LEFT JOIN scenarios sc "
 			       "ON sc.id = c.scenario_id WHERE c.tenant_id = ? AND c.id = ?", I(tenant_id), I(id));
 	return r < 0 ? r : READ_ROW(&cn, st, a, r_ = campaign_read(&cn, st, a, ret));
@@ -1285,7 +1259,7 @@ int store_campaign_get(struct store *s, int64_t tenant_id, int64_t id, struct ar
 int store_campaigns(struct store *s, int64_t tenant_id, struct arena *a, struct campaign **ret, size_t *ret_n)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_stmt_ struct stmt *st = NULL;
 	int r = prep(&cn, &st, "SELECT " CAMPAIGN_COLS " FROM campaigns c LEFT JOIN scenarios sc "
 			       "ON sc.id = c.scenario_id WHERE c.tenant_id = ? ORDER BY c.id DESC", I(tenant_id));
 	return r < 0 ? r : READ_ROWS(&cn, st, a, ret, ret_n, if ((r_ = campaign_read(&cn, st, a, rec)) < 0) break);
@@ -1295,7 +1269,7 @@ int store_campaigns(struct store *s, int64_t tenant_id, struct arena *a, struct 
  * address (the lowest list id wins), become pending targets. */
 static int targets_add_new(struct conn *cn, int64_t id, int64_t *ret_added)
 {
-	_cleanup_stmt_ sqlite3_stmt *src = NULL, *ins = NULL;
+	_cleanup_stmt_ struct stmt *src = NULL, *ins = NULL;
 	int64_t count = 0;
 	int r = prep(cn, &src, "SELECT " PERSON_COLS " FROM (SELECT r.*, row_number() OVER "
 			       "(PARTITION BY r.email ORDER BY r.list_id, r.id) AS nth FROM recipients r "
@@ -1310,11 +1284,12 @@ static int targets_add_new(struct conn *cn, int64_t id, int64_t *ret_added)
 	while (r >= 0 && (r = step_row(cn, src)) > 0) {
 		char rid[RID_LEN + 1];
 		id_random(rid, RID_LEN);
-		sqlite3_reset(ins);
-		sqlite3_bind_int64(ins, 1, id);
-		sqlite3_bind_text(ins, 2, rid, -1, SQLITE_TRANSIENT);
-		for (int f = 0; f <= PF__COUNT; f++)
-			sqlite3_bind_value(ins, f + 3, sqlite3_column_value(src, f));
+		stmt_reset(ins);
+		bind_int(ins, 1, id);
+		bind_text(ins, 2, rid);
+		for (int f = 0; f < PF__COUNT; f++)
+			bind_text(ins, f + 3, col_cstr(src, f));
+		bind_int(ins, PF__COUNT + 3, col_int(src, PF__COUNT));
 		r = step_done(cn, ins);
 		count++;
 	}
@@ -1334,7 +1309,7 @@ int store_plan_at_once(void *ctx, size_t n, const char *const *emails, int64_t *
 /* Plans every pending target of a campaign (target id order) with plan. */
 static int targets_plan(struct conn *cn, int64_t id, store_plan_fn plan, void *ctx)
 {
-	_cleanup_stmt_ sqlite3_stmt *st = NULL, *up = NULL;
+	_cleanup_stmt_ struct stmt *st = NULL, *up = NULL;
 	struct arena *a = arena_new(0);
 	const char **emails = NULL;
 	int64_t *ids = NULL, *due = NULL;
@@ -1357,9 +1332,9 @@ static int targets_plan(struct conn *cn, int64_t id, store_plan_fn plan, void *c
 	if (r >= 0 && n)
 		r = prep(cn, &up, "UPDATE targets SET due_at = ? WHERE id = ?");
 	for (size_t i = 0; r >= 0 && i < n; i++) {
-		sqlite3_reset(up);
-		sqlite3_bind_int64(up, 1, due[i]);
-		sqlite3_bind_int64(up, 2, ids[i]);
+		stmt_reset(up);
+		bind_int(up, 1, due[i]);
+		bind_int(up, 2, ids[i]);
 		r = step_done(cn, up);
 	}
 	arena_free(a);
@@ -1369,12 +1344,12 @@ static int targets_plan(struct conn *cn, int64_t id, store_plan_fn plan, void *c
 /* -ENOENT for no such campaign of the tenant, else its state. */
 static int campaign_state_get(struct conn *cn, int64_t tenant_id, int64_t id, enum campaign_state *ret)
 {
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_stmt_ struct stmt *st = NULL;
 	int r = prep(cn, &st, "SELECT state FROM campaigns WHERE tenant_id = ? AND id = ?", I(tenant_id), I(id));
 	if (r >= 0 && (r = step_row(cn, st)) == 0)
 		r = -ENOENT;
 	if (r >= 0)
-		r = state_parse((const char *)sqlite3_column_text(st, 0), ret);
+		r = state_parse(col_cstr(st, 0), ret);
 	return r;
 }
 
@@ -1389,7 +1364,7 @@ static int campaign_state_get(struct conn *cn, int64_t tenant_id, int64_t id, en
  */
 static int licence_need(struct conn *cn, const struct tenant *t, int64_t id, struct licence_check *ret)
 {
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_stmt_ struct stmt *st = NULL;
 	int r;
 	if (t->licence == LICENCE_ADDRESSES)
 		r = prep(cn, &st,
@@ -1419,7 +1394,7 @@ static int licence_need(struct conn *cn, const struct tenant *t, int64_t id, str
 
 static int tenant_of(struct conn *cn, int64_t tenant_id, struct arena *a, struct tenant *ret)
 {
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_stmt_ struct stmt *st = NULL;
 	int r = prep(cn, &st, "SELECT " TENANT_COLS " FROM tenants WHERE id = ?", I(tenant_id));
 	if (r >= 0 && (r = step_row(cn, st)) == 0)
 		r = -ENOENT;
@@ -1456,7 +1431,7 @@ int store_campaign_launch(struct store *s, int64_t tenant_id, int64_t id, int64_
 		r = -ENODATA;
 	bool test_only = false;
 	if (r >= 0) {
-		_cleanup_stmt_ sqlite3_stmt *t = NULL;
+		_cleanup_stmt_ struct stmt *t = NULL;
 		r = prep(&cn, &t, "SELECT test_only FROM campaigns WHERE id = ?", I(id));
 		if (r >= 0 && (r = step_row(&cn, t)) > 0)
 			test_only = col_int(t, 0) != 0;
@@ -1569,7 +1544,7 @@ const char *target_state_name(enum target_state st)
 	return (size_t)st < ARRAY_SIZE(target_state_names) ? target_state_names[st] : "error";
 }
 
-void target_read(sqlite3_stmt *st, struct arena *a, struct target *t)
+void target_read(struct stmt *st, struct arena *a, struct target *t)
 {
 	*t = (struct target){
 		.id = col_int(st, 0), .campaign_id = col_int(st, 1), .tenant_id = col_int(st, 2),
@@ -1577,7 +1552,7 @@ void target_read(sqlite3_stmt *st, struct arena *a, struct target *t)
 		.due_at = col_int(st, 7), .attempts = col_int(st, 8),
 	};
 	int i = name_index(target_state_names, ARRAY_SIZE(target_state_names),
-			   (const char *)sqlite3_column_text(st, 4));
+			   col_cstr(st, 4));
 	t->state = i < 0 ? TARGET_ERROR : (enum target_state)i;
 	person_read(st, 9, a, &t->p);
 }
@@ -1590,12 +1565,12 @@ int store_campaigns_tick(struct store *s, int64_t now)
 	if (r < 0)
 		return r;
 	r = run(&cn, "UPDATE campaigns SET state = 'sending' WHERE state = 'scheduled' AND start_at <= ?", I(now));
-	changed += r >= 0 ? sqlite3_changes(cn.db) : 0;
+	changed += r >= 0 ? db_changes(&cn) : 0;
 	if (r >= 0)
 		r = run(&cn, "UPDATE campaigns SET state = 'running' WHERE state = 'sending' AND NOT EXISTS "
 			     "(SELECT 1 FROM targets t WHERE t.campaign_id = campaigns.id "
 			     "AND t.state IN ('pending', 'claimed', 'sending'))");
-	changed += r >= 0 ? sqlite3_changes(cn.db) : 0;
+	changed += r >= 0 ? db_changes(&cn) : 0;
 	/* The end of the training period: what was not sent stays unsent. */
 	if (r >= 0)
 		r = run(&cn, "UPDATE targets SET state = 'cancelled' WHERE campaign_id IN "
@@ -1604,7 +1579,7 @@ int store_campaigns_tick(struct store *s, int64_t now)
 	if (r >= 0)
 		r = run(&cn, "UPDATE campaigns SET state = 'finished', finished_at = ? WHERE ends_at > 0 AND ends_at <= ? "
 			     "AND state IN ('scheduled', 'sending', 'running', 'paused')", I(now), I(now));
-	changed += r >= 0 ? sqlite3_changes(cn.db) : 0;
+	changed += r >= 0 ? db_changes(&cn) : 0;
 	if (r < 0 || (r = tx_commit(&cn)) < 0) {
 		tx_rollback(&cn);
 		return r;
@@ -1616,7 +1591,7 @@ int store_delivery_outlook(struct store *s, int64_t now, struct arena *a, int64_
 			   size_t *ret_n)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_stmt_ struct stmt *st = NULL;
 	int r = prep(&cn, &st, "SELECT DISTINCT coalesce(c.profile_id, 0) FROM campaigns c WHERE c.state = 'sending' "
 			       "AND EXISTS (SELECT 1 FROM targets t WHERE t.campaign_id = c.id AND t.state = 'pending' "
 			       "AND t.due_at <= ?)", I(now));
@@ -1627,7 +1602,7 @@ int store_targets_claim(struct store *s, int64_t profile_id, int64_t now, size_t
 			struct target **ret, size_t *ret_n)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_stmt_ struct stmt *st = NULL;
 	struct target *out = NULL;
 	size_t n = 0, cap = 0;
 	int r = tx_begin(&cn);
@@ -1665,7 +1640,7 @@ int store_targets_recover(struct store *s, int64_t *ret_requeued, int64_t *ret_u
 		return r;
 	r = run(&cn, "UPDATE targets SET state = 'pending' WHERE state = 'claimed'");
 	if (r >= 0)
-		requeued = sqlite3_changes(cn.db);
+		requeued = db_changes(&cn);
 	if (r >= 0)
 		r = run(&cn, "INSERT INTO events (campaign_id, target_id, kind, at_ms, detail) SELECT campaign_id, id, ?, ?, "
 			     "'{\"error\":\"uncertain: the server stopped while this mail was being handed to the relay; "
@@ -1674,7 +1649,7 @@ int store_targets_recover(struct store *s, int64_t *ret_requeued, int64_t *ret_u
 		r = run(&cn, "UPDATE targets SET state = 'uncertain', error = 'uncertain: the server stopped while this "
 			     "mail was being handed to the relay' WHERE state = 'sending'");
 	if (r >= 0)
-		uncertain = sqlite3_changes(cn.db);
+		uncertain = db_changes(&cn);
 	if (r < 0 || (r = tx_commit(&cn)) < 0) {
 		tx_rollback(&cn);
 		return r;
@@ -1689,7 +1664,7 @@ int store_targets_recover(struct store *s, int64_t *ret_requeued, int64_t *ret_u
  * so parallel workers cannot overshoot together. */
 static int licence_allows(struct conn *cn, int64_t target_id, const char **ret_why)
 {
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_stmt_ struct stmt *st = NULL;
 	int r = prep(cn, &st, "SELECT tn.id, tn.plan, tn.quota, tn.period_start, tn.suspended, "
 			      "(t.is_test = 0 AND c.test_only = 0 AND c.target_count > 10), t.email FROM targets t "
 			      "JOIN campaigns c ON c.id = t.campaign_id JOIN tenants tn ON tn.id = c.tenant_id WHERE t.id = ?",
@@ -1697,12 +1672,12 @@ static int licence_allows(struct conn *cn, int64_t target_id, const char **ret_w
 	if (r < 0 || (r = step_row(cn, st)) <= 0)
 		return r < 0 ? r : 1;
 	int64_t tenant = col_int(st, 0), quota = col_int(st, 2), period = col_int(st, 3);
-	bool addresses = !strcmp((const char *)sqlite3_column_text(st, 1), "unique_addresses");
+	bool addresses = !strcmp(col_cstr(st, 1), "unique_addresses");
 	if (col_int(st, 4))
 		return 0;
 	if (!col_int(st, 5) || quota <= 0)
 		return 1;
-	_cleanup_stmt_ sqlite3_stmt *q = NULL;
+	_cleanup_stmt_ struct stmt *q = NULL;
 	if (addresses)
 		r = prep(cn, &q, "SELECT EXISTS (SELECT 1 FROM usage_addresses u WHERE u.tenant_id = ?1 AND u.period_start = ?2 "
 				 "AND u.email = ?3), (SELECT count(*) FROM usage_addresses u WHERE u.tenant_id = ?1 AND "
@@ -1710,7 +1685,7 @@ static int licence_allows(struct conn *cn, int64_t target_id, const char **ret_w
 				 "ON c.id = t.campaign_id WHERE c.tenant_id = ?1 AND t.state = 'sending' AND " COUNTED " AND "
 				 "NOT EXISTS (SELECT 1 FROM usage_addresses u WHERE u.tenant_id = ?1 AND u.period_start = ?2 "
 				 "AND u.email = t.email))",
-			 I(tenant), I(period), T((const char *)sqlite3_column_text(st, 6)));
+			 I(tenant), I(period), T(col_cstr(st, 6)));
 	else
 		r = prep(cn, &q, "SELECT 0, coalesce((SELECT sends FROM usage_sends u WHERE u.tenant_id = ?1 AND "
 				 "u.period_start = ?2), 0) + (SELECT count(*) FROM targets t JOIN campaigns c ON c.id = "
@@ -1734,7 +1709,7 @@ static int op_begin(struct conn *cn, int64_t target_id)
 	const char *why = NULL;
 	int ok = 0, r;
 	{
-		_cleanup_stmt_ sqlite3_stmt *st = NULL;
+		_cleanup_stmt_ struct stmt *st = NULL;
 		r = prep(cn, &st, "SELECT 1 FROM targets t JOIN campaigns c ON c.id = t.campaign_id WHERE t.id = ? "
 				  "AND t.state = 'claimed' AND c.state = 'sending'", I(target_id));
 		if (r >= 0)
@@ -1771,14 +1746,14 @@ int store_target_release(struct store *s, int64_t target_id)
 /* A counted send adds to the tenant's usage of its current period. */
 static int usage_count(struct conn *cn, int64_t target_id, int64_t at)
 {
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_stmt_ struct stmt *st = NULL;
 	int r = prep(cn, &st, "SELECT c.tenant_id, tn.period_start, t.email FROM targets t "
 			      "JOIN campaigns c ON c.id = t.campaign_id JOIN tenants tn ON tn.id = c.tenant_id "
 			      "WHERE t.id = ? AND " COUNTED, I(target_id));
 	if (r < 0 || (r = step_row(cn, st)) <= 0)
 		return r;
 	int64_t tenant = col_int(st, 0), period = col_int(st, 1);
-	const char *email = (const char *)sqlite3_column_text(st, 2);
+	const char *email = col_cstr(st, 2);
 	r = run(cn, "INSERT INTO usage_sends (tenant_id, period_start, sends) VALUES (?, ?, 1) "
 		    "ON CONFLICT (tenant_id, period_start) DO UPDATE SET sends = sends + 1", I(tenant), I(period));
 	if (r >= 0)
@@ -1798,7 +1773,7 @@ static int op_finish(struct conn *cn, int64_t target_id, int64_t at_ms, bool ok,
 	else
 		r = run(cn, "UPDATE targets SET state = 'error', error = ? WHERE id = ? AND state = 'sending'",
 			T(text), I(target_id));
-	if (r >= 0 && sqlite3_changes(cn->db) == 0)
+	if (r >= 0 && db_changes(cn) == 0)
 		return -ESTALE;
 	if (r >= 0) {
 		_cleanup_free_ char *detail = NULL;
@@ -1820,7 +1795,7 @@ static int op_retry(struct conn *cn, int64_t target_id, int64_t due_at, const ch
 {
 	int r = run(cn, "UPDATE targets SET state = 'pending', due_at = ?, attempts = attempts + 1, error = ? "
 			"WHERE id = ? AND state = 'sending'", I(due_at), T(error), I(target_id));
-	return r < 0 ? r : sqlite3_changes(cn->db) ? 0 : -ESTALE;
+	return r < 0 ? r : db_changes(cn) ? 0 : -ESTALE;
 }
 
 static int op_apply(struct conn *cn, struct store_delivery_op *op)
@@ -1885,18 +1860,18 @@ int store_target_retry(struct store *s, int64_t target_id, int64_t due_at, const
 int store_campaign_delivery(struct store *s, int64_t tenant_id, int64_t id, struct delivery_counts *ret)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_stmt_ struct stmt *st = NULL;
 	struct delivery_counts k = { 0 };
 	int r = prep(&cn, &st, "SELECT t.state, count(*), sum(t.state = 'pending' AND t.attempts > 0), "
 			       "min(CASE WHEN t.state = 'pending' THEN t.due_at END) FROM targets t JOIN campaigns c "
 			       "ON c.id = t.campaign_id WHERE c.tenant_id = ? AND c.id = ? GROUP BY t.state", I(tenant_id), I(id));
 	while (r >= 0 && (r = step_row(&cn, st)) > 0) {
 		int i = name_index(target_state_names, ARRAY_SIZE(target_state_names),
-				   (const char *)sqlite3_column_text(st, 0));
+				   col_cstr(st, 0));
 		if (i >= 0)
 			k.n[i] = col_int(st, 1);
 		k.retrying += col_int(st, 2);
-		if (sqlite3_column_type(st, 3) != SQLITE_NULL)
+		if (!col_is_null(st, 3))
 			k.next_due = col_int(st, 3);
 	}
 	if (r < 0)
@@ -1909,7 +1884,7 @@ int store_campaign_times(struct store *s, int64_t tenant_id, int64_t id, struct 
 			 bool **ret_sent, size_t *ret_n)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_stmt_ struct stmt *st = NULL;
 	int64_t *at = NULL;
 	bool *sent = NULL;
 	size_t n = 0, n2 = 0, cap = 0, cap2 = 0;
@@ -1937,7 +1912,7 @@ int store_lists_emails(struct store *s, int64_t tenant_id, const int64_t *list_i
 		       struct arena *a, const char ***ret, size_t *ret_n)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_stmt_ struct stmt *st = NULL;
 	_cleanup_buf_ struct buf ids = BUF_INIT(1 << 20);
 	for (size_t i = 0; i < nlists; i++)
 		buf_printf(&ids, "%s%lld", i ? "," : "", (long long)list_ids[i]);
@@ -1953,7 +1928,7 @@ int store_lists_emails(struct store *s, int64_t tenant_id, const int64_t *list_i
 int store_usage_get(struct store *s, int64_t tenant_id, struct usage *ret)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_stmt_ struct stmt *st = NULL;
 	int r = prep(&cn, &st, "SELECT tn.period_start, coalesce((SELECT sends FROM usage_sends u WHERE u.tenant_id = tn.id "
 			       "AND u.period_start = tn.period_start), 0), (SELECT count(*) FROM usage_addresses u "
 			       "WHERE u.tenant_id = tn.id AND u.period_start = tn.period_start) FROM tenants tn WHERE tn.id = ?", I(tenant_id));
@@ -1986,7 +1961,7 @@ int smtp_security_parse(const char *str, enum smtp_security *ret)
 #define PROFILE_COLS "id, coalesce(tenant_id, 0), name, host, port, security, verify_tls, username, " \
 	"password_sealed, helo, connections, per_connection, created_at, from_address"
 
-static void profile_read(sqlite3_stmt *st, struct arena *a, struct sending_profile *p)
+static void profile_read(struct stmt *st, struct arena *a, struct sending_profile *p)
 {
 	*p = (struct sending_profile){
 		.id = col_int(st, 0), .tenant_id = col_int(st, 1), .name = col_text(st, 2, a),
@@ -1995,7 +1970,7 @@ static void profile_read(sqlite3_stmt *st, struct arena *a, struct sending_profi
 		.connections = col_int(st, 10), .per_connection = col_int(st, 11), .created_at = col_int(st, 12),
 		.from_address = col_text(st, 13, a),
 	};
-	if (smtp_security_parse((const char *)sqlite3_column_text(st, 5), &p->security) < 0)
+	if (smtp_security_parse(col_cstr(st, 5), &p->security) < 0)
 		p->security = SMTP_SECURITY_STARTTLS;
 }
 
@@ -2021,7 +1996,7 @@ int store_profile_create(struct store *s, const struct sending_profile *p, int64
 static int profile_query(struct store *s, int64_t tenant_id, int64_t id, struct arena *a, struct sending_profile *ret)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_stmt_ struct stmt *st = NULL;
 	int r = prep(&cn, &st, "SELECT " PROFILE_COLS " FROM sending_profiles WHERE id = ?1 "
 			       "AND (?2 = -1 OR tenant_id IS NULL OR tenant_id = nullif(?2, 0))", I(id), I(tenant_id));
 	return r < 0 ? r : READ_ROW(&cn, st, a, profile_read(st, a, ret));
@@ -2040,7 +2015,7 @@ int store_profile_load(struct store *s, int64_t id, struct arena *a, struct send
 int store_profiles(struct store *s, int64_t tenant_id, struct arena *a, struct sending_profile **ret, size_t *ret_n)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_stmt_ struct stmt *st = NULL;
 	int r = prep(&cn, &st, "SELECT " PROFILE_COLS " FROM sending_profiles WHERE tenant_id IS NULL "
 			       "OR tenant_id = nullif(?, 0) ORDER BY tenant_id IS NOT NULL, id", I(tenant_id));
 	return r < 0 ? r : READ_ROWS(&cn, st, a, ret, ret_n, profile_read(st, a, rec));
@@ -2060,13 +2035,13 @@ int store_profile_update(struct store *s, int64_t tenant_id, int64_t id, const s
 	else
 		r = run(&cn, "UPDATE sending_profiles SET name = ?, host = ?, port = ?, security = ?, verify_tls = ?, "
 			     "username = ?, helo = ?, connections = ?, per_connection = ?, from_address = ? WHERE " PROFILE_OWNED, T(p->name), T(p->host), I(p->port), T(smtp_security_name(p->security)), I((int64_t)p->verify_tls), T(p->username), T(p->helo), I(p->connections), I(p->per_connection), T(p->from_address ? p->from_address : ""), I(id), I(tenant_id));
-	return r < 0 ? r : sqlite3_changes(cn.db) ? 0 : -ENOENT;
+	return r < 0 ? r : db_changes(&cn) ? 0 : -ENOENT;
 }
 
 int store_profile_delete(struct store *s, int64_t tenant_id, int64_t id)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_stmt_ struct stmt *st = NULL;
 	int r = tx_begin(&cn);
 	if (r < 0)
 		return r;
@@ -2075,7 +2050,7 @@ int store_profile_delete(struct store *s, int64_t tenant_id, int64_t id)
 		r = -EBUSY;
 	if (r >= 0)
 		r = run(&cn, "DELETE FROM sending_profiles WHERE " PROFILE_OWNED, I(id), I(tenant_id));
-	if (r >= 0 && sqlite3_changes(cn.db) == 0)
+	if (r >= 0 && db_changes(&cn) == 0)
 		r = -ENOENT;
 	if (r < 0 || (r = tx_commit(&cn)) < 0) {
 		tx_rollback(&cn);
@@ -2086,7 +2061,7 @@ int store_profile_delete(struct store *s, int64_t tenant_id, int64_t id)
 
 #define DKIM_COLS "id, domain, selector, algorithm, private_sealed, dns_txt, created_at"
 
-static void dkim_read(sqlite3_stmt *st, struct arena *a, struct dkim_key *k)
+static void dkim_read(struct stmt *st, struct arena *a, struct dkim_key *k)
 {
 	*k = (struct dkim_key){
 		.id = col_int(st, 0), .domain = col_text(st, 1, a), .selector = col_text(st, 2, a),
@@ -2105,7 +2080,7 @@ int store_dkim_add(struct store *s, const struct dkim_key *k, int64_t *ret_id)
 int store_dkim_keys(struct store *s, struct arena *a, struct dkim_key **ret, size_t *ret_n)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_stmt_ struct stmt *st = NULL;
 	int r = prep(&cn, &st, "SELECT " DKIM_COLS " FROM dkim_keys ORDER BY domain");
 	return r < 0 ? r : READ_ROWS(&cn, st, a, ret, ret_n, dkim_read(st, a, rec));
 }
@@ -2113,7 +2088,7 @@ int store_dkim_keys(struct store *s, struct arena *a, struct dkim_key **ret, siz
 int store_dkim_for_domain(struct store *s, const char *domain, struct arena *a, struct dkim_key *ret)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_stmt_ struct stmt *st = NULL;
 	int r = prep(&cn, &st, "SELECT " DKIM_COLS " FROM dkim_keys WHERE domain = ?", T(domain));
 	return r < 0 ? r : READ_ROW(&cn, st, a, dkim_read(st, a, ret));
 }
@@ -2122,7 +2097,7 @@ int store_dkim_delete(struct store *s, int64_t id)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	int r = run(&cn, "DELETE FROM dkim_keys WHERE id = ?", I(id));
-	return r < 0 ? r : sqlite3_changes(cn.db) ? 0 : -ENOENT;
+	return r < 0 ? r : db_changes(&cn) ? 0 : -ENOENT;
 }
 
 /* ---- share links ---- */
@@ -2130,7 +2105,7 @@ int store_dkim_delete(struct store *s, int64_t id)
 #define SHARE_COLS "id, tenant_id, campaign_id, password_hash, created_at, expires_at, access_count, failures, " \
 	"failures_since, revoked, exclude"
 
-static void share_read(sqlite3_stmt *st, struct arena *a, struct share_link *l)
+static void share_read(struct stmt *st, struct arena *a, struct share_link *l)
 {
 	*l = (struct share_link){
 		.id = col_int(st, 0), .tenant_id = col_int(st, 1), .campaign_id = col_int(st, 2),
@@ -2145,16 +2120,17 @@ int store_share_create(struct store *s, int64_t tenant_id, int64_t campaign_id,
 		       bool exclude, int64_t *ret_id)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	int r = run(&cn, "INSERT INTO share_links (tenant_id, campaign_id, token_hash, password_hash, created_at, "
-			 "expires_at, exclude) SELECT ?1, id, ?3, ?4, ?5, ?6, ?7 FROM campaigns WHERE tenant_id = ?1 "
-			 "AND id = ?2",
-		    I(tenant_id), I(campaign_id), B(hash, (size_t)STORE_HASH_LEN), T(password_hash), I(now_unix()),
-		    I(expires_at), I(exclude));
+	int64_t id = 0;
+	int r = run_insert(&cn, &id, "INSERT INTO share_links (tenant_id, campaign_id, token_hash, password_hash, "
+				  "created_at, expires_at, exclude) SELECT ?1, id, ?3, ?4, ?5, ?6, ?7 FROM campaigns "
+				  "WHERE tenant_id = ?1 AND id = ?2",
+			   I(tenant_id), I(campaign_id), B(hash, (size_t)STORE_HASH_LEN), T(password_hash), I(now_unix()),
+			   I(expires_at), I(exclude));
 	if (r < 0)
 		return r;
-	if (sqlite3_changes(cn.db) == 0)
+	if (id == 0)
 		return -ENOENT;
-	*ret_id = sqlite3_last_insert_rowid(cn.db);
+	*ret_id = id;
 	return 0;
 }
 
@@ -2162,7 +2138,7 @@ int store_shares(struct store *s, int64_t tenant_id, int64_t campaign_id, struct
 		 struct share_link **ret, size_t *ret_n)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_stmt_ struct stmt *st = NULL;
 	int r = prep(&cn, &st, "SELECT " SHARE_COLS " FROM share_links WHERE tenant_id = ? AND campaign_id = ? "
 			       "ORDER BY id DESC", I(tenant_id), I(campaign_id));
 	return r < 0 ? r : READ_ROWS(&cn, st, a, ret, ret_n, share_read(st, a, rec));
@@ -2172,14 +2148,14 @@ int store_share_revoke(struct store *s, int64_t tenant_id, int64_t id)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	int r = run(&cn, "UPDATE share_links SET revoked = 1 WHERE tenant_id = ? AND id = ?", I(tenant_id), I(id));
-	return r < 0 ? r : sqlite3_changes(cn.db) ? 0 : -ENOENT;
+	return r < 0 ? r : db_changes(&cn) ? 0 : -ENOENT;
 }
 
 int store_share_find(struct store *s, const unsigned char hash[STORE_HASH_LEN], struct arena *a,
 		     struct share_link *ret)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_stmt_ struct stmt *st = NULL;
 	int r = prep(&cn, &st, "SELECT " SHARE_COLS " FROM share_links WHERE token_hash = ?",
 		     B(hash, (size_t)STORE_HASH_LEN));
 	return r < 0 ? r : READ_ROW(&cn, st, a, share_read(st, a, ret));
@@ -2201,7 +2177,7 @@ int store_education_get(struct store *s, int64_t tenant_id, const char *kind, co
 			struct arena *a, struct education *ret)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_stmt_ struct stmt *st = NULL;
 	int r = prep(&cn, &st, "SELECT kind, lang, title, body, updated_at FROM education "
 			       "WHERE tenant_id = ? AND kind = ? AND lang = ?", I(tenant_id), T(kind), T(lang));
 	if (r < 0 || (r = step_row(&cn, st)) < 0)

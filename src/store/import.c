@@ -1,5 +1,5 @@
 /*
- * sqlite_import.c — store_import: another tool's history (GoPhish's, read
+ * import.c — store_import: another tool's history (GoPhish's, read
  * by gophish/import.c) written for one tenant in one transaction, with the
  * times it had there.  Targets and events are written directly, as a
  * finished campaign has them: the campaign never passes through the
@@ -7,11 +7,11 @@
  * licence (they were sent by the other tool).  store_list_replace: the
  * GoPhish API's PUT of a group, all or nothing.
  */
-#include "store/sqlite_int.h"
+#include "store/db.h"
 
 static int tenant_exists(struct conn *cn, int64_t tenant_id)
 {
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_stmt_ struct stmt *st = NULL;
 	int r = prep(cn, &st, "SELECT 1 FROM tenants WHERE id = ?", I(tenant_id));
 	if (r >= 0 && (r = step_row(cn, st)) == 0)
 		r = -ENOENT;
@@ -20,7 +20,7 @@ static int tenant_exists(struct conn *cn, int64_t tenant_id)
 
 static int lists_write(struct conn *cn, int64_t tenant_id, struct store_import *im)
 {
-	_cleanup_stmt_ sqlite3_stmt *ins = NULL;
+	_cleanup_stmt_ struct stmt *ins = NULL;
 	int r = prep(cn, &ins, "INSERT INTO recipients (list_id, last_name, first_name, email, department, position, "
 			       "field1, field2, field3, is_test) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
 	for (size_t i = 0; r >= 0 && i < im->nlists; i++) {
@@ -29,11 +29,11 @@ static int lists_write(struct conn *cn, int64_t tenant_id, struct store_import *
 			       I(tenant_id), T(l->name), I(l->created_at));
 		for (size_t k = 0; r >= 0 && k < l->nrows; k++) {
 			const struct person *p = &l->rows[k];
-			sqlite3_reset(ins);
-			sqlite3_bind_int64(ins, 1, l->ret_id);
+			stmt_reset(ins);
+			bind_int(ins, 1, l->ret_id);
 			for (int f = 0; f < PF__COUNT; f++)
-				sqlite3_bind_text(ins, f + 2, p->f[f] ? p->f[f] : "", -1, SQLITE_STATIC);
-			sqlite3_bind_int64(ins, 10, p->is_test);
+				bind_text(ins, f + 2, p->f[f] ? p->f[f] : "");
+			bind_int(ins, 10, p->is_test);
 			r = step_done(cn, ins);
 		}
 	}
@@ -74,7 +74,7 @@ static int profiles_write(struct conn *cn, int64_t tenant_id, struct store_impor
 
 /* Every last_<kind>_ms and human_<kind>_ms of a campaign's targets from its
  * events: imported events carry no signal, so both are the latest event of
- * the kind (the rules of sqlite_track.c's LAST_MS_UPDATE for such events). */
+ * the kind (the rules of track.c's LAST_MS_UPDATE for such events). */
 #define LAST(k) "last_" k "_ms = coalesce((SELECT max(at_ms) FROM events e WHERE e.campaign_id = targets.campaign_id " \
 	"AND e.target_id = targets.id AND e.kind = '" k "'), 0)"
 #define REACH_UPDATE "UPDATE targets SET " LAST("sent") ", " LAST("opened") ", " LAST("clicked") ", " \
@@ -84,7 +84,7 @@ static int profiles_write(struct conn *cn, int64_t tenant_id, struct store_impor
 	"human_reported_ms = last_reported_ms WHERE campaign_id = ?1"
 
 static int campaign_write(struct conn *cn, int64_t tenant_id, const struct store_import *im,
-			  struct store_import_campaign *ic, sqlite3_stmt *tins, sqlite3_stmt *eins, int64_t *ids)
+			  struct store_import_campaign *ic, struct stmt *tins, struct stmt *eins, int64_t *ids)
 {
 	const struct campaign *c = &ic->c;
 	int64_t scenario = im->scenarios[ic->scenario - 1].ret_id;
@@ -101,33 +101,35 @@ static int campaign_write(struct conn *cn, int64_t tenant_id, const struct store
 		const struct store_import_target *t = &ic->targets[k];
 		char rid[RID_LEN + 1];
 		id_random(rid, RID_LEN);
-		sqlite3_reset(tins);
-		sqlite3_clear_bindings(tins);
-		sqlite3_bind_int64(tins, 1, ic->ret_id);
-		sqlite3_bind_text(tins, 2, rid, -1, SQLITE_TRANSIENT);
+		stmt_reset(tins);
+		bind_int(tins, 1, ic->ret_id);
+		bind_text(tins, 2, rid);
 		for (int f = 0; f < PF__COUNT; f++)
-			sqlite3_bind_text(tins, f + 3, t->p.f[f] ? t->p.f[f] : "", -1, SQLITE_STATIC);
-		sqlite3_bind_int64(tins, 11, t->p.is_test);
-		sqlite3_bind_text(tins, 12, target_state_name(t->state), -1, SQLITE_STATIC);
-		sqlite3_bind_int64(tins, 13, t->sent_at);
+			bind_text(tins, f + 3, t->p.f[f] ? t->p.f[f] : "");
+		bind_int(tins, 11, t->p.is_test);
+		bind_text(tins, 12, target_state_name(t->state));
+		bind_int(tins, 13, t->sent_at);
 		if (t->error)
-			sqlite3_bind_text(tins, 14, t->error, -1, SQLITE_STATIC);
-		if ((r = step_done(cn, tins)) >= 0)
-			ids[k] = sqlite3_last_insert_rowid(cn->db);
+			bind_text(tins, 14, t->error);
+		if ((r = step_row(cn, tins)) > 0) {
+			ids[k] = col_int(tins, 0);
+			r = step_done(cn, tins); /* to its end: no statement in progress at COMMIT */
+		} else if (r == 0) {
+			r = -EIO;
+		}
 	}
 	for (size_t k = 0; r >= 0 && k < ic->nevents; k++) {
 		const struct store_import_event *e = &ic->events[k];
 		const char *texts[] = { e->ip, e->user_agent, e->detail };
-		sqlite3_reset(eins);
-		sqlite3_clear_bindings(eins);
-		sqlite3_bind_int64(eins, 1, ic->ret_id);
+		stmt_reset(eins);
+		bind_int(eins, 1, ic->ret_id);
 		if (e->target)
-			sqlite3_bind_int64(eins, 2, ids[e->target - 1]);
-		sqlite3_bind_text(eins, 3, event_kind_name(e->kind), -1, SQLITE_STATIC);
-		sqlite3_bind_int64(eins, 4, e->at_ms);
+			bind_int(eins, 2, ids[e->target - 1]);
+		bind_text(eins, 3, event_kind_name(e->kind));
+		bind_int(eins, 4, e->at_ms);
 		for (size_t i = 0; i < ARRAY_SIZE(texts); i++)
 			if (texts[i])
-				sqlite3_bind_text(eins, (int)i + 5, texts[i], -1, SQLITE_STATIC);
+				bind_text(eins, (int)i + 5, texts[i]);
 		r = step_done(cn, eins);
 	}
 	if (r >= 0)
@@ -159,7 +161,7 @@ int store_import(struct store *s, int64_t tenant_id, struct store_import *im)
 	if (!indexes_ok(im))
 		return -EINVAL;
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	_cleanup_stmt_ sqlite3_stmt *tins = NULL, *eins = NULL;
+	_cleanup_stmt_ struct stmt *tins = NULL, *eins = NULL;
 	size_t most = 0;
 	for (size_t i = 0; i < im->ncampaigns; i++)
 		most = im->campaigns[i].ntargets > most ? im->campaigns[i].ntargets : most;
@@ -170,7 +172,7 @@ int store_import(struct store *s, int64_t tenant_id, struct store_import *im)
 	if ((r = tenant_exists(&cn, tenant_id)) >= 0 && (r = lists_write(&cn, tenant_id, im)) >= 0 &&
 	    (r = scenarios_write(&cn, tenant_id, im)) >= 0 && (r = profiles_write(&cn, tenant_id, im)) >= 0 &&
 	    (r = prep(&cn, &tins, "INSERT INTO targets (campaign_id, rid, " PERSON_COLS ", state, sent_at, error) "
-				  "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)")) >= 0)
+				  "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id")) >= 0)
 		r = prep(&cn, &eins, "INSERT INTO events (campaign_id, target_id, kind, at_ms, ip, user_agent, detail) "
 				     "VALUES (?, ?, ?, ?, ?, ?, ?)");
 	for (size_t i = 0; r >= 0 && i < im->ncampaigns; i++)
@@ -189,7 +191,7 @@ int store_list_replace(struct store *s, int64_t tenant_id, int64_t list_id, cons
 		       size_t ngone, const struct person *rows, size_t n, int64_t *ret_new, int64_t *ret_updated)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	_cleanup_stmt_ sqlite3_stmt *del = NULL;
+	_cleanup_stmt_ struct stmt *del = NULL;
 	int64_t added = 0, updated = 0;
 	int r = tx_begin(&cn);
 	if (r < 0)
@@ -201,9 +203,9 @@ int store_list_replace(struct store *s, int64_t tenant_id, int64_t list_id, cons
 	if (r >= 0)
 		r = prep(&cn, &del, "DELETE FROM recipients WHERE list_id = ? AND id = ?");
 	for (size_t i = 0; r >= 0 && i < ngone; i++) {
-		sqlite3_reset(del);
-		sqlite3_bind_int64(del, 1, list_id);
-		sqlite3_bind_int64(del, 2, gone[i]);
+		stmt_reset(del);
+		bind_int(del, 1, list_id);
+		bind_int(del, 2, gone[i]);
 		r = step_done(&cn, del);
 	}
 	if (r >= 0)

@@ -1,4 +1,4 @@
-/* Tests of src/store/sqlite_import.c: store_import writes a tenant's
+/* Tests of src/store/import.c: store_import writes a tenant's
  * history with its own times, all or nothing, and only for that tenant. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,16 +1,16 @@
 /*
- * sqlite_track.c — the tracker's and the results' queries of store.h:
+ * track.c — the tracker's and the results' queries of store.h:
  * targets by rid, the event writer's group commit, reach and histograms,
  * targets and events of a campaign.
  */
-#include "store/sqlite_int.h"
+#include "store/db.h"
 
 /* ---- tracking and results ---- */
 
 int store_target_by_rid(struct store *s, const char *rid, struct arena *a, struct target *ret)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_stmt_ struct stmt *st = NULL;
 	int r = prep(&cn, &st, "SELECT " TARGET_COLS " FROM targets t JOIN campaigns c ON c.id = t.campaign_id "
 			       "WHERE t.rid = ? AND c.state IN ('sending', 'running', 'paused')", T(rid));
 	return r < 0 ? r : READ_ROW(&cn, st, a, target_read(st, a, ret));
@@ -55,11 +55,11 @@ _Static_assert(EVS_PROBES == 3 && EVS_LINK_BURST == 16 && EVS_NO_OPEN == 64 && E
 int store_events_add(struct store *s, const struct event *ev, size_t n)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	_cleanup_stmt_ sqlite3_stmt *ins = NULL;
+	_cleanup_stmt_ struct stmt *ins = NULL;
 	int r = tx_begin(&cn);
 	if (r < 0)
 		return r;
-	_cleanup_stmt_ sqlite3_stmt *last = NULL;
+	_cleanup_stmt_ struct stmt *last = NULL;
 	/* The tracker may hold a rid whose campaign or pending target was just
 	 * deleted: such an event is skipped, else the foreign key would fail
 	 * the whole group commit, over and over. */
@@ -72,26 +72,26 @@ int store_events_add(struct store *s, const struct event *ev, size_t n)
 	for (size_t i = 0; r >= 0 && i < n; i++) {
 		const struct event *e = &ev[i];
 		const char *texts[] = { e->ip, e->user_agent, e->os, e->browser, e->device, e->detail };
-		sqlite3_reset(ins);
-		sqlite3_bind_int64(ins, 1, e->campaign_id);
-		sqlite3_bind_int64(ins, 2, e->target_id);
-		sqlite3_bind_text(ins, 3, event_kind_name(e->kind), -1, SQLITE_STATIC);
-		sqlite3_bind_int64(ins, 4, e->at_ms);
+		stmt_reset(ins);
+		bind_int(ins, 1, e->campaign_id);
+		bind_int(ins, 2, e->target_id);
+		bind_text(ins, 3, event_kind_name(e->kind));
+		bind_int(ins, 4, e->at_ms);
 		for (size_t k = 0; k < ARRAY_SIZE(texts); k++)
 			if (texts[k])
-				sqlite3_bind_text(ins, (int)k + 5, texts[k], -1, SQLITE_STATIC);
+				bind_text(ins, (int)k + 5, texts[k]);
 			else
-				sqlite3_bind_null(ins, (int)k + 5);
-		sqlite3_bind_int64(ins, 11, e->signals);
+				bind_null(ins, (int)k + 5);
+		bind_int(ins, 11, e->signals);
 		r = step_done(&cn, ins);
 		/* A probe (HEAD, OPTIONS) is kept, but is never a person's step. */
-		if (r >= 0 && e->target_id && !(e->signals & EVS_PROBES) && sqlite3_changes(cn.db) > 0) {
-			sqlite3_reset(last);
-			sqlite3_bind_text(last, 1, event_kind_name(e->kind), -1, SQLITE_STATIC);
-			sqlite3_bind_int64(last, 2, e->at_ms);
-			sqlite3_bind_int64(last, 3, e->target_id);
-			sqlite3_bind_int64(last, 4, e->signals);
-			sqlite3_bind_int64(last, 5, e->campaign_id);
+		if (r >= 0 && e->target_id && !(e->signals & EVS_PROBES) && db_changes(&cn) > 0) {
+			stmt_reset(last);
+			bind_text(last, 1, event_kind_name(e->kind));
+			bind_int(last, 2, e->at_ms);
+			bind_int(last, 3, e->target_id);
+			bind_int(last, 4, e->signals);
+			bind_int(last, 5, e->campaign_id);
 			r = step_done(&cn, last);
 		}
 	}
@@ -144,7 +144,7 @@ int store_campaign_reach(struct store *s, int64_t tenant_id, int64_t campaign_id
 #undef REACH
 	_Static_assert(EV__COUNT == 8, "one column per event kind");
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_stmt_ struct stmt *st = NULL;
 	struct store_reach *out = NULL;
 	size_t n = 0, cap = 0;
 	int r = prep(&cn, &st, sql.p, I(tenant_id), I(campaign_id), I(exclusion_seconds), I((int64_t)exclude));
@@ -170,7 +170,7 @@ int store_event_histogram(struct store *s, int64_t tenant_id, int64_t campaign_i
 			  size_t *ret_n)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_stmt_ struct stmt *st = NULL;
 	struct store_bucket *out = NULL;
 	size_t n = 0, cap = 0;
 	/* ?1 tenant, ?2 campaign, ?3 exclusion, ?4 origin, ?5 bucket, ?6 exclude */
@@ -182,7 +182,7 @@ int store_event_histogram(struct store *s, int64_t tenant_id, int64_t campaign_i
 		     I((int64_t)exclude));
 	while (r >= 0 && (r = step_row(&cn, st)) > 0) {
 		int64_t at = origin + col_int(st, 0) * bucket_seconds;
-		int k = name_index(event_kind_names, EV__COUNT, (const char *)sqlite3_column_text(st, 1));
+		int k = name_index(event_kind_names, EV__COUNT, col_cstr(st, 1));
 		if (k < 0)
 			continue;
 		if (!n || out[n - 1].at != at) {
@@ -205,7 +205,7 @@ int store_target_get(struct store *s, int64_t tenant_id, int64_t campaign_id, in
 		     struct arena *a, struct target *ret)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_stmt_ struct stmt *st = NULL;
 	int r = prep(&cn, &st, "SELECT " TARGET_COLS " FROM targets t JOIN campaigns c ON c.id = t.campaign_id "
 			       "WHERE c.tenant_id = ? AND t.campaign_id = ? AND t.id = ?", I(tenant_id), I(campaign_id), I(target_id));
 	return r < 0 ? r : READ_ROW(&cn, st, a, target_read(st, a, ret));
@@ -215,19 +215,19 @@ int store_targets(struct store *s, int64_t tenant_id, int64_t campaign_id, int64
 		  struct arena *a, struct target **ret, size_t *ret_n)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_stmt_ struct stmt *st = NULL;
 	int r = prep(&cn, &st, "SELECT " TARGET_COLS " FROM targets t JOIN campaigns c ON c.id = t.campaign_id "
 			       "WHERE c.tenant_id = ? AND t.campaign_id = ? AND t.id > ? ORDER BY t.id LIMIT ?", I(tenant_id), I(campaign_id), I(after), I((int64_t)limit));
 	return r < 0 ? r : READ_ROWS(&cn, st, a, ret, ret_n, target_read(st, a, rec));
 }
 
-int events_rows(struct conn *cn, sqlite3_stmt *st, bool full, struct arena *a, struct event **ret, size_t *ret_n)
+int events_rows(struct conn *cn, struct stmt *st, bool full, struct arena *a, struct event **ret, size_t *ret_n)
 {
 	struct event *out = NULL;
 	size_t n = 0, cap = 0;
 	int r;
 	while ((r = step_row(cn, st)) > 0) {
-		int k = name_index(event_kind_names, EV__COUNT, (const char *)sqlite3_column_text(st, 3));
+		int k = name_index(event_kind_names, EV__COUNT, col_cstr(st, 3));
 		if (k < 0)
 			continue; /* a kind from a newer version: skip, never misreport */
 		struct event *e = PUSH(a, out, n, cap);
@@ -258,7 +258,7 @@ static int events_read(struct store *s, int64_t tenant_id, int64_t campaign_id, 
 		       int64_t target_max, bool full, struct arena *a, struct event **ret, size_t *ret_n)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_stmt_ struct stmt *st = NULL;
 	/* Two shapes, so a page of targets is an index range, not a scan:
 	 * only a range from 0 needs the campaign's own (target-less) events. */
 	int r = target_min > 0

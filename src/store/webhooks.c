@@ -1,13 +1,13 @@
 /*
- * sqlite_webhooks.c — the webhooks of store.h (migration 0016): a tenant's
+ * webhooks.c — the webhooks of store.h (migration 0016): a tenant's
  * endpoints, the dispatcher's cursor over the events, and the delivery log
  * that doubles as the retry queue (docs/internals/WEBHOOK.md).
  */
-#include "store/sqlite_int.h"
+#include "store/db.h"
 
 #define WEBHOOK_COLS "id, tenant_id, url, description, kinds, enabled, secret_sealed, cursor, created_at, updated_at"
 
-static void webhook_read(sqlite3_stmt *st, struct arena *a, struct webhook *w)
+static void webhook_read(struct stmt *st, struct arena *a, struct webhook *w)
 {
 	*w = (struct webhook){
 		.id = col_int(st, 0), .tenant_id = col_int(st, 1), .url = col_text(st, 2, a),
@@ -31,7 +31,7 @@ int store_webhook_create(struct store *s, const struct webhook *w, int64_t *ret_
 int store_webhook_get(struct store *s, int64_t tenant_id, int64_t id, struct arena *a, struct webhook *ret)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_stmt_ struct stmt *st = NULL;
 	int r = prep(&cn, &st, "SELECT " WEBHOOK_COLS " FROM webhooks WHERE tenant_id = ? AND id = ?", I(tenant_id),
 		     I(id));
 	return r < 0 ? r : READ_ROW(&cn, st, a, webhook_read(st, a, ret));
@@ -40,7 +40,7 @@ int store_webhook_get(struct store *s, int64_t tenant_id, int64_t id, struct are
 int store_webhooks(struct store *s, int64_t tenant_id, struct arena *a, struct webhook **ret, size_t *ret_n)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_stmt_ struct stmt *st = NULL;
 	int r = tenant_id > 0
 		? prep(&cn, &st, "SELECT " WEBHOOK_COLS " FROM webhooks WHERE tenant_id = ? ORDER BY id", I(tenant_id))
 		: prep(&cn, &st, "SELECT " WEBHOOK_COLS " FROM webhooks WHERE enabled ORDER BY id");
@@ -59,7 +59,7 @@ int store_webhook_update(struct store *s, int64_t tenant_id, int64_t id, const s
 		"enabled = ?4, secret_sealed = %s, updated_at = ?5 WHERE tenant_id = ?7 AND id = ?8", secret);
 	int r = run(&cn, sql, T(w->url), T(w->description), T(w->kinds_json), I((int64_t)w->enabled), I(now),
 		    B(w->secret_sealed.p ? w->secret_sealed.p : "", w->secret_sealed.len), I(tenant_id), I(id));
-	return r < 0 ? r : sqlite3_changes(cn.db) ? 0 : -ENOENT;
+	return r < 0 ? r : db_changes(&cn) ? 0 : -ENOENT;
 }
 
 int store_webhook_delete(struct store *s, int64_t tenant_id, int64_t id)
@@ -71,7 +71,7 @@ int store_webhook_delete(struct store *s, int64_t tenant_id, int64_t id)
 	r = run(&cn, "DELETE FROM webhook_deliveries WHERE tenant_id = ? AND webhook_id = ?", I(tenant_id), I(id));
 	if (r >= 0)
 		r = run(&cn, "DELETE FROM webhooks WHERE tenant_id = ? AND id = ?", I(tenant_id), I(id));
-	if (r >= 0 && !sqlite3_changes(cn.db))
+	if (r >= 0 && !db_changes(&cn))
 		r = -ENOENT;
 	if (r >= 0)
 		r = tx_commit(&cn);
@@ -98,7 +98,7 @@ int store_events_tenant_range(struct store *s, int64_t tenant_id, int64_t after,
 			      struct event **ret, size_t *ret_n)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_stmt_ struct stmt *st = NULL;
 	int r = prep(&cn, &st, "SELECT " EVENT_COLS " FROM events e JOIN campaigns c ON c.id = e.campaign_id "
 			       "WHERE e.id > ? AND e.id <= ? AND c.tenant_id = ? ORDER BY e.id",
 		     I(after), I(upto), I(tenant_id));
@@ -110,7 +110,7 @@ int store_events_tenant_range(struct store *s, int64_t tenant_id, int64_t after,
 #define DELIVERY_COLS "id, webhook_id, tenant_id, event_id, kind, delivery_id, payload, state, attempts, next_at_ms, " \
 	"response_status, error, duration_ms, response_excerpt, created_at, last_attempt_at"
 
-static void delivery_read(sqlite3_stmt *st, struct arena *a, struct webhook_delivery *d, bool payload)
+static void delivery_read(struct stmt *st, struct arena *a, struct webhook_delivery *d, bool payload)
 {
 	*d = (struct webhook_delivery){
 		.id = col_int(st, 0), .webhook_id = col_int(st, 1), .tenant_id = col_int(st, 2),
@@ -120,7 +120,7 @@ static void delivery_read(sqlite3_stmt *st, struct arena *a, struct webhook_deli
 		.duration_ms = col_int(st, 12), .response_excerpt = col_text(st, 13, a), .created_at = col_int(st, 14),
 		.last_attempt_at = col_int(st, 15),
 	};
-	const char *state = (const char *)sqlite3_column_text(st, 7);
+	const char *state = col_cstr(st, 7);
 	d->state = state && !strcmp(state, "delivered") ? WEBHOOK_DELIVERED
 		   : state && !strcmp(state, "failed")  ? WEBHOOK_FAILED
 							: WEBHOOK_PENDING;
@@ -153,7 +153,7 @@ int store_webhook_enqueue(struct store *s, int64_t webhook_id, int64_t old_curso
 	 * switched off and on meanwhile (cursor reset) or deleted queues nothing */
 	r = run(&cn, "UPDATE webhooks SET cursor = ? WHERE id = ? AND cursor = ? AND enabled", I(new_cursor),
 		I(webhook_id), I(old_cursor));
-	if (r >= 0 && !sqlite3_changes(cn.db))
+	if (r >= 0 && !db_changes(&cn))
 		r = -ESTALE;
 	for (size_t i = 0; r >= 0 && i < n; i++) {
 		int64_t id;
@@ -176,7 +176,7 @@ int store_webhook_deliveries_due(struct store *s, int64_t now_ms, bool first_of_
 				 struct webhook_delivery **ret, size_t *ret_n)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_stmt_ struct stmt *st = NULL;
 	/* first_of_each (the dispatcher): a webhook with a long backlog takes
 	 * one row of the batch, not the whole batch */
 	int r = prep(&cn, &st, "SELECT " DELIVERY_COLS " FROM (SELECT d.*, row_number() OVER "
@@ -196,7 +196,7 @@ int store_webhook_delivery_result(struct store *s, const struct webhook_delivery
 		    T(webhook_state_name(d->state)), I(d->attempts), I(d->next_at_ms), I(d->response_status),
 		    T(d->error ? d->error : ""), I(d->duration_ms), T(d->response_excerpt ? d->response_excerpt : ""),
 		    I(d->last_attempt_at), I(d->id));
-	return r < 0 ? r : sqlite3_changes(cn.db) ? 0 : -ENOENT;
+	return r < 0 ? r : db_changes(&cn) ? 0 : -ENOENT;
 }
 
 int store_webhook_postpone(struct store *s, int64_t webhook_id, int64_t until_ms)
@@ -220,7 +220,7 @@ int store_webhook_deliveries(struct store *s, int64_t tenant_id, int64_t webhook
 			     struct arena *a, struct webhook_delivery **ret, size_t *ret_n)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_stmt_ struct stmt *st = NULL;
 	int r = prep(&cn, &st, "SELECT " DELIVERY_COLS " FROM webhook_deliveries WHERE tenant_id = ? AND webhook_id = ? "
 			       "AND id < ? ORDER BY id DESC LIMIT ?",
 		     I(tenant_id), I(webhook_id), I(before > 0 ? before : INT64_MAX), I((int64_t)limit));
@@ -231,7 +231,7 @@ int store_webhook_delivery_get(struct store *s, int64_t tenant_id, int64_t id, s
 			       struct webhook_delivery *ret)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_stmt_ struct stmt *st = NULL;
 	int r = prep(&cn, &st, "SELECT " DELIVERY_COLS " FROM webhook_deliveries WHERE tenant_id = ? AND id = ?",
 		     I(tenant_id), I(id));
 	return r < 0 ? r : READ_ROW(&cn, st, a, delivery_read(st, a, ret, true));
@@ -242,6 +242,6 @@ int store_webhook_deliveries_prune(struct store *s, int64_t before, int64_t *ret
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	int r = run(&cn, "DELETE FROM webhook_deliveries WHERE state <> 'pending' AND created_at < ?", I(before));
 	if (r >= 0 && ret_n)
-		*ret_n = sqlite3_changes(cn.db);
+		*ret_n = db_changes(&cn);
 	return r < 0 ? r : 0;
 }

@@ -1,15 +1,15 @@
 /*
- * sqlite_reports.c — 報告 (SPEC F1 beyond, G8): the tenants' report
+ * reports.c — 報告 (SPEC F1 beyond, G8): the tenants' report
  * mailboxes the IMAP poller reads, the campaign events the live stream
  * hands out (by id, so "what is new" is one index range), and the report
  * figures of the results.
  */
-#include "store/sqlite_int.h"
+#include "store/db.h"
 
 #define MAILBOX_COLS "tenant_id, host, port, security, verify_tls, username, password_sealed, folder, enabled, " \
 	"last_poll_at, last_error, last_reported, last_ignored, updated_at, uidvalidity, last_uid"
 
-static void mailbox_read(sqlite3_stmt *st, struct arena *a, struct report_mailbox *m)
+static void mailbox_read(struct stmt *st, struct arena *a, struct report_mailbox *m)
 {
 	*m = (struct report_mailbox){
 		.tenant_id = col_int(st, 0), .host = col_text(st, 1, a), .port = col_int(st, 2),
@@ -18,14 +18,14 @@ static void mailbox_read(sqlite3_stmt *st, struct arena *a, struct report_mailbo
 		.last_error = col_text(st, 10, a), .last_reported = col_int(st, 11), .last_ignored = col_int(st, 12),
 		.updated_at = col_int(st, 13), .uidvalidity = col_int(st, 14), .last_uid = col_int(st, 15),
 	};
-	if (smtp_security_parse((const char *)sqlite3_column_text(st, 3), &m->security) < 0)
+	if (smtp_security_parse(col_cstr(st, 3), &m->security) < 0)
 		m->security = SMTP_SECURITY_TLS;
 }
 
 int store_report_mailbox_get(struct store *s, int64_t tenant_id, struct arena *a, struct report_mailbox *ret)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_stmt_ struct stmt *st = NULL;
 	int r = prep(&cn, &st, "SELECT " MAILBOX_COLS " FROM report_mailboxes WHERE tenant_id = ?", I(tenant_id));
 	return r < 0 ? r : READ_ROW(&cn, st, a, mailbox_read(st, a, ret));
 }
@@ -56,13 +56,13 @@ int store_report_mailbox_delete(struct store *s, int64_t tenant_id)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	int r = run(&cn, "DELETE FROM report_mailboxes WHERE tenant_id = ?", I(tenant_id));
-	return r < 0 ? r : sqlite3_changes(cn.db) ? 0 : -ENOENT;
+	return r < 0 ? r : db_changes(&cn) ? 0 : -ENOENT;
 }
 
 int store_report_mailboxes(struct store *s, struct arena *a, struct report_mailbox **ret, size_t *ret_n)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_stmt_ struct stmt *st = NULL;
 	int r = prep(&cn, &st, "SELECT " MAILBOX_COLS " FROM report_mailboxes WHERE enabled ORDER BY tenant_id");
 	return r < 0 ? r : READ_ROWS(&cn, st, a, ret, ret_n, mailbox_read(st, a, rec));
 }
@@ -89,7 +89,7 @@ int store_events_after(struct store *s, int64_t tenant_id, int64_t campaign_id, 
 		       struct arena *a, struct event **ret, size_t *ret_n)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_stmt_ struct stmt *st = NULL;
 	int r = prep(&cn, &st, "SELECT " EVENT_COLS " FROM events e JOIN campaigns c ON c.id = e.campaign_id "
 			       "WHERE c.tenant_id = ? AND e.campaign_id = ? AND e.id > ? ORDER BY e.id LIMIT ?",
 		     I(tenant_id), I(campaign_id), I(after), I((int64_t)limit));
@@ -100,7 +100,7 @@ int store_events_after_any(struct store *s, int64_t campaign_id, int64_t after, 
 			   struct event **ret, size_t *ret_n)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_stmt_ struct stmt *st = NULL;
 	int r = prep(&cn, &st, "SELECT " EVENT_COLS " FROM events e WHERE e.campaign_id = ? AND e.id > ? "
 			       "ORDER BY e.id LIMIT ?", I(campaign_id), I(after), I((int64_t)limit));
 	return r < 0 ? r : events_rows(&cn, st, true, a, ret, ret_n);
@@ -123,7 +123,7 @@ int store_campaign_report_figures(struct store *s, int64_t tenant_id, int64_t ca
 				  struct report_figures *ret)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	_cleanup_stmt_ sqlite3_stmt *st = NULL, *dl = NULL;
+	_cleanup_stmt_ struct stmt *st = NULL, *dl = NULL;
 	struct report_figures f = { 0 };
 	int r = prep(&cn, &st, "SELECT (SELECT count(DISTINCT target_id) FROM events WHERE campaign_id = c.id "
 			       "AND kind = 'sent'), (SELECT count(DISTINCT target_id) FROM events WHERE campaign_id = c.id "

@@ -1,13 +1,13 @@
 /*
- * sqlite_uploads.c — the uploads of store.h: trainers' own attachment files
+ * uploads.c — the uploads of store.h: trainers' own attachment files
  * (migration 0013).  The bytes are read only when asked for: listings and
  * metadata never pull a 10 MiB blob through the pool.
  */
-#include "store/sqlite_int.h"
+#include "store/db.h"
 
 #define UPLOAD_COLS "id, tenant_id, name, kind, size, sha256, created_at"
 
-static void upload_read(sqlite3_stmt *st, struct arena *a, struct upload *u)
+static void upload_read(struct stmt *st, struct arena *a, struct upload *u)
 {
 	u->id = col_int(st, 0);
 	u->tenant_id = col_int(st, 1);
@@ -31,7 +31,7 @@ int store_upload_get(struct store *s, int64_t tenant_id, int64_t id, bool with_d
 		     struct upload *ret)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_stmt_ struct stmt *st = NULL;
 	int r = with_data ? prep(&cn, &st, "SELECT " UPLOAD_COLS ", data FROM uploads WHERE tenant_id = ? AND id = ?",
 				 I(tenant_id), I(id))
 			  : prep(&cn, &st, "SELECT " UPLOAD_COLS " FROM uploads WHERE tenant_id = ? AND id = ?",
@@ -49,7 +49,7 @@ int store_upload_get(struct store *s, int64_t tenant_id, int64_t id, bool with_d
 int store_uploads(struct store *s, int64_t tenant_id, struct arena *a, struct upload **ret, size_t *ret_n)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_stmt_ struct stmt *st = NULL;
 	int r = prep(&cn, &st, "SELECT " UPLOAD_COLS " FROM uploads WHERE tenant_id = ? ORDER BY id DESC",
 		     I(tenant_id));
 	return r < 0 ? r : READ_ROWS(&cn, st, a, ret, ret_n, upload_read(st, a, rec));
@@ -58,7 +58,7 @@ int store_uploads(struct store *s, int64_t tenant_id, struct arena *a, struct up
 int store_upload_delete(struct store *s, int64_t tenant_id, int64_t id)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_stmt_ struct stmt *st = NULL;
 	int r = tx_begin(&cn);
 	if (r < 0)
 		return r;
