@@ -128,7 +128,7 @@ static int store_prepare(const struct config *c, struct store **ret, int *ret_ap
 	if (r < 0)
 		return die("data folder", xasprintf("%s: %s", c->data_dir, strerror(-r)));
 	_cleanup_free_ char *path = xasprintf("%s/kunren.db", c->data_dir);
-	if (store_open(path, ret, &err) < 0)
+	if (store_open(*c->database_url ? c->database_url : path, ret, &err) < 0)
 		return die("database", err);
 	if ((r = store_migrate(*ret, ret_applied)) < 0) {
 		store_close(*ret);

@@ -5,6 +5,9 @@
 const struct config_option config_options[] = {
 	{ "data_dir", CONFIG_STRING, S(data_dir), "kunren-data", 0, 0, "KUNREN_DATA",
 	  "Folder for the database, the outbox and uploaded files." },
+	{ "database_url", CONFIG_STRING, S(database_url), "", 0, 0, "KUNREN_DATABASE_URL",
+	  "PostgreSQL database shared by several Kunren nodes, e.g. postgres://kunren@db.example/kunren "
+	  "(libpq URI; its password is better kept in ~/.pgpass). Empty: SQLite in data_dir/kunren.db." },
 	{ "console_listen", CONFIG_STRING, S(console_listen), "127.0.0.1:3333", 0, 0, "KUNREN_CONSOLE_LISTEN",
 	  "Address of the console and JSON API listener (host:port)." },
 	{ "tracker_listen", CONFIG_STRING, S(tracker_listen), "127.0.0.1:8080", 0, 0, "KUNREN_TRACKER_LISTEN",

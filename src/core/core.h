@@ -160,6 +160,7 @@ void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(p
  */
 struct config {
 	char *data_dir;
+	char *database_url;
 	char *console_listen;    /* host:port */
 	char *tracker_listen;    /* host:port */
 	char *tracker_url;       /* public base URL of the tracking server */

@@ -6,6 +6,7 @@
  * SQLite result codes are translated here and logged once, at this edge.
  */
 #include "store/db.h"
+#include "store/dialect.h"
 
 const char *const person_field_names[PF__COUNT] = {
 	"last_name", "first_name", "email", "department", "position", "field1", "field2", "field3",
@@ -77,7 +78,7 @@ int store_schema_version(struct store *s, int *ret_version)
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	_cleanup_stmt_ struct stmt *st = NULL;
 	int r = sql_exec(&cn, "CREATE TABLE IF NOT EXISTS schema_migrations "
-			  "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)");
+			  "(version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)");
 	if (r < 0 || (r = prep(&cn, &st, "SELECT coalesce(max(version), 0) FROM schema_migrations")) < 0)
 		return r;
 	if ((r = step_row(&cn, st)) <= 0)
@@ -86,17 +87,40 @@ int store_schema_version(struct store *s, int *ret_version)
 	return 0;
 }
 
-/* -EIO (logged) when a row points at nothing. */
+/* -EIO (logged) when a row points at nothing (SQLite: PostgreSQL checks
+ * foreign keys at every statement). */
 static int foreign_keys_check(struct conn *cn, const char *migration)
 {
+	if (db_pg(cn))
+		return 0;
 	_cleanup_stmt_ struct stmt *st = NULL;
 	int r = prep(cn, &st, "PRAGMA foreign_key_check");
 	if (r >= 0 && (r = step_row(cn, st)) > 0) {
-		log_error("store: migration %s leaves a dangling reference in %s", migration,
-			  col_cstr(st, 0));
+		log_error("store: migration %s leaves a dangling reference in %s", migration, col_cstr(st, 0));
 		r = -EIO;
 	}
 	return r;
+}
+
+/* One migration in its transaction, unless another node applied it
+ * meanwhile (tx_begin waits for that node's transaction). */
+static int migration_apply(struct conn *cn, int64_t version, const char *name, const char *sql)
+{
+	int64_t done = 0;
+	int r = tx_begin(cn);
+	if (r < 0)
+		return r;
+	if ((r = query_int(cn, &done, "SELECT count(*) FROM schema_migrations WHERE version = ?", I(version))) >= 0 &&
+	    !done) {
+		if ((r = sql_exec(cn, sql)) >= 0 && (r = foreign_keys_check(cn, name)) >= 0)
+			r = run(cn, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+				I(version), T(name), I(now_unix()));
+	}
+	if (r < 0 || (r = tx_commit(cn)) < 0) {
+		tx_rollback(cn);
+		return r;
+	}
+	return done ? 0 : 1;
 }
 
 int store_migrate(struct store *s, int *ret_applied)
@@ -116,11 +140,11 @@ int store_migrate(struct store *s, int *ret_applied)
 
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	/* A migration may rebuild a table (create, copy, drop, rename): with
-	 * foreign keys on, the drop would cascade.  They are checked instead
-	 * before each commit. */
-	if ((r = sql_exec(&cn, "PRAGMA foreign_keys=OFF")) < 0)
+	 * foreign keys on, the drop would cascade on SQLite.  They are checked
+	 * instead before each commit. */
+	if (!db_pg(&cn) && (r = sql_exec(&cn, "PRAGMA foreign_keys=OFF")) < 0)
 		return r;
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n && r >= 0; i++) {
 		const char *name = m[i]->path + strlen(prefix);
 		int64_t version;
 		struct slice num;
@@ -128,19 +152,20 @@ int store_migrate(struct store *s, int *ret_applied)
 		BUG_ON(slice_to_i64(num, 1, 9999, &version) < 0); /* a misnamed migration is a bug */
 		if (version <= current)
 			continue;
+		/* one source: the SQLite text, translated for PostgreSQL */
 		_cleanup_free_ char *sql = xstrndup((const char *)m[i]->data, m[i]->len);
-		if ((r = tx_begin(&cn)) < 0)
-			return r;
-		if ((r = sql_exec(&cn, sql)) < 0 || (r = foreign_keys_check(&cn, name)) < 0 ||
-		    (r = run(&cn, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)", I(version), T(name), I(now_unix()))) < 0 ||
-		    (r = tx_commit(&cn)) < 0) {
-			tx_rollback(&cn);
-			sql_exec(&cn, "PRAGMA foreign_keys=ON");
-			return r;
-		}
-		applied++;
+		_cleanup_free_ char *pg = db_pg(&cn) ? dialect_pg(sql) : NULL;
+		if (db_pg(&cn) && !pg)
+			r = -ENOMEM;
+		else if ((r = migration_apply(&cn, version, name, pg ? pg : sql)) > 0)
+			applied++;
 	}
-	if ((r = sql_exec(&cn, "PRAGMA foreign_keys=ON")) < 0)
+	if (!db_pg(&cn)) {
+		int r2 = sql_exec(&cn, "PRAGMA foreign_keys=ON");
+		if (r >= 0)
+			r = r2;
+	}
+	if (r < 0)
 		return r;
 	*ret_applied = applied;
 	return 0;
