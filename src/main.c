@@ -95,6 +95,14 @@ static int config_read(struct config *c, int *argc, char **argv)
 	bool optional = !file;
 	char *err = NULL;
 
+	/* `serve --mode console`: the one option also taken as two words */
+	for (int i = 1; i + 1 < *argc; i++)
+		if (!strcmp(argv[i], "--mode")) {
+			argv[i] = xasprintf("--mode=%s", argv[i + 1]); /* lives as long as the process */
+			memmove(&argv[i + 1], &argv[i + 2], (size_t)(*argc - i - 1) * sizeof(*argv));
+			(*argc)--;
+			break;
+		}
 	for (int i = 1; i < *argc; i++)
 		if (!strncmp(argv[i], "--config=", 9)) {
 			file = argv[i] + 9;
@@ -517,6 +525,9 @@ static int backup_cmd(const struct config *c, const char *cmd, int argc, char **
 		fprintf(stderr, "usage: kunren %s %s\n", cmd, !strcmp(cmd, "backup") ? "DEST_DIR" : "SRC_DIR");
 		return 2;
 	}
+	if (!strcmp(cmd, "restore") && c->database_url[0])
+		return die("restore", xstrdup("the database is PostgreSQL (database_url): kunren restore puts back "
+					      "only a SQLite database; restore PostgreSQL with pg_restore or psql"));
 	if (!strcmp(cmd, "restore"))
 		return backup_restore(argv[2], c->data_dir, stdout, &err) < 0 ? die("restore", err) : 0;
 	/* shared, like a server: a restore waits until the copy is done */
@@ -524,7 +535,7 @@ static int backup_cmd(const struct config *c, const char *cmd, int argc, char **
 	if (lock < 0)
 		return die("backup", lock == -EBUSY ? xasprintf("%s is being restored", c->data_dir)
 						    : xasprintf("%s/kunren.lock: %s", c->data_dir, strerror(-lock)));
-	int r = backup_create(c->data_dir, argv[2], KUNREN_VERSION, stdout, &err);
+	int r = backup_create(c->data_dir, c->database_url, argv[2], KUNREN_VERSION, stdout, &err);
 	close(lock);
 	return r < 0 ? die("backup", err) : 0;
 }
@@ -574,6 +585,8 @@ static int import_gophish_cmd(const struct config *c, int argc, char **argv)
  * longer ago than their tenant's retention are deleted.  The job's clock is
  * now + clock_offset_seconds, so tests can move it into the future.
  */
+#define JANITOR_SECONDS 60
+
 struct janitor {
 	struct store *store;
 	const char *data_dir;
@@ -596,6 +609,10 @@ static bool janitor_stopping(struct janitor *j)
  * no other step: what is left is done at the next start. */
 static void janitor_pass(struct janitor *j)
 {
+	/* one node at a time (docs/internals/NODES.md): the lease outlives
+	 * three passes, so the node doing it keeps it while it lives */
+	if (store_job_lease(j->store, "deletion", node_id(), now_ms(), 3 * JANITOR_SECONDS * 1000) != 1)
+		return;
 	int64_t now = now_unix() + j->offset;
 	struct arena *a = arena_new(0);
 	int64_t *ids;
@@ -645,7 +662,7 @@ static void *janitor_main(void *arg)
 		pthread_mutex_lock(&j->mu);
 		struct timespec until;
 		clock_gettime(CLOCK_MONOTONIC, &until);
-		until.tv_sec += 60;
+		until.tv_sec += JANITOR_SECONDS;
 		while (!j->stop && pthread_cond_timedwait(&j->cv, &j->mu, &until) == 0)
 			;
 	}
@@ -861,6 +878,8 @@ static int serve(struct config *c)
 	char *err = NULL;
 	sigset_t sigs;
 	int applied, sig, rc = 1, r;
+	char host[256] = "";
+	gethostname(host, sizeof(host) - 1);
 
 	/* Threads inherit this mask; only sigwait below sees these signals. */
 	sigemptyset(&sigs);
@@ -870,6 +889,14 @@ static int serve(struct config *c)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	/* mode (docs/internals/NODES.md): a tracker node serves clicks only; a
+	 * console node all but the tracker, whose public address it needs */
+	bool run_console = strcmp(c->mode, "tracker") != 0, run_tracker = strcmp(c->mode, "console") != 0;
+	if (strcmp(c->mode, "all") && run_console && run_tracker)
+		return die("configuration", xasprintf("mode: expected all, console or tracker, got \"%s\"", c->mode));
+	if (!run_tracker && !c->tracker_url[0])
+		return die("configuration", xstrdup("mode = console needs tracker_url: the public address of the "
+						    "tracker nodes, written in every mail"));
 	if ((r = content_gallery_load(&err)) < 0)
 		return die("scenario gallery", err);
 	/* the data folder's lock, shared: `kunren restore` refuses while a
@@ -884,15 +911,12 @@ static int serve(struct config *c)
 	}
 	if (applied)
 		log_info("database: applied %d migration%s", applied, applied == 1 ? "" : "s");
+	store_set_node(store, node_id());
+	log_info("node %s: mode %s%s", node_id(), c->mode, c->database_url[0] ? ", shared database" : "");
 	if ((r = first_start(store, c)) < 0) {
 		die("first start", xasprintf("%s", strerror(-r)));
 		goto out;
 	}
-	if ((r = janitor_start(&janitor, store, c)) < 0) {
-		die("deletion job", xasprintf("%s", strerror(-r)));
-		goto out;
-	}
-	janitor_running = true;
 
 	struct track_options topt = {
 		.trusted_proxies = c->trusted_proxies,
@@ -918,7 +942,7 @@ static int serve(struct config *c)
 		.tls_key = c->tracker_tls_key,
 		.metrics_listener = METRIC_LISTENER_TRACKER,
 	};
-	if (!(tracker = http_server_new(&to, &err))) {
+	if (run_tracker && !(tracker = http_server_new(&to, &err))) {
 		die("tracking server", err);
 		goto out;
 	}
@@ -926,7 +950,7 @@ static int serve(struct config *c)
 					: listen_url(c->tracker_listen, http_server_port(tracker),
 						     http_server_tls(tracker));
 	track_set_url(track, tracker_url);
-	if (c->tracker_redirect_listen[0] && !(redirect = redirect_start(c)))
+	if (run_tracker && c->tracker_redirect_listen[0] && !(redirect = redirect_start(c)))
 		goto out;
 
 	notice_from = c->notice_from[0] ? xstrdup(c->notice_from)
@@ -961,8 +985,13 @@ static int serve(struct config *c)
 		.retries = c->smtp_retries,
 		.retry_seconds = c->smtp_retry_seconds,
 		.notice_from = notice_from,
+		.node = node_id(),
+		.host = host,
+		.mode = c->mode,
+		.lease_seconds = (long)c->node_lease_seconds,
+		.shared = c->database_url[0] != 0,
 	};
-	if (!(deliver = deliver_start(&dopt, &err))) {
+	if (run_console && !(deliver = deliver_start(&dopt, &err))) {
 		die("delivery", err);
 		goto out;
 	}
@@ -972,10 +1001,17 @@ static int serve(struct config *c)
 		.timeout_seconds = (long)c->webhook_timeout_seconds, .retry_seconds = c->webhook_retry_seconds,
 		.max_attempts = c->webhook_max_attempts,
 	};
-	if (!(webhooks = webhook_start(&wopt, &err))) {
+	if (run_console && !(webhooks = webhook_start(&wopt, &err))) {
 		die("webhooks", err);
 		goto out;
 	}
+	/* after the delivery's start: at its first heartbeat a server alone
+	 * takes back the job leases of its last run */
+	if (run_console && (r = janitor_start(&janitor, store, c)) < 0) {
+		die("deletion job", xasprintf("%s", strerror(-r)));
+		goto out;
+	}
+	janitor_running = run_console;
 
 	struct api api = {
 		.cfg = c,
@@ -999,8 +1035,10 @@ static int serve(struct config *c)
 		},
 		.secure_cookies = console_https(c),
 	};
-	api.live = live = api_live_start(store, 300);
-	reports = api_report_poller_start(store, track, &key, c, tracker_url, c->report_poll_seconds);
+	if (run_console) {
+		api.live = live = api_live_start(store, 300);
+		reports = api_report_poller_start(store, track, &key, c, tracker_url, c->report_poll_seconds);
+	}
 	struct http_server_options co = {
 		.listen = c->console_listen,
 		.threads = (unsigned)c->http_threads,
@@ -1021,24 +1059,27 @@ static int serve(struct config *c)
 		.tls_key = c->console_tls_key,
 		.hsts_max_age = console_https(c) ? 31536000 : 0, /* a year */
 	};
-	if (!(console = http_server_new(&co, &err))) {
+	if (run_console && !(console = http_server_new(&co, &err))) {
 		die("console", err);
 		goto out;
 	}
-	console_url = c->console_url[0] ? trim_slash(c->console_url)
-					: listen_url(c->console_listen, http_server_port(console),
-						     http_server_tls(console));
-	atomic_store(&api.base_url, console_url);
-	if (!c->console_url[0])
-		log_warn("console_url is not set: password-reset mails link to %s", console_url);
-	hsts_check(c, console_url, tracker_url);
-
-	printf("Kunren console:  %s/\nKunren tracker:  %s/\n", console_url, tracker_url);
+	if (console) {
+		console_url = c->console_url[0] ? trim_slash(c->console_url)
+						: listen_url(c->console_listen, http_server_port(console),
+							     http_server_tls(console));
+		atomic_store(&api.base_url, console_url);
+		if (!c->console_url[0])
+			log_warn("console_url is not set: password-reset mails link to %s", console_url);
+		hsts_check(c, console_url, tracker_url);
+		printf("Kunren console:  %s/\n", console_url);
+	}
+	if (tracker)
+		printf("Kunren tracker:  %s/\n", tracker_url);
 	if (redirect) {
 		_cleanup_free_ char *from = listen_url(c->tracker_redirect_listen, http_server_port(redirect), false);
 		printf("Kunren redirect: %s/\n", from);
 	}
-	if (!c->smtp_url[0])
+	if (run_console && !c->smtp_url[0])
 		printf("Mail goes to the outbox (%s); set smtp_url to send it.\n", outbox);
 	printf("Ready.\n");
 	fflush(stdout);
@@ -1083,6 +1124,8 @@ out:
 	deliver_stop(deliver);
 	track_free(track);
 	webhook_stop(webhooks); /* an attempt in flight is abandoned: sent again at the next start */
+	if (store && rc == 0)
+		store_node_leave(store, node_id()); /* its claims were given back, its jobs are free */
 	store_close(store);
 	close(data_lock);
 	return rc;

@@ -171,7 +171,8 @@ static bool exists(const char *path)
 	return lstat(path, &st) == 0;
 }
 
-int backup_create(const char *data_dir, const char *dest_dir, const char *version, FILE *out, char **ret_err)
+int backup_create(const char *data_dir, const char *database_url, const char *dest_dir, const char *version,
+		  FILE *out, char **ret_err)
 {
 	_cleanup_free_ char *db = xasprintf("%s/" DB_NAME, data_dir);
 	_cleanup_free_ char *key = xasprintf("%s/" KEY_NAME, data_dir);
@@ -188,6 +189,12 @@ int backup_create(const char *data_dir, const char *dest_dir, const char *versio
 	json_t *m = NULL;
 	int r;
 
+	if (database_url && *database_url) {
+		/* not a file to copy: store_backup says what to use instead */
+		r = store_backup(database_url, dest_db, a, &snap, ret_err);
+		BUG_ON(r >= 0);
+		goto out;
+	}
 	if (!exists(db)) {
 		*ret_err = xasprintf("%s: no database here (is data_dir right?)", db);
 		r = -ENOENT;

@@ -26,9 +26,12 @@ int backup_lock(const char *data_dir, bool exclusive);
  * Writes dest_dir/kunren.db (store_backup), dest_dir/secret.key (0600) and
  * last dest_dir/manifest.json: time, versions, sha256 of both files, rows
  * per table.  dest_dir is made (0700) if missing and must not hold a backup
- * already (-EEXIST).  Prints a summary to out.  *ret_err: caller frees.
+ * already (-EEXIST).  Prints a summary to out.  database_url: the
+ * server's (config database_url); a PostgreSQL one is refused (-ENOTSUP,
+ * before anything is made: pg_dump backs it up).  *ret_err: caller frees.
  */
-int backup_create(const char *data_dir, const char *dest_dir, const char *version, FILE *out, char **ret_err);
+int backup_create(const char *data_dir, const char *database_url, const char *dest_dir, const char *version,
+		  FILE *out, char **ret_err);
 
 /*
  * Checks src_dir against its manifest (sha256 of the files, integrity_check,

@@ -5,6 +5,13 @@
 const struct config_option config_options[] = {
 	{ "data_dir", CONFIG_STRING, S(data_dir), "kunren-data", 0, 0, "KUNREN_DATA",
 	  "Folder for the database, the outbox and uploaded files." },
+	{ "mode", CONFIG_STRING, S(mode), "all", 0, 0, "KUNREN_MODE",
+	  "What `kunren serve` runs: all (console, API, delivery, jobs and tracker), console (all but the "
+	  "tracker; needs tracker_url) or tracker (the tracking server only). Several nodes on one "
+	  "database_url may each run any of them (docs/internals/NODES.md)." },
+	{ "node_lease_seconds", CONFIG_INT, S(node_lease_seconds), "30", 3, 3600, "KUNREN_NODE_LEASE_SECONDS",
+	  "With several nodes: a node silent for this long loses the mails it claimed (pending again for the "
+	  "others; those in the relay's hands become uncertain) and its jobs." },
 	{ "database_url", CONFIG_STRING, S(database_url), "", 0, 0, "KUNREN_DATABASE_URL",
 	  "PostgreSQL database shared by several Kunren nodes, e.g. postgres://kunren@db.example/kunren "
 	  "(libpq URI; its password is better kept in ~/.pgpass). Empty: SQLite in data_dir/kunren.db." },

@@ -1,6 +1,8 @@
 /* core.c — allocation, slices, buffers, escaping, arenas, ids, files. */
 #include "core/core.h"
 
+#include <pthread.h>
+
 #include <fcntl.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -496,6 +498,20 @@ void id_random(char *out, size_t len)
 				out[i++] = alphabet[r[k] % 62];
 	}
 	out[len] = '\0';
+}
+
+static char node[13];
+static pthread_once_t node_once = PTHREAD_ONCE_INIT;
+
+static void node_make(void)
+{
+	id_random(node, sizeof(node) - 1);
+}
+
+const char *node_id(void)
+{
+	pthread_once(&node_once, node_make);
+	return node;
 }
 
 /* ---- embedded files ---- */

@@ -161,6 +161,8 @@ void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(p
 struct config {
 	char *data_dir;
 	char *database_url;
+	char *mode;                   /* serve: all, console or tracker */
+	int64_t node_lease_seconds;
 	char *console_listen;    /* host:port */
 	char *tracker_listen;    /* host:port */
 	char *tracker_url;       /* public base URL of the tracking server */
@@ -228,6 +230,9 @@ int config_set(struct config *c, const char *name, const char *value, char **ret
 void random_bytes(void *buf, size_t n);
 /* Writes `len` characters from [A-Za-z0-9] plus NUL; uniform, unguessable. */
 void id_random(char *out, size_t len);
+/* This process's node id (12 random characters, made at the first call):
+ * several `kunren serve` on one database tell their work apart by it. */
+const char *node_id(void);
 #define RID_LEN 20  /* ~119 bits */
 
 /* ---- time ---------------------------------------------------------------- */

@@ -307,6 +307,7 @@ struct deliver {
 	pthread_cond_t cond;       /* the dispatcher's */
 	pthread_cond_t lane_cond;  /* the workers' */
 	bool stop, work;
+	int64_t beat_ms;            /* the last heartbeat (dispatcher thread) */
 	bool notices_stop;          /* deliver_stop: the noticer ends once its queue is empty */
 	bool notices_cut;           /* deliver_request_stop: no notice starts any more */
 	bool drained;               /* deliver_drain joined the dispatcher and the workers */
@@ -841,10 +842,43 @@ static struct lane *lane_get(struct deliver *d, int64_t profile_id)
 	return l;
 }
 
+/*
+ * The node's heartbeat, every third of the lease, and the claims of nodes
+ * gone silent taken back.  At the start alone, without other nodes, every
+ * other node is gone (a crash or a stop of this server's last run).
+ */
+static int nodes_pass(struct deliver *d, bool first)
+{
+	int64_t now = now_ms(), lease_ms = (int64_t)d->o.lease_seconds * 1000;
+	if (!first && now - d->beat_ms < lease_ms / 3)
+		return 0;
+	d->beat_ms = now;
+	int r = store_node_beat(d->o.store, d->o.node, d->o.host, d->o.mode, now);
+	if (r < 0) {
+		log_error("deliver: the node's heartbeat failed: %s", strerror(-r));
+		return r;
+	}
+	if (!first && !d->o.shared)
+		return 0;
+	int64_t requeued, uncertain;
+	if ((r = store_targets_recover(d->o.store, d->o.shared ? now - lease_ms : now, &requeued, &uncertain)) < 0) {
+		log_error("deliver: cannot recover the delivery state: %s", strerror(-r));
+		return r;
+	}
+	if (requeued)
+		log_warn("deliver: %lld targets claimed by a node that stopped are pending again", (long long)requeued);
+	metrics_event(EV_SEND_ERROR, (uint64_t)uncertain); /* stored as send errors */
+	if (uncertain)
+		log_warn("deliver: %lld mails were being handed to the relay when their node stopped: marked uncertain, "
+			 "not sent again", (long long)uncertain);
+	return 0;
+}
+
 static void *dispatcher_main(void *arg)
 {
 	struct deliver *d = arg;
 	for (;;) {
+		nodes_pass(d, false);
 		int64_t now = now_unix(), *profiles = NULL;
 		size_t n = 0;
 		struct arena *a = arena_new(0);
@@ -897,19 +931,16 @@ struct deliver *deliver_start(const struct deliver_options *o, char **ret_err)
 		return NULL;
 	}
 	mail_sender_free(probe);
-	int64_t requeued, uncertain;
-	int r = store_targets_recover(o->store, &requeued, &uncertain);
+	if (d->o.lease_seconds < 3)
+		d->o.lease_seconds = 30;
+	if (!d->o.node)
+		d->o.node = d->o.host = d->o.mode = "";
+	int r = nodes_pass(d, true);
 	if (r < 0) {
 		*ret_err = xasprintf("cannot recover the delivery state: %s", strerror(-r));
 		free(d);
 		return NULL;
 	}
-	if (requeued)
-		log_warn("deliver: %lld targets claimed before a restart are pending again", (long long)requeued);
-	metrics_event(EV_SEND_ERROR, (uint64_t)uncertain); /* stored as send errors */
-	if (uncertain)
-		log_warn("deliver: %lld mails were being handed to the relay when the server stopped: marked uncertain, "
-			 "not sent again", (long long)uncertain);
 	pthread_mutex_init(&d->lock, NULL);
 	pthread_cond_init(&d->cond, NULL);
 	pthread_cond_init(&d->lane_cond, NULL);

@@ -100,6 +100,7 @@ struct store {
 	sqlite3 *conns[POOL_SIZE];
 	struct pgconn pgs[POOL_SIZE];
 	char *url;            /* PostgreSQL: the conninfo */
+	char node[48];        /* this process's node id (store_set_node); "" in tools */
 	bool busy[POOL_SIZE];
 	struct stmt_cache cache[POOL_SIZE];
 	struct ckpt ckpt;

@@ -52,17 +52,29 @@ int store_idempotency_claim(struct store *s, const struct idempotency_entry *e, 
 	}
 	stmt_release(st);
 	st = NULL;
-	if (r >= 0 && found && (old.owner == 0 || old.owner == e->owner)) {
-		/* Answered, or running here: the caller decides. */
+	/* Running under another owner: on a node still alive (another node
+	 * of a shared database) it is running there; a node gone (its row
+	 * removed by store_targets_recover) left it behind, to take over. */
+	int64_t elsewhere = 0;
+	if (r >= 0 && found && old.owner != 0 && old.owner != e->owner)
+		r = query_int(&cn, &elsewhere, "SELECT count(*) FROM idempotency_keys k JOIN nodes n ON n.id = k.node "
+					       "WHERE k.tenant_id = ? AND k.credential = ? AND k.key = ? AND n.id <> ?",
+			      I(e->tenant_id), T(e->credential), T(e->key), T(s->node));
+	if (r >= 0 && found && (old.owner == 0 || old.owner == e->owner || elsewhere)) {
+		/* Answered, or running here or on a live node: the caller decides. */
 		tx_rollback(&cn);
 		*ret = old;
 		return 1;
 	}
 	if (r >= 0)
-		r = run(&cn, "INSERT OR REPLACE INTO idempotency_keys "
-			     "(" IDEM_COLS ") VALUES (?, ?, ?, ?, ?, 0, '', '[]', NULL, ?, ?, ?)",
+		r = run(&cn, "INSERT INTO idempotency_keys "
+			     "(" IDEM_COLS ", node) VALUES (?, ?, ?, ?, ?, 0, '', '[]', NULL, ?, ?, ?, ?) "
+			     "ON CONFLICT (tenant_id, credential, key) DO UPDATE SET fingerprint = excluded.fingerprint, "
+			     "owner = excluded.owner, status = 0, content_type = '', headers = '[]', body = NULL, "
+			     "created_at = excluded.created_at, account_id = excluded.account_id, "
+			     "api_key_id = excluded.api_key_id, node = excluded.node",
 			I(e->tenant_id), T(e->credential), T(e->key), T(e->fingerprint), I(e->owner), I(now),
-			I(e->account_id), I(e->api_key_id));
+			I(e->account_id), I(e->api_key_id), T(s->node));
 	if (r < 0 || (r = tx_commit(&cn)) < 0) {
 		tx_rollback(&cn);
 		return r;

@@ -9,7 +9,7 @@ int store_ping(struct store *s)
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	_cleanup_stmt_ struct stmt *st = NULL;
 	/* a real table: the schema is there and the file readable */
-	int r = prep(&cn, &st, "SELECT count(*) FROM (SELECT 1 FROM tenants LIMIT 1)");
+	int r = prep(&cn, &st, "SELECT count(*) FROM (SELECT 1 FROM tenants LIMIT 1) AS t");
 	if (r >= 0)
 		r = step_row(&cn, st);
 	return r < 0 ? r : r == 0 ? -EIO : 0;

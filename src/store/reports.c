@@ -30,6 +30,10 @@ int store_report_mailbox_get(struct store *s, int64_t tenant_id, struct arena *a
 	return r < 0 ? r : READ_ROW(&cn, st, a, mailbox_read(st, a, ret));
 }
 
+/* The upsert's new row names the same mailbox (every column NOT NULL). */
+#define SAME_MAILBOX "(report_mailboxes.host, report_mailboxes.port, report_mailboxes.username, " \
+	"report_mailboxes.folder) = (excluded.host, excluded.port, excluded.username, excluded.folder)"
+
 int store_report_mailbox_set(struct store *s, const struct report_mailbox *m, int64_t now)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
@@ -43,10 +47,8 @@ int store_report_mailbox_set(struct store *s, const struct report_mailbox *m, in
 		"verify_tls = excluded.verify_tls, username = excluded.username, password_sealed = %s, "
 		"folder = excluded.folder, enabled = excluded.enabled, updated_at = excluded.updated_at, "
 		"last_poll_at = 0, last_error = '', last_reported = 0, last_ignored = 0, "
-		"uidvalidity = CASE WHEN (host, port, username, folder) IS (excluded.host, excluded.port, "
-		"excluded.username, excluded.folder) THEN uidvalidity ELSE 0 END, "
-		"last_uid = CASE WHEN (host, port, username, folder) IS (excluded.host, excluded.port, "
-		"excluded.username, excluded.folder) THEN last_uid ELSE 0 END", pw);
+		"uidvalidity = CASE WHEN " SAME_MAILBOX " THEN report_mailboxes.uidvalidity ELSE 0 END, "
+		"last_uid = CASE WHEN " SAME_MAILBOX " THEN report_mailboxes.last_uid ELSE 0 END", pw);
 	return run(&cn, sql, I(m->tenant_id), T(m->host), I(m->port), T(smtp_security_name(m->security)),
 		   I((int64_t)m->verify_tls), T(m->username), B(m->password_sealed.p, m->password_sealed.len),
 		   T(m->folder), I((int64_t)m->enabled), I(now));
@@ -63,7 +65,7 @@ int store_report_mailboxes(struct store *s, struct arena *a, struct report_mailb
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	_cleanup_stmt_ struct stmt *st = NULL;
-	int r = prep(&cn, &st, "SELECT " MAILBOX_COLS " FROM report_mailboxes WHERE enabled ORDER BY tenant_id");
+	int r = prep(&cn, &st, "SELECT " MAILBOX_COLS " FROM report_mailboxes WHERE enabled <> 0 ORDER BY tenant_id");
 	return r < 0 ? r : READ_ROWS(&cn, st, a, ret, ret_n, mailbox_read(st, a, rec));
 }
 
@@ -117,7 +119,17 @@ int store_events_last_id(struct store *s, int64_t campaign_id, int64_t *ret_id)
 /* A report that counts as the target's own: no machine signal, and not an
  * IMAP report forwarded by someone else (detail "reporter":"other"; such
  * mails stay in the events for the trainer to see). */
-#define COUNTED "signals = 0 AND coalesce(json_extract(detail, '$.reporter'), '') <> 'other'"
+#define COUNTED_LITE "signals = 0 AND coalesce(json_extract(detail, '$.reporter'), '') <> 'other'"
+#define COUNTED_PG "signals = 0 AND coalesce(CASE WHEN detail LIKE '{%' THEN detail::jsonb ->> 'reporter' END, '') " \
+	"<> 'other'"
+#define FIGURES_SQL(counted) "SELECT (SELECT count(DISTINCT target_id) FROM events WHERE campaign_id = c.id " \
+	"AND kind = 'sent'), (SELECT count(DISTINCT target_id) FROM events WHERE campaign_id = c.id " \
+	"AND kind = 'reported' AND " counted "), (SELECT coalesce(min(at_ms), 0) FROM events WHERE campaign_id = c.id " \
+	"AND kind = 'reported' AND " counted ") FROM campaigns c WHERE c.tenant_id = ? AND c.id = ?"
+#define DELAYS_SQL(counted) "SELECT r.first - s.sent FROM (SELECT target_id, min(at_ms) AS first FROM events " \
+	"WHERE campaign_id = ?1 AND kind = 'reported' AND " counted " GROUP BY target_id) r JOIN (SELECT target_id, " \
+	"min(at_ms) AS sent FROM events WHERE campaign_id = ?1 AND kind = 'sent' GROUP BY target_id) s " \
+	"USING (target_id) ORDER BY 1"
 
 int store_campaign_report_figures(struct store *s, int64_t tenant_id, int64_t campaign_id, struct arena *a,
 				  struct report_figures *ret)
@@ -125,11 +137,8 @@ int store_campaign_report_figures(struct store *s, int64_t tenant_id, int64_t ca
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	_cleanup_stmt_ struct stmt *st = NULL, *dl = NULL;
 	struct report_figures f = { 0 };
-	int r = prep(&cn, &st, "SELECT (SELECT count(DISTINCT target_id) FROM events WHERE campaign_id = c.id "
-			       "AND kind = 'sent'), (SELECT count(DISTINCT target_id) FROM events WHERE campaign_id = c.id "
-			       "AND kind = 'reported' AND " COUNTED "), (SELECT coalesce(min(at_ms), 0) FROM events WHERE campaign_id = c.id "
-			       "AND kind = 'reported' AND " COUNTED ") FROM campaigns c WHERE c.tenant_id = ? AND c.id = ?",
-		     I(tenant_id), I(campaign_id));
+	int r = prep(&cn, &st, SQL2(&cn, FIGURES_SQL(COUNTED_LITE), FIGURES_SQL(COUNTED_PG)), I(tenant_id),
+		     I(campaign_id));
 	if (r < 0 || (r = step_row(&cn, st)) < 0)
 		return r;
 	if (r == 0)
@@ -140,10 +149,7 @@ int store_campaign_report_figures(struct store *s, int64_t tenant_id, int64_t ca
 	stmt_release(st);
 	st = NULL;
 	/* each reporter's delay: first report after its own delivery */
-	r = prep(&cn, &dl, "SELECT r.first - s.sent FROM (SELECT target_id, min(at_ms) AS first FROM events "
-			   "WHERE campaign_id = ?1 AND kind = 'reported' AND " COUNTED " GROUP BY target_id) r JOIN (SELECT target_id, "
-			   "min(at_ms) AS sent FROM events WHERE campaign_id = ?1 AND kind = 'sent' GROUP BY target_id) s "
-			   "USING (target_id) ORDER BY 1", I(campaign_id));
+	r = prep(&cn, &dl, SQL2(&cn, DELAYS_SQL(COUNTED_LITE), DELAYS_SQL(COUNTED_PG)), I(campaign_id));
 	if (r < 0)
 		return r;
 	r = READ_ROWS(&cn, dl, a, &f.delays_ms, &f.ndelays, *rec = col_int(dl, 0) < 0 ? 0 : col_int(dl, 0));

@@ -136,6 +136,13 @@ static char *dir_of(const char *path)
 int store_backup(const char *db_path, const char *dest_path, struct arena *a, struct store_snapshot *ret,
 		 char **ret_err)
 {
+	/* a copy of the file is a SQLite thing: PostgreSQL has its own tools */
+	if (!strncmp(db_path, "postgres://", 11) || !strncmp(db_path, "postgresql://", 13)) {
+		*ret_err = xstrdup("the database is PostgreSQL (database_url): kunren backup copies only a SQLite "
+				   "database; back PostgreSQL up with pg_dump (restore with pg_restore) and keep the "
+				   "data folder's secret.key with it");
+		return -ENOTSUP;
+	}
 	_cleanup_(db_closep) sqlite3 *src = NULL;
 	_cleanup_(db_closep) sqlite3 *dst = NULL;
 	_cleanup_free_ char *tmp = xasprintf("%s.tmp", dest_path), *dir = dir_of(dest_path);

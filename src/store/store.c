@@ -52,6 +52,11 @@ int store_open(const char *where, struct store **ret, char **ret_err)
 	return 0;
 }
 
+void store_set_node(struct store *s, const char *node)
+{
+	snprintf(s->node, sizeof(s->node), "%s", node);
+}
+
 void store_close(struct store *s)
 {
 	if (!s)
@@ -768,7 +773,7 @@ int store_domain_delete(struct store *s, int64_t id)
 
 #define LIST_COLS "l.id, l.name, l.created_at, " \
 	"(SELECT count(*) FROM recipients r WHERE r.list_id = l.id), " \
-	"(SELECT count(*) FROM recipients r WHERE r.list_id = l.id AND r.is_test)"
+	"(SELECT count(*) FROM recipients r WHERE r.list_id = l.id AND r.is_test <> 0)"
 
 static void list_read(struct stmt *st, struct arena *a, struct list_info *ret)
 {
@@ -895,12 +900,13 @@ void person_read(struct stmt *st, int col, struct arena *a, struct person *p)
 	p->is_test = col_int(st, col + PF__COUNT) != 0;
 }
 
-/* Appends `text LIKE ?1 ESCAPE '\'` over every text column, for a search. */
+/* Appends `lower(text) LIKE lower(?4) ESCAPE '\'` over every text column, for a
+ * search (LIKE is case-sensitive on PostgreSQL, ASCII-insensitive on SQLite). */
 static void search_clause(struct buf *sql)
 {
 	buf_puts(sql, " AND (");
 	for (int f = 0; f < PF__COUNT; f++)
-		buf_printf(sql, "%sr.%s LIKE ?4 ESCAPE '\\'", f ? " OR " : "", person_field_names[f]);
+		buf_printf(sql, "%slower(r.%s) LIKE lower(?4) ESCAPE '\\'", f ? " OR " : "", person_field_names[f]);
 	buf_puts(sql, ")");
 }
 
@@ -1061,7 +1067,8 @@ int store_recipients_delete(struct store *s, int64_t tenant_id, int64_t list_id,
 		return r;
 	if ((r = list_check(&cn, tenant_id, list_id)) >= 0)
 		r = prep(&cn, &del, ids ? "DELETE FROM recipients WHERE list_id = ? AND id = ?"
-					: "DELETE FROM recipients WHERE list_id = ? AND email = ? COLLATE NOCASE");
+					: SQL2(&cn, "DELETE FROM recipients WHERE list_id = ? AND email = ? COLLATE NOCASE",
+					       "DELETE FROM recipients WHERE list_id = ? AND lower(email) = lower(?)"));
 	for (size_t i = 0; r >= 0 && i < n; i++) {
 		stmt_reset(del);
 		bind_int(del, 1, list_id);
@@ -1206,7 +1213,8 @@ static int campaign_lists_set(struct conn *cn, int64_t id, const struct campaign
 {
 	int r = run(cn, "DELETE FROM campaign_lists WHERE campaign_id = ?", I(id));
 	for (size_t i = 0; r >= 0 && i < c->nlist_ids; i++)
-		r = run(cn, "INSERT OR IGNORE INTO campaign_lists (campaign_id, list_id) VALUES (?, ?)", I(id), I(c->list_ids[i]));
+		r = run(cn, "INSERT INTO campaign_lists (campaign_id, list_id) VALUES (?, ?) ON CONFLICT DO NOTHING", I(id),
+			I(c->list_ids[i]));
 	return r;
 }
 
@@ -1300,7 +1308,7 @@ static int targets_add_new(struct conn *cn, int64_t id, int64_t *ret_added)
 			       "(PARTITION BY r.email ORDER BY r.list_id, r.id) AS nth FROM recipients r "
 			       "JOIN campaign_lists cl ON cl.list_id = r.list_id "
 			       "JOIN campaigns c ON c.id = cl.campaign_id "
-			       "WHERE cl.campaign_id = ? AND (c.test_only = 0 OR r.is_test)) AS x "
+			       "WHERE cl.campaign_id = ? AND (c.test_only = 0 OR r.is_test <> 0)) AS x "
 			       "WHERE nth = 1 AND NOT EXISTS (SELECT 1 FROM targets t WHERE t.campaign_id = ? "
 			       "AND t.email = x.email) ORDER BY list_id, id", I(id), I(id));
 	if (r >= 0)
@@ -1382,6 +1390,12 @@ static int campaign_state_get(struct conn *cn, int64_t tenant_id, int64_t id, en
  * and have more than 10 targets (SPEC A3).  The SQL for "t" joined with "c". */
 #define COUNTED "t.is_test = 0 AND c.test_only = 0 AND c.target_count > 10"
 
+/* An address of usage_addresses u equal to x ignoring case: on SQLite the
+ * column is NOCASE (its key's index needs this form), PostgreSQL has a
+ * unique index on lower(email). */
+#define USAGE_EMAIL_LITE(x) "u.email = " x
+#define USAGE_EMAIL_PG(x) "lower(u.email) = lower(" x ")"
+
 /*
  * What a launch of campaign id (its targets just made, target_count set)
  * needs of the tenant's licence and what remains, counting what other live
@@ -1391,17 +1405,19 @@ static int licence_need(struct conn *cn, const struct tenant *t, int64_t id, str
 {
 	_cleanup_stmt_ struct stmt *st = NULL;
 	int r;
+#define NEED_ADDRESSES(EQ) \
+	"SELECT (SELECT count(DISTINCT lower(t.email)) FROM targets t JOIN campaigns c ON c.id = t.campaign_id " \
+	"  WHERE c.id = ?1 AND " COUNTED " AND NOT EXISTS (SELECT 1 FROM usage_addresses u WHERE u.tenant_id = ?2 " \
+	"  AND u.period_start = ?3 AND " EQ ")), " \
+	"?4 - (SELECT count(*) FROM usage_addresses u WHERE u.tenant_id = ?2 AND u.period_start = ?3) " \
+	"- (SELECT count(DISTINCT lower(t.email)) FROM targets t JOIN campaigns c ON c.id = t.campaign_id " \
+	"  WHERE c.tenant_id = ?2 AND c.id != ?1 AND " COUNTED " AND t.state IN ('pending', 'claimed', 'sending') " \
+	"  AND c.state IN ('scheduled', 'sending', 'paused', 'running') AND NOT EXISTS (SELECT 1 FROM usage_addresses u " \
+	"  WHERE u.tenant_id = ?2 AND u.period_start = ?3 AND " EQ "))"
 	if (t->licence == LICENCE_ADDRESSES)
-		r = prep(cn, &st,
-			 "SELECT (SELECT count(DISTINCT lower(t.email)) FROM targets t JOIN campaigns c ON c.id = t.campaign_id "
-			 "  WHERE c.id = ?1 AND " COUNTED " AND NOT EXISTS (SELECT 1 FROM usage_addresses u WHERE u.tenant_id = ?2 "
-			 "  AND u.period_start = ?3 AND u.email = t.email)), "
-			 "?4 - (SELECT count(*) FROM usage_addresses u WHERE u.tenant_id = ?2 AND u.period_start = ?3) "
-			 "- (SELECT count(DISTINCT lower(t.email)) FROM targets t JOIN campaigns c ON c.id = t.campaign_id "
-			 "  WHERE c.tenant_id = ?2 AND c.id != ?1 AND " COUNTED " AND t.state IN ('pending', 'claimed', 'sending') "
-			 "  AND c.state IN ('scheduled', 'sending', 'paused', 'running') AND NOT EXISTS (SELECT 1 FROM usage_addresses u "
-			 "  WHERE u.tenant_id = ?2 AND u.period_start = ?3 AND u.email = t.email))",
+		r = prep(cn, &st, SQL2(cn, NEED_ADDRESSES(USAGE_EMAIL_LITE("t.email")), NEED_ADDRESSES(USAGE_EMAIL_PG("t.email"))),
 			 I(id), I(t->id), I(t->period_start), I(t->quota));
+#undef NEED_ADDRESSES
 	else
 		r = prep(cn, &st,
 			 "SELECT (SELECT count(*) FROM targets t JOIN campaigns c ON c.id = t.campaign_id WHERE c.id = ?1 AND " COUNTED "), "
@@ -1470,7 +1486,7 @@ int store_campaign_launch(struct store *s, int64_t tenant_id, int64_t id, int64_
 	if (r >= 0)
 		r = targets_plan(&cn, id, plan, ctx);
 	if (r >= 0)
-		r = run(&cn, "UPDATE campaigns SET state = 'scheduled', launched_at = ?, start_at = max(start_at, ?) "
+		r = run(&cn, "UPDATE campaigns SET state = 'scheduled', launched_at = ?, start_at = greatest(start_at, ?) "
 			     "WHERE id = ?", I(now), I(now), I(id));
 	arena_free(a);
 	if (ret_licence)
@@ -1508,7 +1524,7 @@ int store_campaign_update(struct store *s, int64_t tenant_id, int64_t id, const 
 		r = run(&cn, "DELETE FROM targets WHERE campaign_id = ? AND state = 'pending' AND NOT EXISTS "
 			     "(SELECT 1 FROM recipients r JOIN campaign_lists cl ON cl.list_id = r.list_id "
 			     "JOIN campaigns c ON c.id = cl.campaign_id WHERE cl.campaign_id = targets.campaign_id "
-			     "AND r.email = targets.email AND (c.test_only = 0 OR r.is_test)) "
+			     "AND r.email = targets.email AND (c.test_only = 0 OR r.is_test <> 0)) "
 			     "AND NOT EXISTS (SELECT 1 FROM events e WHERE e.campaign_id = targets.campaign_id "
 			     "AND e.target_id = targets.id)", I(id));
 		if (r >= 0)
@@ -1644,7 +1660,7 @@ int store_targets_claim(struct store *s, int64_t profile_id, int64_t now, size_t
 	}
 	r = read_done(r, a);
 	for (size_t i = 0; r >= 0 && i < n; i++) {
-		r = run(&cn, "UPDATE targets SET state = 'claimed' WHERE id = ?", I(out[i].id));
+		r = run(&cn, "UPDATE targets SET state = 'claimed', node = ? WHERE id = ?", T(s->node), I(out[i].id));
 		out[i].state = TARGET_CLAIMED;
 	}
 	if (r < 0 || (r = tx_commit(&cn)) < 0) {
@@ -1653,34 +1669,6 @@ int store_targets_claim(struct store *s, int64_t profile_id, int64_t now, size_t
 	}
 	*ret = out;
 	*ret_n = n;
-	return 0;
-}
-
-int store_targets_recover(struct store *s, int64_t *ret_requeued, int64_t *ret_uncertain)
-{
-	_cleanup_conn_ struct conn cn = conn_get(s);
-	int64_t requeued = 0, uncertain = 0;
-	int r = tx_begin(&cn);
-	if (r < 0)
-		return r;
-	r = run(&cn, "UPDATE targets SET state = 'pending' WHERE state = 'claimed'");
-	if (r >= 0)
-		requeued = db_changes(&cn);
-	if (r >= 0)
-		r = run(&cn, "INSERT INTO events (campaign_id, target_id, kind, at_ms, detail) SELECT campaign_id, id, ?, ?, "
-			     "'{\"error\":\"uncertain: the server stopped while this mail was being handed to the relay; "
-			     "it is not sent again\"}' FROM targets WHERE state = 'sending'", T(event_kind_name(EV_SEND_ERROR)), I(now_ms()));
-	if (r >= 0)
-		r = run(&cn, "UPDATE targets SET state = 'uncertain', error = 'uncertain: the server stopped while this "
-			     "mail was being handed to the relay' WHERE state = 'sending'");
-	if (r >= 0)
-		uncertain = db_changes(&cn);
-	if (r < 0 || (r = tx_commit(&cn)) < 0) {
-		tx_rollback(&cn);
-		return r;
-	}
-	*ret_requeued = requeued;
-	*ret_uncertain = uncertain;
 	return 0;
 }
 
@@ -1703,14 +1691,18 @@ static int licence_allows(struct conn *cn, int64_t target_id, const char **ret_w
 	if (!col_int(st, 5) || quota <= 0)
 		return 1;
 	_cleanup_stmt_ struct stmt *q = NULL;
+#define ALLOWS_ADDRESSES(EQ1, EQ2) \
+	"SELECT EXISTS (SELECT 1 FROM usage_addresses u WHERE u.tenant_id = ?1 AND u.period_start = ?2 " \
+	"AND " EQ1 "), (SELECT count(*) FROM usage_addresses u WHERE u.tenant_id = ?1 AND " \
+	"u.period_start = ?2) + (SELECT count(DISTINCT lower(t.email)) FROM targets t JOIN campaigns c " \
+	"ON c.id = t.campaign_id WHERE c.tenant_id = ?1 AND t.state = 'sending' AND " COUNTED " AND " \
+	"NOT EXISTS (SELECT 1 FROM usage_addresses u WHERE u.tenant_id = ?1 AND u.period_start = ?2 " \
+	"AND " EQ2 "))"
 	if (addresses)
-		r = prep(cn, &q, "SELECT EXISTS (SELECT 1 FROM usage_addresses u WHERE u.tenant_id = ?1 AND u.period_start = ?2 "
-				 "AND u.email = ?3), (SELECT count(*) FROM usage_addresses u WHERE u.tenant_id = ?1 AND "
-				 "u.period_start = ?2) + (SELECT count(DISTINCT lower(t.email)) FROM targets t JOIN campaigns c "
-				 "ON c.id = t.campaign_id WHERE c.tenant_id = ?1 AND t.state = 'sending' AND " COUNTED " AND "
-				 "NOT EXISTS (SELECT 1 FROM usage_addresses u WHERE u.tenant_id = ?1 AND u.period_start = ?2 "
-				 "AND u.email = t.email))",
+		r = prep(cn, &q, SQL2(cn, ALLOWS_ADDRESSES(USAGE_EMAIL_LITE("?3"), USAGE_EMAIL_LITE("t.email")),
+				      ALLOWS_ADDRESSES(USAGE_EMAIL_PG("?3"), USAGE_EMAIL_PG("t.email"))),
 			 I(tenant), I(period), T(col_cstr(st, 6)));
+#undef ALLOWS_ADDRESSES
 	else
 		r = prep(cn, &q, "SELECT 0, coalesce((SELECT sends FROM usage_sends u WHERE u.tenant_id = ?1 AND "
 				 "u.period_start = ?2), 0) + (SELECT count(*) FROM targets t JOIN campaigns c ON c.id = "
@@ -1735,8 +1727,11 @@ static int op_begin(struct conn *cn, int64_t target_id)
 	int ok = 0, r;
 	{
 		_cleanup_stmt_ struct stmt *st = NULL;
+		/* still claimed by this node: a node silent for too long lost its
+		 * claims (store_targets_recover), maybe to another node by now */
 		r = prep(cn, &st, "SELECT 1 FROM targets t JOIN campaigns c ON c.id = t.campaign_id WHERE t.id = ? "
-				  "AND t.state = 'claimed' AND c.state = 'sending'", I(target_id));
+				  "AND t.state = 'claimed' AND coalesce(t.node, '') = ? AND c.state = 'sending'",
+			 I(target_id), T(cn->s->node));
 		if (r >= 0)
 			ok = r = step_row(cn, st);
 	}
@@ -1751,7 +1746,8 @@ static int op_begin(struct conn *cn, int64_t target_id)
 	else if (ok == -EDQUOT)
 		r = run(cn, "UPDATE targets SET state = 'error', error = ? WHERE id = ?", T(why), I(target_id));
 	else
-		r = run(cn, "UPDATE targets SET state = 'pending' WHERE id = ? AND state = 'claimed'", I(target_id));
+		r = run(cn, "UPDATE targets SET state = 'pending', node = NULL WHERE id = ? AND state = 'claimed' "
+			    "AND coalesce(node, '') = ?", I(target_id), T(cn->s->node));
 	if (r >= 0 && ok == -EDQUOT) {
 		json_t *d = json_pack("{s:s}", "error", why);
 		_cleanup_free_ char *detail = json_dumps(d, JSON_COMPACT);
@@ -1765,7 +1761,8 @@ static int op_begin(struct conn *cn, int64_t target_id)
 int store_target_release(struct store *s, int64_t target_id)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
-	return run(&cn, "UPDATE targets SET state = 'pending' WHERE id = ? AND state = 'claimed'", I(target_id));
+	return run(&cn, "UPDATE targets SET state = 'pending', node = NULL WHERE id = ? AND state = 'claimed' "
+			"AND coalesce(node, '') = ?", I(target_id), T(s->node));
 }
 
 /* A counted send adds to the tenant's usage of its current period. */
@@ -1780,10 +1777,10 @@ static int usage_count(struct conn *cn, int64_t target_id, int64_t at)
 	int64_t tenant = col_int(st, 0), period = col_int(st, 1);
 	const char *email = col_cstr(st, 2);
 	r = run(cn, "INSERT INTO usage_sends (tenant_id, period_start, sends) VALUES (?, ?, 1) "
-		    "ON CONFLICT (tenant_id, period_start) DO UPDATE SET sends = sends + 1", I(tenant), I(period));
+		    "ON CONFLICT (tenant_id, period_start) DO UPDATE SET sends = usage_sends.sends + 1", I(tenant), I(period));
 	if (r >= 0)
-		r = run(cn, "INSERT OR IGNORE INTO usage_addresses (tenant_id, period_start, email, first_at) "
-			    "VALUES (?, ?, ?, ?)", I(tenant), I(period), T(email), I(at));
+		r = run(cn, "INSERT INTO usage_addresses (tenant_id, period_start, email, first_at) "
+			    "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING", I(tenant), I(period), T(email), I(at));
 	return r;
 }
 
@@ -1887,7 +1884,7 @@ int store_campaign_delivery(struct store *s, int64_t tenant_id, int64_t id, stru
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	_cleanup_stmt_ struct stmt *st = NULL;
 	struct delivery_counts k = { 0 };
-	int r = prep(&cn, &st, "SELECT t.state, count(*), sum(t.state = 'pending' AND t.attempts > 0), "
+	int r = prep(&cn, &st, "SELECT t.state, count(*), count(*) FILTER (WHERE t.state = 'pending' AND t.attempts > 0), "
 			       "min(CASE WHEN t.state = 'pending' THEN t.due_at END) FROM targets t JOIN campaigns c "
 			       "ON c.id = t.campaign_id WHERE c.tenant_id = ? AND c.id = ? GROUP BY t.state", I(tenant_id), I(id));
 	while (r >= 0 && (r = step_row(&cn, st)) > 0) {
@@ -1944,7 +1941,7 @@ int store_lists_emails(struct store *s, int64_t tenant_id, const int64_t *list_i
 	_cleanup_free_ char *sql = xasprintf(
 		"SELECT email FROM (SELECT r.email, r.list_id, r.id, row_number() OVER (PARTITION BY r.email "
 		"ORDER BY r.list_id, r.id) AS nth FROM recipients r JOIN lists l ON l.id = r.list_id "
-		"WHERE l.tenant_id = ? AND r.list_id IN (%s) AND (? = 0 OR r.is_test)) WHERE nth = 1 "
+		"WHERE l.tenant_id = ? AND r.list_id IN (%s) AND (? = 0 OR r.is_test <> 0)) AS x WHERE nth = 1 "
 		"ORDER BY list_id, id", nlists ? ids.p : "0");
 	int r = prep(&cn, &st, sql, I(tenant_id), I((int64_t)test_only));
 	return r < 0 ? r : READ_ROWS(&cn, st, a, ret, ret_n, *rec = col_text(st, 0, a));
@@ -2106,7 +2103,7 @@ int store_dkim_keys(struct store *s, struct arena *a, struct dkim_key **ret, siz
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	_cleanup_stmt_ struct stmt *st = NULL;
-	int r = prep(&cn, &st, "SELECT " DKIM_COLS " FROM dkim_keys ORDER BY domain");
+	int r = prep(&cn, &st, "SELECT " DKIM_COLS " FROM dkim_keys ORDER BY lower(domain), id");
 	return r < 0 ? r : READ_ROWS(&cn, st, a, ret, ret_n, dkim_read(st, a, rec));
 }
 
@@ -2114,7 +2111,9 @@ int store_dkim_for_domain(struct store *s, const char *domain, struct arena *a, 
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	_cleanup_stmt_ struct stmt *st = NULL;
-	int r = prep(&cn, &st, "SELECT " DKIM_COLS " FROM dkim_keys WHERE domain = ?", T(domain));
+	/* SQLite: the column is NOCASE (its unique index); PostgreSQL: an index on lower(domain) */
+	int r = prep(&cn, &st, SQL2(&cn, "SELECT " DKIM_COLS " FROM dkim_keys WHERE domain = ?",
+				    "SELECT " DKIM_COLS " FROM dkim_keys WHERE lower(domain) = lower(?)"), T(domain));
 	return r < 0 ? r : READ_ROW(&cn, st, a, dkim_read(st, a, ret));
 }
 

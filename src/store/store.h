@@ -481,9 +481,12 @@ int store_delivery_outlook(struct store *s, int64_t now, struct arena *a, int64_
  * claimed. */
 int store_targets_claim(struct store *s, int64_t profile_id, int64_t now, size_t limit, struct arena *a,
 			struct target **ret, size_t *ret_n);
-/* At start: claimed targets go back to pending; targets found sending
- * become uncertain (with a send_error event saying so). */
-int store_targets_recover(struct store *s, int64_t *ret_requeued, int64_t *ret_uncertain);
+/* The delivery work of nodes gone silent (no heartbeat since
+ * alive_since_ms; docs/internals/NODES.md): their claimed targets go back to
+ * pending, their targets found sending become uncertain (with a send_error
+ * event saying so), and their node rows go.  One server alone (SQLite)
+ * passes the time of its own first heartbeat: every other node is gone. */
+int store_targets_recover(struct store *s, int64_t alive_since_ms, int64_t *ret_requeued, int64_t *ret_uncertain);
 /* Right before handing a claimed target to the relay: claimed -> sending,
  * committed.  0 when its campaign is no longer sending — the target is
  * then pending again (paused) or already cancelled — and it must not go.
@@ -774,8 +777,9 @@ struct idempotency_entry {
  * returns 0 when the row is new (written with e's fingerprint, owner and
  * created_at = now), or 1 with *ret (strings in a) the row already there —
  * still running (owner != 0) or answered.  A row still running under another
- * owner than e->owner was left by a process that is gone: it is taken over
- * as new (0).
+ * owner than e->owner is running on another node while that node is alive
+ * (1); left by a process that is gone (its node row removed by
+ * store_targets_recover), it is taken over as new (0).
  */
 int store_idempotency_claim(struct store *s, const struct idempotency_entry *e, int64_t now, int64_t ttl,
 			    struct arena *a, struct idempotency_entry *ret);
@@ -786,6 +790,25 @@ int store_idempotency_finish(struct store *s, const struct idempotency_entry *e)
 int store_idempotency_release(struct store *s, const struct idempotency_entry *e);
 /* Deletes the rows created at or before `before`; *ret_rows (may be NULL). */
 int store_idempotency_purge(struct store *s, int64_t before, int64_t *ret_rows);
+
+/* ---- nodes: several `kunren serve` on one database (nodes.c, migration 0018) ---- */
+
+/* This process's node id: targets it claims carry it, and only it may hand
+ * them to the relay (store_target_begin).  Set once, before serving. */
+void store_set_node(struct store *s, const char *node);
+/* The node's heartbeat (inserted the first time). */
+int store_node_beat(struct store *s, const char *node, const char *host, const char *mode, int64_t now_ms);
+/* A clean stop: the node's row and job leases go (its claims were given back). */
+int store_node_leave(struct store *s, const char *node);
+struct store_node {
+	const char *id, *host, *mode;
+	int64_t started_at, seen_ms;
+};
+int store_nodes(struct store *s, struct arena *a, struct store_node **ret, size_t *ret_n);
+/* The lease of a job that runs on one node at a time: 1 when node holds it
+ * until now_ms + ttl_ms (taken free or expired, or renewed), 0 when another
+ * node does. */
+int store_job_lease(struct store *s, const char *job, const char *node, int64_t now_ms, int64_t ttl_ms);
 
 /* ---- operations (ops.c; GET /readyz, /metrics) ---- */
 
@@ -876,7 +899,8 @@ struct store_snapshot {
  * dest_path.tmp, fsynced, renamed) with SQLite's online backup API from one
  * read snapshot, so a server writing meanwhile neither waits nor restarts
  * it; then checks the copy (integrity_check) and fills *ret.  The copy is
- * in rollback-journal mode (one self-contained file).  *ret_err: caller
+ * in rollback-journal mode (one self-contained file).  A PostgreSQL URL
+ * as db_path: -ENOTSUP, *ret_err says to use pg_dump.  *ret_err: caller
  * frees. */
 int store_backup(const char *db_path, const char *dest_path, struct arena *a, struct store_snapshot *ret,
 		 char **ret_err);

@@ -35,14 +35,14 @@ int store_target_by_rid(struct store *s, const char *rid, struct arena *a, struc
 _Static_assert(EVS_PROBES == 3 && EVS_LINK_BURST == 16 && EVS_NO_OPEN == 64 && EVS_BURST_MS == 1000,
 	       "the SQL below");
 #define BURST_AFTER(at) "EXISTS (SELECT 1 FROM events b WHERE b.campaign_id = ?5 AND b.target_id = ?3 " \
-	"AND b.kind = 'clicked' AND (b.signals & 16) AND b.at_ms BETWEEN " at " AND " at " + 1000)"
-#define LAST_MS_COL(k) "last_" k "_ms = CASE WHEN ?1 = '" k "' AND NOT (?4 & 3) " \
-	"THEN max(last_" k "_ms, ?2) ELSE last_" k "_ms END"
+	"AND b.kind = 'clicked' AND (b.signals & 16) <> 0 AND b.at_ms BETWEEN " at " AND " at " + 1000)"
+#define LAST_MS_COL(k) "last_" k "_ms = CASE WHEN ?1 = '" k "' AND (?4 & 3) = 0 " \
+	"THEN greatest(last_" k "_ms, ?2) ELSE last_" k "_ms END"
 #define HUMAN_MS_COL(k) "human_" k "_ms = CASE WHEN ?1 = '" k "' AND (?4 & ~64) = 0 " \
-	"THEN max(human_" k "_ms, ?2) ELSE human_" k "_ms END"
+	"THEN greatest(human_" k "_ms, ?2) ELSE human_" k "_ms END"
 #define HUMAN_CLICKED_COL "human_clicked_ms = CASE " \
-	"WHEN ?1 = 'clicked' AND (?4 & ~64) = 0 AND NOT " BURST_AFTER("?2") " THEN max(human_clicked_ms, ?2) " \
-	"WHEN ?1 = 'clicked' AND (?4 & 16) AND human_clicked_ms BETWEEN ?2 - 1000 AND ?2 THEN " \
+	"WHEN ?1 = 'clicked' AND (?4 & ~64) = 0 AND NOT " BURST_AFTER("?2") " THEN greatest(human_clicked_ms, ?2) " \
+	"WHEN ?1 = 'clicked' AND (?4 & 16) <> 0 AND human_clicked_ms BETWEEN ?2 - 1000 AND ?2 THEN " \
 	"(SELECT coalesce(max(e.at_ms), 0) FROM events e WHERE e.campaign_id = ?5 AND e.target_id = ?3 " \
 	"AND e.kind = 'clicked' AND (e.signals & ~64) = 0 AND NOT " BURST_AFTER("e.at_ms") ") " \
 	"ELSE human_clicked_ms END"
@@ -107,12 +107,12 @@ int store_events_add(struct store *s, const struct event *ev, size_t n)
  * hints (EVS_NO_OPEN), no
  * part in a later burst (report_settle_signals) and not within ?3 seconds
  * of delivery. */
-#define COUNTS_SQL "(NOT (e.signals & 3) AND NOT (?6 AND ((e.signals & ~64) != 0 OR " \
+#define COUNTS_SQL "((e.signals & 3) = 0 AND NOT (?6 <> 0 AND ((e.signals & ~64) <> 0 OR " \
 	"(e.kind = 'clicked' AND EXISTS (SELECT 1 FROM events b WHERE b.campaign_id = e.campaign_id " \
-	"AND b.target_id = e.target_id AND b.kind = 'clicked' AND (b.signals & 16) " \
+	"AND b.target_id = e.target_id AND b.kind = 'clicked' AND (b.signals & 16) <> 0 " \
 	"AND b.at_ms BETWEEN e.at_ms AND e.at_ms + 1000)) OR " \
 	"coalesce(?3 > 0 AND t.sent_at > 0 AND e.kind IN ('opened', 'clicked', 'file_opened', 'submitted') " \
-	"AND e.at_ms < (t.sent_at + ?3) * 1000, 0))))"
+	"AND e.at_ms < (t.sent_at + ?3) * 1000, false))))"
 
 int store_campaign_reach(struct store *s, int64_t tenant_id, int64_t campaign_id, bool exclude,
 			 int64_t exclusion_seconds, const char *group_by, struct arena *a, struct store_reach **ret, size_t *ret_n)
@@ -128,20 +128,22 @@ int store_campaign_reach(struct store *s, int64_t tenant_id, int64_t campaign_id
 	 * with no signal (human_) is outside the exclusion window: then at
 	 * least one of them is a person's (the rules of report_event_counts; a
 	 * unit test compares the two). */
-#define REACH(k) "(CASE WHEN ?4 THEN t.human_" k "_ms > 0 AND NOT (?3 > 0 AND t.sent_at > 0 AND " \
+#define REACH(k) "(CASE WHEN ?4 <> 0 THEN t.human_" k "_ms > 0 AND NOT (?3 > 0 AND t.sent_at > 0 AND " \
 	"t.human_" k "_ms < (t.sent_at + ?3) * 1000) ELSE t.last_" k "_ms > 0 END)"
+#define COUNT_IF(cond) "count(*) FILTER (WHERE " cond ")"
 	buf_printf(&sql,
 		   "SELECT %s%s AS g, count(*), "
 		   /* an error is a target whose send failed and who did nothing after all */
-		   "sum(t.state = 'error' AND t.last_sent_ms = 0 AND NOT (" REACH("opened") " OR "
-		   REACH("clicked") " OR " REACH("file_opened") " OR " REACH("submitted") ")), "
-		   "0, sum(t.last_sent_ms > 0), 0, sum" REACH("opened") ", sum" REACH("clicked") ", "
-		   "sum" REACH("file_opened") ", sum" REACH("submitted") ", "
-		   "sum(CASE WHEN ?4 THEN t.human_reported_ms > 0 ELSE t.last_reported_ms > 0 END) "
+		   COUNT_IF("t.state = 'error' AND t.last_sent_ms = 0 AND NOT (" REACH("opened") " OR "
+		   REACH("clicked") " OR " REACH("file_opened") " OR " REACH("submitted") ")") ", "
+		   "0, " COUNT_IF("t.last_sent_ms > 0") ", 0, " COUNT_IF(REACH("opened")) ", "
+		   COUNT_IF(REACH("clicked")) ", " COUNT_IF(REACH("file_opened")) ", " COUNT_IF(REACH("submitted")) ", "
+		   COUNT_IF("CASE WHEN ?4 <> 0 THEN t.human_reported_ms > 0 ELSE t.last_reported_ms > 0 END") " "
 		   "FROM targets t JOIN campaigns c ON c.id = t.campaign_id "
 		   "WHERE c.tenant_id = ?1 AND t.campaign_id = ?2 GROUP BY g ORDER BY count(*) DESC, g",
 		   col ? "t." : "", col ? col : "''");
 #undef REACH
+#undef COUNT_IF
 	_Static_assert(EV__COUNT == 8, "one column per event kind");
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	_cleanup_stmt_ struct stmt *st = NULL;

@@ -43,7 +43,7 @@ int store_webhooks(struct store *s, int64_t tenant_id, struct arena *a, struct w
 	_cleanup_stmt_ struct stmt *st = NULL;
 	int r = tenant_id > 0
 		? prep(&cn, &st, "SELECT " WEBHOOK_COLS " FROM webhooks WHERE tenant_id = ? ORDER BY id", I(tenant_id))
-		: prep(&cn, &st, "SELECT " WEBHOOK_COLS " FROM webhooks WHERE enabled ORDER BY id");
+		: prep(&cn, &st, "SELECT " WEBHOOK_COLS " FROM webhooks WHERE enabled <> 0 ORDER BY id");
 	return r < 0 ? r : READ_ROWS(&cn, st, a, ret, ret_n, webhook_read(st, a, rec));
 }
 
@@ -55,7 +55,7 @@ int store_webhook_update(struct store *s, int64_t tenant_id, int64_t id, const s
 	const char *secret = w->secret_sealed.p ? "?6" : "secret_sealed";
 	_cleanup_free_ char *sql = xasprintf(
 		"UPDATE webhooks SET url = ?1, description = ?2, kinds = ?3, "
-		"cursor = CASE WHEN ?4 AND NOT enabled THEN (SELECT coalesce(max(id), 0) FROM events) ELSE cursor END, "
+		"cursor = CASE WHEN ?4 <> 0 AND enabled = 0 THEN (SELECT coalesce(max(id), 0) FROM events) ELSE cursor END, "
 		"enabled = ?4, secret_sealed = %s, updated_at = ?5 WHERE tenant_id = ?7 AND id = ?8", secret);
 	int r = run(&cn, sql, T(w->url), T(w->description), T(w->kinds_json), I((int64_t)w->enabled), I(now),
 		    B(w->secret_sealed.p ? w->secret_sealed.p : "", w->secret_sealed.len), I(tenant_id), I(id));
@@ -137,7 +137,7 @@ static int delivery_insert(struct conn *cn, const struct webhook_delivery *d, in
 	return run_insert(cn, ret_id,
 			  "INSERT INTO webhook_deliveries (webhook_id, tenant_id, event_id, kind, delivery_id, payload, "
 			  "state, next_at_ms, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
-			  "max(?8, coalesce((SELECT hold_until_ms FROM webhooks WHERE id = ?1), 0)), ?9)",
+			  "greatest(?8, coalesce((SELECT hold_until_ms FROM webhooks WHERE id = ?1), 0)), ?9)",
 			  I(d->webhook_id), I(d->tenant_id), I(d->event_id), T(d->kind), T(d->delivery_id), T(d->payload),
 			  T(webhook_state_name(d->state)), I(d->next_at_ms), I(d->created_at));
 }
@@ -151,7 +151,7 @@ int store_webhook_enqueue(struct store *s, int64_t webhook_id, int64_t old_curso
 		return r;
 	/* the cursor moves only from where the caller read it: a webhook
 	 * switched off and on meanwhile (cursor reset) or deleted queues nothing */
-	r = run(&cn, "UPDATE webhooks SET cursor = ? WHERE id = ? AND cursor = ? AND enabled", I(new_cursor),
+	r = run(&cn, "UPDATE webhooks SET cursor = ? WHERE id = ? AND cursor = ? AND enabled <> 0", I(new_cursor),
 		I(webhook_id), I(old_cursor));
 	if (r >= 0 && !db_changes(&cn))
 		r = -ESTALE;
@@ -182,8 +182,8 @@ int store_webhook_deliveries_due(struct store *s, int64_t now_ms, bool first_of_
 	int r = prep(&cn, &st, "SELECT " DELIVERY_COLS " FROM (SELECT d.*, row_number() OVER "
 			       "(PARTITION BY d.webhook_id ORDER BY d.next_at_ms, d.id) AS rn FROM webhook_deliveries d "
 			       "JOIN webhooks w ON w.id = d.webhook_id JOIN tenants t ON t.id = w.tenant_id "
-			       "WHERE d.state = 'pending' AND d.next_at_ms <= ? AND w.enabled AND NOT t.suspended) "
-			       "WHERE rn = 1 OR NOT ? ORDER BY next_at_ms, id LIMIT ?",
+			       "WHERE d.state = 'pending' AND d.next_at_ms <= ? AND w.enabled <> 0 AND t.suspended = 0) AS q "
+			       "WHERE rn = 1 OR ? = 0 ORDER BY next_at_ms, id LIMIT ?",
 		     I(now_ms), I(first_of_each), I((int64_t)limit));
 	return r < 0 ? r : READ_ROWS(&cn, st, a, ret, ret_n, delivery_read(st, a, rec, true));
 }
@@ -205,7 +205,7 @@ int store_webhook_postpone(struct store *s, int64_t webhook_id, int64_t until_ms
 	int r = tx_begin(&cn);
 	if (r < 0)
 		return r;
-	r = run(&cn, "UPDATE webhooks SET hold_until_ms = max(hold_until_ms, ?) WHERE id = ?", I(until_ms), I(webhook_id));
+	r = run(&cn, "UPDATE webhooks SET hold_until_ms = greatest(hold_until_ms, ?) WHERE id = ?", I(until_ms), I(webhook_id));
 	if (r >= 0)
 		r = run(&cn, "UPDATE webhook_deliveries SET next_at_ms = ? WHERE webhook_id = ? AND state = 'pending' "
 			     "AND next_at_ms < ?", I(until_ms), I(webhook_id), I(until_ms));

@@ -55,6 +55,7 @@ struct webhook_dispatcher {
 	int64_t last_tenant;             /* served last: the round robin starts after it */
 	atomic_bool stop;
 	int64_t pruned_ms;
+	bool leader;        /* holds the "webhooks" job lease: only it queues and sends */
 };
 
 int64_t webhook_backoff_ms(int64_t retry_seconds, int64_t attempts)
@@ -408,7 +409,12 @@ static void *dispatch_main(void *arg)
 	while (!atomic_load(&d->stop)) {
 		if (mono_ms() >= next_pass) {
 			pthread_mutex_unlock(&d->mu);
-			queue_pass(d);
+			/* one node at a time (docs/internals/NODES.md); the lease
+			 * outlives a few passes, renewed at each */
+			int64_t ttl = 3 * d->o.poll_ms > 10000 ? 3 * d->o.poll_ms : 10000;
+			d->leader = store_job_lease(d->o.store, "webhooks", node_id(), now_ms(), ttl) == 1;
+			if (d->leader)
+				queue_pass(d);
 			int64_t now = now_ms();
 			if (now - d->pruned_ms >= PRUNE_EVERY_MS) {
 				d->pruned_ms = now;
@@ -421,7 +427,8 @@ static void *dispatch_main(void *arg)
 			pthread_mutex_lock(&d->mu);
 		}
 		d->kick = false;
-		schedule(d);
+		if (d->leader)
+			schedule(d);
 		/* until the next pass, or until a sender is free again */
 		int64_t until_ms = next_pass;
 		struct timespec until = { .tv_sec = until_ms / 1000, .tv_nsec = (until_ms % 1000) * 1000000 };

@@ -23,6 +23,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { createTestDatabase, dropTestDatabase, dbEnv } from './server.mjs';
 import { initI18n } from '../../web/js/i18n.js';
 import { lockedUntil, loginErrorText, codeLabel, cleanCode } from '../../web/js/pages/login.js';
 import { passwordMessage, newPasswordProblem } from '../../web/js/pages/password-reset.js';
@@ -176,15 +177,17 @@ async function mailFor(pred, from = 0, what = 'a mail', ms = 15_000) {
 
 /* ---------- the server and the browser ---------- */
 
-const server = { proc: null, dir: '', consoleUrl: '', password: '', apiKey: '', log: '' };
+const server = { proc: null, dir: '', consoleUrl: '', password: '', apiKey: '', log: '', dbUrl: '' };
 let browser;
 
 function startServer() {
   server.dir = mkdtempSync(join(tmpdir(), 'kunren-e2e-accounts-'));
   server.password = randomBytes(12).toString('base64url');
+  server.dbUrl = createTestDatabase();
   const env = {
     ...process.env,
     KUNREN_DATA: join(server.dir, 'data'),
+    ...dbEnv(server.dbUrl),
     KUNREN_CONSOLE_LISTEN: '127.0.0.1:0',
     KUNREN_TRACKER_LISTEN: '127.0.0.1:0',
     KUNREN_INITIAL_PASSWORD: server.password,
@@ -255,6 +258,7 @@ async function stopAll() {
   if (browser) await browser.close();
   const ended = await stopServer();
   if (server.dir) rmSync(server.dir, { recursive: true, force: true });
+  dropTestDatabase(server.dbUrl);
   await new Promise((r) => (smtp.server ? smtp.server.close(() => r()) : r()));
   assert.equal(ended, 'code 0', `the server did not stop cleanly:\n${server.log.slice(-4000)}`);
 }

@@ -18,7 +18,7 @@ import { createServer } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { server, useServerAndBrowser, withPage, login, goTo, apiOk, waitFor } from './server.mjs';
+import { server, dbEnv, useServerAndBrowser, withPage, login, goTo, apiOk, waitFor } from './server.mjs';
 import { initI18n } from '../../web/js/i18n.js';
 import { formatTime } from '../../web/js/dom.js';
 import {
@@ -198,7 +198,7 @@ const call = (method, path, body) => apiOk(apiKey, method, path, body);
 function cli(args, env = {}) {
   const r = spawnSync(BIN, args, {
     cwd: server.dir, encoding: 'utf8', timeout: 30_000,
-    env: { ...process.env, KUNREN_DATA: join(server.dir, 'data'), ...env },
+    env: { ...process.env, KUNREN_DATA: join(server.dir, 'data'), ...dbEnv(), ...env },
   });
   assert.equal(r.status, 0, `kunren ${args.join(' ')}: ${r.stderr}${r.stdout}`);
   return r.stdout;

@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { server, useServerAndBrowser, withPage, login, goTo, apiOk } from './server.mjs';
+import { server, dbEnv, useServerAndBrowser, withPage, login, goTo, apiOk } from './server.mjs';
 import { educationChoice, educationDownloads, educationProblems } from '../../web/js/pages/education.js';
 
 useServerAndBrowser();
@@ -60,7 +60,7 @@ async function waitFor(what, fn, ms = 60_000) {
 function cli(args, env = {}) {
   const r = spawnSync(BIN, args, {
     cwd: server.dir, encoding: 'utf8', timeout: 30_000,
-    env: { ...process.env, KUNREN_DATA: join(server.dir, 'data'), ...env },
+    env: { ...process.env, KUNREN_DATA: join(server.dir, 'data'), ...dbEnv(), ...env },
   });
   assert.equal(r.status, 0, `kunren ${args.join(' ')}: ${r.stderr}${r.stdout}`);
   return r.stdout;

@@ -6,10 +6,15 @@
 //   KUNREN_BIN=build/kunren node --test tests/e2e/
 //
 // E2E_ARTIFACTS=<dir> keeps a screenshot of the page of any failing test.
+//
+// KUNREN_TEST_PG=postgres://postgres@127.0.0.1:PORT/postgres (as printed by
+// scripts/pg-test-cluster start) runs the servers on PostgreSQL: each one gets
+// a new database (kt_<random>, made with psql, dropped when it stops) through
+// KUNREN_DATABASE_URL, as in the integration suite (kunren_testlib).
 
 import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -19,18 +24,53 @@ import { chromium } from 'playwright-core';
 const BIN = resolve(process.env.KUNREN_BIN || 'build/kunren');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const STEP_TIMEOUT = 20_000;
+const PG_BIN = process.env.PG_BIN || '/usr/lib/postgresql/15/bin';
 
-export const server = { proc: null, dir: null, consoleUrl: '', trackerUrl: '', password: '', log: '' };
+export const server = { proc: null, dir: null, consoleUrl: '', trackerUrl: '', password: '', log: '', dbUrl: '' };
 let browser;
+
+/* ---------- the database ---------- */
+
+function psql(url, sql) {
+  execFileSync(join(PG_BIN, 'psql'), ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', url, '-c', sql],
+    { stdio: ['ignore', 'ignore', 'pipe'], timeout: 30_000 });
+}
+
+/** On PostgreSQL (KUNREN_TEST_PG set): a new database's URL; '' on SQLite (kunren.db in the data folder). */
+export function createTestDatabase() {
+  const base = process.env.KUNREN_TEST_PG;
+  if (!base) return '';
+  const name = `kt_${randomBytes(8).toString('hex')}`;
+  psql(base, `CREATE DATABASE "${name}"`);
+  const u = new URL(base);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+/** Drops a database of createTestDatabase (its server stopped). */
+export function dropTestDatabase(url) {
+  if (!url) return;
+  const name = decodeURIComponent(new URL(url).pathname.slice(1));
+  try {
+    psql(process.env.KUNREN_TEST_PG, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  } catch { /* left for the cluster's removal */ }
+}
+
+/** The environment that points a server or the CLI at a database of createTestDatabase. */
+export function dbEnv(url = server.dbUrl) {
+  return url ? { KUNREN_DATABASE_URL: url } : {};
+}
 
 /* ---------- server ---------- */
 
 function startServer() {
   server.dir = mkdtempSync(join(tmpdir(), 'kunren-e2e-'));
   server.password = randomBytes(12).toString('base64url');
+  server.dbUrl = createTestDatabase();
   const env = {
     ...process.env,
     KUNREN_DATA: join(server.dir, 'data'),
+    ...dbEnv(),
     KUNREN_CONSOLE_LISTEN: '127.0.0.1:0',
     KUNREN_TRACKER_LISTEN: '127.0.0.1:0',
     KUNREN_INITIAL_PASSWORD: server.password,
@@ -77,6 +117,8 @@ async function stopServer() {
     ended = `already gone (code ${p.exitCode}, signal ${p.signalCode})`;
   }
   if (server.dir) rmSync(server.dir, { recursive: true, force: true });
+  dropTestDatabase(server.dbUrl);
+  server.dbUrl = '';
   return ended;
 }
 

@@ -119,18 +119,34 @@ static void test_lock_shared_and_exclusive(void **state)
 	close(x);
 }
 
+/* A PostgreSQL database is not a file to copy: refused before anything is
+ * made, with the tool to use instead. */
+static void test_backup_of_postgres_refused(void **state)
+{
+	struct fixture *f = *state;
+	char *err = NULL;
+	data_make(f->data, 1);
+	assert_int_equal(backup_create(f->data, "postgres://kunren@127.0.0.1:1/kunren", f->bk, "test", f->out, &err),
+			 -ENOTSUP);
+	assert_non_null(err);
+	assert_non_null(strstr(err, "pg_dump"));
+	free(err);
+	struct stat st;
+	assert_int_equal(stat(f->bk, &st), -1);
+}
+
 static void test_backup_and_restore(void **state)
 {
 	struct fixture *f = *state;
 	char *err = NULL;
 	data_make(f->data, 3);
-	assert_int_equal(backup_create(f->data, f->bk, "test", f->out, &err), 0);
+	assert_int_equal(backup_create(f->data, NULL, f->bk, "test", f->out, &err), 0);
 	struct stat st;
 	char *key = xasprintf("%s/secret.key", f->bk);
 	assert_int_equal(stat(key, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
 	/* the same folder again is refused */
-	assert_int_equal(backup_create(f->data, f->bk, "test", f->out, &err), -EEXIST);
+	assert_int_equal(backup_create(f->data, NULL, f->bk, "test", f->out, &err), -EEXIST);
 	free(err);
 	err = NULL;
 
@@ -168,7 +184,7 @@ static void test_restore_of_a_damaged_backup_changes_nothing(void **state)
 	struct fixture *f = *state;
 	char *err = NULL;
 	data_make(f->data, 2);
-	assert_int_equal(backup_create(f->data, f->bk, "test", f->out, &err), 0);
+	assert_int_equal(backup_create(f->data, NULL, f->bk, "test", f->out, &err), 0);
 	data_make(f->other, 5);
 	int64_t before = tenants_in(f->other);
 	/* a manifest that says another count */
@@ -208,7 +224,7 @@ static void test_backup_files_are_private(void **state)
 	fputs("untouched", v);
 	fclose(v);
 	assert_int_equal(symlink(victim, planted), 0);
-	int r = backup_create(f->data, f->bk, "test", f->out, &err);
+	int r = backup_create(f->data, NULL, f->bk, "test", f->out, &err);
 	umask(old);
 	assert_int_equal(r, 0);
 	DIR *d = opendir(f->bk);
@@ -274,7 +290,7 @@ static void restore_fails_at(struct fixture *f, const char *target)
 {
 	char *err = NULL;
 	data_make(f->data, 2);
-	assert_int_equal(backup_create(f->data, f->bk, "test", f->out, &err), 0);
+	assert_int_equal(backup_create(f->data, NULL, f->bk, "test", f->out, &err), 0);
 	data_make(f->other, 5);
 	wal_commit(f->other);
 	char *key = key_of(f->other);
@@ -319,7 +335,7 @@ static void test_restore_undone_when_the_old_database_cannot_be_kept(void **stat
 	struct fixture *f = *state;
 	char *err = NULL;
 	data_make(f->data, 2);
-	assert_int_equal(backup_create(f->data, f->bk, "test", f->out, &err), 0);
+	assert_int_equal(backup_create(f->data, NULL, f->bk, "test", f->out, &err), 0);
 	data_make(f->other, 5);
 	char *key = key_of(f->other);
 	/* a directory where kunren.db.replaced goes: the hard link fails */
@@ -343,6 +359,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_lock_shared_and_exclusive, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backup_and_restore, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_backup_of_postgres_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restore_of_a_damaged_backup_changes_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backup_files_are_private, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restore_undone_when_the_database_rename_fails, setup, teardown),

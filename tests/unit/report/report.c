@@ -14,6 +14,8 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include "../teststore.h" /* test_db_new: SQLite, or PostgreSQL with KUNREN_TEST_PG */
+
 /* Launch with everyone due at once, and let the campaign clock start it. */
 static int launch_now(struct store *s, int64_t tenant, int64_t cid, int64_t *ret_n)
 {
@@ -45,17 +47,32 @@ static inline int store_campaigns_tick_now(struct store *s)
 
 struct fixture {
 	char dir[64];
+	char *where; /* the database: test_db_new */
 	struct store *s;
-	sqlite3 *db;
+	sqlite3 *db; /* raw SQL on SQLite, */
+	PGconn *pg;  /* or on PostgreSQL */
 	int64_t tenant, c1, c2;
 };
 
+/* Raw SQL (one or more statements, written for both engines). */
 static void sql(struct fixture *f, const char *q)
 {
+	if (f->pg) {
+		PGresult *r = PQexec(f->pg, q);
+		if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
+			fail_msg("%s: %s", q, PQerrorMessage(f->pg));
+		PQclear(r);
+		return;
+	}
 	char *err = NULL;
 	if (sqlite3_exec(f->db, q, NULL, NULL, &err) != SQLITE_OK)
 		fail_msg("%s: %s", q, err);
 }
+
+/* Launch times (2024-04-06 and 04-13 10:00 JST) as 64-bit numbers, so
+ * that times in ms do not overflow PostgreSQL's int4 literals. */
+#define T1 "CAST(1712365200 AS BIGINT)"
+#define T2 "CAST(1712970000 AS BIGINT)"
 
 /* Events written with raw SQL here bypass store_events_add: bring the
  * targets' last_*_ms (no probes) and human_*_ms (no signal but hints) up to date the
@@ -66,7 +83,7 @@ static void refresh_reach(struct fixture *f)
 	for (size_t i = 0; i < ARRAY_SIZE(kinds); i++) {
 		char *q = xasprintf("UPDATE targets SET last_%s_ms = coalesce((SELECT max(at_ms) FROM events e "
 				    "WHERE e.campaign_id = targets.campaign_id AND e.target_id = targets.id AND e.kind = '%s' "
-				    "AND NOT (e.signals & 3)), 0)", kinds[i], kinds[i]);
+				    "AND (e.signals & 3) = 0), 0)", kinds[i], kinds[i]);
 		sql(f, q);
 		free(q);
 		if (i == 0)
@@ -87,7 +104,7 @@ static void refresh_reach_full(struct fixture *f)
 	sql(f, "UPDATE targets SET human_clicked_ms = coalesce((SELECT max(e.at_ms) FROM events e "
 	       "WHERE e.campaign_id = targets.campaign_id AND e.target_id = targets.id AND e.kind = 'clicked' "
 	       "AND (e.signals & ~64) = 0 AND NOT EXISTS (SELECT 1 FROM events b WHERE b.campaign_id = e.campaign_id "
-	       "AND b.target_id = e.target_id AND b.kind = 'clicked' AND (b.signals & 16) "
+	       "AND b.target_id = e.target_id AND b.kind = 'clicked' AND (b.signals & 16) <> 0 "
 	       "AND b.at_ms BETWEEN e.at_ms AND e.at_ms + 1000)), 0)");
 }
 
@@ -111,11 +128,16 @@ static int setup(void **state)
 	int64_t list, sc, added, updated;
 	snprintf(f->dir, sizeof(f->dir), "/tmp/kunren-report-XXXXXX");
 	assert_non_null(mkdtemp(f->dir));
-	char *path = xasprintf("%s/k.db", f->dir);
-	assert_int_equal(store_open(path, &f->s, &err), 0);
+	f->where = test_db_new(f->dir);
+	if (store_open(f->where, &f->s, &err) != 0)
+		fail_msg("store_open %s: %s", f->where, err ? err : "?");
 	assert_int_equal(store_migrate(f->s, &applied), 0);
-	assert_int_equal(sqlite3_open(path, &f->db), SQLITE_OK);
-	free(path);
+	if (test_engine_is_pg()) {
+		f->pg = PQconnectdb(f->where);
+		assert_int_equal(PQstatus(f->pg), CONNECTION_OK);
+	} else {
+		assert_int_equal(sqlite3_open(f->where, &f->db), SQLITE_OK);
+	}
 	assert_int_equal(store_tenant_create(f->s, "A社", "Asia/Tokyo", &f->tenant), 0);
 	assert_int_equal(store_list_create(f->s, f->tenant, "全社", &list), 0);
 	struct person p[4] = {
@@ -135,41 +157,43 @@ static int setup(void **state)
 	/* fixed times (2024-04-06 10:00 JST = 1712365200) and rids */
 	sql(f, "UPDATE campaigns SET created_at = 1712365200 - 3600, launched_at = 1712365200 WHERE id = 1;"
 	       "UPDATE campaigns SET created_at = 1712970000 - 3600, launched_at = 1712970000 WHERE id = 2;"
-	       "UPDATE events SET at_ms = (SELECT created_at FROM campaigns c WHERE c.id = campaign_id) * 1000;"
-	       "UPDATE targets SET rid = printf('RID%02d%015d', campaign_id, id), state = 'sent', "
+	       "UPDATE events SET at_ms = (SELECT created_at FROM campaigns c WHERE c.id = campaign_id) * 1000;");
+	sql(f, f->pg ? "UPDATE targets SET rid = 'RID' || lpad(campaign_id::text, 2, '0') || lpad(id::text, 15, '0')"
+		     : "UPDATE targets SET rid = printf('RID%02d%015d', campaign_id, id)");
+	sql(f, "UPDATE targets SET state = 'sent', "
 	       "sent_at = (SELECT launched_at FROM campaigns c WHERE c.id = campaign_id) + id * 60;"
 	       "INSERT INTO events (campaign_id, target_id, kind, at_ms) SELECT campaign_id, id, 'sent', sent_at * 1000 "
 	       "FROM targets;");
 	/* campaign 1 (60 s exclusion): taro opened 10 s after delivery (a mail checker) and again
 	 * later, clicked and submitted; hanako opened and clicked; ichiro's send failed */
 	sql(f, "INSERT INTO events (campaign_id, target_id, kind, at_ms, ip, user_agent, os, browser, detail) VALUES "
-	       "(1, 1, 'opened', (1712365200 + 60 + 10) * 1000, '203.0.113.9', 'Scanner/1.0', '', '', NULL),"
-	       "(1, 1, 'opened', (1712365200 + 60 + 600) * 1000, '198.51.100.7', 'Mozilla/5.0', 'Windows 10', "
+	       "(1, 1, 'opened', (" T1 " + 60 + 10) * 1000, '203.0.113.9', 'Scanner/1.0', '', '', NULL),"
+	       "(1, 1, 'opened', (" T1 " + 60 + 600) * 1000, '198.51.100.7', 'Mozilla/5.0', 'Windows 10', "
 	       "'Chrome 124', NULL),"
-	       "(1, 1, 'clicked', (1712365200 + 60 + 660) * 1000, '198.51.100.7', 'Mozilla/5.0', 'Windows 10', "
+	       "(1, 1, 'clicked', (" T1 " + 60 + 660) * 1000, '198.51.100.7', 'Mozilla/5.0', 'Windows 10', "
 	       "'Chrome 124', NULL),"
-	       "(1, 1, 'submitted', (1712365200 + 60 + 700) * 1000, '198.51.100.7', 'Mozilla/5.0', 'Windows 10', "
+	       "(1, 1, 'submitted', (" T1 " + 60 + 700) * 1000, '198.51.100.7', 'Mozilla/5.0', 'Windows 10', "
 	       "'Chrome 124', '{\"fields\":[\"password\"]}'),"
-	       "(1, 2, 'opened', (1712365200 + 120 + 3600) * 1000, '2001:db8::1', 'Mozilla/5.0 (iPhone)', 'iOS 17', "
+	       "(1, 2, 'opened', (" T1 " + 120 + 3600) * 1000, '2001:db8::1', 'Mozilla/5.0 (iPhone)', 'iOS 17', "
 	       "'Safari 17', NULL),"
-	       "(1, 2, 'clicked', (1712365200 + 120 + 3700) * 1000, '2001:db8::1', 'Mozilla/5.0 (iPhone)', 'iOS 17', "
+	       "(1, 2, 'clicked', (" T1 " + 120 + 3700) * 1000, '2001:db8::1', 'Mozilla/5.0 (iPhone)', 'iOS 17', "
 	       "'Safari 17', NULL),"
-	       "(1, 2, 'file_opened', (1712365200 + 120 + 3800) * 1000, '2001:db8::1', '', '', '', NULL);"
+	       "(1, 2, 'file_opened', (" T1 " + 120 + 3800) * 1000, '2001:db8::1', '', '', '', NULL);"
 	       "UPDATE targets SET state = 'error', sent_at = 0, error = '550 no such user' WHERE id = 3;"
 	       "DELETE FROM events WHERE target_id = 3 AND kind = 'sent';"
 	       "INSERT INTO events (campaign_id, target_id, kind, at_ms, detail) VALUES "
-	       "(1, 3, 'send_error', (1712365200 + 180) * 1000, '{\"error\":\"550 no such user\"}');"
+	       "(1, 3, 'send_error', (" T1 " + 180) * 1000, '{\"error\":\"550 no such user\"}');"
 	       /* signals: the scanner's open says so; a HEAD on ichiro's open URL (a probe,
 		* never counted); a hidden-link click on hanako two hours on */
 	       "UPDATE events SET signals = 4 WHERE user_agent = 'Scanner/1.0';"
 	       "INSERT INTO events (campaign_id, target_id, kind, at_ms, ip, user_agent, signals) VALUES "
-	       "(1, 3, 'opened', (1712365200 + 240) * 1000, '203.0.113.10', 'HeadScanner/2', 1),"
-	       "(1, 2, 'clicked', (1712365200 + 120 + 7200) * 1000, '203.0.113.11', 'LinkChecker', 12);"
+	       "(1, 3, 'opened', (" T1 " + 240) * 1000, '203.0.113.10', 'HeadScanner/2', 1),"
+	       "(1, 2, 'clicked', (" T1 " + 120 + 7200) * 1000, '203.0.113.11', 'LinkChecker', 12);"
 	       /* campaign 2: taro clicks again, kenta reports */
 	       "INSERT INTO events (campaign_id, target_id, kind, at_ms, ip) VALUES "
-	       "(2, 5, 'opened', (1712970000 + 300 + 20) * 1000, '198.51.100.7'),"
-	       "(2, 5, 'clicked', (1712970000 + 300 + 40) * 1000, '198.51.100.7'),"
-	       "(2, 8, 'reported', (1712970000 + 480 + 900) * 1000, '198.51.100.8');");
+	       "(2, 5, 'opened', (" T2 " + 300 + 20) * 1000, '198.51.100.7'),"
+	       "(2, 5, 'clicked', (" T2 " + 300 + 40) * 1000, '198.51.100.7'),"
+	       "(2, 8, 'reported', (" T2 " + 480 + 900) * 1000, '198.51.100.8');");
 	refresh_reach(f);
 	*state = f;
 	return 0;
@@ -178,8 +202,13 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	sqlite3_close(f->db);
+	if (f->pg)
+		PQfinish(f->pg);
+	else
+		sqlite3_close(f->db);
 	store_close(f->s);
+	test_db_drop(f->where);
+	free(f->where);
 	char *cmd = xasprintf("rm -rf %s", f->dir);
 	assert_int_equal(system(cmd), 0);
 	free(cmd);
