@@ -15,6 +15,7 @@
 #include "track/track.h"
 #include "webhook/webhook.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 #include <pthread.h>
@@ -862,6 +863,35 @@ static void tls_reload(struct http_server *console, struct http_server *tracker)
 		log_info("SIGHUP: no listener serves TLS, nothing to reload");
 }
 
+/* The node's id, kept in the data folder (made at the first start): a node
+ * started again takes back its own claims at once (docs/internals/NODES.md);
+ * so each node of a shared database needs a data folder of its own. */
+static int node_load(const char *data_dir)
+{
+	_cleanup_free_ char *path = xasprintf("%s/node.id", data_dir);
+	char id[33] = "";
+	FILE *f = fopen(path, "re");
+	if (f) {
+		bool ok = fgets(id, sizeof(id), f) != NULL;
+		fclose(f);
+		id[strcspn(id, "\r\n")] = 0;
+		if (!ok || strlen(id) < 8)
+			return -EINVAL;
+	} else if (errno == ENOENT) {
+		id_random(id, 12);
+		int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+		if (fd < 0)
+			return -errno;
+		bool ok = dprintf(fd, "%s\n", id) > 0;
+		if (close(fd) < 0 || !ok)
+			return -EIO;
+	} else {
+		return -errno;
+	}
+	node_id_set(id);
+	return 0;
+}
+
 static int serve(struct config *c)
 {
 	struct store *store = NULL;
@@ -911,6 +941,10 @@ static int serve(struct config *c)
 	}
 	if (applied)
 		log_info("database: applied %d migration%s", applied, applied == 1 ? "" : "s");
+	if ((r = node_load(c->data_dir)) < 0) {
+		die("node id", xasprintf("%s/node.id: %s", c->data_dir, strerror(-r)));
+		goto out;
+	}
 	store_set_node(store, node_id());
 	log_info("node %s: mode %s%s", node_id(), c->mode, c->database_url[0] ? ", shared database" : "");
 	if ((r = first_start(store, c)) < 0) {

@@ -1,8 +1,6 @@
 /* core.c — allocation, slices, buffers, escaping, arenas, ids, files. */
 #include "core/core.h"
 
-#include <pthread.h>
-
 #include <fcntl.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -500,17 +498,15 @@ void id_random(char *out, size_t len)
 	out[len] = '\0';
 }
 
-static char node[13];
-static pthread_once_t node_once = PTHREAD_ONCE_INIT;
+static char node[33];
 
-static void node_make(void)
+void node_id_set(const char *id)
 {
-	id_random(node, sizeof(node) - 1);
+	snprintf(node, sizeof(node), "%s", id);
 }
 
 const char *node_id(void)
 {
-	pthread_once(&node_once, node_make);
 	return node;
 }
 

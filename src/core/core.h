@@ -230,8 +230,10 @@ int config_set(struct config *c, const char *name, const char *value, char **ret
 void random_bytes(void *buf, size_t n);
 /* Writes `len` characters from [A-Za-z0-9] plus NUL; uniform, unguessable. */
 void id_random(char *out, size_t len);
-/* This process's node id (12 random characters, made at the first call):
- * several `kunren serve` on one database tell their work apart by it. */
+/* This process's node id ("" until set): several `kunren serve` on one
+ * database tell their work apart by it (serve keeps it in the data folder,
+ * so a node started again knows its own earlier work). */
+void node_id_set(const char *id);
 const char *node_id(void);
 #define RID_LEN 20  /* ~119 bits */
 

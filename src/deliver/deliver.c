@@ -861,7 +861,7 @@ static int nodes_pass(struct deliver *d, bool first)
 	if (!first && !d->o.shared)
 		return 0;
 	int64_t requeued, uncertain;
-	if ((r = store_targets_recover(d->o.store, d->o.shared ? now - lease_ms : now, &requeued, &uncertain)) < 0) {
+	if ((r = store_targets_recover(d->o.store, d->o.shared ? now - lease_ms : now, first, &requeued, &uncertain)) < 0) {
 		log_error("deliver: cannot recover the delivery state: %s", strerror(-r));
 		return r;
 	}

@@ -41,29 +41,32 @@ int store_job_lease(struct store *s, const char *job, const char *node, int64_t 
 	return r < 0 ? r : db_changes(&cn) > 0;
 }
 
-int store_targets_recover(struct store *s, int64_t alive_since_ms, int64_t *ret_requeued, int64_t *ret_uncertain)
+int store_targets_recover(struct store *s, int64_t alive_since_ms, bool restarted, int64_t *ret_requeued,
+			  int64_t *ret_uncertain)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	int64_t requeued = 0, uncertain = 0;
+	const char *mine = restarted ? s->node : "\x01"; /* never a node id */
 	int r = tx_begin(&cn);
 	if (r < 0)
 		return r;
-	/* A target's node is gone when it has no row seen since alive_since_ms
-	 * (NULL: claimed before migration 0018, by the one server there was). */
-#define GONE "(node IS NULL OR node NOT IN (SELECT id FROM nodes WHERE seen_ms >= ?1))"
+	/* A target's node is gone when it has no row seen since ?1 (NULL:
+	 * claimed before migration 0018, by the one server there was), or is
+	 * this node's own earlier run (?2). */
+#define GONE "(node IS NULL OR node = ?2 OR node NOT IN (SELECT id FROM nodes WHERE seen_ms >= ?1))"
 	r = run(&cn, "UPDATE targets SET state = 'pending', node = NULL WHERE state = 'claimed' AND " GONE,
-		I(alive_since_ms));
+		I(alive_since_ms), T(mine));
 	if (r >= 0)
 		requeued = db_changes(&cn);
 	if (r >= 0)
-		r = run(&cn, "INSERT INTO events (campaign_id, target_id, kind, at_ms, detail) SELECT campaign_id, id, ?2, ?3, "
+		r = run(&cn, "INSERT INTO events (campaign_id, target_id, kind, at_ms, detail) SELECT campaign_id, id, ?3, ?4, "
 			     "'{\"error\":\"uncertain: the server stopped while this mail was being handed to the relay; "
 			     "it is not sent again\"}' FROM targets WHERE state = 'sending' AND " GONE,
-			I(alive_since_ms), T(event_kind_name(EV_SEND_ERROR)), I(now_ms()));
+			I(alive_since_ms), T(mine), T(event_kind_name(EV_SEND_ERROR)), I(now_ms()));
 	if (r >= 0)
 		r = run(&cn, "UPDATE targets SET state = 'uncertain', node = NULL, error = 'uncertain: the server stopped "
 			     "while this mail was being handed to the relay' WHERE state = 'sending' AND " GONE,
-			I(alive_since_ms));
+			I(alive_since_ms), T(mine));
 #undef GONE
 	if (r >= 0)
 		uncertain = db_changes(&cn);

@@ -485,8 +485,11 @@ int store_targets_claim(struct store *s, int64_t profile_id, int64_t now, size_t
  * alive_since_ms; docs/internals/NODES.md): their claimed targets go back to
  * pending, their targets found sending become uncertain (with a send_error
  * event saying so), and their node rows go.  One server alone (SQLite)
- * passes the time of its own first heartbeat: every other node is gone. */
-int store_targets_recover(struct store *s, int64_t alive_since_ms, int64_t *ret_requeued, int64_t *ret_uncertain);
+ * passes the time of its own first heartbeat: every other node is gone.
+ * restarted: this node (store_set_node) has just started, so the work still
+ * under its id is its earlier run's, gone too. */
+int store_targets_recover(struct store *s, int64_t alive_since_ms, bool restarted, int64_t *ret_requeued,
+			  int64_t *ret_uncertain);
 /* Right before handing a claimed target to the relay: claimed -> sending,
  * committed.  0 when its campaign is no longer sending — the target is
  * then pending again (paused) or already cancelled — and it must not go.

@@ -439,6 +439,27 @@ def db_env(data_dir):
     return {"KUNREN_DATABASE_URL": url} if url else {}
 
 
+def share_database(data_dir, other_data_dir):
+    """Several nodes on one database (docs/internals/NODES.md): from now on data_dir uses
+    other_data_dir's database -- servers started on it (kunren_start, kunren_server), kunren_cli
+    and db_query -- and gets a copy of other_data_dir's secret.key when that exists (every
+    node needs the same key: start the first node before calling this).  Returns the shared
+    database's URL (None on SQLite, where two data folders cannot share a database: the
+    caller skips).  To run the binary yourself: env KUNREN_DATABASE_URL=<the URL>."""
+    url = pg_database_url(other_data_dir)
+    if url:
+        with _PG_LOCK:
+            _PG_DATABASES[os.path.realpath(str(data_dir))] = url
+    key = os.path.join(str(other_data_dir), "secret.key")
+    if os.path.exists(key):
+        os.makedirs(str(data_dir), exist_ok=True)
+        dst = os.path.join(str(data_dir), "secret.key")
+        with open(key, "rb") as f, open(dst, "wb") as g:
+            g.write(f.read())
+        os.chmod(dst, 0o600)
+    return url
+
+
 def db_query(data_dir, sql, params=()):
     """Runs one SQL statement on data_dir's database and returns its rows as a list of
     tuples (a statement without rows: []).  SQLite: <data_dir>/kunren.db; PostgreSQL:
@@ -517,11 +538,13 @@ def _wait_ready(proc, q, lines, stderr_path):
                          f"--- stdout ---\n" + "\n".join(lines) + f"\n--- stderr ---\n{err}")
 
 
-def _banner_url(lines, label):
+def _banner_url(lines, label, required=True):
     for ln in lines:
         m = re.match(rf"^Kunren {label}:\s+(\S+)\s*$", ln)
         if m:
             return m.group(1)
+    if not required:  # `serve --mode tracker` has no console, `--mode console` no tracker
+        return None
     raise AssertionError(f"no 'Kunren {label}:' line in:\n" + "\n".join(lines))
 
 
@@ -850,9 +873,12 @@ def kunren_start(workdir, smtp_url=None, extra_env=None, api_key=None, password=
     lines, q = [], queue.Queue()
     threading.Thread(target=_read_lines, args=(proc.stdout, lines, q), daemon=True).start()
     _wait_ready(proc, q, lines, stderr_path)
-    k = Kunren(proc, env["KUNREN_DATA"], _banner_url(lines, "console"),
-               _banner_url(lines, "tracker"), api_key, password, lines, stderr_path)
-    k.api = ApiClient(k.console_url, api_key)
+    # KUNREN_MODE=tracker or console (several nodes): the banner lacks the other
+    # listener, whose URL (and for a tracker node, api) is then None
+    mode = env.get("KUNREN_MODE", "all")
+    k = Kunren(proc, env["KUNREN_DATA"], _banner_url(lines, "console", mode != "tracker"),
+               _banner_url(lines, "tracker", mode != "console"), api_key, password, lines, stderr_path)
+    k.api = ApiClient(k.console_url, api_key) if k.console_url else None
     return k
 
 
