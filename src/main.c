@@ -27,8 +27,13 @@ static void usage(FILE *f)
 	fputs("usage: kunren [--config=FILE] [--option=value ...] COMMAND\n"
 	      "\n"
 	      "commands:\n"
-	      "  serve     run the console and the tracking server (default)\n"
+	      "  serve [--mode all|console|tracker]\n"
+	      "            run the console and the tracking server (default: both); several nodes\n"
+	      "            may share one PostgreSQL database_url\n"
 	      "  migrate   bring the database schema up to date and exit\n"
+	      "  copy-database postgres://USER@HOST/DB\n"
+	      "            move data_dir/kunren.db into an empty PostgreSQL database, checking that\n"
+	      "            every row arrived (the server must be stopped)\n"
 	      "  tenant add NAME [send_count|unique_addresses|trial] [QUOTA]\n"
 	      "            create a tenant (time zone: the time_zone option; QUOTA 0: unlimited);\n"
 	      "            its service period runs to the end of the same month next year\n"
@@ -539,6 +544,38 @@ static int backup_cmd(const struct config *c, const char *cmd, int argc, char **
 	int r = backup_create(c->data_dir, c->database_url, argv[2], KUNREN_VERSION, stdout, &err);
 	close(lock);
 	return r < 0 ? die("backup", err) : 0;
+}
+
+/* ---- copy-database: a SQLite deployment into PostgreSQL (store/copy.c) ---- */
+
+static int copy_database_cmd(const struct config *c, int argc, char **argv)
+{
+	if (argc != 3 || (strncmp(argv[2], "postgres://", 11) && strncmp(argv[2], "postgresql://", 13))) {
+		fprintf(stderr, "usage: kunren copy-database postgres://USER@HOST/DB\n"
+				"  copies data_dir/kunren.db into that (empty) PostgreSQL database and checks every row\n");
+		return 2;
+	}
+	/* exclusive, like a restore: no server may write meanwhile */
+	int lock = backup_lock(c->data_dir, true);
+	if (lock < 0)
+		return die("copy-database", lock == -EBUSY ? xasprintf("%s is in use: stop the server first", c->data_dir)
+							   : xasprintf("%s/kunren.lock: %s", c->data_dir, strerror(-lock)));
+	_cleanup_free_ char *path = xasprintf("%s/kunren.db", c->data_dir);
+	struct store *from = NULL, *to = NULL;
+	char *err = NULL;
+	int applied, r = -EIO;
+	if (access(path, R_OK) < 0)
+		err = xasprintf("%s: %s", path, strerror(errno));
+	else if (store_open(path, &from, &err) >= 0 && store_migrate(from, &applied) >= 0 &&
+		 store_open(argv[2], &to, &err) >= 0 && (r = store_migrate(to, &applied)) >= 0)
+		r = store_copy(from, to, stdout, &err);
+	store_close(to);
+	store_close(from);
+	close(lock);
+	if (r < 0)
+		return die("copy-database", err ? err : xstrdup("the database could not be opened or migrated"));
+	printf("copied %s into PostgreSQL: every row checked; set database_url to use it\n", path);
+	return 0;
 }
 
 /* ---- import-gophish: a GoPhish database into a tenant (gophish/) ---- */
@@ -1205,6 +1242,8 @@ int main(int argc, char **argv)
 		rc = profile_cmd(&c, argc, argv);
 	} else if (!strcmp(cmd, "backup") || !strcmp(cmd, "restore")) {
 		rc = backup_cmd(&c, cmd, argc, argv);
+	} else if (!strcmp(cmd, "copy-database")) {
+		rc = copy_database_cmd(&c, argc, argv);
 	} else if (!strcmp(cmd, "import-gophish")) {
 		rc = import_gophish_cmd(&c, argc, argv);
 	} else if (!strcmp(cmd, "dkim")) {

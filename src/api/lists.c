@@ -209,6 +209,10 @@ void api_list_recipients(struct http_request *req, struct http_response *res)
 		api__field_error(res, "q", "must be at most 256 bytes");
 		return;
 	}
+	if (q.q && !utf8_valid(q.q, strlen(q.q))) { /* PostgreSQL refuses it as a parameter */
+		api__field_error(res, "q", "must be UTF-8 text");
+		return;
+	}
 	int r = store_recipients(api->store, p->tenant.id, l.id, &q, req->arena, &rc, &n, &total);
 	if (r == -EINVAL) {
 		api__field_error(res, "sort", "unknown column");

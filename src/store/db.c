@@ -5,13 +5,14 @@
  */
 #include "store/db.h"
 
-/* A thread may hold one connection at a time. */
-static _Thread_local bool conn_held;
+/* A thread may hold one connection of a store at a time (two could
+ * deadlock the pool); a copy between stores holds one of each. */
+static _Thread_local struct store *conn_held[2];
 
 struct conn conn_get(struct store *s)
 {
-	BUG_ON(conn_held);
-	conn_held = true;
+	BUG_ON(conn_held[0] == s || conn_held[1] == s || (conn_held[0] && conn_held[1]));
+	conn_held[conn_held[0] ? 1 : 0] = s;
 	pthread_mutex_lock(&s->lock);
 	for (;;) {
 		for (int i = 0; i < POOL_SIZE; i++)
@@ -30,7 +31,7 @@ void conn_put(struct conn *cn)
 {
 	if (!cn->s)
 		return;
-	conn_held = false;
+	conn_held[conn_held[0] == cn->s ? 0 : 1] = NULL;
 	pthread_mutex_lock(&cn->s->lock);
 	cn->s->busy[cn->slot] = false;
 	pthread_cond_signal(&cn->s->cond);
@@ -111,6 +112,7 @@ static int bind_arg(struct stmt *st, int col, const struct arg *a)
 void bind_int(struct stmt *st, int idx, int64_t v) { bind_arg(st, idx, &I(v)); }
 void bind_text(struct stmt *st, int idx, const char *t) { bind_arg(st, idx, &T(t)); }
 void bind_null(struct stmt *st, int idx) { bind_arg(st, idx, &T(NULL)); }
+void bind_blob(struct stmt *st, int idx, const void *p, size_t n) { bind_arg(st, idx, &B(p ? p : "", n)); }
 
 int prep_a(struct conn *cn, struct stmt **ret, const char *sql, const struct arg *args, size_t n)
 {

@@ -204,6 +204,7 @@ void stmt_reset(struct stmt *st);
 void bind_int(struct stmt *st, int idx, int64_t v);
 void bind_text(struct stmt *st, int idx, const char *t); /* NULL binds NULL */
 void bind_null(struct stmt *st, int idx);
+void bind_blob(struct stmt *st, int idx, const void *p, size_t n);
 
 /* Rows changed by the last statement run on the connection. */
 int64_t db_changes(struct conn *cn);

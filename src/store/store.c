@@ -741,7 +741,7 @@ int store_domains(struct store *s, struct arena *a, struct training_domain **ret
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	_cleanup_stmt_ struct stmt *st = NULL;
-	int r = prep(&cn, &st, "SELECT id, domain, note, spf, dkim, dmarc, created_at FROM training_domains ORDER BY domain");
+	int r = prep(&cn, &st, "SELECT id, domain, note, spf, dkim, dmarc, created_at FROM training_domains ORDER BY lower(domain), id");
 	return r < 0 ? r : READ_ROWS(&cn, st, a, ret, ret_n,
 					      *rec = (struct training_domain){ col_int(st, 0), col_text(st, 1, a), col_text(st, 2, a), col_text(st, 3, a), col_text(st, 4, a), col_text(st, 5, a), col_int(st, 6) });
 }

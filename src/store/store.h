@@ -813,6 +813,14 @@ int store_nodes(struct store *s, struct arena *a, struct store_node **ret, size_
  * node does. */
 int store_job_lease(struct store *s, const char *job, const char *node, int64_t now_ms, int64_t ttl_ms);
 
+/* Moves a SQLite deployment into PostgreSQL (copy.c): both stores migrated
+ * to the same version, `to` without tenants or accounts; every table row
+ * for row (ids kept, sequences moved past them) in one transaction on `to`
+ * that commits only when each table's row count and content checksum agree
+ * on both sides.  A line per table goes to out; *ret_err (NULL on entry)
+ * says what failed. */
+int store_copy(struct store *from, struct store *to, FILE *out, char **ret_err);
+
 /* ---- operations (ops.c; GET /readyz, /metrics) ---- */
 
 /* A cheap query on a real table: 0 when the database answers. */

@@ -5,6 +5,8 @@
  */
 #include "store/db.h"
 
+#include <inttypes.h>
+
 /* ---- tracking and results ---- */
 
 int store_target_by_rid(struct store *s, const char *rid, struct arena *a, struct target *ret)
@@ -30,18 +32,20 @@ int store_target_by_rid(struct store *s, const char *rid, struct arena *a, struc
  * the human click was one of them, the latest one that was not is looked
  * up again; a clean click is human only when no burst click follows it
  * within EVS_BURST_MS.  Bits: 3 = EVS_PROBES, 16 = EVS_LINK_BURST, 64 =
- * EVS_NO_OPEN.
+ * EVS_NO_OPEN.  SQLite only (PostgreSQL writes a batch at once,
+ * PG_BATCH_UPDATE below): the scalar max() is SQLite's own, cheaper than
+ * the greatest() its driver registers.
  */
 _Static_assert(EVS_PROBES == 3 && EVS_LINK_BURST == 16 && EVS_NO_OPEN == 64 && EVS_BURST_MS == 1000,
 	       "the SQL below");
 #define BURST_AFTER(at) "EXISTS (SELECT 1 FROM events b WHERE b.campaign_id = ?5 AND b.target_id = ?3 " \
 	"AND b.kind = 'clicked' AND (b.signals & 16) <> 0 AND b.at_ms BETWEEN " at " AND " at " + 1000)"
 #define LAST_MS_COL(k) "last_" k "_ms = CASE WHEN ?1 = '" k "' AND (?4 & 3) = 0 " \
-	"THEN greatest(last_" k "_ms, ?2) ELSE last_" k "_ms END"
+	"THEN max(last_" k "_ms, ?2) ELSE last_" k "_ms END"
 #define HUMAN_MS_COL(k) "human_" k "_ms = CASE WHEN ?1 = '" k "' AND (?4 & ~64) = 0 " \
-	"THEN greatest(human_" k "_ms, ?2) ELSE human_" k "_ms END"
+	"THEN max(human_" k "_ms, ?2) ELSE human_" k "_ms END"
 #define HUMAN_CLICKED_COL "human_clicked_ms = CASE " \
-	"WHEN ?1 = 'clicked' AND (?4 & ~64) = 0 AND NOT " BURST_AFTER("?2") " THEN greatest(human_clicked_ms, ?2) " \
+	"WHEN ?1 = 'clicked' AND (?4 & ~64) = 0 AND NOT " BURST_AFTER("?2") " THEN max(human_clicked_ms, ?2) " \
 	"WHEN ?1 = 'clicked' AND (?4 & 16) <> 0 AND human_clicked_ms BETWEEN ?2 - 1000 AND ?2 THEN " \
 	"(SELECT coalesce(max(e.at_ms), 0) FROM events e WHERE e.campaign_id = ?5 AND e.target_id = ?3 " \
 	"AND e.kind = 'clicked' AND (e.signals & ~64) = 0 AND NOT " BURST_AFTER("e.at_ms") ") " \
@@ -52,6 +56,125 @@ _Static_assert(EVS_PROBES == 3 && EVS_LINK_BURST == 16 && EVS_NO_OPEN == 64 && E
 	HUMAN_MS_COL("file_opened") ", " HUMAN_MS_COL("submitted") ", " HUMAN_MS_COL("reported") " " \
 	"WHERE id = ?3"
 
+/*
+ * PostgreSQL: the batch is one INSERT, its columns sent as arrays (unnest
+ * keeps their order, so ids follow the batch as on SQLite), then one
+ * UPDATE of the targets it touched, aggregated per target.  With every
+ * event of the batch already written, a clean click is human when no burst
+ * click (of any time of arrival) follows it, and a burst click that lands
+ * after the stored human click settles it again from the events: the same
+ * columns as LAST_MS_UPDATE event by event (a unit test compares those
+ * with the columns computed from scratch).
+ */
+#define PG_BATCH_INSERT "INSERT INTO events (campaign_id, target_id, kind, at_ms, ip, user_agent, os, browser, " \
+	"device, detail, signals) SELECT v.c, nullif(v.t, 0), v.k, v.at, v.ip, v.ua, v.os, v.br, v.dev, v.det, v.sig " \
+	"FROM unnest(?::bigint[], ?::bigint[], ?::text[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[], " \
+	"?::text[], ?::text[], ?::bigint[]) WITH ORDINALITY AS v(c, t, k, at, ip, ua, os, br, dev, det, sig, n) " \
+	"WHERE EXISTS (SELECT 1 FROM campaigns WHERE id = v.c) AND (v.t = 0 OR EXISTS " \
+	"(SELECT 1 FROM targets WHERE id = v.t AND campaign_id = v.c)) ORDER BY v.n"
+#define PG_BURST_AFTER(at) "EXISTS (SELECT 1 FROM events x WHERE x.campaign_id = v.c AND x.target_id = v.t " \
+	"AND x.kind = 'clicked' AND (x.signals & 16) <> 0 AND x.at_ms BETWEEN " at " AND " at " + 1000)"
+#define PG_MAX(k, cond) "coalesce(max(v.at) FILTER (WHERE v.k = '" k "' AND " cond "), 0)"
+#define PG_LAST(k) "last_" k "_ms = greatest(last_" k "_ms, b.last_" k ")"
+#define PG_HUMAN(k) "human_" k "_ms = greatest(human_" k "_ms, b.human_" k ")"
+#define PG_BATCH_UPDATE "UPDATE targets SET " PG_LAST("sent") ", " PG_LAST("opened") ", " PG_LAST("clicked") ", " \
+	PG_LAST("file_opened") ", " PG_LAST("submitted") ", " PG_LAST("reported") ", " PG_HUMAN("opened") ", " \
+	PG_HUMAN("file_opened") ", " PG_HUMAN("submitted") ", " PG_HUMAN("reported") ", " \
+	"human_clicked_ms = CASE WHEN EXISTS (SELECT 1 FROM unnest(b.bursts) AS u(at) " \
+	"WHERE targets.human_clicked_ms BETWEEN u.at - 1000 AND u.at) THEN (SELECT coalesce(max(e.at_ms), 0) " \
+	"FROM events e WHERE e.campaign_id = b.c AND e.target_id = b.t AND e.kind = 'clicked' " \
+	"AND (e.signals & ~64) = 0 AND NOT EXISTS (SELECT 1 FROM events x WHERE x.campaign_id = b.c " \
+	"AND x.target_id = b.t AND x.kind = 'clicked' AND (x.signals & 16) <> 0 " \
+	"AND x.at_ms BETWEEN e.at_ms AND e.at_ms + 1000)) " \
+	"ELSE greatest(human_clicked_ms, b.human_clicked) END " \
+	"FROM (SELECT v.c, v.t, " PG_MAX("sent", "(v.sig & 3) = 0") " AS last_sent, " \
+	PG_MAX("opened", "(v.sig & 3) = 0") " AS last_opened, " PG_MAX("clicked", "(v.sig & 3) = 0") " AS last_clicked, " \
+	PG_MAX("file_opened", "(v.sig & 3) = 0") " AS last_file_opened, " \
+	PG_MAX("submitted", "(v.sig & 3) = 0") " AS last_submitted, " PG_MAX("reported", "(v.sig & 3) = 0") " AS last_reported, " \
+	PG_MAX("opened", "(v.sig & ~64) = 0") " AS human_opened, " \
+	PG_MAX("clicked", "(v.sig & ~64) = 0 AND NOT " PG_BURST_AFTER("v.at")) " AS human_clicked, " \
+	PG_MAX("file_opened", "(v.sig & ~64) = 0") " AS human_file_opened, " \
+	PG_MAX("submitted", "(v.sig & ~64) = 0") " AS human_submitted, " \
+	PG_MAX("reported", "(v.sig & ~64) = 0") " AS human_reported, " \
+	"array_agg(v.at) FILTER (WHERE v.k = 'clicked' AND (v.sig & 16) <> 0) AS bursts " \
+	"FROM unnest(?::bigint[], ?::bigint[], ?::text[], ?::bigint[], ?::bigint[]) AS v(c, t, k, at, sig) " \
+	"GROUP BY v.c, v.t) AS b WHERE targets.id = b.t AND targets.campaign_id = b.c"
+
+/* Appends one element to a PostgreSQL array literal (the first opens
+ * it): NULL, or the text quoted with " and \\ escaped. */
+static int pg_elem(struct buf *b, const char *text)
+{
+	int r = buf_putc(b, b->len ? ',' : '{');
+	if (r < 0 || !text)
+		return r < 0 ? r : buf_puts(b, "NULL");
+	r = buf_putc(b, '"');
+	for (const char *p = text; r >= 0 && *p; p++) {
+		if (*p == '"' || *p == '\\')
+			r = buf_putc(b, '\\');
+		if (r >= 0)
+			r = buf_putc(b, *p);
+	}
+	return r < 0 ? r : buf_putc(b, '"');
+}
+
+static int pg_elem_int(struct buf *b, int64_t v)
+{
+	return buf_printf(b, "%c%" PRId64, b->len ? ',' : '{', v);
+}
+
+/* The columns of the batch's INSERT, then those of its UPDATE. */
+enum { A_CAMPAIGN, A_TARGET, A_KIND, A_AT, A_IP, A_UA, A_OS, A_BROWSER, A_DEVICE, A_DETAIL, A_SIGNALS,
+       U_CAMPAIGN, U_TARGET, U_KIND, U_AT, U_SIGNALS, A__COUNT };
+
+static int pg_arrays(const struct event *ev, size_t n, struct buf *col, size_t *ret_steps)
+{
+	int r = 0;
+	size_t steps = 0;
+	for (size_t i = 0; r >= 0 && i < n; i++) {
+		const struct event *e = &ev[i];
+		const char *texts[] = { e->ip, e->user_agent, e->os, e->browser, e->device, e->detail };
+		const char *kind = event_kind_name(e->kind);
+		if ((r = pg_elem_int(&col[A_CAMPAIGN], e->campaign_id)) < 0 ||
+		    (r = pg_elem_int(&col[A_TARGET], e->target_id)) < 0 || (r = pg_elem(&col[A_KIND], kind)) < 0 ||
+		    (r = pg_elem_int(&col[A_AT], e->at_ms)) < 0 || (r = pg_elem_int(&col[A_SIGNALS], e->signals)) < 0)
+			break;
+		for (size_t k = 0; r >= 0 && k < ARRAY_SIZE(texts); k++)
+			r = pg_elem(&col[A_IP + k], texts[k]);
+		/* A probe (HEAD, OPTIONS) is kept, but is never a person's step. */
+		if (r < 0 || !e->target_id || (e->signals & EVS_PROBES))
+			continue;
+		steps++;
+		if ((r = pg_elem_int(&col[U_CAMPAIGN], e->campaign_id)) < 0 ||
+		    (r = pg_elem_int(&col[U_TARGET], e->target_id)) < 0 || (r = pg_elem(&col[U_KIND], kind)) < 0 ||
+		    (r = pg_elem_int(&col[U_AT], e->at_ms)) < 0)
+			break;
+		r = pg_elem_int(&col[U_SIGNALS], e->signals);
+	}
+	for (int i = 0; r >= 0 && i < A__COUNT; i++)
+		r = buf_puts(&col[i], col[i].len ? "}" : "{}");
+	*ret_steps = steps;
+	return r;
+}
+
+static int events_add_pg(struct conn *cn, const struct event *ev, size_t n)
+{
+	struct buf col[A__COUNT];
+	size_t steps = 0;
+	for (int i = 0; i < A__COUNT; i++)
+		col[i] = BUF_INIT(0);
+	int r = pg_arrays(ev, n, col, &steps);
+	if (r >= 0 && n)
+		r = run(cn, PG_BATCH_INSERT, T(col[A_CAMPAIGN].p), T(col[A_TARGET].p), T(col[A_KIND].p),
+			T(col[A_AT].p), T(col[A_IP].p), T(col[A_UA].p), T(col[A_OS].p), T(col[A_BROWSER].p),
+			T(col[A_DEVICE].p), T(col[A_DETAIL].p), T(col[A_SIGNALS].p));
+	if (r >= 0 && steps)
+		r = run(cn, PG_BATCH_UPDATE, T(col[U_CAMPAIGN].p), T(col[U_TARGET].p), T(col[U_KIND].p),
+			T(col[U_AT].p), T(col[U_SIGNALS].p));
+	for (int i = 0; i < A__COUNT; i++)
+		buf_release(&col[i]);
+	return r < 0 ? r : 0;
+}
+
 int store_events_add(struct store *s, const struct event *ev, size_t n)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
@@ -59,6 +182,13 @@ int store_events_add(struct store *s, const struct event *ev, size_t n)
 	int r = tx_begin(&cn);
 	if (r < 0)
 		return r;
+	if (db_pg(&cn)) {
+		if ((r = events_add_pg(&cn, ev, n)) < 0 || (r = tx_commit(&cn)) < 0) {
+			tx_rollback(&cn);
+			return r;
+		}
+		return 0;
+	}
 	_cleanup_stmt_ struct stmt *last = NULL;
 	/* The tracker may hold a rid whose campaign or pending target was just
 	 * deleted: such an event is skipped, else the foreign key would fail

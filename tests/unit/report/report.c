@@ -415,6 +415,35 @@ static void test_sql_counts_agree_with_the_c_rule(void **state)
 			}
 		}
 	}
+	/* and as the tracker's group commit writes them: batches of several
+	 * events (one INSERT and one UPDATE a batch on PostgreSQL), one of
+	 * them a rid whose target is gone */
+	for (int i = 0; i < 20; i++) {
+		struct event batch[32];
+		int nb = 1 + rand() % (int)ARRAY_SIZE(batch);
+		for (int j = 0; j < nb; j++)
+			batch[j] = (struct event){ .campaign_id = 1, .target_id = 1 + rand() % 4, .kind = kinds[rand() % 7],
+						   .at_ms = (1712365200 + rand() % 400) * (int64_t)1000 + rand() % 1000,
+						   .signals = sigs[rand() % ARRAY_SIZE(sigs)],
+						   .ip = j % 3 ? "198.51.100.7" : NULL,
+						   .user_agent = j % 2 ? "Mozilla/5.0 \"quoted\" \\ {a,b} NULL" : "NULL" };
+		if (i == 5)
+			batch[nb - 1].target_id = 99;
+		assert_int_equal(store_events_add(f->s, batch, (size_t)nb), 0);
+		expect_same_counts(f->s, &c, &off);
+		struct exclusion x = { true, 100 };
+		expect_same_counts(f->s, &c, &x);
+		expect_same_timeline(f->s, &c, &x);
+	}
+	struct event *evs;
+	size_t nev;
+	assert_int_equal(store_events(f->s, f->tenant, c.id, 1, 4, a, &evs, &nev), 0);
+	bool quoted = false, null_text = false;
+	for (size_t i = 0; i < nev; i++) {
+		quoted |= evs[i].user_agent && !strcmp(evs[i].user_agent, "Mozilla/5.0 \"quoted\" \\ {a,b} NULL");
+		null_text |= evs[i].user_agent && !strcmp(evs[i].user_agent, "NULL");
+	}
+	assert_true(quoted && null_text);
 	expect_same_counts(f->s, &c, &on);
 	expect_same_counts(f->s, &c, &off);
 	expect_same_timeline(f->s, &c, &on);
