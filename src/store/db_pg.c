@@ -177,6 +177,12 @@ int pg_bind(struct stmt *st, int idx, const struct arg *a)
 	st->fmts[i] = 0;
 	if (a->type == 'i') {
 		st->vals[i] = xasprintf("%" PRId64, a->i);
+	} else if (a->type == 't' && a->t && !utf8_valid(a->t, strlen(a->t))) {
+		/* PostgreSQL refuses text that is not UTF-8 (a hostile user agent,
+		 * a query string): each bad byte is stored as U+FFFD instead */
+		struct buf b = BUF_INIT(0);
+		buf_put_utf8(&b, slice_from(a->t));
+		st->vals[i] = buf_steal(&b);
 	} else if (a->type == 't') {
 		st->vals[i] = a->t ? xstrdup(a->t) : NULL;
 	} else if (a->b) {

@@ -23,10 +23,11 @@ from kunren_testlib import (ENGINE, kunren_cli, kunren_start, kunren_stop, setup
 
 # backup/restore copy the SQLite file kunren.db (online backup API, manifest with its sha256,
 # the data-folder lock against a restore): on PostgreSQL the database is not in the data
-# folder and is backed up with pg_dump, so every test here is about the SQLite engine only
-pytestmark = pytest.mark.skipif(ENGINE == "postgres", reason="kunren backup/restore work on "
-                                "the SQLite file kunren.db; a PostgreSQL database is backed up "
-                                "with pg_dump")
+# folder and is backed up with pg_dump, so every test here but the last is about the SQLite
+# engine only; the last checks that PostgreSQL's refusal says so
+sqlite_only = pytest.mark.skipif(ENGINE == "postgres", reason="kunren backup/restore work on "
+                                 "the SQLite file kunren.db; a PostgreSQL database is backed up "
+                                 "with pg_dump")
 
 BIG = 30000  # recipients in a list that only makes the database bigger
 
@@ -133,6 +134,7 @@ def all_events(api, cid):
             return out
 
 
+@sqlite_only
 def test_backup_under_load_and_restore(tmp_path, current, smtp):
     env = {}
     for d in ("a", "b"):
@@ -210,6 +212,7 @@ def test_backup_under_load_and_restore(tmp_path, current, smtp):
         kunren_stop(b)
 
 
+@sqlite_only
 def test_restore_refuses_damaged_backups_and_keeps_the_replaced_files(tmp_path, current, smtp):
     (tmp_path / "a").mkdir()
     a = current.server = kunren_start(tmp_path / "a", smtp.url, name="a")
@@ -301,6 +304,7 @@ class Flock:
         os.close(self.fd)
 
 
+@sqlite_only
 def test_commands_that_write_take_the_data_folder_lock(tmp_path):
     """A restore is refused while anything holds the lock shared; every
     command that writes the database takes it shared, so each is refused
@@ -337,6 +341,7 @@ def test_commands_that_write_take_the_data_folder_lock(tmp_path):
     assert r.returncode == 1 and "not a GoPhish database" in r.stderr, r.stderr
 
 
+@sqlite_only
 def test_backup_files_are_private_whatever_the_umask(tmp_path):
     """Every file of a backup is 0600, in a folder that existed with 0755 and
     under umask 022."""
@@ -355,3 +360,17 @@ def test_backup_files_are_private_whatever_the_umask(tmp_path):
     modes = {f: stat.S_IMODE(os.lstat(bk / f).st_mode) for f in os.listdir(bk)}
     assert set(modes) == {"kunren.db", "secret.key", "manifest.json"}, modes
     assert all(m == 0o600 for m in modes.values()), {f: oct(m) for f, m in modes.items()}
+
+
+@pytest.mark.skipif(ENGINE != "postgres", reason="PostgreSQL only: SQLite is backed up by kunren backup")
+def test_postgres_backup_and_restore_name_the_postgres_tools(tmp_path):
+    """On PostgreSQL both commands refuse (exit 1) before making anything, and
+    say which tool to use instead."""
+    k = kunren_start(tmp_path)
+    kunren_stop(k)
+    dest = tmp_path / "bk"
+    r = kunren_cli(k.data_dir, "backup", str(dest), check=False)
+    assert r.returncode == 1 and "pg_dump" in r.stderr and "PostgreSQL" in r.stderr, r
+    assert not dest.exists()
+    r = kunren_cli(k.data_dir, "restore", str(dest), check=False)
+    assert r.returncode == 1 and "pg_restore" in r.stderr, r
