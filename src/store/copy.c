@@ -159,8 +159,17 @@ static int table_check(struct conn *cn, const struct table *t, int64_t *ret_rows
 				struct slice b = col_blob(st, c, a);
 				h = fnv(h, b.p, b.len);
 			} else {
+				/* text that is not UTF-8 (SQLite keeps any bytes) arrives in
+				 * PostgreSQL with U+FFFD for each bad byte (db_pg.c): hashed so */
 				const char *v = col_cstr(st, c);
-				h = fnv(h, v, strlen(v));
+				size_t len = strlen(v);
+				if (utf8_valid(v, len)) {
+					h = fnv(h, v, len);
+				} else {
+					_cleanup_buf_ struct buf u = BUF_INIT(0);
+					buf_put_utf8(&u, slice_from(v));
+					h = fnv(h, u.p, u.len);
+				}
 			}
 			h = fnv(h, "\x1f", 1);
 		}
@@ -193,13 +202,6 @@ int store_copy(struct store *from, struct store *to, FILE *out, char **ret_err)
 	}
 	_cleanup_conn_ struct conn src = conn_get(from);
 	_cleanup_conn_ struct conn dst = conn_get(to);
-	int64_t existing = 0;
-	if (r >= 0)
-		r = query_int(&dst, &existing, "SELECT (SELECT count(*) FROM tenants) + (SELECT count(*) FROM accounts)");
-	if (r >= 0 && existing) {
-		*ret_err = xstrdup("the PostgreSQL database has tenants or accounts already: copy into an empty one");
-		return -EEXIST;
-	}
 	struct table t[MAX_TABLES];
 	size_t n = 0;
 	if (r >= 0)
@@ -209,6 +211,15 @@ int store_copy(struct store *from, struct store *to, FILE *out, char **ret_err)
 		r = sql_exec(&src, "BEGIN");
 	if (r >= 0)
 		r = tx_begin(&dst);
+	/* empty, checked inside that transaction (under tx_begin's lock): a node or a second copy
+	 * cannot add tenants between the check and the DELETEs below */
+	int64_t existing = 0;
+	if (r >= 0)
+		r = query_int(&dst, &existing, "SELECT (SELECT count(*) FROM tenants) + (SELECT count(*) FROM accounts)");
+	if (r >= 0 && existing) {
+		*ret_err = xstrdup("the PostgreSQL database has tenants or accounts already: copy into an empty one");
+		r = -EEXIST;
+	}
 	struct table *tb;
 	while (r >= 0 && (tb = table_next(t, n))) {
 		int64_t rows = 0, back = 0, rows_pg = 0;
@@ -230,7 +241,7 @@ int store_copy(struct store *from, struct store *to, FILE *out, char **ret_err)
 		/* the next id after the copied ones */
 		if (tb->has_id) {
 			_cleanup_free_ char *sql = xasprintf("SELECT setval(pg_get_serial_sequence('\"%s\"', 'id'), "
-							     "greatest(coalesce((SELECT max(id) FROM \"%s\"), 0), 1))",
+							     "coalesce((SELECT max(id) FROM \"%s\"), 0) + 1, false)",
 							     tb->name, tb->name);
 			_cleanup_stmt_ struct stmt *st = NULL;
 			if ((r = prep(&dst, &st, sql)) >= 0)
