@@ -27,7 +27,7 @@ UNIT_SRC := $(shell find tests/unit -name '*.c' | sort)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 EMBED_IN := $(shell find web scenarios src/store/migrations -type f 2>/dev/null | sort) docs/openapi.yaml
 
-.PHONY: all deps test-deps run test unit integration e2e fuzz fuzz-smoke clean unit-pg integration-pg
+.PHONY: all deps test-deps run test unit integration e2e fuzz fuzz-smoke clean unit-pg integration-pg e2e-pg
 all: $(BIN)
 
 deps:
@@ -85,8 +85,11 @@ unit-pg: $(UNIT_BIN)
 integration-pg: $(BIN)
 	KUNREN_BIN=$(abspath $(BIN)) scripts/with-pg /usr/bin/python3 -m pytest -q tests/integration
 
+e2e-pg: $(BIN)
+	KUNREN_BIN=$(abspath $(BIN)) scripts/with-pg node --test tests/e2e/
+
 test: test-deps
-	@$(MAKE) --no-print-directory unit integration e2e fuzz-smoke
+	@$(MAKE) --no-print-directory unit integration e2e unit-pg integration-pg e2e-pg fuzz-smoke
 
 # Fuzz targets: the library is built once with clang for libFuzzer + ASan + UBSan.
 FUZZ      := build-fuzz
