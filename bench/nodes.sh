@@ -12,6 +12,8 @@
 #    half the connections on each of the two nodes' trackers at once
 #    (requests/s added).  Afterwards the events the database gained are
 #    compared with the 200 answers.
+#  - CPU: utime + stime of the nodes and of the PostgreSQL cluster (the
+#    postmaster and its backends) across each part, per mail and per open.
 # PostgreSQL: a throw-away cluster (scripts/pg-test-cluster) made durable
 # again for the bench (fsync, full_page_writes, synchronous_commit on: the
 # server's defaults; the test cluster has them off), one database per
@@ -101,7 +103,17 @@ stop_node() { # SIGTERM, and wait for its exit (not our child: started in $(...)
 	rm -f "$root/$1.pid"
 }
 api() { curl -sf -H "Authorization: Bearer $key" "$@"; }
-ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2> /dev/null || echo 0; }
+# CPU seconds (utime + stime) so far of the running nodes, and of our
+# PostgreSQL cluster (its postmaster and every backend, ended ones not counted)
+cpu_nodes() { t=0; for f in "$root"/*.pid; do t=$((t + $(ticks "$(cat "$f")"))); done; echo "$t"; }
+cpu_pg() {
+	pm=$(head -n 1 "$pgdir/pgdata/postmaster.pid")
+	t=$(ticks "$pm")
+	for p in $(pgrep -P "$pm"); do t=$((t + $(ticks "$p"))); done
+	echo "$t"
+}
+hz=$(getconf CLK_TCK)
 
 # wrk on GET /o/<random rid>.gif: wrk_o NAME THREADS CONNECTIONS URL -> $root/NAME.txt
 cat > "$root/rids.lua" <<'LUA'
@@ -159,6 +171,7 @@ run() {
 	api -d '{"name":"bench","scenario_id":1,"list_ids":[1],"schedule":{"mode":"bulk"},"sender":{"name":"情報システム部","local":"it","domain":"example.co.jp"}}' \
 		"${console}api/v1/campaigns" > /dev/null
 	before=$(sunk)
+	cn0=$(cpu_nodes) cp0=$(cpu_pg)
 	start=$(date +%s.%N)
 	api -X POST "${console}api/v1/campaigns/1/launch" > /dev/null
 	deadline=$(( $(date +%s) + 1800 ))
@@ -170,6 +183,7 @@ run() {
 		fi
 		sleep 0.5
 	done
+	cn1=$(cpu_nodes) cp1=$(cpu_pg)
 	last=$(q "SELECT max(at_ms) FROM events WHERE kind = 'sent'")
 	sleep 0.3
 	got=$(( $(sunk) - before ))
@@ -181,6 +195,7 @@ run() {
 	sleep 1 # every tracker's poll has the campaign's rids
 
 	ev0=$(q "SELECT count(*) FROM events WHERE kind = 'opened'")
+	cn2=$(cpu_nodes) cp2=$(cpu_pg)
 	if [ "$nodes" = 1 ]; then
 		wrk_o "$label-o" 2 "$conns" "${tracker_a%/}"
 		ok=$(answered "$root/$label-o.txt")
@@ -193,16 +208,22 @@ run() {
 		ok=$(( $(answered "$root/$label-oa.txt") + $(answered "$root/$label-ob.txt") ))
 		lat50="$(lat "$label-oa" 50%)/$(lat "$label-ob" 50%)" lat99="$(lat "$label-oa" 99%)/$(lat "$label-ob" 99%)"
 	fi
+	cn3=$(cpu_nodes) cp3=$(cpu_pg)
 	ev1=$(q "SELECT count(*) FROM events WHERE kind = 'opened'")
+	[ "$engine" = postgres ] || cp0=0 cp1=0 cp2=0 cp3=0 # SQLite: inside the node
+	cpu="$(( (cn1 - cn0) * 1000 / hz )) $(( (cp1 - cp0) * 1000 / hz )) $(( (cn3 - cn2) * 1000 / hz )) $(( (cp3 - cp2) * 1000 / hz ))"
 	stop_node "$label-a"
 	[ "$nodes" = 1 ] || stop_node "$label-b"
-	python3 - "$label" "$nodes" "$engine" "$targets" "$send_s" "$ok" "$secs" "$((ev1 - ev0))" "$lat50" "$lat99" "$by_node" <<'PY' | tee -a "$results"
+	python3 - "$label" "$nodes" "$engine" "$targets" "$send_s" "$ok" "$secs" "$((ev1 - ev0))" "$lat50" "$lat99" "$by_node" $cpu <<'PY' | tee -a "$results"
 import sys
-label, nodes, engine, n, send_s, ok, secs, ev, l50, l99, by_node = sys.argv[1:]
+label, nodes, engine, n, send_s, ok, secs, ev, l50, l99, by_node = sys.argv[1:12]
+sk, sp, tk, tp = (int(x) for x in sys.argv[12:16])  # CPU ms: send kunren, send PostgreSQL, opens ...
 n, send_s, ok, secs, ev = int(n), float(send_s), int(ok), int(secs), int(ev)
 split = f" (per node {by_node.strip().replace(' ', ' + ')})" if by_node.strip() else ""
 print(f"{label:8} {nodes} node(s) {engine:8}: send {n} in {send_s:6.2f} s = {n / send_s:5.0f} mails/s{split}; "
       f"opens {ok / secs:7.0f}/s (p50 {l50}, p99 {l99}), {ok} answered 200, {ev} events written")
+print(f"{'':8} CPU per mail: kunren {sk * 1000 / n:.0f} µs + PostgreSQL {sp * 1000 / n:.0f} µs; "
+      f"per open: kunren {tk * 1000 / max(ok, 1):.0f} µs + PostgreSQL {tp * 1000 / max(ok, 1):.0f} µs")
 PY
 }
 

@@ -8,6 +8,7 @@
 #include "content/content.h"
 #include "core/core.h"
 #include "core/metrics.h"
+#include "core/ticker.h"
 #include "deliver/deliver.h"
 #include "gophish/gophish.h"
 #include "http/http.h"
@@ -16,6 +17,7 @@
 #include "webhook/webhook.h"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <unistd.h>
 #include <pthread.h>
@@ -629,27 +631,16 @@ struct janitor {
 	struct store *store;
 	const char *data_dir;
 	int64_t offset;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	bool stop;
-	pthread_t thread;
 };
 
-static bool janitor_stopping(struct janitor *j)
+/* A stop lets the tenant in hand finish and starts no other step: what is
+ * left is done at the next start. */
+static void janitor_pass(struct ticker *tk, void *arg)
 {
-	pthread_mutex_lock(&j->mu);
-	bool stop = j->stop;
-	pthread_mutex_unlock(&j->mu);
-	return stop;
-}
-
-/* A stop (janitor_request_stop) lets the tenant in hand finish and starts
- * no other step: what is left is done at the next start. */
-static void janitor_pass(struct janitor *j)
-{
+	struct janitor *j = arg;
 	/* one node at a time (docs/internals/NODES.md): the lease outlives
 	 * three passes, so the node doing it keeps it while it lives */
-	if (store_job_lease(j->store, "deletion", node_id(), now_ms(), 3 * JANITOR_SECONDS * 1000) != 1)
+	if (store_job_lease(j->store, "deletion", 3 * JANITOR_SECONDS * 1000) != 1)
 		return;
 	int64_t now = now_unix() + j->offset;
 	struct arena *a = arena_new(0);
@@ -660,7 +651,7 @@ static void janitor_pass(struct janitor *j)
 		log_error("deletion job: cannot list the tenants due: %s", strerror(-r));
 		n = 0;
 	}
-	for (size_t i = 0; i < n && !janitor_stopping(j); i++) {
+	for (size_t i = 0; i < n && !ticker_stopping(tk); i++) {
 		struct tenant t;
 		int64_t rows, files;
 		if ((r = store_tenant_get(j->store, ids[i], a, &t)) < 0) {
@@ -682,7 +673,7 @@ static void janitor_pass(struct janitor *j)
 	}
 	arena_free(a);
 	int64_t expired;
-	if (janitor_stopping(j))
+	if (ticker_stopping(tk))
 		return;
 	if ((r = store_retention_purge(j->store, now, &expired)) < 0)
 		log_error("retention: ended campaigns could not be deleted: %s", strerror(-r));
@@ -690,60 +681,57 @@ static void janitor_pass(struct janitor *j)
 		log_info("retention: %lld ended campaigns older than their tenant's retention deleted", (long long)expired);
 }
 
-static void *janitor_main(void *arg)
+static struct ticker *janitor_start(struct janitor *j, struct store *s, const struct config *c, char **ret_err)
 {
-	struct janitor *j = arg;
-	pthread_mutex_lock(&j->mu);
-	while (!j->stop) {
-		pthread_mutex_unlock(&j->mu);
-		janitor_pass(j);
-		pthread_mutex_lock(&j->mu);
-		struct timespec until;
-		clock_gettime(CLOCK_MONOTONIC, &until);
-		until.tv_sec += JANITOR_SECONDS;
-		while (!j->stop && pthread_cond_timedwait(&j->cv, &j->mu, &until) == 0)
-			;
-	}
-	pthread_mutex_unlock(&j->mu);
-	return NULL;
-}
-
-static int janitor_start(struct janitor *j, struct store *s, const struct config *c)
-{
-	pthread_condattr_t ca;
 	*j = (struct janitor){ .store = s, .data_dir = c->data_dir, .offset = c->clock_offset_seconds };
-	pthread_mutex_init(&j->mu, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&j->cv, &ca);
-	pthread_condattr_destroy(&ca);
 	if (j->offset)
 		log_warn("clock_offset_seconds = %lld: the deletion job's clock is moved (tests only)",
 			 (long long)j->offset);
-	int r = pthread_create(&j->thread, NULL, janitor_main, j);
-	if (r) {
-		pthread_cond_destroy(&j->cv);
-		pthread_mutex_destroy(&j->mu);
-		return -r;
+	return ticker_start(janitor_pass, j, JANITOR_SECONDS * 1000, ret_err);
+}
+
+/* ---- the node's heartbeat (docs/internals/NODES.md) ---- */
+
+struct heartbeat {
+	struct store *store;
+	char place[PATH_MAX + 300]; /* host:data folder */
+	char token[17];        /* this process's */
+	const char *mode;
+	int64_t lease_ms;
+};
+
+static void heartbeat_pass(struct ticker *tk, void *arg)
+{
+	(void)tk;
+	struct heartbeat *h = arg;
+	int r = store_node_beat(h->store, h->place, h->mode, h->token, h->lease_ms);
+	if (r == -EADDRINUSE)
+		log_error("node %s: another live node has this node's id (a copied data folder?)", node_id());
+	else if (r < 0)
+		log_error("node %s: the heartbeat failed: %s", node_id(), strerror(-r));
+}
+
+/* The first beat here (a node whose id is live elsewhere does not start),
+ * then every third of the lease on its own connection and thread. */
+static struct ticker *heartbeat_start(struct heartbeat *h, struct store *s, const struct config *c, char **ret_err)
+{
+	char host[256] = "", dir[PATH_MAX];
+	gethostname(host, sizeof(host) - 1);
+	*h = (struct heartbeat){ .store = s, .mode = c->mode, .lease_ms = c->node_lease_seconds * 1000 };
+	snprintf(h->place, sizeof(h->place), "%s:%s", host, realpath(c->data_dir, dir) ? dir : c->data_dir);
+	id_random(h->token, sizeof(h->token) - 1);
+	int r = store_node_beat(s, h->place, h->mode, h->token, h->lease_ms);
+	if (r == -EADDRINUSE) {
+		*ret_err = xasprintf("node id %s (%s/node.id) is in use by another live node: a copied data folder? Give "
+				     "each node its own: delete node.id here, or wait node_lease_seconds if that node stopped",
+				     node_id(), c->data_dir);
+		return NULL;
 	}
-	return 0;
-}
-
-/* Tells the thread to stop, without waiting; janitor_stop waits. */
-static void janitor_request_stop(struct janitor *j)
-{
-	pthread_mutex_lock(&j->mu);
-	j->stop = true;
-	pthread_cond_signal(&j->cv);
-	pthread_mutex_unlock(&j->mu);
-}
-
-static void janitor_stop(struct janitor *j)
-{
-	janitor_request_stop(j);
-	pthread_join(j->thread, NULL);
-	pthread_cond_destroy(&j->cv);
-	pthread_mutex_destroy(&j->mu);
+	if (r < 0) {
+		*ret_err = xasprintf("the first heartbeat failed: %s", strerror(-r));
+		return NULL;
+	}
+	return ticker_start(heartbeat_pass, h, h->lease_ms / 3, ret_err);
 }
 
 /* ---- serve ---- */
@@ -938,15 +926,14 @@ static int serve(struct config *c)
 	_cleanup_free_ char *tracker_url = NULL, *console_url = NULL, *outbox = NULL, *key_path = NULL, *notice_from = NULL;
 	struct secret_key key;
 	struct janitor janitor;
-	bool janitor_running = false;
+	struct ticker *janitor_ticker = NULL, *beat = NULL;
+	struct heartbeat heartbeat;
 	struct api_live *live = NULL;               /* 報告 and live results (api/live.c, */
 	struct api_report_poller *reports = NULL;   /* api/reporting.c) */
 	struct webhook_dispatcher *webhooks = NULL; /* webhook/ (part 5) */
 	char *err = NULL;
 	sigset_t sigs;
 	int applied, sig, rc = 1, r;
-	char host[256] = "";
-	gethostname(host, sizeof(host) - 1);
 
 	/* Threads inherit this mask; only sigwait below sees these signals. */
 	sigemptyset(&sigs);
@@ -983,6 +970,10 @@ static int serve(struct config *c)
 		goto out;
 	}
 	store_set_node(store, node_id());
+	if (!(beat = heartbeat_start(&heartbeat, store, c, &err))) {
+		die("node", err);
+		goto out;
+	}
 	log_info("node %s: mode %s%s", node_id(), c->mode, c->database_url[0] ? ", shared database" : "");
 	if ((r = first_start(store, c)) < 0) {
 		die("first start", xasprintf("%s", strerror(-r)));
@@ -1056,9 +1047,6 @@ static int serve(struct config *c)
 		.retries = c->smtp_retries,
 		.retry_seconds = c->smtp_retry_seconds,
 		.notice_from = notice_from,
-		.node = node_id(),
-		.host = host,
-		.mode = c->mode,
 		.lease_seconds = (long)c->node_lease_seconds,
 		.shared = c->database_url[0] != 0,
 	};
@@ -1078,11 +1066,10 @@ static int serve(struct config *c)
 	}
 	/* after the delivery's start: at its first heartbeat a server alone
 	 * takes back the job leases of its last run */
-	if (run_console && (r = janitor_start(&janitor, store, c)) < 0) {
-		die("deletion job", xasprintf("%s", strerror(-r)));
+	if (run_console && !(janitor_ticker = janitor_start(&janitor, store, c, &err))) {
+		die("deletion job", err);
 		goto out;
 	}
-	janitor_running = run_console;
 
 	struct api api = {
 		.cfg = c,
@@ -1180,8 +1167,7 @@ out:
 	deliver_request_stop(deliver);
 	api_report_poller_request_stop(reports);
 	webhook_request_stop(webhooks);
-	if (janitor_running)
-		janitor_request_stop(&janitor);
+	ticker_request_stop(janitor_ticker);
 	deliver_drain(deliver);
 	api_live_stop(live); /* ends every event stream: none may outlive the listener */
 	http_server_free(console);
@@ -1190,13 +1176,15 @@ out:
 	track_quiesce(track); /* no suspended request may outlive the listener */
 	http_server_free(tracker);
 	http_server_free(redirect); /* records nothing: any time */
-	if (janitor_running)
-		janitor_stop(&janitor);
+	ticker_stop(janitor_ticker);
 	deliver_stop(deliver);
 	track_free(track);
 	webhook_stop(webhooks); /* an attempt in flight is abandoned: sent again at the next start */
-	if (store && rc == 0)
-		store_node_leave(store, node_id()); /* its claims were given back, its jobs are free */
+	/* beating until the mail in hand was recorded (deliver_stop): until
+	 * then other nodes must not take it */
+	ticker_stop(beat);
+	if (beat && rc == 0)
+		store_node_leave(store); /* its claims were given back, its jobs are free */
 	store_close(store);
 	close(data_lock);
 	return rc;

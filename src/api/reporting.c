@@ -505,7 +505,7 @@ static void poll_pass(struct api_report_poller *p)
 {
 	/* one node at a time (docs/internals/NODES.md): a mail read twice
 	 * would be harmless (reports are kept once), two IMAP logins not */
-	if (store_job_lease(p->store, "report-mailboxes", node_id(), now_ms(), 3 * p->seconds * 1000 + 10000) != 1)
+	if (store_job_lease(p->store, "report-mailboxes", 3 * p->seconds * 1000 + 10000) != 1)
 		return;
 	struct arena *a = arena_new(0);
 	struct report_mailbox *m;

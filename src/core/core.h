@@ -257,6 +257,7 @@ int tz_put_csv_time(struct buf *b, const struct tz *z, int64_t t);
 int tz_put_iso(struct buf *b, const struct tz *z, int64_t t);
 int64_t now_unix(void);
 int64_t now_ms(void);
+int64_t mono_ms(void); /* CLOCK_MONOTONIC: for intervals, never stepped */
 
 /* ---- JSON helpers (jansson) ---------------------------------------------- */
 

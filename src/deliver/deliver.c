@@ -307,7 +307,7 @@ struct deliver {
 	pthread_cond_t cond;       /* the dispatcher's */
 	pthread_cond_t lane_cond;  /* the workers' */
 	bool stop, work;
-	int64_t beat_ms;            /* the last heartbeat (dispatcher thread) */
+	int64_t recovered_ms;       /* monotonic: the last look for silent nodes */
 	bool notices_stop;          /* deliver_stop: the noticer ends once its queue is empty */
 	bool notices_cut;           /* deliver_request_stop: no notice starts any more */
 	bool drained;               /* deliver_drain joined the dispatcher and the workers */
@@ -843,25 +843,20 @@ static struct lane *lane_get(struct deliver *d, int64_t profile_id)
 }
 
 /*
- * The node's heartbeat, every third of the lease, and the claims of nodes
- * gone silent taken back.  At the start alone, without other nodes, every
- * other node is gone (a crash or a stop of this server's last run).
+ * The claims of nodes gone silent taken back (the heartbeat itself is
+ * serve's, on its own thread), every third of the lease.  At the start:
+ * this node's own earlier work too, and without other nodes (SQLite) every
+ * other node's (a crash or a stop of this server's last run).
  */
 static int nodes_pass(struct deliver *d, bool first)
 {
-	int64_t now = now_ms(), lease_ms = (int64_t)d->o.lease_seconds * 1000;
-	if (!first && now - d->beat_ms < lease_ms / 3)
+	int64_t now = mono_ms(), lease_ms = (int64_t)d->o.lease_seconds * 1000;
+	if (!first && (!d->o.shared || now - d->recovered_ms < lease_ms / 3))
 		return 0;
-	d->beat_ms = now;
-	int r = store_node_beat(d->o.store, d->o.node, d->o.host, d->o.mode, now);
-	if (r < 0) {
-		log_error("deliver: the node's heartbeat failed: %s", strerror(-r));
-		return r;
-	}
-	if (!first && !d->o.shared)
-		return 0;
+	d->recovered_ms = now;
 	int64_t requeued, uncertain;
-	if ((r = store_targets_recover(d->o.store, d->o.shared ? now - lease_ms : now, first, &requeued, &uncertain)) < 0) {
+	int r = store_targets_recover(d->o.store, d->o.shared ? lease_ms : 0, first, &requeued, &uncertain);
+	if (r < 0) {
 		log_error("deliver: cannot recover the delivery state: %s", strerror(-r));
 		return r;
 	}
@@ -933,8 +928,6 @@ struct deliver *deliver_start(const struct deliver_options *o, char **ret_err)
 	mail_sender_free(probe);
 	if (d->o.lease_seconds < 3)
 		d->o.lease_seconds = 30;
-	if (!d->o.node)
-		d->o.node = d->o.host = d->o.mode = "";
 	int r = nodes_pass(d, true);
 	if (r < 0) {
 		*ret_err = xasprintf("cannot recover the delivery state: %s", strerror(-r));

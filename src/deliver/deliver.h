@@ -33,10 +33,9 @@ struct deliver_options {
 	long retries;                      /* retries of a 4xx before 送信エラー */
 	long retry_seconds;                /* first back-off; doubled each time, at most an hour */
 	const char *notice_from;           /* From of notices (login codes, resets) */
-	/* Several nodes (docs/internals/NODES.md): this node's id, host name and
-	 * mode for its heartbeat; shared: other nodes may use the database, so
-	 * only the claims of nodes silent for lease_seconds are taken back. */
-	const char *node, *host, *mode;
+	/* Several nodes (docs/internals/NODES.md): shared, other nodes may use
+	 * the database, so only the claims of nodes silent for lease_seconds
+	 * are taken back (else, at the start, every other node's). */
 	long lease_seconds;
 	bool shared;
 };

@@ -8,13 +8,14 @@
 
 #define MAX_TABLES 96
 #define MAX_COLS 64
+#define CHECK_PAGE 10000
 
 struct table {
 	char *name;
 	char *cols[MAX_COLS];
 	bool blob[MAX_COLS];
 	size_t ncols;
-	bool has_id;
+	int id_col;          /* the integer id column, or -1 */
 	char *deps[16];
 	size_t ndeps;
 	bool done;
@@ -31,6 +32,18 @@ static void tables_free(struct table *t, size_t n)
 	}
 }
 
+/* Names go into SQL text: only Kunren's own kind ([a-z0-9_]) is taken
+ * from the file, never quoted text of a crafted schema. */
+static bool identifier_ok(const char *s)
+{
+	if (!*s || strlen(s) > 63)
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_'))
+			return false;
+	return true;
+}
+
 /* The tables of the SQLite database with their columns and the tables
  * their foreign keys point at. */
 static int tables_read(struct conn *cn, struct table *t, size_t *ret_n, char **ret_err)
@@ -45,15 +58,32 @@ static int tables_read(struct conn *cn, struct table *t, size_t *ret_n, char **r
 			r = -E2BIG;
 			break;
 		}
-		t[n++] = (struct table){ .name = xstrdup(col_cstr(st, 0)) };
+		t[n++] = (struct table){ .name = xstrdup(col_cstr(st, 0)), .id_col = -1 };
 	}
 	*ret_n = n;
+	for (size_t i = 0; r >= 0 && i < n; i++)
+		if (!identifier_ok(t[i].name)) {
+			*ret_err = xasprintf("table name \"%s\" is not one of Kunren's", t[i].name);
+			r = -EINVAL;
+		}
 	for (size_t i = 0; r >= 0 && i < n; i++) {
 		_cleanup_stmt_ struct stmt *c = NULL;
 		r = prep(cn, &c, "SELECT name, upper(type) FROM pragma_table_info(?) ORDER BY cid", T(t[i].name));
-		while (r >= 0 && (r = step_row(cn, c)) > 0 && t[i].ncols < MAX_COLS) {
+		while (r >= 0 && (r = step_row(cn, c)) > 0) {
+			if (t[i].ncols == MAX_COLS) {
+				*ret_err = xasprintf("table %s has more than %d columns", t[i].name, MAX_COLS);
+				r = -E2BIG;
+				break;
+			}
+			if (!strcmp(col_cstr(c, 0), "id") && strstr(col_cstr(c, 1), "INT"))
+				t[i].id_col = (int)t[i].ncols;
 			t[i].blob[t[i].ncols] = !strcmp(col_cstr(c, 1), "BLOB");
-			t[i].has_id |= !strcmp(col_cstr(c, 0), "id") && strstr(col_cstr(c, 1), "INT");
+			if (!identifier_ok(col_cstr(c, 0))) {
+				*ret_err = xasprintf("table %s: column name \"%s\" is not one of Kunren's", t[i].name,
+						     col_cstr(c, 0));
+				r = -EINVAL;
+				break;
+			}
 			t[i].cols[t[i].ncols++] = xstrdup(col_cstr(c, 0));
 		}
 		stmt_release(c);
@@ -144,12 +174,27 @@ static int table_check(struct conn *cn, const struct table *t, int64_t *ret_rows
 	buf_puts(&sel, "SELECT ");
 	cols_list(&sel, t);
 	buf_printf(&sel, " FROM \"%s\"", t->name);
+	/* a table with an id in pages (PostgreSQL fetches a result whole) */
+	if (t->id_col >= 0)
+		buf_printf(&sel, " WHERE id > ? ORDER BY id LIMIT %d", CHECK_PAGE);
 	_cleanup_stmt_ struct stmt *st = NULL;
 	struct arena *a = arena_new(0);
 	uint64_t sum = 0;
-	int64_t rows = 0;
-	int r = prep(cn, &st, sel.p);
-	while (r >= 0 && (r = step_row(cn, st)) > 0) {
+	int64_t rows = 0, last = INT64_MIN, in_page = 0;
+	int r = t->id_col >= 0 ? prep(cn, &st, sel.p, I(last)) : prep(cn, &st, sel.p);
+	while (r >= 0) {
+		if ((r = step_row(cn, st)) == 0 && t->id_col >= 0 && in_page == CHECK_PAGE) {
+			stmt_reset(st); /* the next page */
+			bind_int(st, 1, last);
+			in_page = 0;
+			r = step_row(cn, st);
+		}
+		if (r <= 0)
+			break;
+		if (t->id_col >= 0) {
+			last = col_int(st, t->id_col);
+			in_page++;
+		}
 		uint64_t h = 1469598103934665603ULL;
 		for (size_t k = 0; k < t->ncols; k++) {
 			int c = (int)k;
@@ -239,7 +284,7 @@ int store_copy(struct store *from, struct store *to, FILE *out, char **ret_err)
 			break;
 		}
 		/* the next id after the copied ones */
-		if (tb->has_id) {
+		if (tb->id_col >= 0) {
 			_cleanup_free_ char *sql = xasprintf("SELECT setval(pg_get_serial_sequence('\"%s\"', 'id'), "
 							     "coalesce((SELECT max(id) FROM \"%s\"), 0) + 1, false)",
 							     tb->name, tb->name);

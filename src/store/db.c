@@ -27,9 +27,17 @@ struct conn conn_get(struct store *s)
 	}
 }
 
+struct conn conn_get_beat(struct store *s)
+{
+	if (s->engine == DB_PG)
+		pg_conn_check(s, POOL_BEAT);
+	/* conn_put leaves the pool alone for this slot */
+	return (struct conn){ s, s->conns[POOL_BEAT], &s->pgs[POOL_BEAT], POOL_BEAT };
+}
+
 void conn_put(struct conn *cn)
 {
-	if (!cn->s)
+	if (!cn->s || cn->slot == POOL_BEAT)
 		return;
 	conn_held[conn_held[0] == cn->s ? 0 : 1] = NULL;
 	pthread_mutex_lock(&cn->s->lock);
@@ -305,17 +313,42 @@ int read_done(int r, const struct arena *a)
  */
 #define PG_WRITE_LOCK 0x4b756e72656e /* "Kunren" */
 
-int tx_begin(struct conn *cn)
+static int tx_begin_pg(struct conn *cn, const char *lock)
 {
-	if (!db_pg(cn))
-		return run(cn, "BEGIN IMMEDIATE");
 	int r = sql_exec(cn, "BEGIN");
-	if (r >= 0 && (r = run(cn, "SELECT pg_advisory_xact_lock(?)", I(PG_WRITE_LOCK))) < 0)
+	if (r >= 0 && (r = run(cn, lock, I(PG_WRITE_LOCK))) < 0)
 		tx_rollback(cn);
 	return r;
 }
 
-int tx_commit(struct conn *cn) { return sql_exec(cn, "COMMIT"); }
+int tx_begin(struct conn *cn)
+{
+	if (!db_pg(cn))
+		return run(cn, "BEGIN IMMEDIATE");
+	return tx_begin_pg(cn, "SELECT pg_advisory_xact_lock(?)");
+}
+
+int tx_begin_events(struct conn *cn)
+{
+	if (!db_pg(cn))
+		return run(cn, "BEGIN IMMEDIATE");
+	return tx_begin_pg(cn, "SELECT pg_advisory_xact_lock_shared(?)");
+}
+
+int tx_commit(struct conn *cn)
+{
+	if (!db_pg(cn))
+		return sql_exec(cn, "COMMIT");
+	/* PostgreSQL answers a COMMIT of a transaction that met an error with
+	 * success and the tag ROLLBACK: nothing was written */
+	PGresult *res = PQexec(cn->pc->pg, "COMMIT");
+	int r = PQresultStatus(res) != PGRES_COMMAND_OK ? pg_exec_error(cn, res, "COMMIT")
+		: strcmp(PQcmdStatus(res), "COMMIT") ? -EIO : 0;
+	if (r == -EIO && PQresultStatus(res) == PGRES_COMMAND_OK)
+		log_error("store: COMMIT: the transaction had failed and was rolled back");
+	PQclear(res);
+	return r;
+}
 
 void tx_rollback(struct conn *cn)
 {

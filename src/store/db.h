@@ -16,6 +16,10 @@
 #include <sqlite3.h>
 
 #define POOL_SIZE 8
+/* One more, kept for the node's heartbeat (conn_get_beat): a node whose
+ * threads all wait for the write lock must still say it is alive. */
+#define POOL_BEAT POOL_SIZE
+#define POOL_CONNS (POOL_SIZE + 1)
 #define STMT_CACHE 96 /* prepared statements kept per connection */
 
 enum db_engine { DB_SQLITE, DB_PG };
@@ -97,12 +101,12 @@ struct store {
 	enum db_engine engine;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	sqlite3 *conns[POOL_SIZE];
-	struct pgconn pgs[POOL_SIZE];
+	sqlite3 *conns[POOL_CONNS];
+	struct pgconn pgs[POOL_CONNS];
 	char *url;            /* PostgreSQL: the conninfo */
 	char node[48];        /* this process's node id (store_set_node); "" in tools */
-	bool busy[POOL_SIZE];
-	struct stmt_cache cache[POOL_SIZE];
+	bool busy[POOL_CONNS];
+	struct stmt_cache cache[POOL_CONNS];
 	struct ckpt ckpt;
 };
 
@@ -140,6 +144,7 @@ void pg_stmt_reset(struct stmt *st);
 int pg_bind(struct stmt *st, int idx, const struct arg *a);
 int pg_step(struct conn *cn, struct stmt *st);
 int pg_exec(struct conn *cn, const char *sql);
+int pg_exec_error(struct conn *cn, const PGresult *res, const char *what);
 const char *pg_value(struct stmt *st, int i);
 bool pg_is_null(struct stmt *st, int i);
 struct slice pg_blob(struct stmt *st, int i, struct arena *a);
@@ -149,6 +154,8 @@ struct slice pg_blob(struct stmt *st, int i, struct arena *a);
 struct conn conn_get(struct store *s);
 
 void conn_put(struct conn *cn);
+/* The heartbeat's own connection; one thread of the process uses it. */
+struct conn conn_get_beat(struct store *s);
 #define _cleanup_conn_ _cleanup_(conn_put)
 
 /* Commits on db report the WAL's size to the checkpointer (call it once
@@ -294,6 +301,11 @@ int insert_a(struct conn *cn, int64_t *ret_id, const char *sql, const char *retu
 	insert_a((cn), (ret_id), sql, sql " RETURNING id", ARGV(__VA_ARGS__) + 1, ARGC(__VA_ARGS__))
 
 int tx_begin(struct conn *cn);
+/* The trackers' event batches: on PostgreSQL they share the write lock
+ * among themselves (appends, and target times that only grow, their rows
+ * locked in id order first) and exclude every other write transaction;
+ * on SQLite the same as tx_begin. */
+int tx_begin_events(struct conn *cn);
 int tx_commit(struct conn *cn);
 void tx_rollback(struct conn *cn);
 

@@ -19,7 +19,7 @@ static void pc_setup(PGconn *pg)
 int pg_open(struct store *s, const char *url, char **ret_err)
 {
 	s->url = xstrdup(url);
-	for (int i = 0; i < POOL_SIZE; i++) {
+	for (int i = 0; i < POOL_CONNS; i++) {
 		struct pgconn *pc = &s->pgs[i];
 		pc->pg = PQconnectdb(url);
 		if (PQstatus(pc->pg) != CONNECTION_OK) {
@@ -33,7 +33,7 @@ int pg_open(struct store *s, const char *url, char **ret_err)
 
 void pg_close(struct store *s)
 {
-	for (int i = 0; i < POOL_SIZE; i++)
+	for (int i = 0; i < POOL_CONNS; i++)
 		if (s->pgs[i].pg)
 			PQfinish(s->pgs[i].pg);
 	free(s->url);
@@ -71,48 +71,58 @@ static int pg_error(struct pgconn *pc, const PGresult *res, const char *what)
 }
 
 /* `?` → `$k` (the next after the highest so far, as SQLite numbers them),
- * `?N` → `$N`, outside quotes and comments; *ret_n: the highest. */
+ * `?N` → `$N`, outside quotes and comments; *ret_n: the highest.  NULL
+ * beyond PostgreSQL's 65,535 parameters. */
+#define PG_MAX_PARAMS 65535
+
 static char *placeholders(const char *sql, int *ret_n)
 {
-	size_t len = strlen(sql);
-	size_t cap = len * 6 + 16;
-	char *out = xmalloc(cap), *o = out;
+	struct buf b = BUF_INIT(0);
 	int high = 0;
 	for (const char *p = sql; *p;) {
+		const char *from = p;
 		if (*p == '\'' || *p == '"') {
-			char q = *p;
-			*o++ = *p++;
+			char q = *p++;
 			while (*p && *p != q)
-				*o++ = *p++;
+				p++;
 			if (*p)
-				*o++ = *p++;
+				p++;
 		} else if (p[0] == '-' && p[1] == '-') {
 			while (*p && *p != '\n')
-				*o++ = *p++;
+				p++;
 		} else if (*p == '?') {
 			p++;
-			int k = 0;
+			long k = 0;
 			if (*p >= '0' && *p <= '9') {
-				while (*p >= '0' && *p <= '9')
+				while (*p >= '0' && *p <= '9' && k <= PG_MAX_PARAMS)
 					k = k * 10 + (*p++ - '0');
 			} else {
 				k = high + 1;
 			}
+			if (k < 1 || k > PG_MAX_PARAMS) {
+				buf_release(&b);
+				return NULL;
+			}
 			if (k > high)
-				high = k;
-			o += snprintf(o, cap - (size_t)(o - out), "$%d", k);
+				high = (int)k;
+			buf_printf(&b, "$%ld", k);
+			continue;
 		} else {
-			*o++ = *p++;
+			p++;
 		}
+		buf_append(&b, from, (size_t)(p - from));
 	}
-	*o = 0;
 	*ret_n = high;
-	return out;
+	return buf_steal(&b);
 }
 
 int pg_prepare(struct conn *cn, struct stmt *st, const char *sql, const struct arg *args, size_t n)
 {
 	char *text = placeholders(sql, &st->nparams);
+	if (!text) {
+		log_error("store: %s: too many parameters", sql);
+		return -EINVAL;
+	}
 	int np = st->nparams;
 	st->pc = cn->pc;
 	st->types = xcalloc((size_t)np + 1, sizeof(*st->types));
@@ -220,6 +230,11 @@ int pg_step(struct conn *cn, struct stmt *st)
 	if (st->row < st->nrows)
 		st->row++;
 	return st->row < st->nrows;
+}
+
+int pg_exec_error(struct conn *cn, const PGresult *res, const char *what)
+{
+	return pg_error(cn->pc, res, what);
 }
 
 int pg_exec(struct conn *cn, const char *sql)

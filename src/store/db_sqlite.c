@@ -17,13 +17,6 @@ int db_error(sqlite3 *db, int rc, const char *what)
 
 /* ---- the checkpointer ---- */
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Runs after every commit of a pool connection, inside it: notes the WAL's
  * size, and copies the last few frames when the thread has done the rest. */
 static int wal_noted(void *arg, sqlite3 *db, const char *name, int pages)
@@ -193,12 +186,21 @@ static void extreme(sqlite3_context *ctx, int argc, sqlite3_value **argv, int si
 		sqlite3_result_null(ctx);
 }
 
+/* kunren_now_ms(): the time as PostgreSQL's function of the same name
+ * (migration 0018) gives it, the database's clock for every node. */
+static void now_ms_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	(void)argc;
+	(void)argv;
+	sqlite3_result_int64(ctx, now_ms());
+}
+
 static void greatest_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv) { extreme(ctx, argc, argv, 1); }
 static void least_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv) { extreme(ctx, argc, argv, -1); }
 
 int lite_open(struct store *s, const char *path, char **ret_err)
 {
-	for (int i = 0; i < POOL_SIZE; i++) {
+	for (int i = 0; i < POOL_CONNS; i++) {
 		int rc = sqlite3_open_v2(path, &s->conns[i],
 					 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 		if (rc != SQLITE_OK) {
@@ -214,14 +216,16 @@ int lite_open(struct store *s, const char *path, char **ret_err)
 		int flags = SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS;
 		if (sqlite3_exec(s->conns[i], pragmas, NULL, NULL, NULL) != SQLITE_OK ||
 		    sqlite3_create_function(s->conns[i], "greatest", -1, flags, NULL, greatest_fn, NULL, NULL) ||
-		    sqlite3_create_function(s->conns[i], "least", -1, flags, NULL, least_fn, NULL, NULL)) {
+		    sqlite3_create_function(s->conns[i], "least", -1, flags, NULL, least_fn, NULL, NULL) ||
+		    sqlite3_create_function(s->conns[i], "kunren_now_ms", 0, SQLITE_UTF8 | SQLITE_INNOCUOUS, NULL,
+					    now_ms_fn, NULL, NULL)) {
 			*ret_err = xasprintf("cannot set up database %s: %s", path, sqlite3_errmsg(s->conns[i]));
 			return -EIO;
 		}
 	}
 	if (ckpt_start(s, path, ret_err) < 0)
 		return -EIO;
-	for (int i = 0; i < POOL_SIZE; i++)
+	for (int i = 0; i < POOL_CONNS; i++)
 		ckpt_watch(s, s->conns[i]);
 	return 0;
 }
@@ -229,7 +233,7 @@ int lite_open(struct store *s, const char *path, char **ret_err)
 void lite_close(struct store *s)
 {
 	ckpt_stop(s);
-	for (int i = 0; i < POOL_SIZE; i++)
+	for (int i = 0; i < POOL_CONNS; i++)
 		sqlite3_close(s->conns[i]);
 }
 

@@ -61,7 +61,7 @@ void store_close(struct store *s)
 {
 	if (!s)
 		return;
-	for (int i = 0; i < POOL_SIZE; i++)
+	for (int i = 0; i < POOL_CONNS; i++)
 		stmt_cache_clear(&s->cache[i]);
 	if (s->engine == DB_PG)
 		pg_close(s);
@@ -84,6 +84,8 @@ int store_schema_version(struct store *s, int *ret_version)
 	_cleanup_stmt_ struct stmt *st = NULL;
 	int r = sql_exec(&cn, "CREATE TABLE IF NOT EXISTS schema_migrations "
 			  "(version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)");
+	if (r == -EEXIST) /* another node created it at the same moment (PostgreSQL) */
+		r = 0;
 	if (r < 0 || (r = prep(&cn, &st, "SELECT coalesce(max(version), 0) FROM schema_migrations")) < 0)
 		return r;
 	if ((r = step_row(&cn, st)) <= 0)

@@ -481,14 +481,14 @@ int store_delivery_outlook(struct store *s, int64_t now, struct arena *a, int64_
  * claimed. */
 int store_targets_claim(struct store *s, int64_t profile_id, int64_t now, size_t limit, struct arena *a,
 			struct target **ret, size_t *ret_n);
-/* The delivery work of nodes gone silent (no heartbeat since
- * alive_since_ms; docs/internals/NODES.md): their claimed targets go back to
- * pending, their targets found sending become uncertain (with a send_error
- * event saying so), and their node rows go.  One server alone (SQLite)
- * passes the time of its own first heartbeat: every other node is gone.
+/* The delivery work of nodes gone silent (not seen for lease_ms by the
+ * database's clock; docs/internals/NODES.md): their claimed targets go back
+ * to pending, their targets found sending become uncertain (with a
+ * send_error event saying so), their node rows and job leases go.  One
+ * server alone (SQLite) passes 0 at its start: every other node is gone.
  * restarted: this node (store_set_node) has just started, so the work still
  * under its id is its earlier run's, gone too. */
-int store_targets_recover(struct store *s, int64_t alive_since_ms, bool restarted, int64_t *ret_requeued,
+int store_targets_recover(struct store *s, int64_t lease_ms, bool restarted, int64_t *ret_requeued,
 			  int64_t *ret_uncertain);
 /* Right before handing a claimed target to the relay: claimed -> sending,
  * committed.  0 when its campaign is no longer sending — the target is
@@ -799,19 +799,17 @@ int store_idempotency_purge(struct store *s, int64_t before, int64_t *ret_rows);
 /* This process's node id: targets it claims carry it, and only it may hand
  * them to the relay (store_target_begin).  Set once, before serving. */
 void store_set_node(struct store *s, const char *node);
-/* The node's heartbeat (inserted the first time). */
-int store_node_beat(struct store *s, const char *node, const char *host, const char *mode, int64_t now_ms);
+/* The node's heartbeat, on a connection of its own, by the database's
+ * clock.  place: host and data folder; token: this process's.  -EADDRINUSE
+ * when another process elsewhere, seen within lease_ms, has this node's id
+ * (a copied data folder). */
+int store_node_beat(struct store *s, const char *place, const char *mode, const char *token, int64_t lease_ms);
 /* A clean stop: the node's row and job leases go (its claims were given back). */
-int store_node_leave(struct store *s, const char *node);
-struct store_node {
-	const char *id, *host, *mode;
-	int64_t started_at, seen_ms;
-};
-int store_nodes(struct store *s, struct arena *a, struct store_node **ret, size_t *ret_n);
-/* The lease of a job that runs on one node at a time: 1 when node holds it
- * until now_ms + ttl_ms (taken free or expired, or renewed), 0 when another
- * node does. */
-int store_job_lease(struct store *s, const char *job, const char *node, int64_t now_ms, int64_t ttl_ms);
+int store_node_leave(struct store *s);
+/* The lease of a job that runs on one node at a time: 1 when this node
+ * holds it for ttl_ms more (taken free or expired, or renewed), 0 when
+ * another node does. */
+int store_job_lease(struct store *s, const char *job, int64_t ttl_ms);
 
 /* Moves a SQLite deployment into PostgreSQL (copy.c): both stores migrated
  * to the same version, `to` without tenants or accounts; every table row

@@ -167,6 +167,12 @@ static int events_add_pg(struct conn *cn, const struct event *ev, size_t n)
 		r = run(cn, PG_BATCH_INSERT, T(col[A_CAMPAIGN].p), T(col[A_TARGET].p), T(col[A_KIND].p),
 			T(col[A_AT].p), T(col[A_IP].p), T(col[A_UA].p), T(col[A_OS].p), T(col[A_BROWSER].p),
 			T(col[A_DEVICE].p), T(col[A_DETAIL].p), T(col[A_SIGNALS].p));
+	/* batches of several nodes run side by side (tx_begin_events): each
+	 * locks its targets in id order first, so two never wait on each other
+	 * in a circle */
+	if (r >= 0 && steps)
+		r = run(cn, "SELECT count(*) FROM (SELECT id FROM targets WHERE id = ANY(?::bigint[]) ORDER BY id "
+			    "FOR UPDATE) AS locked", T(col[U_TARGET].p));
 	if (r >= 0 && steps)
 		r = run(cn, PG_BATCH_UPDATE, T(col[U_CAMPAIGN].p), T(col[U_TARGET].p), T(col[U_KIND].p),
 			T(col[U_AT].p), T(col[U_SIGNALS].p));
@@ -179,7 +185,7 @@ int store_events_add(struct store *s, const struct event *ev, size_t n)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
 	_cleanup_stmt_ struct stmt *ins = NULL;
-	int r = tx_begin(&cn);
+	int r = tx_begin_events(&cn);
 	if (r < 0)
 		return r;
 	if (db_pg(&cn)) {

@@ -394,13 +394,6 @@ static size_t schedule(struct webhook_dispatcher *d)
 	return handed;
 }
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void *dispatch_main(void *arg)
 {
 	struct webhook_dispatcher *d = arg;
@@ -412,7 +405,7 @@ static void *dispatch_main(void *arg)
 			/* one node at a time (docs/internals/NODES.md); the lease
 			 * outlives a few passes, renewed at each */
 			int64_t ttl = 3 * d->o.poll_ms > 10000 ? 3 * d->o.poll_ms : 10000;
-			d->leader = store_job_lease(d->o.store, "webhooks", node_id(), now_ms(), ttl) == 1;
+			d->leader = store_job_lease(d->o.store, "webhooks", ttl) == 1;
 			if (d->leader)
 				queue_pass(d);
 			int64_t now = now_ms();

@@ -443,7 +443,8 @@ def share_database(data_dir, other_data_dir):
     """Several nodes on one database (docs/internals/NODES.md): from now on data_dir uses
     other_data_dir's database -- servers started on it (kunren_start, kunren_server), kunren_cli
     and db_query -- and gets a copy of other_data_dir's secret.key when that exists (every
-    node needs the same key: start the first node before calling this).  Returns the shared
+    node needs the same key: start the first node before calling this; node.id is not copied,
+    each node keeps its own).  Returns the shared
     database's URL (None on SQLite, where two data folders cannot share a database: the
     caller skips).  To run the binary yourself: env KUNREN_DATABASE_URL=<the URL>."""
     url = pg_database_url(other_data_dir)

@@ -5,13 +5,20 @@
 -- pending again, ones being handed to the relay become uncertain.  Jobs that
 -- must run on one node at a time (deletion, retention, report mailboxes,
 -- webhooks) hold a row of job_leases while they do.
+-- Times here are the database's clock (kunren_now_ms(): SQLite registers it,
+-- PostgreSQL has it from below), so the clocks of the nodes' machines never
+-- meet.  token: one per process, so two live processes with one id (a copied
+-- data folder) are told apart; place: host and data folder.
 CREATE TABLE nodes (
   id TEXT PRIMARY KEY,
-  host TEXT NOT NULL DEFAULT '',
+  place TEXT NOT NULL DEFAULT '',
   mode TEXT NOT NULL DEFAULT 'all',
+  token TEXT NOT NULL DEFAULT '',
   started_at INTEGER NOT NULL,
   seen_ms INTEGER NOT NULL
 );
+--pg CREATE FUNCTION kunren_now_ms() RETURNS BIGINT LANGUAGE sql VOLATILE
+--pg   AS 'SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint';
 ALTER TABLE targets ADD COLUMN node TEXT;
 CREATE TABLE job_leases (
   name TEXT PRIMARY KEY,
