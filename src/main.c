@@ -687,7 +687,8 @@ static struct ticker *janitor_start(struct janitor *j, struct store *s, const st
 	if (j->offset)
 		log_warn("clock_offset_seconds = %lld: the deletion job's clock is moved (tests only)",
 			 (long long)j->offset);
-	return ticker_start(janitor_pass, j, JANITOR_SECONDS * 1000, ret_err);
+	struct ticker *t;
+	return ticker_start(&t, janitor_pass, j, JANITOR_SECONDS * 1000, ret_err) < 0 ? NULL : t;
 }
 
 /* ---- the node's heartbeat (docs/internals/NODES.md) ---- */
@@ -731,7 +732,8 @@ static struct ticker *heartbeat_start(struct heartbeat *h, struct store *s, cons
 		*ret_err = xasprintf("the first heartbeat failed: %s", strerror(-r));
 		return NULL;
 	}
-	return ticker_start(heartbeat_pass, h, h->lease_ms / 3, ret_err);
+	struct ticker *t;
+	return ticker_start(&t, heartbeat_pass, h, h->lease_ms / 3, ret_err) < 0 ? NULL : t;
 }
 
 /* ---- serve ---- */

@@ -4,6 +4,7 @@
  * it into 報告 events, and a campaign's report figures.
  * See docs/internals/REPORTING.md.
  */
+#include "core/ticker.h"
 #include "api/api_int.h"
 #include "mail/mail.h"
 #include "track/track.h"
@@ -334,11 +335,8 @@ struct api_report_poller {
 	char *tracker_url;
 	int64_t seconds;
 	size_t turn;          /* the mailbox the next pass starts with */
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	bool stop;
+	struct ticker *tk;    /* the poller's thread (core/ticker.h) */
 	bool hold;            /* the poller's thread only: a mail is being read, let it finish */
-	pthread_t thread;
 };
 
 /* The address of a From header's text: what is inside <>, else the whole. */
@@ -490,19 +488,16 @@ static void mailbox_poll(struct api_report_poller *p, const struct report_mailbo
 static bool poller_stopping(void *ctx)
 {
 	struct api_report_poller *p = ctx;
-	if (p->hold)
-		return false;
-	pthread_mutex_lock(&p->mu);
-	bool stop = p->stop;
-	pthread_mutex_unlock(&p->mu);
-	return stop;
+	return !p->hold && ticker_stopping(p->tk);
 }
 
 /* Every enabled mailbox once, each pass starting one further: a slow or
  * hanging server delays the others by at most its budget, and never the
  * same tenants first every time. */
-static void poll_pass(struct api_report_poller *p)
+static void poll_pass(struct ticker *tk, void *arg)
 {
+	struct api_report_poller *p = arg;
+	(void)tk; /* p->tk */
 	/* one node at a time (docs/internals/NODES.md): a mail read twice
 	 * would be harmless (reports are kept once), two IMAP logins not */
 	if (store_job_lease(p->store, "report-mailboxes", 3 * p->seconds * 1000 + 10000) != 1)
@@ -526,42 +521,17 @@ static void poll_pass(struct api_report_poller *p)
 	arena_free(a);
 }
 
-static void *poller_main(void *arg)
-{
-	struct api_report_poller *p = arg;
-	pthread_mutex_lock(&p->mu);
-	while (!p->stop) {
-		pthread_mutex_unlock(&p->mu);
-		poll_pass(p);
-		pthread_mutex_lock(&p->mu);
-		struct timespec until;
-		clock_gettime(CLOCK_MONOTONIC, &until);
-		until.tv_sec += p->seconds;
-		while (!p->stop && pthread_cond_timedwait(&p->cv, &p->mu, &until) == 0)
-			;
-	}
-	pthread_mutex_unlock(&p->mu);
-	return NULL;
-}
-
 struct api_report_poller *api_report_poller_start(struct store *s, struct track *t, const struct secret_key *key,
 						  const struct config *cfg, const char *tracker_url, int64_t seconds)
 {
 	struct api_report_poller *p = xcalloc(1, sizeof(*p));
-	pthread_condattr_t ca;
 	*p = (struct api_report_poller){ .store = s, .track = t, .key = key, .cfg = cfg,
 					 .tracker_url = xstrdup(tracker_url),
 					 .seconds = seconds > 0 ? seconds : 60 };
-	pthread_mutex_init(&p->mu, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&p->cv, &ca);
-	pthread_condattr_destroy(&ca);
-	int r = pthread_create(&p->thread, NULL, poller_main, p);
-	if (r) {
-		log_error("report mailboxes: the poller cannot start: %s", strerror(r));
-		pthread_cond_destroy(&p->cv);
-		pthread_mutex_destroy(&p->mu);
+	char *err = NULL;
+	if (ticker_start(&p->tk, poll_pass, p, p->seconds * 1000, &err) < 0) {
+		log_error("report mailboxes: the poller cannot start: %s", err);
+		free(err);
 		free(p->tracker_url);
 		free(p);
 		return NULL;
@@ -571,22 +541,15 @@ struct api_report_poller *api_report_poller_start(struct store *s, struct track 
 
 void api_report_poller_request_stop(struct api_report_poller *p)
 {
-	if (!p)
-		return;
-	pthread_mutex_lock(&p->mu);
-	p->stop = true;
-	pthread_cond_signal(&p->cv);
-	pthread_mutex_unlock(&p->mu);
+	if (p)
+		ticker_request_stop(p->tk);
 }
 
 void api_report_poller_stop(struct api_report_poller *p)
 {
 	if (!p)
 		return;
-	api_report_poller_request_stop(p);
-	pthread_join(p->thread, NULL);
-	pthread_cond_destroy(&p->cv);
-	pthread_mutex_destroy(&p->mu);
+	ticker_stop(p->tk);
 	free(p->tracker_url);
 	free(p);
 }

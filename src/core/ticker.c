@@ -34,7 +34,8 @@ static void *ticker_main(void *p)
 	return NULL;
 }
 
-struct ticker *ticker_start(void (*fn)(struct ticker *t, void *arg), void *arg, int64_t period_ms, char **ret_err)
+int ticker_start(struct ticker **ret, void (*fn)(struct ticker *t, void *arg), void *arg, int64_t period_ms,
+		 char **ret_err)
 {
 	struct ticker *t = xcalloc(1, sizeof(*t));
 	*t = (struct ticker){ .fn = fn, .arg = arg, .period_ms = period_ms > 0 ? period_ms : 1000 };
@@ -44,15 +45,17 @@ struct ticker *ticker_start(void (*fn)(struct ticker *t, void *arg), void *arg, 
 	pthread_mutex_init(&t->mu, NULL);
 	pthread_cond_init(&t->cv, &ca);
 	pthread_condattr_destroy(&ca);
+	*ret = t;
 	int e = pthread_create(&t->thread, NULL, ticker_main, t);
 	if (e) {
+		*ret = NULL;
 		*ret_err = xasprintf("cannot start a thread: %s", strerror(e));
 		pthread_cond_destroy(&t->cv);
 		pthread_mutex_destroy(&t->mu);
 		free(t);
-		return NULL;
+		return -e;
 	}
-	return t;
+	return 0;
 }
 
 bool ticker_stopping(struct ticker *t)

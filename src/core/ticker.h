@@ -11,9 +11,11 @@
 
 struct ticker;
 
-/* Starts the thread; fn(t, arg) runs at once, then every period_ms.  NULL
- * (and *ret_err) if the thread cannot start. */
-struct ticker *ticker_start(void (*fn)(struct ticker *t, void *arg), void *arg, int64_t period_ms, char **ret_err);
+/* Starts the thread; fn(t, arg) runs at once, then every period_ms.  *ret
+ * is set before the thread starts (fn may read it); NULL (and *ret_err) if
+ * the thread cannot start. */
+int ticker_start(struct ticker **ret, void (*fn)(struct ticker *t, void *arg), void *arg, int64_t period_ms,
+		 char **ret_err);
 /* Whether a stop was asked (for a long fn to end early). */
 bool ticker_stopping(struct ticker *t);
 /* Asks the thread to stop without waiting; NULL: a no-op. */

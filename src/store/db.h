@@ -20,7 +20,7 @@
  * threads all wait for the write lock must still say it is alive. */
 #define POOL_BEAT POOL_SIZE
 #define POOL_CONNS (POOL_SIZE + 1)
-#define STMT_CACHE 96 /* prepared statements kept per connection */
+#define STMT_CACHE 512 /* prepared statements kept per connection (every query of store.h fits) */
 
 enum db_engine { DB_SQLITE, DB_PG };
 

@@ -163,16 +163,18 @@ static int events_add_pg(struct conn *cn, const struct event *ev, size_t n)
 	for (int i = 0; i < A__COUNT; i++)
 		col[i] = BUF_INIT(0);
 	int r = pg_arrays(ev, n, col, &steps);
+	/* Batches of several nodes run side by side (tx_begin_events): each
+	 * first locks every target it names, in id order, as the UPDATE below
+	 * will (FOR NO KEY UPDATE).  Taken later, after the INSERT's foreign-key
+	 * share locks, two batches on one target would deadlock (PostgreSQL
+	 * breaks that after a second). */
+	if (r >= 0 && n)
+		r = run(cn, "SELECT count(*) FROM (SELECT id FROM targets WHERE id = ANY(?::bigint[]) ORDER BY id "
+			    "FOR NO KEY UPDATE) AS locked", T(col[A_TARGET].p));
 	if (r >= 0 && n)
 		r = run(cn, PG_BATCH_INSERT, T(col[A_CAMPAIGN].p), T(col[A_TARGET].p), T(col[A_KIND].p),
 			T(col[A_AT].p), T(col[A_IP].p), T(col[A_UA].p), T(col[A_OS].p), T(col[A_BROWSER].p),
 			T(col[A_DEVICE].p), T(col[A_DETAIL].p), T(col[A_SIGNALS].p));
-	/* batches of several nodes run side by side (tx_begin_events): each
-	 * locks its targets in id order first, so two never wait on each other
-	 * in a circle */
-	if (r >= 0 && steps)
-		r = run(cn, "SELECT count(*) FROM (SELECT id FROM targets WHERE id = ANY(?::bigint[]) ORDER BY id "
-			    "FOR UPDATE) AS locked", T(col[U_TARGET].p));
 	if (r >= 0 && steps)
 		r = run(cn, PG_BATCH_UPDATE, T(col[U_CAMPAIGN].p), T(col[U_TARGET].p), T(col[U_KIND].p),
 			T(col[U_AT].p), T(col[U_SIGNALS].p));
