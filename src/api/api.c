@@ -41,6 +41,7 @@ const struct http_route api_routes[] = {
 	{ "DELETE", "/api/v1/operator/tenants/{id}", api_op_tenant_delete, 0 },
 	{ "POST", "/api/v1/operator/tenants/{id}/renew", api_op_tenant_renew, KB(16) },
 	{ "GET", "/api/v1/operator/deletions", api_op_deletions_get, 0 },
+	{ "GET", "/api/v1/operator/nodes", api_op_nodes_get, 0 },
 	{ "GET", "/api/v1/operator/branding", api_op_branding_get, 0 },
 	{ "PUT", "/api/v1/operator/branding", api_op_branding_put, KB(16) },
 	{ "PUT", "/api/v1/operator/branding/logo", api_op_branding_logo_put, KB(256) },

@@ -137,6 +137,7 @@ void api_op_tenant_patch(struct http_request *req, struct http_response *res);
 void api_op_tenant_delete(struct http_request *req, struct http_response *res);
 void api_op_tenant_renew(struct http_request *req, struct http_response *res);
 void api_op_deletions_get(struct http_request *req, struct http_response *res);
+void api_op_nodes_get(struct http_request *req, struct http_response *res);
 void api_op_branding_get(struct http_request *req, struct http_response *res);
 void api_op_branding_put(struct http_request *req, struct http_response *res);
 void api_op_branding_logo_put(struct http_request *req, struct http_response *res);

@@ -475,6 +475,37 @@ void api_op_deletions_get(struct http_request *req, struct http_response *res)
 	api__page_all(req, res, items, "id", true);
 }
 
+/* ---- nodes: the `kunren serve` processes on this database (NODES.md) ---- */
+
+void api_op_nodes_get(struct http_request *req, struct http_response *res)
+{
+	struct api *api = req->app;
+	struct principal *p = api__auth_operator(req, res, API_READ);
+	struct store_node *nd;
+	size_t n;
+	if (!p)
+		return;
+	int64_t lease = api->cfg->node_lease_seconds;
+	int r = store_nodes(api->store, lease * 1000, req->arena, &nd, &n);
+	if (r < 0) {
+		api__store_error(res, r, "nodes");
+		return;
+	}
+	/* times by the database's clock: seen_seconds_ago compares no two machines */
+	json_t *items = json_array();
+	for (size_t i = 0; i < n; i++) {
+		int64_t ago = (nd[i].now_ms - nd[i].seen_ms) / 1000;
+		json_array_append_new(items,
+				      json_pack("{s:s, s:s, s:s, s:o, s:o, s:I, s:b}", "id", nd[i].id, "place", nd[i].place,
+						"mode", nd[i].mode, "started_at", api__time(p, nd[i].started_at), "seen_at",
+						api__time(p, nd[i].seen_ms / 1000), "seen_seconds_ago",
+						(json_int_t)(ago < 0 ? 0 : ago), "alive", nd[i].alive));
+	}
+	http_response_json(res, 200,
+			   json_pack("{s:o, s:n, s:I, s:s}", "items", items, "next_after", "lease_seconds", (json_int_t)lease,
+				     "this_node", node_id() ? node_id() : ""));
+}
+
 /* ---- branding (A6) ---- */
 
 static json_t *branding_json(const struct branding *b)

@@ -30,6 +30,19 @@ int store_node_leave(struct store *s)
 	return r < 0 ? r : run(&cn, "DELETE FROM nodes WHERE id = ?", T(s->node));
 }
 
+int store_nodes(struct store *s, int64_t lease_ms, struct arena *a, struct store_node **ret, size_t *ret_n)
+{
+	_cleanup_conn_ struct conn cn = conn_get(s);
+	_cleanup_stmt_ struct stmt *st = NULL;
+	int r = prep(&cn, &st, "SELECT id, place, mode, started_at, seen_ms, seen_ms >= kunren_now_ms() - ?1, "
+			       "kunren_now_ms() FROM nodes ORDER BY started_at, id", I(lease_ms));
+	return r < 0 ? r : READ_ROWS(&cn, st, a, ret, ret_n,
+					      *rec = (struct store_node){ .id = col_text(st, 0, a), .place = col_text(st, 1, a),
+								  .mode = col_text(st, 2, a), .started_at = col_int(st, 3),
+								  .seen_ms = col_int(st, 4), .alive = col_int(st, 5) != 0,
+								  .now_ms = col_int(st, 6) });
+}
+
 int store_job_lease(struct store *s, const char *job, int64_t ttl_ms)
 {
 	_cleanup_conn_ struct conn cn = conn_get(s);
@@ -71,10 +84,12 @@ int store_targets_recover(struct store *s, int64_t lease_ms, bool restarted, int
 #undef GONE
 	if (r >= 0)
 		uncertain = db_changes(&cn);
+	/* never this node's own row or leases: it is running this (with lease
+	 * 0, one server alone, its beat is already older than "now") */
 	if (r >= 0)
-		r = run(&cn, "DELETE FROM job_leases WHERE node NOT IN " ALIVE, I(lease_ms));
+		r = run(&cn, "DELETE FROM job_leases WHERE node <> ?2 AND node NOT IN " ALIVE, I(lease_ms), T(s->node));
 	if (r >= 0)
-		r = run(&cn, "DELETE FROM nodes WHERE id NOT IN " ALIVE, I(lease_ms));
+		r = run(&cn, "DELETE FROM nodes WHERE id <> ?2 AND id NOT IN " ALIVE, I(lease_ms), T(s->node));
 #undef ALIVE
 	if (r < 0 || (r = tx_commit(&cn)) < 0) {
 		tx_rollback(&cn);

@@ -806,6 +806,15 @@ void store_set_node(struct store *s, const char *node);
 int store_node_beat(struct store *s, const char *place, const char *mode, const char *token, int64_t lease_ms);
 /* A clean stop: the node's row and job leases go (its claims were given back). */
 int store_node_leave(struct store *s);
+/* Every node row (the operator's view), ordered by started_at, id; never the
+ * token.  alive: seen within lease_ms; now_ms: the database's clock, so
+ * now_ms - seen_ms is how long ago the node was seen. */
+struct store_node {
+	const char *id, *place, *mode;
+	int64_t started_at, seen_ms, now_ms;
+	bool alive;
+};
+int store_nodes(struct store *s, int64_t lease_ms, struct arena *a, struct store_node **ret, size_t *ret_n);
 /* The lease of a job that runs on one node at a time: 1 when this node
  * holds it for ttl_ms more (taken free or expired, or renewed), 0 when
  * another node does. */

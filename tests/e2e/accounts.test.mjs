@@ -407,7 +407,7 @@ test('who sees what: navigation, home pages, routes, roles', () => {
   assert.deepEqual(ids(owner), ['campaigns', 'new', 'results', 'lists', 'gallery', 'education', 'outbox', 'sending', 'tenant', 'users', 'audit', 'webhooks', 'account']);
   assert.equal(ids(full).includes('users'), false, 'ユーザー管理 is the owner\'s');
   assert.equal(ids(viewer).includes('new'), false, 'no 訓練作成 for a read-only account');
-  assert.deepEqual(ids(op), ['op-tenants', 'op-deletions', 'op-branding', 'op-domains', 'op-audit', 'account'], 'the operator\'s navigation replaces the tenant pages');
+  assert.deepEqual(ids(op), ['op-tenants', 'op-deletions', 'op-nodes', 'op-branding', 'op-domains', 'op-audit', 'account'], 'the operator\'s navigation replaces the tenant pages');
   assert.equal(homePath(op), '/operator/tenants');
   assert.equal(homePath(viewer), '/campaigns');
   assert.equal(homePath(null), '/login');

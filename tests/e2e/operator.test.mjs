@@ -121,7 +121,7 @@ describe('in the browser', () => {
       await loginOperator(page);
       const nav = page.getByRole('navigation', { name: 'メインメニュー' });
       const links = await nav.getByRole('link').evaluateAll((as) => as.map((a) => a.textContent.trim()));
-      for (const l of ['テナント管理', '削除記録', 'ブランド設定', '訓練用ドメイン', '監査ログ（全テナント）', 'アカウント設定']) {
+      for (const l of ['テナント管理', '削除記録', 'ノード', 'ブランド設定', '訓練用ドメイン', '監査ログ（全テナント）', 'アカウント設定']) {
         assert.ok(links.includes(l), `${l} in ${links}`);
       }
       for (const l of ['訓練一覧', '配信リスト', 'ユーザー管理', '契約情報']) assert.ok(!links.includes(l), `no ${l}`);
@@ -360,6 +360,24 @@ describe('in the browser', () => {
       assert.ok(entries.some((e) => e.action === 'tenant.update'), 'the edit');
       assert.ok(entries.some((e) => e.action === 'branding.update'), 'the branding');
       assert.ok(entries.some((e) => e.action === 'domain.delete'), 'the domain');
+    });
+  });
+
+  test('the nodes: this server alone, running, in mode all', { timeout: 60_000 }, async () => {
+    await withPage('operator-nodes', async ({ page }) => {
+      await loginOperator(page);
+      await goTo(page, 'ノード');
+      const rows = page.locator('#nodes-table tbody tr');
+      await rows.first().waitFor();
+      assert.equal(await rows.count(), 1, 'one server, one node');
+      const r = rows.first();
+      assert.equal(await r.getAttribute('data-self'), '1', 'marked as this console\'s node');
+      assert.match(await r.textContent(), /稼働中/);
+      assert.match(await r.textContent(), /この画面のノード/);
+      assert.equal(await r.locator('td[data-mode]').textContent(), 'all');
+      assert.match(await r.textContent(), /\d+ 秒前/);
+      const res = (await pageGet(page, '/operator/nodes')).body;
+      assert.equal(await r.getAttribute('data-node'), res.this_node);
     });
   });
 

@@ -65,6 +65,7 @@ ROUTES = {
     "DELETE /api/v1/operator/tenants/{id}": OPERATOR,
     "POST /api/v1/operator/tenants/{id}/renew": OPERATOR,
     "GET /api/v1/operator/deletions": OPERATOR,
+    "GET /api/v1/operator/nodes": OPERATOR,
     "GET /api/v1/operator/branding": OPERATOR,
     "PUT /api/v1/operator/branding": OPERATOR,
     "PUT /api/v1/operator/branding/logo": OPERATOR,

@@ -73,6 +73,26 @@ def test_operator_routes_are_the_operators(servers):
     assert any(x["label"] == "test" for x in key_for(b).get_ok("/me/api-keys")["items"])
 
 
+def test_operator_sees_the_nodes(servers):
+    """GET /operator/nodes (NODES.md): one server is one node, alive, the one
+    that answers; its token never leaves the database."""
+    k = servers.start()
+    error_of(k.api.get("/operator/nodes"), 403, "operator_only")
+    error_of(k.api.get("/operator/nodes", auth=False), 401)
+    body = operator_api(k).get_ok("/operator/nodes")
+    assert body["lease_seconds"] == 30, body
+    mine = open(os.path.join(k.data_dir, "node.id")).read().strip()
+    assert body["this_node"] == mine, body
+    assert len(body["items"]) == 1, body
+    n = body["items"][0]
+    assert set(n) == {"id", "place", "mode", "started_at", "seen_at", "seen_seconds_ago", "alive"}, n
+    assert "token" not in json.dumps(body), body
+    assert n["id"] == mine and n["mode"] == "all" and n["alive"] is True, n
+    assert 0 <= n["seen_seconds_ago"] <= 30, n
+    assert isinstance(n["started_at"], str) and isinstance(n["seen_at"], str), n
+    assert n["seen_at"] >= n["started_at"], n
+
+
 # ---------------------------------------------------------------- tenants
 
 def test_create_list_patch_suspend_and_renew(servers, smtp):

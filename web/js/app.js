@@ -26,6 +26,7 @@ import * as auditPage from './pages/audit.js';
 import * as webhooksPage from './pages/webhooks.js';
 import * as opTenantsPage from './pages/operator-tenants.js';
 import * as opDeletionsPage from './pages/operator-deletions.js';
+import * as opNodesPage from './pages/operator-nodes.js';
 import * as opBrandingPage from './pages/operator-branding.js';
 import * as opDomainsPage from './pages/operator-domains.js';
 import * as opAuditPage from './pages/operator-audit.js';
@@ -57,6 +58,7 @@ const routes = [
   { path: '/account', page: accountPage, nav: 'account', area: 'any' },
   { path: '/operator/tenants', page: opTenantsPage, nav: 'op-tenants', area: 'operator' },
   { path: '/operator/deletions', page: opDeletionsPage, nav: 'op-deletions', area: 'operator' },
+  { path: '/operator/nodes', page: opNodesPage, nav: 'op-nodes', area: 'operator' },
   { path: '/operator/branding', page: opBrandingPage, nav: 'op-branding', area: 'operator' },
   { path: '/operator/domains', page: opDomainsPage, nav: 'op-domains', area: 'operator' },
   { path: '/operator/audit', page: opAuditPage, nav: 'op-audit', area: 'operator' },

@@ -24,6 +24,7 @@ const TENANT_NAV = [
 const OPERATOR_NAV = [
   { id: 'op-tenants', href: '#/operator/tenants', key: 'nav.op_tenants', icon: 'building' },
   { id: 'op-deletions', href: '#/operator/deletions', key: 'nav.op_deletions', icon: 'trash' },
+  { id: 'op-nodes', href: '#/operator/nodes', key: 'nav.op_nodes', icon: 'server' },
   { id: 'op-branding', href: '#/operator/branding', key: 'nav.op_branding', icon: 'palette' },
   { id: 'op-domains', href: '#/operator/domains', key: 'nav.op_domains', icon: 'globe' },
   { id: 'op-audit', href: '#/operator/audit', key: 'nav.op_audit', icon: 'list' },
