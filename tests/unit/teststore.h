@@ -79,6 +79,17 @@ static __attribute__((unused)) void test_db_drop(const char *where)
 }
 
 /* test_engine_is_pg(): the tests run on PostgreSQL (KUNREN_TEST_PG set). */
+/* The end of test_db_new: the database dropped (PostgreSQL), where freed,
+ * the temporary folder removed.  Close the store first. */
+static __attribute__((unused)) void test_db_remove(char *where, const char *dir)
+{
+	test_db_drop(where);
+	free(where);
+	char *cmd = xasprintf("rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+}
+
 static __attribute__((unused)) int test_engine_is_pg(void)
 {
 	const char *base = getenv("KUNREN_TEST_PG");
@@ -108,11 +119,7 @@ static __attribute__((unused)) int test_store_teardown(void **state)
 	struct test_store *f = *state;
 	arena_free(f->a);
 	store_close(f->s);
-	test_db_drop(f->where);
-	free(f->where);
-	char *cmd = xasprintf("rm -rf %s", f->dir);
-	assert_int_equal(system(cmd), 0);
-	free(cmd);
+	test_db_remove(f->where, f->dir);
 	free(f);
 	return 0;
 }

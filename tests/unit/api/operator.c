@@ -98,7 +98,7 @@ static void test_purge_deletes_files_and_rows(void **state)
 	(void)state;
 	char dir[] = "/tmp/kunren-purge-XXXXXX";
 	assert_non_null(mkdtemp(dir));
-	_cleanup_free_ char *db = test_db_new(dir);
+	char *db = test_db_new(dir);
 	_cleanup_free_ char *mine = xasprintf("%s/outbox/tenant-2", dir);
 	_cleanup_free_ char *other = xasprintf("%s/outbox/tenant-3", dir);
 	_cleanup_free_ char *sub = xasprintf("%s/notices", mine);
@@ -152,10 +152,7 @@ static void test_purge_deletes_files_and_rows(void **state)
 	/* a tenant that is not there */
 	assert_true(api_tenant_purge(s, dir, 99, "test", 1000, &rows, &files) < 0);
 	store_close(s);
-	test_db_drop(db);
-
-	_cleanup_free_ char *cmd = xasprintf("rm -rf '%s'", dir);
-	assert_int_equal(system(cmd), 0);
+	test_db_remove(db, dir);
 }
 
 int main(void)

@@ -54,12 +54,8 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 	store_close(f->s);
-	test_db_drop(f->where);
-	free(f->where);
+	test_db_remove(f->where, f->dir);
 	arena_free(f->a);
-	char *cmd = xasprintf("rm -rf %s", f->dir);
-	assert_int_equal(system(cmd), 0);
-	free(cmd);
 	free(f);
 	return 0;
 }

@@ -207,11 +207,7 @@ static int teardown(void **state)
 	else
 		sqlite3_close(f->db);
 	store_close(f->s);
-	test_db_drop(f->where);
-	free(f->where);
-	char *cmd = xasprintf("rm -rf %s", f->dir);
-	assert_int_equal(system(cmd), 0);
-	free(cmd);
+	test_db_remove(f->where, f->dir);
 	free(f);
 	return 0;
 }

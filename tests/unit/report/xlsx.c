@@ -80,11 +80,7 @@ static int teardown(void **state)
 	unsetenv("TMPDIR");
 	arena_free(f->a);
 	store_close(f->s);
-	test_db_drop(f->where);
-	free(f->where);
-	char *cmd = xasprintf("rm -rf %s", f->dir);
-	assert_int_equal(system(cmd), 0);
-	free(cmd);
+	test_db_remove(f->where, f->dir);
 	free(f);
 	return 0;
 }
