@@ -120,7 +120,12 @@ static void cols_list(struct buf *b, const struct table *t)
 		buf_printf(b, "%s\"%s\"", k ? ", " : "", t->cols[k]);
 }
 
-static int table_copy(struct conn *from, struct conn *to, const struct table *t, int64_t *ret_rows)
+static uint64_t row_hash(struct stmt *st, const struct table *t, struct arena *a);
+
+/* Copies the table; *ret_rows and *ret_sum (table_check's figures) of the
+ * source rows as they were read. */
+static int table_copy(struct conn *from, struct conn *to, const struct table *t, int64_t *ret_rows,
+		      uint64_t *ret_sum)
 {
 	_cleanup_buf_ struct buf sel = BUF_INIT(0), ins = BUF_INIT(0);
 	buf_puts(&sel, "SELECT ");
@@ -133,6 +138,8 @@ static int table_copy(struct conn *from, struct conn *to, const struct table *t,
 		buf_puts(&ins, k ? ", ?" : "?");
 	buf_puts(&ins, ")");
 	_cleanup_stmt_ struct stmt *src = NULL, *dst = NULL;
+	struct arena *a = arena_new(0);
+	uint64_t sum = 0;
 	int64_t rows = 0;
 	int r = prep(from, &src, sel.p);
 	if (r >= 0)
@@ -152,9 +159,15 @@ static int table_copy(struct conn *from, struct conn *to, const struct table *t,
 				bind_text(dst, c + 1, (const char *)sqlite3_column_text(src->lite, c));
 		}
 		r = step_done(to, dst);
-		rows++;
+		sum += row_hash(src, t, a);
+		if (++rows % 4096 == 0) {
+			arena_free(a);
+			a = arena_new(0);
+		}
 	}
+	arena_free(a);
 	*ret_rows = rows;
+	*ret_sum = sum;
 	return r < 0 ? r : 0;
 }
 
@@ -162,6 +175,36 @@ static uint64_t fnv(uint64_t h, const void *p, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		h = (h ^ ((const unsigned char *)p)[i]) * 1099511628211ULL;
+	return h;
+}
+
+/* A hash of a row's values (text as the driver stores it, blobs as bytes,
+ * NULL apart); summed over a table it does not depend on the order. */
+static uint64_t row_hash(struct stmt *st, const struct table *t, struct arena *a)
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (size_t k = 0; k < t->ncols; k++) {
+		int c = (int)k;
+		if (col_is_null(st, c)) {
+			h = fnv(h, "\x00N", 2);
+		} else if (t->blob[k]) {
+			struct slice b = col_blob(st, c, a);
+			h = fnv(h, b.p, b.len);
+		} else {
+			/* text that is not UTF-8 (SQLite keeps any bytes) arrives in
+			 * PostgreSQL with U+FFFD for each bad byte (db_pg.c): hashed so */
+			const char *v = col_cstr(st, c);
+			size_t len = strlen(v);
+			if (utf8_valid(v, len)) {
+				h = fnv(h, v, len);
+			} else {
+				_cleanup_buf_ struct buf u = BUF_INIT(0);
+				buf_put_utf8(&u, slice_from(v));
+				h = fnv(h, u.p, u.len);
+			}
+		}
+		h = fnv(h, "\x1f", 1);
+	}
 	return h;
 }
 
@@ -195,30 +238,7 @@ static int table_check(struct conn *cn, const struct table *t, int64_t *ret_rows
 			last = col_int(st, t->id_col);
 			in_page++;
 		}
-		uint64_t h = 1469598103934665603ULL;
-		for (size_t k = 0; k < t->ncols; k++) {
-			int c = (int)k;
-			if (col_is_null(st, c)) {
-				h = fnv(h, "\x00N", 2);
-			} else if (t->blob[k]) {
-				struct slice b = col_blob(st, c, a);
-				h = fnv(h, b.p, b.len);
-			} else {
-				/* text that is not UTF-8 (SQLite keeps any bytes) arrives in
-				 * PostgreSQL with U+FFFD for each bad byte (db_pg.c): hashed so */
-				const char *v = col_cstr(st, c);
-				size_t len = strlen(v);
-				if (utf8_valid(v, len)) {
-					h = fnv(h, v, len);
-				} else {
-					_cleanup_buf_ struct buf u = BUF_INIT(0);
-					buf_put_utf8(&u, slice_from(v));
-					h = fnv(h, u.p, u.len);
-				}
-			}
-			h = fnv(h, "\x1f", 1);
-		}
-		sum += h;
+		sum += row_hash(st, t, a);
 		rows++;
 		if (rows % 4096 == 0) {
 			arena_free(a);
@@ -267,12 +287,12 @@ int store_copy(struct store *from, struct store *to, FILE *out, char **ret_err)
 	}
 	struct table *tb;
 	while (r >= 0 && (tb = table_next(t, n))) {
-		int64_t rows = 0, back = 0, rows_pg = 0;
+		int64_t back = 0, rows_pg = 0;
 		uint64_t sum_lite = 0, sum_pg = 0;
 		/* the rows a migration put there (branding's) make way for the copied ones */
 		_cleanup_free_ char *clear = xasprintf("DELETE FROM \"%s\"", tb->name);
-		if ((r = sql_exec(&dst, clear)) < 0 || (r = table_copy(&src, &dst, tb, &rows)) < 0 ||
-		    (r = table_check(&src, tb, &back, &sum_lite)) < 0 || (r = table_check(&dst, tb, &rows_pg, &sum_pg)) < 0) {
+		if ((r = sql_exec(&dst, clear)) < 0 || (r = table_copy(&src, &dst, tb, &back, &sum_lite)) < 0 ||
+		    (r = table_check(&dst, tb, &rows_pg, &sum_pg)) < 0) {
 			*ret_err = xasprintf("table %s: %s", tb->name,
 					     r == -EEXIST ? "a row breaks a constraint on PostgreSQL (see the log)" : strerror(-r));
 			break;
@@ -293,7 +313,7 @@ int store_copy(struct store *from, struct store *to, FILE *out, char **ret_err)
 				r = step_done(&dst, st);
 		}
 		tb->done = true;
-		fprintf(out, "%-28s %10lld rows  checked\n", tb->name, (long long)rows);
+		fprintf(out, "%-28s %10lld rows  checked\n", tb->name, (long long)back);
 	}
 	for (size_t i = 0; r >= 0 && i < n; i++)
 		if (!t[i].done) {
